@@ -1,0 +1,137 @@
+"""Kassa: a self-hosted hosted-checkout server."""
+
+import logging
+
+from flask import Flask, abort, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from checkout import config
+from checkout.extensions import csrf, db, login_manager, migrate
+from checkout.jsonio import DecimalJSONProvider
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' https://js.stripe.com https://*.js.stripe.com",
+        "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com "
+        "https://checkout.stripe.com",
+        "connect-src 'self' https://api.stripe.com https://*.stripe.com",
+        "img-src 'self' data: https://*.stripe.com",
+        "style-src 'self' 'unsafe-inline'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+JSON_PREFIXES = ("/api/", "/webhooks/")
+JSON_MESSAGES = {
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body is larger than 64 KiB",
+}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages, CLI."""
+    settings = config.load()
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    app.json = DecimalJSONProvider(app)
+    app.config.update(settings)
+    if test_config:
+        app.config.update(test_config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+
+    import checkout.database  # noqa: F401 -- installs the SQLite pragmas
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+    login_manager.login_message = "Sign in to continue."
+
+    from checkout import admin, api, pay
+
+    app.register_blueprint(pay.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
+
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+
+    @app.before_request
+    def _refuse_nul_bytes():
+        # No text Kassa stores may hold NUL, and PostgreSQL refuses it: answer 400, not 500.
+        values = [*request.args.values(), *(request.view_args or {}).values()]
+        if request.method == "POST" and request.mimetype != "application/json":
+            values += request.form.values()
+        if any("\x00" in str(value) for value in values):
+            abort(400, description="The request contains a NUL character.")
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response
+
+    from checkout.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        message = "The form expired or was sent from elsewhere. Reload the page and try again."
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if _wants_json():
+            return jsonify(error=JSON_MESSAGES.get(error.code, error.description)), error.code
+        return render_template(
+            "errors/error.html", code=error.code, title=error.name, message=error.description
+        ), error.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http_error(error)
+        db.session.rollback()
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        wrapped = InternalServerError()
+        if _wants_json():
+            return jsonify(error="Internal server error"), 500
+        return render_template(
+            "errors/error.html", code=500, title=wrapped.name, message=wrapped.description
+        ), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from checkout import stripe_gateway
+
+    @app.context_processor
+    def _globals():
+        return {"sandbox_mode": not stripe_gateway.is_live()}
+
+    @app.template_filter("when")
+    def _when(moment):
+        return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"

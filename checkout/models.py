@@ -1,0 +1,217 @@
+"""Typed SQLAlchemy models. They hold data and small invariants, and import no services."""
+
+import secrets
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from checkout import money
+from checkout.extensions import db
+
+
+def utcnow() -> datetime:
+    """Now in UTC, naive, as every timestamp is stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_id(prefix: str, nbytes: int = 12) -> str:
+    """A public identifier: a type prefix and random hex."""
+    return f"{prefix}_{secrets.token_hex(nbytes)}"
+
+
+def _enum(enum_class: type[StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        enum_class,
+        native_enum=False,
+        length=24,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+
+
+class PaymentMode(StrEnum):
+    CASHAPP = "cashapp"
+    BUY_BUTTON = "stripe_buy_button"
+
+
+class Admin(UserMixin, db.Model):
+    __tablename__ = "admins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class Service(db.Model):
+    __tablename__ = "services"
+
+    id: Mapped[str] = mapped_column(
+        sa.String(32), primary_key=True, default=lambda: new_id("svc", 6)
+    )
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(120))
+    price_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    buy_button_id: Mapped[str | None] = mapped_column(sa.String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    providers: Mapped[list["Provider"]] = relationship(back_populates="service")
+
+    @property
+    def price(self) -> Decimal:
+        return money.to_decimal(self.price_minor, self.currency)
+
+    @property
+    def price_display(self) -> str:
+        return money.format_money(self.price_minor, self.currency)
+
+
+class Provider(db.Model):
+    __tablename__ = "providers"
+
+    id: Mapped[str] = mapped_column(
+        sa.String(32), primary_key=True, default=lambda: new_id("prv", 6)
+    )
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    service_id: Mapped[str] = mapped_column(sa.ForeignKey("services.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    use_stripe_checkout: Mapped[bool] = mapped_column(default=False)
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    success_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    cancel_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    service: Mapped[Service] = relationship(back_populates="providers")
+    api_keys: Mapped[list["ApiKey"]] = relationship(
+        back_populates="provider", order_by="ApiKey.created_at"
+    )
+
+    @property
+    def mode(self) -> PaymentMode:
+        return PaymentMode.BUY_BUTTON if self.use_stripe_checkout else PaymentMode.CASHAPP
+
+    @property
+    def active_keys(self) -> list["ApiKey"]:
+        return [key for key in self.api_keys if key.revoked_at is None]
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(
+        sa.String(32), primary_key=True, default=lambda: new_id("key", 6)
+    )
+    provider_id: Mapped[str] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    prefix: Mapped[str] = mapped_column(sa.String(20))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    provider: Mapped[Provider] = relationship(back_populates="api_keys")
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (sa.UniqueConstraint("provider_id", "external_id"),)
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=lambda: new_id("ord"))
+    provider_id: Mapped[str] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    service_id: Mapped[str] = mapped_column(sa.ForeignKey("services.id"))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    mode: Mapped[PaymentMode] = mapped_column(_enum(PaymentMode))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    unit_price_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    quantity: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    status: Mapped[OrderStatus] = mapped_column(
+        _enum(OrderStatus), default=OrderStatus.PENDING, index=True
+    )
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    paid_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    refunded_amount_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    amount_mismatch: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    paid_at: Mapped[datetime | None]
+    synced_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    provider: Mapped[Provider] = relationship()
+    service: Mapped[Service] = relationship()
+    events: Mapped[list["OrderEvent"]] = relationship(
+        back_populates="order", order_by="OrderEvent.id"
+    )
+
+    # Concurrent writers that both read version N: the second UPDATE matches no row and fails.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def amount(self) -> Decimal:
+        return money.to_decimal(self.amount_minor, self.currency)
+
+    @property
+    def amount_display(self) -> str:
+        return money.format_money(self.amount_minor, self.currency)
+
+    @property
+    def paid_amount_display(self) -> str:
+        return money.format_money(self.paid_amount_minor or 0, self.currency)
+
+    @property
+    def refunded_amount_display(self) -> str:
+        return money.format_money(self.refunded_amount_minor, self.currency)
+
+    @property
+    def unit_price_display(self) -> str:
+        return money.format_money(self.unit_price_minor, self.currency)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELED)
+
+
+class OrderEvent(db.Model):
+    """One line of an order's timeline."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    message: Mapped[str] = mapped_column(sa.String(500))
+
+    order: Mapped[Order] = relationship(back_populates="events")
+
+
+class ThrottleHit(db.Model):
+    """One counted attempt (a failed login, a wrong password), keyed by a hash, never raw."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (sa.Index("ix_throttle_hits_lookup", "bucket", "key_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(sa.String(40))
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,18 @@
+"""The Huey instance: Redis when REDIS_URL is set, else a SQLite file. Imports no app code."""
+
+from pathlib import Path
+
+from huey import RedisHuey, SqliteHuey
+
+from checkout.config import huey_settings
+
+
+def make_huey(settings: dict):
+    """Build the queue the settings describe."""
+    if settings["redis_url"]:
+        return RedisHuey("kassa", url=settings["redis_url"], immediate=settings["immediate"])
+    Path(settings["sqlite_path"]).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("kassa", filename=settings["sqlite_path"], immediate=settings["immediate"])
+
+
+huey = make_huey(huey_settings())

@@ -1,0 +1,161 @@
+"""Fixtures: an app on SQLite (or DATABASE_URL), its clients, factories and helpers."""
+
+import os
+import re
+import tempfile
+
+# The queue and the instance folder are chosen from the environment when checkout is
+# imported, so set them first. DATABASE_URL and REDIS_URL pass through when set.
+os.environ["KASSA_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="kassa-test-")
+for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
+    os.environ.pop(name, None)
+
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from checkout import create_app  # noqa: E402
+from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
+from checkout.extensions import db  # noqa: E402
+
+pytest_plugins = ["tests.plugins.servers"]
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "ALLOW_PRIVATE_WEBHOOK_URLS": True,
+    "STRIPE_MAX_NETWORK_RETRIES": 0,
+    "PUBLIC_BASE_URL": None,
+}
+
+
+def _reset_tables() -> None:
+    db.session.remove()
+    tables = db.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    with db.engine.begin() as connection:
+        for table in reversed(tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def _schema():
+    """Create the tables once per run, and drop them at the end."""
+    app = create_app(BASE_CONFIG)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Overrides for one test's app; tests change it with their own fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(_schema, app_config):
+    """A fresh app on empty tables."""
+    application = create_app({**BASE_CONFIG, **app_config})
+    with application.app_context():
+        _reset_tables()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Factory:
+    """Small builders for rows the tests need, made through the same services the admin uses."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def service(self, **overrides):
+        from checkout import catalog
+
+        fields = {"title": "Premium Credits", "price": "5", "currency": "usd", **overrides}
+        with self.app.app_context():
+            service = catalog.create_service(ServiceFields(**fields))
+            return service.id
+
+    def provider(self, service_id=None, key=True, **overrides):
+        """Create a provider; returns (provider_id, api_key or None)."""
+        from checkout import catalog, credentials
+
+        service_id = service_id or self.service()
+        fields = {
+            "name": "Bitloader",
+            "service_id": service_id,
+            "success_url": "https://provider.example/success?orderId={orderId}",
+            "cancel_url": "https://provider.example/cancelled?orderId={orderId}",
+            **overrides,
+        }
+        with self.app.app_context():
+            provider = catalog.create_provider(ProviderFields(**fields))
+            plaintext = credentials.issue_key(provider, "default")[1] if key else None
+            return provider.id, plaintext
+
+    def admin(self, email="admin@example.com", password="correct horse battery"):
+        from checkout import accounts
+
+        with self.app.app_context():
+            accounts.create_admin(email, password)
+        return email, password
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+@pytest.fixture
+def api_key(make):
+    """A Cash App provider selling a $5 service; its API key."""
+    return make.provider()[1]
+
+
+def open_order(client, key, **body):
+    """POST create-payment-intent with a Bearer key; returns the response."""
+    return client.post(
+        "/api/v1/create-payment-intent", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+@pytest.fixture
+def admin_client(client, make):
+    """A client signed in as an admin."""
+    email, password = make.admin()
+    page = client.get("/admin/login")
+    response = client.post(
+        "/admin/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
+    )
+    assert response.status_code == 302
+    return client

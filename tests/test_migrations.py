@@ -1,0 +1,62 @@
+"""Migrations build the schema the models describe, and tear it down again."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from checkout.config import database_url
+from checkout.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def empty_database(tmp_path):
+    """A database URL with nothing in it, of the same kind the suite runs on."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    name = f"kassa_migrate_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(database_url({"DATABASE_URL": url}), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def flask_db(url: str, *args: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_upgrade_matches_models_and_downgrade_empties(empty_database):
+    flask_db(empty_database, "upgrade")
+    engine = sa.create_engine(database_url({"DATABASE_URL": empty_database}))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+            assert set(sa.inspect(connection).get_table_names()) >= {"orders", "providers"}
+        flask_db(empty_database, "downgrade", "base")
+        with engine.connect() as connection:
+            assert set(sa.inspect(connection).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
