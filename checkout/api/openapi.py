@@ -1,0 +1,206 @@
+"""The OpenAPI 3.1 document for the provider API; tests hold the implementation to it."""
+
+from checkout.models import OrderStatus, PaymentMode
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+        },
+    }
+
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}},
+    },
+    "CreatePaymentIntent": {
+        "type": "object",
+        "properties": {
+            "apiKey": {
+                "type": "string",
+                "description": "Your API key; may instead be sent as `Authorization: Bearer`.",
+            },
+            "externalId": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": "Your own order id. Repeating it returns the same order.",
+            },
+            "amount": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "Cash App mode only: a multiple of the service price, "
+                "in major units (5 means $5.00). Ignored in Buy Button mode.",
+            },
+        },
+    },
+    "Order": {
+        "type": "object",
+        "required": [
+            "orderId",
+            "externalId",
+            "checkoutUrl",
+            "amount",
+            "quantity",
+            "currency",
+            "mode",
+            "status",
+            "createdAt",
+        ],
+        "properties": {
+            "orderId": {"type": "string", "pattern": "^ord_[0-9a-f]{24}$"},
+            "externalId": _NULLABLE_STRING,
+            "checkoutUrl": {"type": "string", "format": "uri"},
+            "amount": {"type": "number", "description": "Major units, exact."},
+            "quantity": {"type": "integer", "minimum": 1},
+            "currency": {"type": "string", "pattern": "^[a-z]{3}$"},
+            "mode": {"type": "string", "enum": [mode.value for mode in PaymentMode]},
+            "status": {"type": "string", "enum": [status.value for status in OrderStatus]},
+            "createdAt": {"type": "string", "format": "date-time"},
+            "paidAt": _NULLABLE_TIME,
+            "paidAmount": {"type": ["number", "null"]},
+            "refundedAmount": {"type": ["number", "null"]},
+            "amountMismatch": {"type": "boolean"},
+            "stripePaymentIntentId": _NULLABLE_STRING,
+            "stripeBuyButtonId": {
+                "type": ["string", "null"],
+                "description": "Present in Buy Button mode.",
+            },
+        },
+    },
+    "OrderList": {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
+            "hasMore": {"type": "boolean"},
+        },
+    },
+}
+
+_UNAUTHORIZED = _error_response("Invalid or inactive API key")
+_UNPROCESSABLE = _error_response("A parameter has the wrong type or value")
+
+
+def openapi_document(server_url: str) -> dict:
+    """The document, with the server this instance answers on."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kassa provider API",
+            "version": "1",
+            "description": "Open payments, redirect customers to the hosted checkout, "
+            'and look up orders. Errors are JSON `{"error": "..."}`.',
+        },
+        "servers": [{"url": server_url + "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": {
+            "/create-payment-intent": {
+                "post": {
+                    "operationId": "createPaymentIntent",
+                    "summary": "Open an order (idempotent on externalId)",
+                    "security": [{"bearerAuth": []}, {}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CreatePaymentIntent"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("Order", "The order, new or the one externalId made"),
+                        "400": _error_response(
+                            "Malformed JSON, amount not a multiple of the price or below it, "
+                            "or Buy Button not configured"
+                        ),
+                        "401": _UNAUTHORIZED,
+                        "409": _error_response(
+                            "externalId already used with another amount, "
+                            "or the service is not available"
+                        ),
+                        "413": _error_response("Body larger than 64 KiB"),
+                        "422": _UNPROCESSABLE,
+                    },
+                }
+            },
+            "/orders/{orderId}": {
+                "get": {
+                    "operationId": "getOrder",
+                    "summary": "One of your orders",
+                    "parameters": [
+                        {
+                            "name": "orderId",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("Order", "The order"),
+                        "401": _UNAUTHORIZED,
+                        "404": _error_response("No such order among yours"),
+                    },
+                }
+            },
+            "/orders": {
+                "get": {
+                    "operationId": "listOrders",
+                    "summary": "Your orders, newest first",
+                    "parameters": [
+                        {"name": "externalId", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": [status.value for status in OrderStatus],
+                            },
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                        {
+                            "name": "startingAfter",
+                            "in": "query",
+                            "description": "An orderId from the previous page",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("OrderList", "A page of orders"),
+                        "401": _UNAUTHORIZED,
+                        "422": _UNPROCESSABLE,
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "The OpenAPI document"}},
+                }
+            },
+        },
+    }

@@ -1,0 +1,167 @@
+"""Provider API views: parse and check the request, call one service, answer JSON."""
+
+from decimal import Decimal
+
+from flask import Blueprint, jsonify, request, url_for
+from sqlalchemy import select
+
+from checkout import credentials, jsonio, money, orders, urls
+from checkout.api.openapi import openapi_document
+from checkout.extensions import csrf, db
+from checkout.models import Order, OrderStatus, PaymentMode, Provider
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+LIST_LIMIT_MAX = 100
+
+
+class ApiError(Exception):
+    """An error answered as {"error": message} with an HTTP status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@bp.errorhandler(ApiError)
+@bp.errorhandler(orders.OrderError)
+def _api_error(error):
+    response = jsonify(error=error.message)
+    response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kassa"'
+    return response
+
+
+def _json_body() -> dict:
+    raw = request.get_data(cache=True)
+    try:
+        body = jsonio.loads(raw) if raw.strip() else None
+    except (ValueError, RecursionError):
+        raise ApiError("Malformed JSON body", 400) from None
+    if not isinstance(body, dict):
+        raise ApiError("Request body must be a JSON object", 400)
+    return body
+
+
+def _bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _authenticated_provider(body: dict | None = None) -> Provider:
+    key = _bearer_token() or (body or {}).get("apiKey")
+    provider = credentials.authenticate(key)
+    if provider is None:
+        raise ApiError("Invalid or inactive API key", 401)
+    return provider
+
+
+def _external_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError("externalId must be a string", 422)
+    if not value:
+        raise ApiError("externalId must not be empty", 422)
+    if len(value) > orders.EXTERNAL_ID_MAX:
+        raise ApiError(f"externalId must be at most {orders.EXTERNAL_ID_MAX} characters", 422)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ApiError("externalId must not contain control characters", 422)
+    return value
+
+
+def _amount(value: object) -> Decimal | int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise ApiError("amount must be a number", 422)
+    return value
+
+
+def order_payload(order: Order) -> dict:
+    """The JSON form of an order, the same in every API answer."""
+    payload = {
+        "orderId": order.id,
+        "externalId": order.external_id,
+        "checkoutUrl": urls.public_url(url_for("pay.checkout", orderId=order.id)),
+        "amount": order.amount,
+        "quantity": order.quantity,
+        "currency": order.currency,
+        "mode": order.mode.value,
+        "status": order.status.value,
+        "createdAt": jsonio.timestamp(order.created_at),
+        "paidAt": jsonio.timestamp(order.paid_at),
+        "paidAmount": None,
+        "refundedAmount": None,
+        "amountMismatch": order.amount_mismatch,
+        "stripePaymentIntentId": order.stripe_payment_intent_id,
+    }
+    if order.paid_amount_minor is not None:
+        payload["paidAmount"] = money.to_decimal(order.paid_amount_minor, order.currency)
+    if order.refunded_amount_minor:
+        payload["refundedAmount"] = money.to_decimal(order.refunded_amount_minor, order.currency)
+    if order.mode is PaymentMode.BUY_BUTTON:
+        payload["stripeBuyButtonId"] = order.service.buy_button_id
+    return payload
+
+
+@bp.post("/create-payment-intent")
+def create_payment_intent():
+    """Open an order for the provider and answer with its checkout URL."""
+    body = _json_body()
+    provider = _authenticated_provider(body)
+    external_id = _external_id(body.get("externalId"))
+    amount = _amount(body.get("amount"))
+    opened = orders.open_order(provider, external_id, amount)
+    return jsonify(order_payload(opened.order))
+
+
+@bp.get("/orders/<order_id>")
+def get_order(order_id: str):
+    """One of the provider's orders."""
+    provider = _authenticated_provider()
+    order = orders.find_order(order_id)
+    if order is None or order.provider_id != provider.id:
+        raise ApiError("Order not found", 404)
+    return jsonify(order_payload(order))
+
+
+@bp.get("/orders")
+def list_orders():
+    """The provider's orders, newest first, optionally filtered by externalId or status."""
+    provider = _authenticated_provider()
+    query = select(Order).where(Order.provider_id == provider.id)
+    if "externalId" in request.args:
+        query = query.where(Order.external_id == _external_id(request.args["externalId"]))
+    status = request.args.get("status")
+    if status is not None:
+        if status not in {member.value for member in OrderStatus}:
+            raise ApiError(f"status must be one of {', '.join(OrderStatus)}", 422)
+        query = query.where(Order.status == OrderStatus(status))
+    limit_text = request.args.get("limit", "20")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
+        raise ApiError(f"limit must be a whole number from 1 to {LIST_LIMIT_MAX}", 422)
+    limit = int(limit_text)
+    after_id = request.args.get("startingAfter")
+    if after_id is not None:
+        after = orders.find_order(after_id)
+        if after is None or after.provider_id != provider.id:
+            raise ApiError("startingAfter must be one of your order ids", 422)
+        query = query.where(
+            (Order.created_at < after.created_at)
+            | ((Order.created_at == after.created_at) & (Order.id < after.id))
+        )
+    rows = db.session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
+    ).all()
+    return jsonify(data=[order_payload(order) for order in rows[:limit]], hasMore=len(rows) > limit)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document(urls.public_url("")))

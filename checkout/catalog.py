@@ -1,0 +1,139 @@
+"""Services and providers: the rules for creating and changing them, shared by forms and CLI."""
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from checkout import money, urls
+from checkout.errors import ValidationError
+from checkout.extensions import db
+from checkout.models import Provider, Service
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+BUY_BUTTON_PATTERN = re.compile(r"^buy_btn_[A-Za-z0-9]{1,60}$")
+
+
+def slugify(text: str) -> str:
+    """'Premium Credits!' -> 'premium-credits'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64]
+
+
+def _clean_text(field: str, value: str | None, label: str, longest: int = 120) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(field, f"{label} is required")
+    if len(value) > longest:
+        raise ValidationError(field, f"{label} must be at most {longest} characters")
+    return value
+
+
+def _clean_slug(model, value: str | None, fallback: str, current_id: str | None) -> str:
+    slug = (value or "").strip().lower() or slugify(fallback)
+    if not SLUG_PATTERN.match(slug) or len(slug) > 64:
+        raise ValidationError("slug", "Use lowercase letters, digits and single dashes")
+    taken = db.session.scalar(select(model.id).where(model.slug == slug))
+    if taken is not None and taken != current_id:
+        raise ValidationError("slug", f"Slug {slug!r} is already taken")
+    return slug
+
+
+@dataclass
+class ServiceFields:
+    title: str
+    price: str
+    currency: str
+    slug: str | None = None
+    buy_button_id: str | None = None
+    active: bool = True
+
+
+def _apply_service(service: Service, fields: ServiceFields) -> Service:
+    title = _clean_text("title", fields.title, "Title")
+    currency = (fields.currency or "").strip().lower()
+    if not money.is_supported(currency):
+        raise ValidationError("currency", f"Unsupported currency {fields.currency!r}")
+    try:
+        price_minor = money.parse(str(fields.price), currency)
+    except money.AmountError as error:
+        raise ValidationError("price", str(error)) from None
+    buy_button_id = (fields.buy_button_id or "").strip() or None
+    if buy_button_id and not BUY_BUTTON_PATTERN.match(buy_button_id):
+        raise ValidationError("buy_button_id", "A Buy Button ID looks like buy_btn_1Abc…")
+    slug = _clean_slug(Service, fields.slug, title, service.id)
+    service.title = title
+    service.slug = slug
+    service.currency = currency
+    service.price_minor = price_minor
+    service.buy_button_id = buy_button_id
+    service.active = bool(fields.active)
+    return _save(service)
+
+
+def create_service(fields: ServiceFields) -> Service:
+    """Create a service, or raise ValidationError naming the bad field."""
+    return _apply_service(Service(), fields)
+
+
+def update_service(service: Service, fields: ServiceFields) -> Service:
+    """Change a service; existing orders keep the price they were opened with."""
+    return _apply_service(service, fields)
+
+
+@dataclass
+class ProviderFields:
+    name: str
+    service_id: str | None
+    webhook_url: str | None = None
+    success_url: str | None = None
+    cancel_url: str | None = None
+    use_stripe_checkout: bool = False
+    slug: str | None = None
+    active: bool = True
+
+
+def _apply_provider(provider: Provider, fields: ProviderFields) -> Provider:
+    name = _clean_text("name", fields.name, "Name")
+    service = db.session.get(Service, fields.service_id) if fields.service_id else None
+    if service is None:
+        raise ValidationError("service_id", "Choose the service this provider sells")
+    webhook_url = urls.clean_webhook_url("webhook_url", fields.webhook_url)
+    success_url = urls.clean_redirect_url("success_url", fields.success_url)
+    cancel_url = urls.clean_redirect_url("cancel_url", fields.cancel_url)
+    slug = _clean_slug(Provider, fields.slug, name, provider.id)
+    provider.name = name
+    provider.slug = slug
+    provider.service = service
+    provider.webhook_url = webhook_url
+    provider.success_url = success_url
+    provider.cancel_url = cancel_url
+    provider.use_stripe_checkout = bool(fields.use_stripe_checkout)
+    provider.active = bool(fields.active)
+    return _save(provider)
+
+
+def create_provider(fields: ProviderFields) -> Provider:
+    """Create a provider, or raise ValidationError naming the bad field."""
+    return _apply_provider(Provider(), fields)
+
+
+def update_provider(provider: Provider, fields: ProviderFields) -> Provider:
+    """Change a provider's settings."""
+    return _apply_provider(provider, fields)
+
+
+def service_by_slug(slug: str) -> Service | None:
+    """Look a service up by its slug."""
+    return db.session.scalar(select(Service).where(Service.slug == slug))
+
+
+def _save(row):
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two admins saving the same slug at once: the unique index decides.
+        db.session.rollback()
+        raise ValidationError("slug", "That slug was just taken; choose another") from None
+    return row

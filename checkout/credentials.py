@@ -1,0 +1,71 @@
+"""Provider API keys: issued once in plaintext, stored as SHA-256, checked in constant time."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from checkout.errors import ValidationError
+from checkout.extensions import db
+from checkout.models import ApiKey, Provider, utcnow
+
+KEY_PREFIX = "kassa_"
+MAX_ACTIVE_KEYS = 5
+# Keys are 32 random bytes, so a fast hash is safe; a slow one would only slow every request.
+KEY_MAX_LENGTH = 100
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_key(plaintext: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def issue_key(provider: Provider, name: str) -> tuple[ApiKey, str]:
+    """Create a named key; the plaintext is returned here and never again."""
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise ValidationError("name", "Give the key a name of 1 to 60 characters")
+    if len(provider.active_keys) >= MAX_ACTIVE_KEYS:
+        raise ValidationError(
+            "name", f"A provider can have at most {MAX_ACTIVE_KEYS} active keys; revoke one first"
+        )
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(provider=provider, name=name, prefix=plaintext[:12], key_hash=hash_key(plaintext))
+    db.session.add(key)
+    db.session.commit()
+    return key, plaintext
+
+
+def revoke_key(key: ApiKey) -> None:
+    """Stop a key from working, keeping its record."""
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.session.commit()
+
+
+def regenerate_key(key: ApiKey) -> tuple[ApiKey, str]:
+    """Revoke a key and issue a new one with the same name."""
+    key.revoked_at = key.revoked_at or utcnow()
+    return issue_key(key.provider, key.name)
+
+
+def authenticate(plaintext: object) -> Provider | None:
+    """The active provider owning this active key, or None."""
+    if not isinstance(plaintext, str) or not plaintext.startswith(KEY_PREFIX):
+        return None
+    if len(plaintext) > KEY_MAX_LENGTH:
+        return None
+    digest = hash_key(plaintext)
+    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    if key is None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    if key.revoked_at is not None or not key.provider.active:
+        return None
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        db.session.commit()
+    return key.provider

@@ -1,0 +1,226 @@
+"""Orders: opening them, and the state machine that is the only place a status changes."""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from checkout import money, stripe_gateway
+from checkout.database import in_transaction
+from checkout.extensions import db
+from checkout.models import Order, OrderEvent, OrderStatus, PaymentMode, Provider, utcnow
+
+EXTERNAL_ID_MAX = 255
+ORDER_ID = re.compile(r"^ord_[0-9a-f]{24}\Z")
+
+
+class OrderError(Exception):
+    """A request the order rules refuse; status is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Outcome(StrEnum):
+    """What a payment attempt reported, whatever reported it."""
+
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+TARGET = {
+    Outcome.PROCESSING: OrderStatus.PROCESSING,
+    Outcome.SUCCEEDED: OrderStatus.PAID,
+    Outcome.FAILED: OrderStatus.FAILED,
+    Outcome.CANCELED: OrderStatus.CANCELED,
+}
+
+# Which status may follow which. Anything else (a late failure after paid) is ignored.
+TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
+    OrderStatus.PENDING: {
+        OrderStatus.PROCESSING,
+        OrderStatus.PAID,
+        OrderStatus.FAILED,
+        OrderStatus.CANCELED,
+    },
+    OrderStatus.PROCESSING: {OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELED},
+    OrderStatus.FAILED: {OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.CANCELED},
+    OrderStatus.PAID: {OrderStatus.REFUNDED},
+    OrderStatus.REFUNDED: {OrderStatus.REFUNDED},
+    OrderStatus.CANCELED: set(),
+}
+
+
+@dataclass(frozen=True)
+class Opened:
+    order: Order
+    created: bool
+
+
+def _plain(value: Decimal) -> str:
+    """'5.00' -> '5', '2.50' -> '2.5', never scientific notation."""
+    return format(value.normalize(), "f")
+
+
+def price_order(provider: Provider, amount: Decimal | int | None) -> tuple[int, int]:
+    """Return (quantity, total in minor units) for a request, or raise OrderError."""
+    service = provider.service
+    price = service.price_minor
+    if provider.mode is PaymentMode.BUY_BUTTON:
+        if not service.buy_button_id:
+            raise OrderError("Stripe Buy Button not configured")
+        return 1, price
+    if stripe_gateway.is_live() and service.currency != "usd":
+        raise OrderError(f"Cash App payments are not available in {service.currency.upper()}")
+    if amount is None:
+        return 1, price
+    try:
+        total = money.to_minor(amount, service.currency)
+    except money.AmountError as error:
+        raise OrderError(str(error), 422) from None
+    if total < price:
+        raise OrderError("Amount cannot be less than service price")
+    if total % price:
+        raise OrderError(f"Amount must be a multiple of {_plain(service.price)}")
+    return total // price, total
+
+
+def open_order(provider: Provider, external_id: str | None, amount: Decimal | int | None) -> Opened:
+    """Create the order for a provider's request, or return the one its externalId made."""
+    service = provider.service
+    if not service.active:
+        raise OrderError("Service is not available", 409)
+    quantity, total = price_order(provider, amount)
+    if external_id is not None:
+        existing = _find_by_external_id(provider.id, external_id)
+        if existing is not None:
+            return Opened(_same_or_conflict(existing, total), created=False)
+    order = Order(
+        provider_id=provider.id,
+        service_id=service.id,
+        external_id=external_id,
+        mode=provider.mode,
+        currency=service.currency,
+        unit_price_minor=service.price_minor,
+        quantity=quantity,
+        amount_minor=total,
+    )
+    order.events.append(
+        OrderEvent(kind="created", message=f"Opened by API: {quantity} × {service.title}")
+    )
+    db.session.add(order)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same externalId won the insert.
+        db.session.rollback()
+        existing = _find_by_external_id(provider.id, external_id)
+        if existing is None:
+            raise
+        return Opened(_same_or_conflict(existing, total), created=False)
+    return Opened(order, created=True)
+
+
+def _find_by_external_id(provider_id: str, external_id: str | None) -> Order | None:
+    return db.session.scalar(
+        select(Order).where(Order.provider_id == provider_id, Order.external_id == external_id)
+    )
+
+
+def _same_or_conflict(existing: Order, total: int) -> Order:
+    if existing.amount_minor != total:
+        raise OrderError(
+            f"externalId {existing.external_id!r} is already used by order {existing.id} "
+            f"with amount {_plain(existing.amount)}",
+            409,
+        )
+    return existing
+
+
+def lock_order(order_id: str) -> Order | None:
+    """Load an order for change, holding its row lock where the database has row locks."""
+    return db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def note(order: Order, kind: str, message: str) -> None:
+    """Add a line to the order's timeline."""
+    db.session.add(OrderEvent(order=order, kind=kind, message=message[:500]))
+
+
+def apply_outcome(
+    order: Order,
+    outcome: Outcome,
+    *,
+    source: str,
+    payment_intent_id: str | None = None,
+    amount_received_minor: int | None = None,
+) -> bool:
+    """Move a locked order to the status an outcome implies; return whether it changed."""
+    target = TARGET[outcome]
+    if payment_intent_id and not order.stripe_payment_intent_id:
+        order.stripe_payment_intent_id = payment_intent_id
+    if target not in TRANSITIONS[order.status]:
+        if target is not order.status:
+            note(order, "ignored", f"{source}: {outcome} ignored, order is {order.status}")
+        return False
+    previous = order.status
+    order.status = target
+    if target is OrderStatus.PAID:
+        order.paid_at = utcnow()
+        order.paid_amount_minor = (
+            order.amount_minor if amount_received_minor is None else amount_received_minor
+        )
+        if order.paid_amount_minor != order.amount_minor:
+            order.amount_mismatch = True
+            note(
+                order,
+                "amount_mismatch",
+                f"Paid {money.format_money(order.paid_amount_minor, order.currency)}, "
+                f"expected {order.amount_display}",
+            )
+    note(order, "status", f"{previous} → {target} ({source})")
+    return True
+
+
+def record_outcome(
+    order_id: str,
+    outcome: Outcome,
+    *,
+    source: str,
+    payment_intent_id: str | None = None,
+    amount_received_minor: int | None = None,
+) -> Order | None:
+    """Apply an outcome to an order in its own transaction; None when the order is unknown."""
+
+    def work() -> Order | None:
+        order = lock_order(order_id)
+        if order is not None:
+            apply_outcome(
+                order,
+                outcome,
+                source=source,
+                payment_intent_id=payment_intent_id,
+                amount_received_minor=amount_received_minor,
+            )
+        return order
+
+    return in_transaction(work)
+
+
+def find_order(order_id: str | None) -> Order | None:
+    """The order with this public id, or None for anything else (including junk)."""
+    if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
+        return None
+    return db.session.get(Order, order_id)

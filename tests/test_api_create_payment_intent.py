@@ -1,0 +1,263 @@
+"""POST /api/v1/create-payment-intent: the provider contract, its errors and idempotency."""
+
+from decimal import Decimal
+
+import pytest
+
+from checkout import jsonio
+from tests.conftest import open_order
+
+URL = "/api/v1/create-payment-intent"
+
+
+def order_count(app) -> int:
+    from sqlalchemy import func, select
+
+    from checkout.extensions import db
+    from checkout.models import Order
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Order))
+
+
+def test_cash_app_amount_sets_quantity(client, api_key):
+    response = open_order(client, api_key, externalId="ORDER-1", amount=100)
+    assert response.status_code == 200
+    body = jsonio.loads(response.data)
+    assert body["externalId"] == "ORDER-1"
+    assert body["amount"] == Decimal("100.00")
+    assert body["quantity"] == 20
+    assert body["currency"] == "usd"
+    assert body["mode"] == "cashapp"
+    assert body["status"] == "pending"
+    assert body["orderId"].startswith("ord_")
+    assert body["checkoutUrl"] == f"http://localhost/checkout?orderId={body['orderId']}"
+    assert "stripeBuyButtonId" not in body
+
+
+def test_amount_is_written_as_an_exact_json_number(client, api_key):
+    response = open_order(client, api_key, externalId="ORDER-1", amount=15)
+    assert b'"amount": 15.00' in response.data
+
+
+def test_without_amount_quantity_is_one(client, api_key):
+    body = open_order(client, api_key, externalId="ORDER-2").get_json()
+    assert body["quantity"] == 1
+    assert Decimal(str(body["amount"])) == Decimal("5")
+
+
+def test_api_key_in_body_works(client, api_key):
+    response = client.post(URL, json={"apiKey": api_key, "externalId": "A", "amount": 10})
+    assert response.status_code == 200
+    assert response.get_json()["quantity"] == 2
+
+
+def test_decimal_amount_with_cents(client, make):
+    _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
+    response = client.post(URL, data=f'{{"apiKey": "{key}", "amount": 7.50}}')
+    assert response.status_code == 200
+    assert response.get_json()["quantity"] == 3
+
+
+def test_zero_decimal_currency(client, make):
+    _, key = make.provider(service_id=make.service(title="Yen", price="500", currency="jpy"))
+    body = open_order(client, key, amount=1500).get_json()
+    assert body["quantity"] == 3
+    assert body["currency"] == "jpy"
+    assert b'"amount": 1500,' in open_order(client, key, externalId="j", amount=1500).data
+    response = open_order(client, key, amount=Decimal("500.5"))
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "Amount must be a whole number for JPY"}
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        (7, "Amount must be a multiple of 5"),
+        (3, "Amount cannot be less than service price"),
+        (Decimal("5.01"), "Amount must be a multiple of 5"),
+    ],
+)
+def test_amount_rules_answer_400(client, app, api_key, amount, error):
+    response = open_order(client, api_key, externalId="X", amount=amount)
+    assert response.status_code == 400
+    assert response.get_json() == {"error": error}
+    assert order_count(app) == 0
+
+
+def test_multiple_message_uses_the_exact_price(client, make):
+    _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
+    response = open_order(client, key, amount=6)
+    assert response.get_json() == {"error": "Amount must be a multiple of 2.5"}
+
+
+@pytest.mark.parametrize(
+    ("raw_amount", "error"),
+    [
+        ("0", "Amount must be greater than zero"),
+        ("-5", "Amount must be greater than zero"),
+        ("5.001", "Amount has more than 2 decimal places for USD"),
+        ("1e400", "Amount cannot exceed $999,999.99"),
+        ("100000000", "Amount cannot exceed $999,999.99"),
+        ('"100"', "amount must be a number"),
+        ("true", "amount must be a number"),
+        ("[5]", "amount must be a number"),
+        ("{}", "amount must be a number"),
+    ],
+)
+def test_bad_amounts_answer_422_and_change_nothing(client, app, api_key, raw_amount, error):
+    response = client.post(URL, data=f'{{"apiKey": "{api_key}", "amount": {raw_amount}}}')
+    assert response.status_code == 422
+    assert response.get_json() == {"error": error}
+    assert order_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b'{"amount": NaN}',
+        b'{"amount": Infinity}',
+        b"[1, 2]",
+        b'"just a string"',
+        b"\xff\xfe",
+        b"1" * 5000,
+        b"[" * 5000 + b"]" * 5000,
+    ],
+)
+def test_malformed_bodies_answer_400(client, app, api_key, body):
+    response = client.post(URL, data=body, headers={"Authorization": f"Bearer {api_key}"})
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+    assert order_count(app) == 0
+
+
+def test_oversized_body_answers_413(client, api_key):
+    body = b'{"externalId": "' + b"x" * 70_000 + b'"}'
+    response = client.post(URL, data=body, headers={"Authorization": f"Bearer {api_key}"})
+    assert response.status_code == 413
+    assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize(
+    ("external_id", "error"),
+    [
+        (12345, "externalId must be a string"),
+        ("", "externalId must not be empty"),
+        ("x" * 256, "externalId must be at most 255 characters"),
+        ("a\x00b", "externalId must not contain control characters"),
+    ],
+)
+def test_bad_external_ids_answer_422(client, app, api_key, external_id, error):
+    response = open_order(client, api_key, externalId=external_id)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": error}
+    assert order_count(app) == 0
+
+
+def test_longest_external_id_is_accepted(client, api_key):
+    assert open_order(client, api_key, externalId="x" * 255).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers_and_body",
+    [
+        ({}, {"externalId": "A"}),
+        ({"Authorization": "Bearer kassa_wrong"}, {}),
+        ({}, {"apiKey": "kassa_wrong"}),
+        ({}, {"apiKey": 42}),
+        ({"Authorization": "Basic abc"}, {}),
+        ({"Authorization": "Bearer " + "kassa_" + "x" * 500}, {}),
+    ],
+)
+def test_invalid_keys_answer_401(client, app, api_key, headers_and_body):
+    headers, body = headers_and_body
+    response = client.post(URL, json=body, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "Invalid or inactive API key"}
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert order_count(app) == 0
+
+
+def test_inactive_provider_key_answers_401(client, app, make):
+    from checkout.extensions import db
+    from checkout.models import Provider
+
+    provider_id, key = make.provider()
+    with app.app_context():
+        db.session.get(Provider, provider_id).active = False
+        db.session.commit()
+    assert open_order(client, key).status_code == 401
+
+
+def test_same_external_id_returns_the_same_order(client, app, api_key):
+    first = open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
+    second = open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
+    assert second == first
+    assert order_count(app) == 1
+
+
+def test_same_external_id_with_another_amount_is_409(client, app, api_key):
+    first = open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
+    response = open_order(client, api_key, externalId="ORDER-1", amount=50)
+    assert response.status_code == 409
+    assert first["orderId"] in response.get_json()["error"]
+    omitted = open_order(client, api_key, externalId="ORDER-1")
+    assert omitted.status_code == 409
+    assert order_count(app) == 1
+
+
+def test_external_ids_are_scoped_per_provider(client, make):
+    service_id = make.service()
+    _, key_a = make.provider(service_id=service_id, name="A")
+    _, key_b = make.provider(service_id=service_id, name="B")
+    order_a = open_order(client, key_a, externalId="SAME").get_json()["orderId"]
+    order_b = open_order(client, key_b, externalId="SAME").get_json()["orderId"]
+    assert order_a != order_b
+
+
+def test_orders_without_external_id_are_each_new(client, app, api_key):
+    first = open_order(client, api_key).get_json()["orderId"]
+    second = open_order(client, api_key).get_json()["orderId"]
+    assert first != second
+
+
+def test_buy_button_mode_ignores_amount(client, make):
+    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Abc")
+    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    body = open_order(client, key, externalId="B-1", amount=999).get_json()
+    assert body["mode"] == "stripe_buy_button"
+    assert body["stripeBuyButtonId"] == "buy_btn_1Abc"
+    assert body["quantity"] == 1
+    assert Decimal(str(body["amount"])) == Decimal("300")
+
+
+def test_buy_button_mode_without_button_id_is_400(client, app, make):
+    _, key = make.provider(use_stripe_checkout=True)
+    response = open_order(client, key, externalId="B-1")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Stripe Buy Button not configured"}
+    assert order_count(app) == 0
+
+
+def test_inactive_service_is_409(client, app, make):
+    service_id = make.service(active=False)
+    _, key = make.provider(service_id=service_id)
+    response = open_order(client, key)
+    assert response.status_code == 409
+    assert response.get_json() == {"error": "Service is not available"}
+
+
+def test_public_base_url_shapes_checkout_url(client, api_key, app):
+    app.config["PUBLIC_BASE_URL"] = "https://pay.example.com"
+    body = open_order(client, api_key).get_json()
+    assert body["checkoutUrl"] == f"https://pay.example.com/checkout?orderId={body['orderId']}"
+
+
+def test_wrong_method_and_unknown_path_answer_json(client):
+    assert client.get(URL).status_code == 405
+    assert "error" in client.get(URL).get_json()
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert "error" in response.get_json()
