@@ -1,0 +1,5 @@
+"""The customer-facing checkout pages."""
+
+from checkout.pay.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,122 @@
+"""Checkout views: the page a customer pays on, its status poll, and the sandbox buttons."""
+
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+
+from checkout import database, orders, payments, stripe_gateway, urls
+from checkout.models import Order, OrderStatus, PaymentMode
+from checkout.orders import Outcome
+
+bp = Blueprint("pay", __name__)
+log = logging.getLogger(__name__)
+
+REDIRECT_SECONDS = 5
+SANDBOX_OUTCOMES = {
+    "succeeded": Outcome.SUCCEEDED,
+    "failed": Outcome.FAILED,
+    "processing": Outcome.PROCESSING,
+}
+PAYABLE = (OrderStatus.PENDING, OrderStatus.FAILED)
+
+
+@dataclass
+class PaymentPanel:
+    """What the pay area of the page shows."""
+
+    kind: str  # "sandbox", "cashapp", "buy_button" or "unavailable"
+    client_secret: str | None = None
+    buy_button_id: str | None = None
+
+
+def _order_or_404() -> Order:
+    order = orders.find_order(request.args.get("orderId"))
+    if order is None:
+        abort(404, description="We could not find this order. Check the link you followed.")
+    return order
+
+
+def _payment_panel(order: Order) -> tuple[Order, PaymentPanel | None]:
+    """Prepare the way to pay, syncing the order with Stripe first; None once paying is over."""
+    if not stripe_gateway.is_live():
+        panel = PaymentPanel("sandbox")
+        payable = order.status in (*PAYABLE, OrderStatus.PROCESSING)
+        return order, panel if payable else None
+    if order.mode is PaymentMode.BUY_BUTTON:
+        panel = PaymentPanel("buy_button", buy_button_id=order.service.buy_button_id)
+        return order, panel if order.status in PAYABLE else None
+    if order.is_final:
+        return order, None
+    try:
+        intent = payments.prepare_cashapp_payment(order)
+    except stripe_gateway.StripeError:
+        log.exception("Stripe refused to prepare order %s", order.id)
+        return order, PaymentPanel("unavailable")
+    if order.status not in PAYABLE:
+        return order, None
+    return order, PaymentPanel("cashapp", client_secret=intent.client_secret)
+
+
+@bp.get("/")
+def index():
+    """A plain landing page for the server's root."""
+    return render_template("pay/index.html")
+
+
+@bp.get("/checkout")
+def checkout():
+    """The hosted checkout page for one order."""
+    order, panel = _payment_panel(_order_or_404())
+    success_url = urls.provider_redirect(order.provider.success_url, order.id)
+    cancel_url = urls.provider_redirect(order.provider.cancel_url, order.id)
+    response = render_template(
+        "pay/checkout.html",
+        order=order,
+        panel=panel,
+        sandbox=not stripe_gateway.is_live(),
+        publishable_key=stripe_gateway.publishable_key(),
+        success_url=success_url if order.status is OrderStatus.PAID else None,
+        cancel_url=cancel_url if order.status in (*PAYABLE, OrderStatus.PROCESSING) else None,
+        redirect_seconds=REDIRECT_SECONDS,
+        return_url=urls.public_url(url_for("pay.checkout", orderId=order.id)),
+        poll=order.status is OrderStatus.PROCESSING
+        or (panel is not None and panel.kind == "buy_button"),
+    )
+    status = 503 if panel is not None and panel.kind == "unavailable" else 200
+    return response, status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/checkout/status")
+def status():
+    """The order's status, for the page to poll while a payment is processing."""
+    order = orders.find_order(request.args.get("orderId"))
+    if order is None:
+        return jsonify(error="Order not found"), 404
+    try:
+        order = payments.refresh(order)
+    except stripe_gateway.StripeError:
+        log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
+    return jsonify(orderId=order.id, status=order.status.value), 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/checkout/sandbox")
+def sandbox():
+    """Sandbox mode only: pretend the payment succeeded, failed or is processing."""
+    if stripe_gateway.is_live():
+        abort(404)
+    outcome = SANDBOX_OUTCOMES.get(request.form.get("outcome", ""))
+    if outcome is None:
+        abort(400, description="Unknown sandbox outcome.")
+    order = orders.find_order(request.form.get("orderId"))
+    if order is None:
+        abort(404, description="We could not find this order.")
+    payments.simulate(order.id, outcome)
+    return redirect(url_for("pay.checkout", orderId=order.id), 303)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness and database check for load balancers."""
+    database.ping()
+    return jsonify(status="ok")

@@ -1,0 +1,89 @@
+"""Every Stripe call Kassa makes. Nothing else imports stripe."""
+
+from dataclasses import dataclass
+
+import stripe
+from flask import current_app
+
+from checkout.models import Order
+
+StripeError = stripe.StripeError
+
+
+@dataclass(frozen=True)
+class PaymentIntentView:
+    """The parts of a PaymentIntent Kassa acts on."""
+
+    id: str
+    status: str
+    client_secret: str | None
+    amount: int
+    amount_received: int | None
+    currency: str
+    has_payment_error: bool
+
+
+def is_live() -> bool:
+    """Whether Stripe keys are configured; without them Kassa runs in sandbox mode."""
+    config = current_app.config
+    return bool(config["STRIPE_SECRET_KEY"] and config["STRIPE_PUBLISHABLE_KEY"])
+
+
+def publishable_key() -> str | None:
+    """The key Stripe.js and the Buy Button use in the browser."""
+    return current_app.config["STRIPE_PUBLISHABLE_KEY"]
+
+
+def _client() -> stripe.StripeClient:
+    config = current_app.config
+    base = config["STRIPE_API_BASE"]
+    return stripe.StripeClient(
+        config["STRIPE_SECRET_KEY"],
+        base_addresses={"api": base} if base else None,
+        max_network_retries=config.get("STRIPE_MAX_NETWORK_RETRIES", 2),
+    )
+
+
+def _view(intent) -> PaymentIntentView:
+    return PaymentIntentView(
+        id=intent.id,
+        status=intent.status,
+        client_secret=intent.client_secret,
+        amount=intent.amount,
+        amount_received=getattr(intent, "amount_received", None),
+        currency=intent.currency,
+        has_payment_error=bool(getattr(intent, "last_payment_error", None)),
+    )
+
+
+def payment_intent_metadata(order: Order) -> dict[str, str]:
+    """The metadata that lets an operator find the order from Stripe's dashboard."""
+    return {
+        "serviceId": order.service.id,
+        "serviceName": order.service.title,
+        "quantity": str(order.quantity),
+        "providerId": order.provider.id,
+        "providerName": order.provider.name,
+        "externalId": order.external_id or "",
+        "orderId": order.id,
+    }
+
+
+def create_cashapp_payment_intent(order: Order) -> PaymentIntentView:
+    """Create the order's Cash App PaymentIntent; the idempotency key makes a repeat harmless."""
+    intent = _client().v1.payment_intents.create(
+        params={
+            "amount": order.amount_minor,
+            "currency": order.currency,
+            "payment_method_types": ["cashapp"],
+            "metadata": payment_intent_metadata(order),
+            "description": f"{order.service.title} | Direct ({order.provider.name})",
+        },
+        options={"idempotency_key": f"kassa-{order.id}-payment-intent"},
+    )
+    return _view(intent)
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:
+    """Fetch a PaymentIntent's current state from Stripe."""
+    return _view(_client().v1.payment_intents.retrieve(payment_intent_id))

@@ -1,0 +1,123 @@
+"""Cash App checkout with Stripe keys: the real stripe SDK against a local Stripe stand-in."""
+
+import pytest
+import stripe
+
+from tests.conftest import open_order
+
+PUBLISHABLE = "pk_test_kassa"
+
+
+@pytest.fixture
+def app_config(stripe_standin):
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_kassa",
+        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE,
+        "STRIPE_API_BASE": stripe_standin,
+    }
+
+
+@pytest.fixture
+def stripe_client(stripe_standin):
+    """The test's own view of the stand-in, as a customer's wallet would act on it."""
+    return stripe.StripeClient(
+        "sk_test_kassa", base_addresses={"api": stripe_standin}, max_network_retries=0
+    )
+
+
+def pay_with_card(stripe_client, payment_intent_id: str, number: str) -> None:
+    method = stripe_client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    stripe_client.v1.payment_intents.update(payment_intent_id, params={"payment_method": method.id})
+    stripe_client.v1.payment_intents.confirm(payment_intent_id)
+
+
+def order_json(client, key, order_id):
+    return client.get(
+        f"/api/v1/orders/{order_id}", headers={"Authorization": f"Bearer {key}"}
+    ).get_json()
+
+
+def test_checkout_creates_one_payment_intent_with_metadata(client, api_key, stripe_client):
+    order_id = open_order(client, api_key, externalId="EXT-9", amount=15).get_json()["orderId"]
+    page = client.get(f"/checkout?orderId={order_id}")
+    assert page.status_code == 200
+    assert '<script src="https://js.stripe.com/v3/"></script>' in page.text
+    assert f'data-publishable-key="{PUBLISHABLE}"' in page.text
+    assert "Sandbox" not in page.text
+    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    assert intent_id.startswith("pi_")
+    assert f'data-client-secret="{intent_id}_secret_' in page.text
+    assert f'data-return-url="http://localhost/checkout?orderId={order_id}"' in page.text
+
+    intent = stripe_client.v1.payment_intents.retrieve(intent_id)
+    assert intent.amount == 1500
+    assert intent.currency == "usd"
+    assert intent.description == "Premium Credits | Direct (Bitloader)"
+    assert intent.metadata.to_dict() == {
+        "serviceId": intent.metadata["serviceId"],
+        "serviceName": "Premium Credits",
+        "quantity": "3",
+        "providerId": intent.metadata["providerId"],
+        "providerName": "Bitloader",
+        "externalId": "EXT-9",
+        "orderId": order_id,
+    }
+    assert intent.metadata["serviceId"].startswith("svc_")
+    assert intent.metadata["providerId"].startswith("prv_")
+
+    client.get(f"/checkout?orderId={order_id}")
+    assert order_json(client, api_key, order_id)["stripePaymentIntentId"] == intent_id
+
+
+def test_return_trusts_the_payment_intent_not_the_query(client, api_key, stripe_client):
+    order_id = open_order(client, api_key, externalId="EXT-1").get_json()["orderId"]
+    client.get(f"/checkout?orderId={order_id}")
+    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+
+    lying = client.get(
+        f"/checkout?orderId={order_id}&payment_intent={intent_id}&redirect_status=succeeded"
+    )
+    assert "Payment received" not in lying.text
+    assert order_json(client, api_key, order_id)["status"] == "pending"
+
+    pay_with_card(stripe_client, intent_id, "4242424242424242")
+    page = client.get(
+        f"/checkout?orderId={order_id}&payment_intent={intent_id}&redirect_status=failed"
+    )
+    assert "Payment received" in page.text
+    body = order_json(client, api_key, order_id)
+    assert body["status"] == "paid"
+    assert body["paidAmount"] == body["amount"]
+    assert body["amountMismatch"] is False
+
+
+def test_declined_payment_shows_try_again(client, api_key, stripe_client):
+    order_id = open_order(client, api_key, externalId="EXT-2").get_json()["orderId"]
+    client.get(f"/checkout?orderId={order_id}")
+    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    with pytest.raises(stripe.CardError):
+        pay_with_card(stripe_client, intent_id, "4000000000000341")
+    page = client.get(f"/checkout?orderId={order_id}")
+    assert "Payment failed" in page.text
+    assert "Try again with Cash App Pay" in page.text
+    assert order_json(client, api_key, order_id)["status"] == "failed"
+
+
+def test_status_poll_asks_stripe(client, api_key, stripe_client):
+    order_id = open_order(client, api_key, externalId="EXT-3").get_json()["orderId"]
+    client.get(f"/checkout?orderId={order_id}")
+    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    pay_with_card(stripe_client, intent_id, "4242424242424242")
+    from checkout.extensions import db
+    from checkout.models import Order
+
+    with client.application.app_context():
+        db.session.get(Order, order_id).synced_at = None
+        db.session.commit()
+    status = client.get(f"/checkout/status?orderId={order_id}").get_json()
+    assert status == {"orderId": order_id, "status": "paid"}
