@@ -1,0 +1,74 @@
+"""Admin accounts: hashed passwords and throttled logins."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from checkout import throttle
+from checkout.errors import ValidationError
+from checkout.extensions import db
+from checkout.models import Admin, utcnow
+
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_CLIENT = 10
+MAX_FAILURES_PER_ACCOUNT = 5
+PASSWORD_MIN = 10
+# Compared against when the e-mail is unknown, so both paths cost one hash check.
+_DUMMY_HASH = generate_password_hash("kassa-no-such-admin")
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    admin: Admin | None
+    locked_out: bool = False
+
+
+def _normal(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def create_admin(email: str, password: str) -> Admin:
+    """Create an admin, or raise ValidationError."""
+    email = _normal(email)
+    if "@" not in email or len(email) > 254:
+        raise ValidationError("email", "Enter a valid e-mail address")
+    if len(password or "") < PASSWORD_MIN:
+        raise ValidationError("password", f"Use at least {PASSWORD_MIN} characters")
+    if db.session.scalar(select(Admin.id).where(Admin.email == email)) is not None:
+        raise ValidationError("email", f"An admin with e-mail {email} already exists")
+    admin = Admin(email=email, password_hash=generate_password_hash(password))
+    db.session.add(admin)
+    db.session.commit()
+    return admin
+
+
+def set_password(admin: Admin, password: str) -> None:
+    """Replace an admin's password."""
+    if len(password or "") < PASSWORD_MIN:
+        raise ValidationError("password", f"Use at least {PASSWORD_MIN} characters")
+    admin.password_hash = generate_password_hash(password)
+    db.session.commit()
+
+
+def log_in(email: str, password: str, client: str) -> LoginResult:
+    """Check a login; refuse all attempts for a while after too many failures."""
+    email = _normal(email)
+    if (
+        throttle.count("login-client", client, LOGIN_WINDOW) >= MAX_FAILURES_PER_CLIENT
+        or throttle.count("login-account", email, LOGIN_WINDOW) >= MAX_FAILURES_PER_ACCOUNT
+    ):
+        return LoginResult(None, locked_out=True)
+    admin = db.session.scalar(select(Admin).where(func.lower(Admin.email) == email))
+    if admin is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+    elif check_password_hash(admin.password_hash, password or ""):
+        throttle.clear("login-account", email)
+        admin.last_login_at = utcnow()
+        db.session.commit()
+        return LoginResult(admin)
+    throttle.record("login-client", client)
+    throttle.record("login-account", email)
+    db.session.commit()
+    return LoginResult(None)

@@ -1,0 +1,5 @@
+"""The operator's pages under /admin."""
+
+from checkout.admin.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,91 @@
+"""Admin forms. They check shape; the rules live in the services they feed."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectField,
+    StringField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from checkout import money
+from checkout.models import OrderStatus
+
+CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
+
+
+class LoginForm(FlaskForm):
+    email = StringField("E-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=512)])
+
+
+class ServiceForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
+    price = StringField(
+        "Unit price", validators=[DataRequired()], description="In major units, e.g. 5 or 12.50"
+    )
+    currency = SelectField("Currency", choices=CURRENCY_CHOICES, default="usd")
+    slug = StringField(
+        "Slug", validators=[Optional(), Length(max=64)], description="Left empty: from the title"
+    )
+    buy_button_id = StringField(
+        "Stripe Buy Button ID",
+        validators=[Optional(), Length(max=64)],
+        description="buy_btn_… from Stripe Dashboard → Payment Links → Buy button",
+    )
+    active = BooleanField("Active", default=True)
+
+
+class ProviderForm(FlaskForm):
+    name = StringField("Provider name", validators=[DataRequired(), Length(max=120)])
+    slug = StringField(
+        "Slug", validators=[Optional(), Length(max=64)], description="Left empty: from the name"
+    )
+    service_id = SelectField("Linked service", validators=[DataRequired()])
+    active = BooleanField("Active", default=True)
+    use_stripe_checkout = BooleanField(
+        "Use Stripe hosted checkout (Buy Button mode)",
+        description="Needs a Buy Button ID on the service; amounts sent by API are ignored",
+    )
+    webhook_url = URLField(
+        "Webhook URL",
+        validators=[Optional(), Length(max=2048)],
+        description="https; where payment notifications are sent",
+    )
+    success_url = URLField(
+        "Success redirect URL",
+        validators=[Optional(), Length(max=2048)],
+        description="{orderId} is replaced by the order id",
+    )
+    cancel_url = URLField(
+        "Cancel redirect URL",
+        validators=[Optional(), Length(max=2048)],
+        description="{orderId} is replaced by the order id",
+    )
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField("Key name", validators=[DataRequired(), Length(max=60)])
+
+
+class ActionForm(FlaskForm):
+    """A button that only carries the CSRF token."""
+
+
+class OrderFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")]
+        + [SelectChoice(status.value) for status in OrderStatus],
+        validators=[Optional()],
+    )
+    provider = SelectField("Provider", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])

@@ -1,0 +1,208 @@
+"""Command-line tools for scripting and operations; every command prints JSON with --json."""
+
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from checkout import accounts, catalog, credentials, jsonio, money
+from checkout.catalog import ProviderFields, ServiceFields
+from checkout.errors import ValidationError
+from checkout.extensions import db
+from checkout.models import Admin, Provider, Service, utcnow
+
+DEFAULT_BASE_URL = "http://localhost:8000"
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _emit(as_json: bool, data: dict, text: str) -> None:
+    click.echo(jsonio.dumps(data, indent=2) if as_json else text)
+
+
+def _fail(as_json: bool, message: str) -> None:
+    if as_json:
+        click.echo(jsonio.dumps({"error": message}))
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _base_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"] or DEFAULT_BASE_URL
+
+
+def service_json(service: Service) -> dict:
+    return {
+        "id": service.id,
+        "slug": service.slug,
+        "title": service.title,
+        "price": service.price,
+        "currency": service.currency,
+        "buyButtonId": service.buy_button_id,
+        "active": service.active,
+    }
+
+
+def provider_json(provider: Provider) -> dict:
+    return {
+        "id": provider.id,
+        "slug": provider.slug,
+        "name": provider.name,
+        "service": provider.service.slug,
+        "mode": provider.mode.value,
+        "active": provider.active,
+        "webhookUrl": provider.webhook_url,
+        "successUrl": provider.success_url,
+        "cancelUrl": provider.cancel_url,
+    }
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 10 characters.")
+@json_option
+def create_admin_command(email: str, password: str, as_json: bool) -> None:
+    """Create an admin who can sign in at /admin."""
+    try:
+        admin = accounts.create_admin(email, password)
+    except ValidationError as error:
+        _fail(as_json, error.message)
+    _emit(as_json, {"id": admin.id, "email": admin.email}, f"Admin {admin.email} created.")
+
+
+services_cli = AppGroup("services", help="Manage services (what providers sell).")
+
+
+@services_cli.command("create")
+@click.option("--title", required=True)
+@click.option("--price", required=True, help="Unit price in major units, e.g. 5 or 12.50.")
+@click.option("--currency", default="usd", show_default=True)
+@click.option("--slug")
+@click.option("--buy-button-id", help="Stripe Buy Button ID (buy_btn_…).")
+@json_option
+def create_service_command(title, price, currency, slug, buy_button_id, as_json) -> None:
+    """Create a service."""
+    try:
+        service = catalog.create_service(
+            ServiceFields(
+                title=title, price=price, currency=currency, slug=slug, buy_button_id=buy_button_id
+            )
+        )
+    except ValidationError as error:
+        _fail(as_json, f"{error.field}: {error.message}")
+    _emit(
+        as_json,
+        service_json(service),
+        f"Service {service.slug} created: {service.title} at {service.price_display}.",
+    )
+
+
+providers_cli = AppGroup("providers", help="Manage providers (merchants calling the API).")
+
+
+@providers_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--service", "service_slug", required=True, help="Slug of the service sold.")
+@click.option("--webhook-url")
+@click.option("--success-url", help="May contain {orderId}.")
+@click.option("--cancel-url", help="May contain {orderId}.")
+@click.option("--stripe-checkout", is_flag=True, help="Buy Button mode.")
+@click.option("--slug")
+@json_option
+def create_provider_command(
+    name, service_slug, webhook_url, success_url, cancel_url, stripe_checkout, slug, as_json
+) -> None:
+    """Create a provider and print its first API key (shown only this once)."""
+    service = catalog.service_by_slug(service_slug)
+    if service is None:
+        _fail(as_json, f"service: no service with slug {service_slug!r}")
+    try:
+        provider = catalog.create_provider(
+            ProviderFields(
+                name=name,
+                service_id=service.id,
+                webhook_url=webhook_url,
+                success_url=success_url,
+                cancel_url=cancel_url,
+                use_stripe_checkout=stripe_checkout,
+                slug=slug,
+            )
+        )
+    except ValidationError as error:
+        _fail(as_json, f"{error.field}: {error.message}")
+    _, plaintext = credentials.issue_key(provider, "default")
+    _emit(
+        as_json,
+        {**provider_json(provider), "apiKey": plaintext},
+        f"Provider {provider.slug} created.\nAPI key (shown only now): {plaintext}",
+    )
+
+
+DEMO_EMAIL = "demo@kassa.local"
+
+
+@click.command("demo")
+@with_appcontext
+@json_option
+def demo_command(as_json: bool) -> None:
+    """Seed a demo admin, service and provider, and print how to try them."""
+    password = secrets.token_urlsafe(12)
+    admin = db.session.scalar(select(Admin).where(Admin.email == DEMO_EMAIL))
+    if admin is None:
+        accounts.create_admin(DEMO_EMAIL, password)
+    else:
+        accounts.set_password(admin, password)
+    service = catalog.service_by_slug("demo-credits") or catalog.create_service(
+        ServiceFields(title="Demo Credits", price="5", currency="usd", slug="demo-credits")
+    )
+    provider = db.session.scalar(select(Provider).where(Provider.slug == "demo-shop"))
+    if provider is None:
+        provider = catalog.create_provider(
+            ProviderFields(
+                name="Demo Shop",
+                slug="demo-shop",
+                service_id=service.id,
+                success_url="https://example.com/success?orderId={orderId}",
+                cancel_url="https://example.com/cancelled?orderId={orderId}",
+            )
+        )
+    for key in provider.active_keys:
+        if key.name == "demo":
+            key.revoked_at = utcnow()
+    _, api_key = credentials.issue_key(provider, "demo")
+    base = _base_url()
+    curl = (
+        f"curl -s -X POST {base}/api/v1/create-payment-intent "
+        f"-H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' "
+        f'-d \'{{"externalId": "demo-1", "amount": 15}}\''
+    )
+    data = {
+        "admin": {"url": f"{base}/admin", "email": DEMO_EMAIL, "password": password},
+        "service": service_json(service),
+        "provider": {**provider_json(provider), "apiKey": api_key},
+        "tryIt": curl,
+    }
+    price = money.format_money(service.price_minor, service.currency)
+    text = "\n".join(
+        [
+            "Demo ready.",
+            f"  Admin:    {base}/admin  ({DEMO_EMAIL} / {password})",
+            f"  Service:  {service.title}, {price} a unit",
+            f"  Provider: {provider.name}, API key {api_key}",
+            "",
+            "Open a payment of 3 units, then open the checkoutUrl it returns:",
+            f"  {curl}",
+        ]
+    )
+    _emit(as_json, data, text)
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to `flask --app app`."""
+    for command in (create_admin_command, services_cli, providers_cli, demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,128 @@
+"""The `flask --app app …` commands, as a script would call them."""
+
+import json
+
+from tests.conftest import csrf_token, open_order
+
+
+def run_json(runner, *args):
+    result = runner.invoke(args=[*args, "--json"])
+    return result.exit_code, json.loads(result.output)
+
+
+def test_create_admin_then_sign_in(runner, client):
+    code, body = run_json(
+        runner, "create-admin", "--email", "Ops@Example.com", "--password", "long enough pw"
+    )
+    assert code == 0
+    assert body["email"] == "ops@example.com"
+    token = csrf_token(client.get("/admin/login").text)
+    response = client.post(
+        "/admin/login",
+        data={"email": "ops@example.com", "password": "long enough pw", "csrf_token": token},
+    )
+    assert response.status_code == 302
+
+
+def test_create_admin_refuses_short_password_and_duplicates(runner):
+    code, body = run_json(runner, "create-admin", "--email", "a@b.c", "--password", "short")
+    assert code == 1
+    assert "at least 10" in body["error"]
+    run_json(runner, "create-admin", "--email", "a@b.c", "--password", "long enough pw")
+    code, body = run_json(runner, "create-admin", "--email", "a@b.c", "--password", "other pw 123")
+    assert code == 1
+    assert "already exists" in body["error"]
+
+
+def test_services_and_providers_from_the_command_line(runner, client):
+    code, service = run_json(
+        runner,
+        "services",
+        "create",
+        "--title",
+        "Premium Credits",
+        "--price",
+        "5",
+        "--currency",
+        "usd",
+    )
+    assert code == 0
+    assert service["slug"] == "premium-credits"
+    assert service["price"] == 5
+    code, provider = run_json(
+        runner,
+        "providers",
+        "create",
+        "--name",
+        "Bitloader",
+        "--service",
+        "premium-credits",
+        "--webhook-url",
+        "https://hooks.example/kassa",
+        "--success-url",
+        "https://bitloader.example/ok?orderId={orderId}",
+        "--cancel-url",
+        "https://bitloader.example/cancel",
+    )
+    assert code == 0
+    assert provider["mode"] == "cashapp"
+    assert provider["apiKey"].startswith("kassa_")
+    response = open_order(client, provider["apiKey"], externalId="cli-1", amount=25)
+    assert response.status_code == 200
+    assert response.get_json()["quantity"] == 5
+
+
+def test_buy_button_provider_from_the_command_line(runner, client):
+    run_json(
+        runner,
+        "services",
+        "create",
+        "--title",
+        "Pro",
+        "--price",
+        "300",
+        "--slug",
+        "pro",
+        "--buy-button-id",
+        "buy_btn_1AbC",
+    )
+    code, provider = run_json(
+        runner, "providers", "create", "--name", "Shop", "--service", "pro", "--stripe-checkout"
+    )
+    assert code == 0
+    assert provider["mode"] == "stripe_buy_button"
+    body = open_order(client, provider["apiKey"]).get_json()
+    assert body["stripeBuyButtonId"] == "buy_btn_1AbC"
+
+
+def test_cli_errors_exit_1_with_a_message(runner):
+    code, body = run_json(runner, "services", "create", "--title", "X", "--price", "1.234")
+    assert code == 1
+    assert body["error"].startswith("price:")
+    code, body = run_json(runner, "providers", "create", "--name", "X", "--service", "nope")
+    assert code == 1
+    assert "no service with slug 'nope'" in body["error"]
+    text = runner.invoke(args=["services", "create", "--title", "X", "--price", "abc"])
+    assert text.exit_code == 1
+
+
+def test_demo_seeds_everything_and_can_run_twice(runner, client):
+    code, first = run_json(runner, "demo")
+    assert code == 0
+    code, second = run_json(runner, "demo")
+    assert code == 0
+    assert open_order(client, first["provider"]["apiKey"]).status_code == 401
+    response = open_order(client, second["provider"]["apiKey"], amount=15)
+    assert response.status_code == 200
+    token = csrf_token(client.get("/admin/login").text)
+    signed_in = client.post(
+        "/admin/login",
+        data={
+            "email": second["admin"]["email"],
+            "password": second["admin"]["password"],
+            "csrf_token": token,
+        },
+    )
+    assert signed_in.status_code == 302
+    text = runner.invoke(args=["demo"]).output
+    assert "create-payment-intent" in text and "Admin:" in text
