@@ -75,6 +75,9 @@ def load(environ: dict | None = None) -> dict:
         "NOTIFICATION_RETRY_SCHEDULE": env.get(
             "NOTIFICATION_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE
         ),
+        "NOTIFICATION_TIMEOUT_SECONDS": float(env.get("NOTIFICATION_TIMEOUT_SECONDS", "10")),
+        "NOTIFICATION_LEASE_SECONDS": int(env.get("NOTIFICATION_LEASE_SECONDS", "60")),
+        "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -91,5 +94,4 @@ def huey_settings(environ: dict | None = None) -> dict:
     return {
         "redis_url": env.get("REDIS_URL", "").strip() or None,
         "sqlite_path": str(_instance_path(env) / "huey.db"),
-        "immediate": _flag(env, "HUEY_IMMEDIATE"),
     }

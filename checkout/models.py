@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models. They hold data and small invariants, and import no services."""
 
+import base64
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +22,11 @@ def utcnow() -> datetime:
 def new_id(prefix: str, nbytes: int = 12) -> str:
     """A public identifier: a type prefix and random hex."""
     return f"{prefix}_{secrets.token_hex(nbytes)}"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: whsec_ and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _enum(enum_class: type[StrEnum]) -> sa.Enum:
@@ -45,6 +51,12 @@ class OrderStatus(StrEnum):
 class PaymentMode(StrEnum):
     CASHAPP = "cashapp"
     BUY_BUTTON = "stripe_buy_button"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class Admin(UserMixin, db.Model):
@@ -97,6 +109,11 @@ class Provider(db.Model):
     webhook_url: Mapped[str | None] = mapped_column(sa.String(2048))
     success_url: Mapped[str | None] = mapped_column(sa.String(2048))
     cancel_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    webhook_secret: Mapped[str] = mapped_column(sa.String(80), default=new_webhook_secret)
+    # Kept valid beside the new one for a day after a rotation, so receivers can switch over.
+    previous_webhook_secret: Mapped[str | None] = mapped_column(sa.String(80))
+    webhook_secret_rotated_at: Mapped[datetime | None]
+    webhook_disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -215,3 +232,65 @@ class ThrottleHit(db.Model):
     bucket: Mapped[str] = mapped_column(sa.String(40))
     key_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StripeEvent(db.Model):
+    """A Stripe event Kassa has applied; its id is unique, so a redelivery is a no-op."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(80))
+    order_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    result: Mapped[str] = mapped_column(sa.String(200))
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(db.Model):
+    """An outbox row: one signed message to a provider, delivered at least once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("msg"))
+    provider_id: Mapped[str] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    order_id: Mapped[str | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    event: Mapped[str] = mapped_column(sa.String(40))
+    payload: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[NotificationStatus] = mapped_column(
+        _enum(NotificationStatus), default=NotificationStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None]
+
+    provider: Mapped[Provider] = relationship()
+    order: Mapped[Order | None] = relationship()
+    attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
+        back_populates="notification", order_by="DeliveryAttempt.id"
+    )
+
+
+class DeliveryAttempt(db.Model):
+    """One HTTP attempt to deliver a notification, kept for the delivery log."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[str] = mapped_column(sa.ForeignKey("notifications.id"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    request_body: Mapped[str] = mapped_column(sa.Text)
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(sa.Text)
+    latency_ms: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+
+    notification: Mapped[Notification] = relationship(back_populates="attempt_log")
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response_status is not None and 200 <= self.response_status < 300

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import money, stripe_gateway
+from checkout import money, notifications, stripe_gateway
 from checkout.database import in_transaction
 from checkout.extensions import db
 from checkout.models import Order, OrderEvent, OrderStatus, PaymentMode, Provider, utcnow
@@ -166,8 +166,12 @@ def apply_outcome(
     source: str,
     payment_intent_id: str | None = None,
     amount_received_minor: int | None = None,
+    currency_received: str | None = None,
 ) -> bool:
-    """Move a locked order to the status an outcome implies; return whether it changed."""
+    """Move a locked order to the status an outcome implies; return whether it changed.
+
+    The provider's notification is written in the same transaction as the change.
+    """
     target = TARGET[outcome]
     if payment_intent_id and not order.stripe_payment_intent_id:
         order.stripe_payment_intent_id = payment_intent_id
@@ -178,42 +182,61 @@ def apply_outcome(
     previous = order.status
     order.status = target
     if target is OrderStatus.PAID:
-        order.paid_at = utcnow()
-        order.paid_amount_minor = (
-            order.amount_minor if amount_received_minor is None else amount_received_minor
-        )
-        if order.paid_amount_minor != order.amount_minor:
-            order.amount_mismatch = True
-            note(
-                order,
-                "amount_mismatch",
-                f"Paid {money.format_money(order.paid_amount_minor, order.currency)}, "
-                f"expected {order.amount_display}",
-            )
+        _record_payment(order, amount_received_minor, currency_received)
     note(order, "status", f"{previous} → {target} ({source})")
+    notifications.record_for_order(order)
     return True
 
 
-def record_outcome(
-    order_id: str,
-    outcome: Outcome,
-    *,
-    source: str,
-    payment_intent_id: str | None = None,
-    amount_received_minor: int | None = None,
-) -> Order | None:
+def _record_payment(order: Order, amount_minor: int | None, currency: str | None) -> None:
+    order.paid_at = utcnow()
+    order.paid_amount_minor = order.amount_minor if amount_minor is None else amount_minor
+    currency = (currency or order.currency).lower()
+    if order.paid_amount_minor != order.amount_minor or currency != order.currency:
+        order.amount_mismatch = True
+        paid = (
+            money.format_money(order.paid_amount_minor, currency)
+            if money.is_supported(currency)
+            else f"{order.paid_amount_minor} {currency.upper()} minor units"
+        )
+        note(order, "amount_mismatch", f"Paid {paid}, expected {order.amount_display}")
+
+
+def apply_refund(order: Order, refunded_total_minor: int, *, source: str) -> bool:
+    """Record a refund total on a locked paid order; return whether it changed."""
+    if order.status not in (OrderStatus.PAID, OrderStatus.REFUNDED):
+        note(order, "ignored", f"{source}: refund ignored, order is {order.status}")
+        return False
+    if refunded_total_minor <= order.refunded_amount_minor:
+        return False
+    previous = order.status
+    order.refunded_amount_minor = refunded_total_minor
+    order.status = OrderStatus.REFUNDED
+    refunded = money.format_money(refunded_total_minor, order.currency)
+    note(order, "status", f"{previous} → refunded, {refunded} in all ({source})")
+    notifications.record_for_order(order)
+    return True
+
+
+def record_outcome(order_id: str, outcome: Outcome, *, source: str) -> Order | None:
     """Apply an outcome to an order in its own transaction; None when the order is unknown."""
 
     def work() -> Order | None:
         order = lock_order(order_id)
         if order is not None:
-            apply_outcome(
-                order,
-                outcome,
-                source=source,
-                payment_intent_id=payment_intent_id,
-                amount_received_minor=amount_received_minor,
-            )
+            apply_outcome(order, outcome, source=source)
+        return order
+
+    return in_transaction(work)
+
+
+def record_refund(order_id: str, refunded_total_minor: int, *, source: str) -> Order | None:
+    """Apply a refund total to an order in its own transaction."""
+
+    def work() -> Order | None:
+        order = lock_order(order_id)
+        if order is not None:
+            apply_refund(order, refunded_total_minor, source=source)
         return order
 
     return in_transaction(work)

@@ -10,9 +10,9 @@ from checkout.config import huey_settings
 def make_huey(settings: dict):
     """Build the queue the settings describe."""
     if settings["redis_url"]:
-        return RedisHuey("kassa", url=settings["redis_url"], immediate=settings["immediate"])
+        return RedisHuey("kassa", url=settings["redis_url"])
     Path(settings["sqlite_path"]).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("kassa", filename=settings["sqlite_path"], immediate=settings["immediate"])
+    return SqliteHuey("kassa", filename=settings["sqlite_path"])
 
 
 huey = make_huey(huey_settings())

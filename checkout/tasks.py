@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import has_app_context
 from huey import crontab
 
-from checkout import throttle
+from checkout import notifications, payments, throttle
 from checkout.queue import huey
 
 _app = None
@@ -29,3 +29,28 @@ def purge_throttle_hits() -> int:
     """Forget failed-attempt records older than a day."""
     with app_context():
         return throttle.purge(timedelta(days=1))
+
+
+@huey.task()
+def deliver_notification(notification_id: str) -> str | None:
+    """Make one delivery attempt; a failed one schedules the next itself."""
+    with app_context():
+        status = notifications.deliver(notification_id)
+        return status.value if status else None
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep_outbox() -> int:
+    """Every minute, and at worker start: re-enqueue due notifications whose task was lost."""
+    with app_context():
+        return notifications.sweep()
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def reconcile_payments() -> int:
+    """Apply what missed Stripe webhooks would have."""
+    with app_context():
+        from flask import current_app
+
+        after = timedelta(seconds=current_app.config["RECONCILE_AFTER_SECONDS"])
+        return payments.reconcile(after)

@@ -68,6 +68,19 @@ def clean_webhook_url(field: str, value: str | None) -> str | None:
     return value
 
 
+def delivery_refusal(url: str) -> str | None:
+    """Why a notification must not go to this URL right now, or None.
+
+    Checked again at delivery time: a host can start resolving to a private address
+    after the URL was saved.
+    """
+    try:
+        clean_webhook_url("webhook_url", url)
+    except ValidationError as error:
+        return f"Refused: {error.message}"
+    return None
+
+
 def provider_redirect(template: str | None, order_id: str) -> str | None:
     """A configured redirect URL with {orderId} filled in, URL-encoded."""
     if not template:

@@ -60,3 +60,35 @@ def test_upgrade_matches_models_and_downgrade_empties(empty_database):
             assert set(sa.inspect(connection).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_existing_providers_get_signing_secrets(empty_database):
+    flask_db(empty_database, "upgrade", "0001_core")
+    engine = sa.create_engine(database_url({"DATABASE_URL": empty_database}))
+    now = "2026-01-01 00:00:00"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO services (id, slug, title, price_minor, currency, active,"
+                    " created_at, updated_at) VALUES ('svc_1', 's', 'S', 500, 'usd', true, :t, :t)"
+                ),
+                {"t": now},
+            )
+            for provider_id in ("prv_1", "prv_2"):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO providers (id, slug, name, service_id, active,"
+                        " use_stripe_checkout, created_at, updated_at)"
+                        " VALUES (:id, :id, 'P', 'svc_1', true, false, :t, :t)"
+                    ),
+                    {"id": provider_id, "t": now},
+                )
+        flask_db(empty_database, "upgrade")
+        with engine.connect() as connection:
+            secrets = connection.execute(sa.text("SELECT webhook_secret FROM providers")).scalars()
+            secrets = list(secrets)
+        assert len(secrets) == 2 and len(set(secrets)) == 2
+        assert all(secret.startswith("whsec_") for secret in secrets)
+    finally:
+        engine.dispose()

@@ -1,0 +1,350 @@
+"""Provider notifications: outbox rows written with the order change, signed, delivered, logged."""
+
+import base64
+import hashlib
+import hmac
+import logging
+import random
+import threading
+import time
+from datetime import datetime, timedelta
+
+import requests
+from flask import current_app
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from checkout import jsonio, money, urls
+from checkout.extensions import db
+from checkout.models import (
+    DeliveryAttempt,
+    Notification,
+    NotificationStatus,
+    Order,
+    OrderStatus,
+    Provider,
+    new_id,
+    new_webhook_secret,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_BY_STATUS = {
+    OrderStatus.PAID: "payment_succeeded",
+    OrderStatus.FAILED: "payment_failed",
+    OrderStatus.REFUNDED: "payment_refunded",
+}
+RESPONSE_KEPT = 2048
+ROTATION_OVERLAP = timedelta(hours=24)
+SWEEP_BATCH = 500
+_OUTBOX = "kassa_outbox"
+_http = threading.local()
+
+
+# Writing: in the same transaction as the change they report.
+
+
+def payload_for(order: Order, event_name: str) -> dict:
+    """The JSON a provider receives about an order."""
+    payload = {
+        "event": event_name,
+        "orderId": order.id,
+        "externalId": order.external_id,
+        "providerId": order.provider.id,
+        "providerName": order.provider.name,
+        "serviceId": order.service.id,
+        "serviceName": order.service.title,
+        "amount": order.amount,
+        "quantity": order.quantity,
+        "currency": order.currency,
+        "status": order.status.value,
+        "stripePaymentIntentId": order.stripe_payment_intent_id,
+        "timestamp": jsonio.timestamp(utcnow()),
+    }
+    if order.paid_amount_minor is not None:
+        payload["paidAmount"] = money.to_decimal(order.paid_amount_minor, order.currency)
+        payload["amountMismatch"] = order.amount_mismatch
+    if order.status is OrderStatus.REFUNDED:
+        payload["refundedAmount"] = money.to_decimal(order.refunded_amount_minor, order.currency)
+    return payload
+
+
+def _add(provider: Provider, event_name: str, payload: dict, order: Order | None) -> Notification:
+    notification = Notification(
+        id=new_id("msg"),
+        provider=provider,
+        order=order,
+        event=event_name,
+        payload=jsonio.dumps(payload),
+    )
+    db.session.add(notification)
+    db.session.info.setdefault(_OUTBOX, []).append(notification.id)
+    return notification
+
+
+def record_for_order(order: Order) -> Notification | None:
+    """Queue the notification the order's new status calls for; the caller commits."""
+    event_name = EVENT_BY_STATUS.get(order.status)
+    if event_name is None or not order.provider.webhook_url:
+        return None
+    return _add(order.provider, event_name, payload_for(order, event_name), order)
+
+
+def send_test(provider: Provider) -> Notification:
+    """Queue a test event to the provider's endpoint."""
+    payload = {
+        "event": "test",
+        "providerId": provider.id,
+        "providerName": provider.name,
+        "message": "A test notification from Kassa. Verify its signature and answer 2xx.",
+        "timestamp": jsonio.timestamp(utcnow()),
+    }
+    notification = _add(provider, "test", payload, None)
+    db.session.commit()
+    return notification
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed(session: Session) -> None:
+    """Hand committed outbox rows to the queue; if that fails, the sweep finds them."""
+    ids = session.info.pop(_OUTBOX, None)
+    if not ids:
+        return
+    from checkout import tasks
+
+    for notification_id in ids:
+        try:
+            tasks.deliver_notification(notification_id)
+        except Exception:
+            log.warning("Could not enqueue %s; the outbox sweep will", notification_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_OUTBOX, None)
+
+
+# Signing: Standard Webhooks (https://www.standardwebhooks.com/).
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
+    """The `v1,<base64>` signature of one message."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.{body}".encode()
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def signature_header(provider: Provider, message_id: str, timestamp: int, body: str) -> str:
+    """Signatures with the current secret, and the previous one for a day after rotation."""
+    secrets_in_use = [provider.webhook_secret]
+    rotated = provider.webhook_secret_rotated_at
+    if provider.previous_webhook_secret and rotated and utcnow() - rotated < ROTATION_OVERLAP:
+        secrets_in_use.append(provider.previous_webhook_secret)
+    return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets_in_use)
+
+
+def rotate_secret(provider: Provider) -> None:
+    """Give the provider a new signing secret; the old one keeps signing for a day."""
+    provider.previous_webhook_secret = provider.webhook_secret
+    provider.webhook_secret = new_webhook_secret()
+    provider.webhook_secret_rotated_at = utcnow()
+    db.session.commit()
+
+
+def enable_endpoint(provider: Provider) -> None:
+    """Deliver to the provider again after its endpoint answered 410 Gone."""
+    provider.webhook_disabled_at = None
+    db.session.commit()
+
+
+# Delivering: at least once, with a stable webhook-id.
+
+
+def retry_delays() -> list[int]:
+    """Seconds to wait after each failed attempt; their count bounds the attempts."""
+    schedule = current_app.config["NOTIFICATION_RETRY_SCHEDULE"]
+    return [int(part) for part in str(schedule).split(",") if part.strip()]
+
+
+def _claim(notification_id: str) -> bool:
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["NOTIFICATION_LEASE_SECONDS"])
+    claimed = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == NotificationStatus.PENDING,
+            Notification.next_attempt_at <= now + timedelta(seconds=1),
+            or_(Notification.lease_until.is_(None), Notification.lease_until < now),
+        )
+        .values(lease_until=now + lease)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def _session() -> requests.Session:
+    if not hasattr(_http, "session"):
+        _http.session = requests.Session()
+    return _http.session
+
+
+def _post(url: str, headers: dict, body: str) -> tuple[int | None, str | None, int, str | None]:
+    """POST once; returns (status, first 2 KB of the body, latency ms, error)."""
+    started = time.monotonic()
+    timeout = current_app.config["NOTIFICATION_TIMEOUT_SECONDS"]
+    try:
+        response = _session().post(
+            url,
+            data=body.encode(),
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+        )
+        try:
+            kept = response.raw.read(RESPONSE_KEPT, decode_content=True)
+        finally:
+            response.close()
+        latency = int((time.monotonic() - started) * 1000)
+        return response.status_code, kept.decode("utf-8", "replace"), latency, None
+    except requests.RequestException as error:
+        latency = int((time.monotonic() - started) * 1000)
+        return None, None, latency, f"{type(error).__name__}: {error}"[:500]
+
+
+def deliver(notification_id: str) -> NotificationStatus | None:
+    """Make one attempt if the notification is due and not being sent elsewhere."""
+    if not _claim(notification_id):
+        return None
+    notification = db.session.get(Notification, notification_id)
+    provider = notification.provider
+    url = provider.webhook_url or ""
+    body = notification.payload
+    status = body_kept = latency = None
+    if provider.webhook_disabled_at is not None:
+        error = "Endpoint disabled after it answered 410 Gone; re-enable it on the provider page"
+    elif not url:
+        error = "The provider has no webhook URL"
+    else:
+        error = urls.delivery_refusal(url)
+    if error is None:
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Kassa-Webhooks/1",
+            "X-Kassa-Webhook": "payment-notification",
+            "webhook-id": notification.id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(provider, notification.id, timestamp, body),
+        }
+        status, body_kept, latency, error = _post(url, headers, body)
+        if error is None and not 200 <= status < 300:
+            error = f"HTTP {status}"
+    db.session.add(
+        DeliveryAttempt(
+            notification=notification,
+            url=url,
+            request_body=body,
+            response_status=status,
+            response_body=body_kept,
+            latency_ms=latency,
+            error=error,
+        )
+    )
+    _settle(notification, provider, status, error)
+    db.session.commit()
+    if notification.status is NotificationStatus.PENDING:
+        _schedule_retry(notification)
+    return notification.status
+
+
+def _settle(notification: Notification, provider: Provider, status, error: str | None) -> None:
+    now = utcnow()
+    notification.attempts += 1
+    notification.lease_until = None
+    notification.last_error = error
+    if error is None:
+        notification.status = NotificationStatus.DELIVERED
+        notification.delivered_at = now
+        return
+    if status == 410:
+        provider.webhook_disabled_at = now
+        notification.status = NotificationStatus.FAILED
+        notification.last_error = "410 Gone: endpoint disabled"
+        return
+    delays = retry_delays()
+    if notification.attempts > len(delays) or provider.webhook_disabled_at is not None:
+        notification.status = NotificationStatus.FAILED
+        return
+    delay = delays[notification.attempts - 1] * random.uniform(0.9, 1.1)
+    notification.next_attempt_at = now + timedelta(seconds=delay)
+
+
+def _schedule_retry(notification: Notification) -> None:
+    from checkout import tasks
+
+    delay = max((notification.next_attempt_at - utcnow()).total_seconds(), 0)
+    try:
+        tasks.deliver_notification.schedule(args=(notification.id,), delay=delay)
+    except Exception:
+        log.warning("Could not schedule a retry of %s; the outbox sweep will", notification.id)
+
+
+def sweep() -> int:
+    """Enqueue due notifications whose task was lost; returns how many.
+
+    A row whose lease ran out was being sent by a worker that died. A row never leased
+    and due for longer than the grace period lost its queued task (Redis or the queue
+    died). Enqueueing a row twice is harmless: only one worker can hold its lease.
+    """
+    now = utcnow()
+    grace = timedelta(seconds=current_app.config["OUTBOX_SWEEP_GRACE_SECONDS"])
+    ids = db.session.scalars(
+        select(Notification.id)
+        .where(
+            Notification.status == NotificationStatus.PENDING,
+            or_(
+                Notification.lease_until < now,
+                (Notification.lease_until.is_(None))
+                & (Notification.next_attempt_at <= now - grace),
+            ),
+        )
+        .order_by(Notification.next_attempt_at)
+        .limit(SWEEP_BATCH)
+    ).all()
+    db.session.commit()
+    from checkout import tasks
+
+    for notification_id in ids:
+        tasks.deliver_notification(notification_id)
+    return len(ids)
+
+
+def resend(notification: Notification) -> None:
+    """Send a notification again, same webhook-id, with a fresh retry schedule."""
+    _reset(notification)
+    db.session.commit()
+
+
+def resend_failed_since(moment: datetime, provider_id: str | None = None) -> int:
+    """Resend every failed notification created at or after a moment; returns how many."""
+    query = select(Notification).where(
+        Notification.status == NotificationStatus.FAILED, Notification.created_at >= moment
+    )
+    if provider_id:
+        query = query.where(Notification.provider_id == provider_id)
+    rows = db.session.scalars(query).all()
+    for notification in rows:
+        _reset(notification)
+    db.session.commit()
+    return len(rows)
+
+
+def _reset(notification: Notification) -> None:
+    notification.status = NotificationStatus.PENDING
+    notification.attempts = 0
+    notification.next_attempt_at = utcnow()
+    notification.lease_until = None
+    db.session.info.setdefault(_OUTBOX, []).append(notification.id)
