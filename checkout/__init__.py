@@ -47,10 +47,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.json = DecimalJSONProvider(app)
     app.config.update(settings)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers queue for the lock for up to 30 s instead of failing at once.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     if test_config:
         app.config.update(test_config)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
 
     import checkout.database  # noqa: F401 -- installs the SQLite pragmas
 
@@ -61,11 +62,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to continue."
 
-    from checkout import admin, api, pay
+    from checkout import admin, api, pay, webhooks
 
     app.register_blueprint(pay.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(webhooks.bp)
 
     _register_error_handlers(app)
     _register_template_helpers(app)
@@ -115,8 +117,11 @@ def _register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return _http_error(error)
-        db.session.rollback()
         log.exception("Unhandled error on %s %s", request.method, request.path)
+        try:
+            db.session.rollback()
+        except Exception:
+            log.exception("Rollback failed too")
         wrapped = InternalServerError()
         if _wants_json():
             return jsonify(error="Internal server error"), 500

@@ -1,9 +1,13 @@
 """Paying an order: Stripe PaymentIntents, their status, and the sandbox that stands in for them."""
 
+import logging
 from datetime import timedelta
+
+from sqlalchemy import or_, select
 
 from checkout import orders, stripe_gateway
 from checkout.database import in_transaction
+from checkout.extensions import db
 from checkout.models import Order, OrderStatus, PaymentMode, utcnow
 from checkout.orders import Outcome
 from checkout.stripe_gateway import PaymentIntentView
@@ -16,6 +20,14 @@ OUTCOME_BY_INTENT_STATUS = {
 
 # How often a page poll may ask Stripe about one order.
 SYNC_INTERVAL = timedelta(seconds=5)
+# Stripe retries a webhook for three days; past that an unfinished order is left alone.
+RECONCILE_WINDOW = timedelta(days=3)
+RECONCILE_BATCH = 100
+log = logging.getLogger(__name__)
+
+
+class RefundError(ValueError):
+    """A refund the order's state or amounts do not allow."""
 
 
 def outcome_of(intent: PaymentIntentView) -> Outcome | None:
@@ -41,6 +53,7 @@ def apply_intent(order_id: str, intent: PaymentIntentView, source: str) -> Order
                 source=source,
                 payment_intent_id=intent.id,
                 amount_received_minor=intent.amount_received,
+                currency_received=intent.currency,
             )
         return order
 
@@ -87,3 +100,59 @@ def refresh(order: Order) -> Order:
 def simulate(order_id: str, outcome: Outcome) -> Order | None:
     """Sandbox mode: drive the same state change a real payment would."""
     return orders.record_outcome(order_id, outcome, source="sandbox")
+
+
+def reconcile(after: timedelta) -> int:
+    """Apply what missed webhooks would have: sync orders unfinished for longer than `after`."""
+    if not stripe_gateway.is_live():
+        return 0
+    now = utcnow()
+    rows = db.session.execute(
+        select(Order.id, Order.stripe_payment_intent_id)
+        .where(
+            Order.status.in_([OrderStatus.PENDING, OrderStatus.PROCESSING]),
+            Order.stripe_payment_intent_id.is_not(None),
+            Order.created_at <= now - after,
+            Order.created_at >= now - RECONCILE_WINDOW,
+            or_(Order.synced_at.is_(None), Order.synced_at <= now - after),
+        )
+        .order_by(Order.created_at)
+        .limit(RECONCILE_BATCH)
+    ).all()
+    db.session.commit()
+    for order_id, intent_id in rows:
+        try:
+            intent = stripe_gateway.retrieve_payment_intent(intent_id)
+        except stripe_gateway.StripeError:
+            log.warning("Reconciliation could not fetch %s for %s", intent_id, order_id)
+            continue
+        apply_intent(order_id, intent, source="reconciliation")
+    return len(rows)
+
+
+def refund(order_id: str, amount_minor: int | None) -> str:
+    """Refund a paid order, fully or in part; Stripe's charge.refunded applies the change."""
+    order = orders.find_order(order_id)
+    if order is None or order.status not in (OrderStatus.PAID, OrderStatus.REFUNDED):
+        raise RefundError("Only a paid order can be refunded")
+    paid = order.paid_amount_minor or order.amount_minor
+    refundable = paid - order.refunded_amount_minor
+    amount = refundable if amount_minor is None else amount_minor
+    if refundable <= 0:
+        raise RefundError("This order is already fully refunded")
+    if not 0 < amount <= refundable:
+        raise RefundError("The refund must be more than zero and at most what is left to refund")
+    if not stripe_gateway.is_live():
+        orders.record_refund(order.id, order.refunded_amount_minor + amount, source="sandbox")
+        return "sandbox"
+    if not order.stripe_payment_intent_id:
+        raise RefundError("This order has no Stripe payment to refund")
+    key = f"kassa-{order.id}-refund-{order.refunded_amount_minor}-{amount}"
+    refund_id = stripe_gateway.create_refund(order.stripe_payment_intent_id, amount, key)
+
+    def work() -> None:
+        locked = orders.lock_order(order.id)
+        orders.note(locked, "refund", f"Refund {refund_id} requested from Stripe")
+
+    in_transaction(work)
+    return refund_id

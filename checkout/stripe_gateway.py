@@ -8,6 +8,11 @@ from flask import current_app
 from checkout.models import Order
 
 StripeError = stripe.StripeError
+SIGNATURE_TOLERANCE = 300
+
+
+class InvalidWebhook(ValueError):
+    """A webhook request that is not a correctly signed, fresh Stripe event."""
 
 
 @dataclass(frozen=True)
@@ -87,3 +92,37 @@ def create_cashapp_payment_intent(order: Order) -> PaymentIntentView:
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     """Fetch a PaymentIntent's current state from Stripe."""
     return _view(_client().v1.payment_intents.retrieve(payment_intent_id))
+
+
+def webhook_configured() -> bool:
+    """Whether Stripe webhooks can be verified."""
+    return bool(current_app.config["STRIPE_WEBHOOK_SECRET"])
+
+
+def verify_event(payload: bytes, signature: str | None) -> dict:
+    """Check Stripe-Signature against the raw body and return the event as a plain dict."""
+    if not signature:
+        raise InvalidWebhook("Missing Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(
+            payload,
+            signature,
+            current_app.config["STRIPE_WEBHOOK_SECRET"],
+            tolerance=SIGNATURE_TOLERANCE,
+        )
+    except stripe.SignatureVerificationError:
+        raise InvalidWebhook("Invalid Stripe-Signature") from None
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise InvalidWebhook("Body is not a JSON Stripe event") from None
+    return event.to_dict()
+
+
+def create_refund(payment_intent_id: str, amount_minor: int | None, idempotency_key: str) -> str:
+    """Ask Stripe to refund a PaymentIntent (all of it when amount is None); returns the id."""
+    params: dict = {"payment_intent": payment_intent_id}
+    if amount_minor is not None:
+        params["amount"] = amount_minor
+    refund = _client().v1.refunds.create(
+        params=params, options={"idempotency_key": idempotency_key}
+    )
+    return refund.id

@@ -1,0 +1,144 @@
+"""Applying verified Stripe events to orders: each event id once, in one transaction."""
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from checkout import orders
+from checkout.database import in_transaction
+from checkout.extensions import db
+from checkout.models import Order, StripeEvent
+from checkout.orders import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class MalformedEvent(ValueError):
+    """A signed event without the fields every Stripe event has."""
+
+
+def _order_for_intent(intent: dict) -> Order | None:
+    """The order a PaymentIntent belongs to: by our metadata, else by its id."""
+    metadata = intent.get("metadata") or {}
+    order = orders.find_order(metadata.get("orderId"))
+    if order is None and isinstance(intent.get("id"), str):
+        order = db.session.scalar(
+            select(Order).where(Order.stripe_payment_intent_id == intent["id"])
+        )
+    return order and orders.lock_order(order.id)
+
+
+def _intent_handler(outcome: Outcome) -> Callable[[dict, str], tuple[str, Order | None]]:
+    def handle(intent: dict, source: str) -> tuple[str, Order | None]:
+        order = _order_for_intent(intent)
+        if order is None:
+            return "ignored: no order for this PaymentIntent", None
+        changed = orders.apply_outcome(
+            order,
+            outcome,
+            source=source,
+            payment_intent_id=intent.get("id"),
+            amount_received_minor=_int(intent.get("amount_received")),
+            currency_received=intent.get("currency"),
+        )
+        return ("applied" if changed else "no change"), order
+
+    return handle
+
+
+def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str, Order | None]]:
+    """Checkout Session events; outcome None means: decide by payment_status."""
+
+    def handle(session: dict, source: str) -> tuple[str, Order | None]:
+        order = orders.find_order(session.get("client_reference_id"))
+        if order is None:
+            return "ignored: no order for this client_reference_id", None
+        order = orders.lock_order(order.id)
+        chosen = outcome
+        if chosen is None:
+            chosen = (
+                Outcome.SUCCEEDED
+                if session.get("payment_status") == "paid"
+                else (Outcome.PROCESSING)
+            )
+        intent_id = session.get("payment_intent")
+        changed = orders.apply_outcome(
+            order,
+            chosen,
+            source=source,
+            payment_intent_id=intent_id if isinstance(intent_id, str) else None,
+            amount_received_minor=_int(session.get("amount_total")),
+            currency_received=session.get("currency"),
+        )
+        return ("applied" if changed else "no change"), order
+
+    return handle
+
+
+def _charge_refunded(charge: dict, source: str) -> tuple[str, Order | None]:
+    intent_id = charge.get("payment_intent")
+    order = None
+    if isinstance(intent_id, str):
+        order = db.session.scalar(select(Order).where(Order.stripe_payment_intent_id == intent_id))
+    refunded = _int(charge.get("amount_refunded"))
+    if order is None or refunded is None:
+        return "ignored: no order for this charge", None
+    order = orders.lock_order(order.id)
+    changed = orders.apply_refund(order, refunded, source=source)
+    return ("applied" if changed else "no change"), order
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+HANDLERS: dict[str, Callable[[dict, str], tuple[str, Order | None]]] = {
+    "payment_intent.succeeded": _intent_handler(Outcome.SUCCEEDED),
+    "payment_intent.processing": _intent_handler(Outcome.PROCESSING),
+    "payment_intent.payment_failed": _intent_handler(Outcome.FAILED),
+    "payment_intent.canceled": _intent_handler(Outcome.CANCELED),
+    "checkout.session.completed": _session_handler(None),
+    "checkout.session.async_payment_succeeded": _session_handler(Outcome.SUCCEEDED),
+    "checkout.session.async_payment_failed": _session_handler(Outcome.FAILED),
+    # An abandoned Checkout Session: the attempt ended unpaid; a new session can still pay.
+    "checkout.session.expired": _session_handler(Outcome.FAILED),
+    "charge.refunded": _charge_refunded,
+}
+
+
+def apply_event(event: dict) -> str:
+    """Apply a verified event once; returns what happened, for the log and the response."""
+    event_id, event_type = event.get("id"), event.get("type")
+    data_object = (event.get("data") or {}).get("object") if isinstance(event, dict) else None
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise MalformedEvent("Event has no id")
+    if not isinstance(event_type, str) or not isinstance(data_object, dict):
+        raise MalformedEvent("Event has no type or data.object")
+
+    def work() -> str:
+        if db.session.get(StripeEvent, event_id) is not None:
+            return "duplicate"
+        record = StripeEvent(id=event_id, type=event_type[:80], result="received")
+        db.session.add(record)
+        # Claim the id first: a concurrent copy of this event waits here, then fails.
+        db.session.flush()
+        handler = HANDLERS.get(event_type)
+        if handler is None:
+            record.result = "ignored: unhandled type"
+            return record.result
+        result, order = handler(data_object, f"Stripe {event_type}")
+        record.result = result
+        record.order_id = order.id if order else None
+        if order is None:
+            log.warning("Stripe event %s (%s): %s", event_id, event_type, result)
+        return result
+
+    try:
+        return in_transaction(work)
+    except IntegrityError:
+        db.session.rollback()
+        if db.session.get(StripeEvent, event_id) is None:
+            raise
+        return "duplicate"

@@ -1,0 +1,53 @@
+"""Stripe events built and signed exactly as Stripe does (Stripe-Signature: t=…,v1=…)."""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+WEBHOOK_SECRET = "whsec_test_kassa"
+
+
+def event(event_type: str, data_object: dict, event_id: str | None = None) -> dict:
+    return {
+        "id": event_id or f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "livemode": False,
+        "type": event_type,
+        "data": {"object": data_object},
+    }
+
+
+def payment_intent(order_id: str | None, amount: int, status: str, intent_id: str, **extra):
+    return {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount if status == "succeeded" else 0,
+        "currency": "usd",
+        "status": status,
+        "metadata": {"orderId": order_id} if order_id else {},
+        **extra,
+    }
+
+
+def signature(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def post_event(client, payload: dict, **signing):
+    body = json.dumps(payload).encode()
+    return client.post(
+        "/webhooks/stripe",
+        data=body,
+        headers={
+            "Stripe-Signature": signature(body, **signing),
+            "Content-Type": "application/json",
+        },
+    )

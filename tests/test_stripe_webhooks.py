@@ -1,0 +1,360 @@
+"""POST /webhooks/stripe: signed events move orders once, in order, and queue notifications."""
+
+import json
+import re
+import time
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import csrf_token, open_order
+from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, signature
+
+HOOK = "http://127.0.0.1:9/kassa-hook"
+
+
+@pytest.fixture
+def app_config():
+    return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+
+
+@pytest.fixture
+def provider_key(make):
+    return make.provider(webhook_url=HOOK)[1]
+
+
+@pytest.fixture
+def order(client, provider_key):
+    """A $15 Cash App order; returns its API view."""
+    return open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
+
+
+def fetch(client, key, order_id):
+    headers = {"Authorization": f"Bearer {key}"}
+    return client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
+
+
+def order_page(admin_client, order_id) -> str:
+    return admin_client.get(f"/admin/orders/{order_id}").text
+
+
+def notified(page: str) -> list[str]:
+    """Event names in the order page's notifications table."""
+    section = page[page.index("<h2>Notifications</h2>") : page.index("<h2>Timeline</h2>")]
+    return re.findall(r"<td>(payment_\w+)</td>", section)
+
+
+def transitions(page: str) -> list[str]:
+    timeline = page[page.index("<h2>Timeline</h2>") :]
+    return re.findall(r"(\w+ → \w+)", timeline)
+
+
+def intent_event(kind, order, status, intent_id="pi_1", **extra):
+    amount = extra.pop("amount", 1500)
+    return event(kind, payment_intent(order["orderId"], amount, status, intent_id, **extra))
+
+
+def test_payment_succeeded_marks_paid_and_queues_one_notification(
+    client, admin_client, provider_key, order
+):
+    response = post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    assert response.status_code == 200
+    assert response.get_json() == {"received": True, "result": "applied"}
+    body = fetch(client, provider_key, order["orderId"])
+    assert body["status"] == "paid"
+    assert body["stripePaymentIntentId"] == "pi_1"
+    assert body["paidAmount"] == body["amount"]
+    assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
+
+
+def test_processing_then_succeeded(client, provider_key, order):
+    post_event(client, intent_event("payment_intent.processing", order, "processing"))
+    assert fetch(client, provider_key, order["orderId"])["status"] == "processing"
+    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+
+
+def test_failed_then_retry_succeeds(client, admin_client, provider_key, order):
+    post_event(
+        client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
+    )
+    assert fetch(client, provider_key, order["orderId"])["status"] == "failed"
+    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    page = order_page(admin_client, order["orderId"])
+    assert notified(page) == ["payment_failed", "payment_succeeded"]
+    assert transitions(page) == ["pending → failed", "failed → paid"]
+
+
+def test_canceled(client, admin_client, provider_key, order):
+    post_event(client, intent_event("payment_intent.canceled", order, "canceled"))
+    assert fetch(client, provider_key, order["orderId"])["status"] == "canceled"
+    assert notified(order_page(admin_client, order["orderId"])) == []
+
+
+def test_same_event_twenty_times_changes_once_and_notifies_once(
+    client, admin_client, provider_key, order
+):
+    payload = intent_event("payment_intent.succeeded", order, "succeeded")
+    results = [post_event(client, payload).get_json()["result"] for _ in range(20)]
+    assert results == ["applied"] + ["duplicate"] * 19
+    page = order_page(admin_client, order["orderId"])
+    assert transitions(page) == ["pending → paid"]
+    assert notified(page) == ["payment_succeeded"]
+
+
+def test_late_failure_after_success_never_downgrades(client, admin_client, provider_key, order):
+    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    response = post_event(
+        client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
+    )
+    assert response.status_code == 200
+    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
+
+
+def test_paid_amount_that_differs_is_flagged(client, admin_client, provider_key, order):
+    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", amount=1000))
+    body = fetch(client, provider_key, order["orderId"])
+    assert body["status"] == "paid"
+    assert body["amountMismatch"] is True
+    assert body["paidAmount"] == Decimal("10.00")
+    assert "Paid $10.00, expected $15.00" in order_page(admin_client, order["orderId"])
+
+
+def test_intent_found_by_id_without_metadata(client, provider_key, order):
+    post_event(client, intent_event("payment_intent.processing", order, "processing", "pi_77"))
+    bare = payment_intent(None, 1500, "succeeded", "pi_77")
+    post_event(client, event("payment_intent.succeeded", bare))
+    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+
+
+@pytest.fixture
+def button_order(client, make):
+    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1A")
+    _, key = make.provider(service_id=service_id, use_stripe_checkout=True, webhook_url=HOOK)
+    created = open_order(client, key, externalId="B-1").get_json()
+    return key, created["orderId"]
+
+
+def session(order_id, payment_status="paid", amount_total=30000, intent="pi_cs"):
+    return {
+        "id": "cs_test_1",
+        "object": "checkout.session",
+        "client_reference_id": order_id,
+        "payment_status": payment_status,
+        "payment_intent": intent,
+        "amount_total": amount_total,
+        "currency": "usd",
+    }
+
+
+def test_checkout_session_completed_paid(client, admin_client, button_order):
+    key, order_id = button_order
+    post_event(client, event("checkout.session.completed", session(order_id)))
+    body = fetch(client, key, order_id)
+    assert body["status"] == "paid"
+    assert body["stripePaymentIntentId"] == "pi_cs"
+    assert notified(order_page(admin_client, order_id)) == ["payment_succeeded"]
+
+
+def test_checkout_session_async_payment(client, button_order):
+    key, order_id = button_order
+    post_event(client, event("checkout.session.completed", session(order_id, "unpaid")))
+    assert fetch(client, key, order_id)["status"] == "processing"
+    post_event(client, event("checkout.session.async_payment_succeeded", session(order_id)))
+    assert fetch(client, key, order_id)["status"] == "paid"
+
+
+def test_checkout_session_async_failure_and_expiry(client, admin_client, button_order):
+    key, order_id = button_order
+    post_event(client, event("checkout.session.completed", session(order_id, "unpaid")))
+    post_event(client, event("checkout.session.async_payment_failed", session(order_id, "unpaid")))
+    assert fetch(client, key, order_id)["status"] == "failed"
+    post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
+    assert fetch(client, key, order_id)["status"] == "failed"
+    assert notified(order_page(admin_client, order_id)) == ["payment_failed"]
+
+
+def test_expired_session_fails_a_pending_order(client, button_order):
+    key, order_id = button_order
+    response = post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
+    assert response.status_code == 200
+    assert fetch(client, key, order_id)["status"] == "failed"
+
+
+def test_customer_adjusted_amount_is_flagged(client, button_order):
+    key, order_id = button_order
+    post_event(client, event("checkout.session.completed", session(order_id, amount_total=60000)))
+    body = fetch(client, key, order_id)
+    assert body["status"] == "paid"
+    assert body["amountMismatch"] is True
+
+
+def charge(amount_refunded, intent="pi_1"):
+    return {
+        "id": "ch_1",
+        "object": "charge",
+        "payment_intent": intent,
+        "amount": 1500,
+        "amount_refunded": amount_refunded,
+        "refunded": amount_refunded == 1500,
+    }
+
+
+def test_partial_then_full_refund(client, admin_client, provider_key, order):
+    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    post_event(client, event("charge.refunded", charge(500)))
+    body = fetch(client, provider_key, order["orderId"])
+    assert body["status"] == "refunded"
+    assert body["refundedAmount"] == Decimal("5.00")
+    post_event(client, event("charge.refunded", charge(1500)))
+    post_event(client, event("charge.refunded", charge(500)))  # late, smaller: no effect
+    body = fetch(client, provider_key, order["orderId"])
+    assert body["refundedAmount"] == Decimal("15.00")
+    page = order_page(admin_client, order["orderId"])
+    assert notified(page) == ["payment_succeeded", "payment_refunded", "payment_refunded"]
+
+
+def test_refund_of_unpaid_order_changes_nothing(client, provider_key, order):
+    post_event(client, intent_event("payment_intent.processing", order, "processing"))
+    post_event(client, event("charge.refunded", charge(1500)))
+    assert fetch(client, provider_key, order["orderId"])["status"] == "processing"
+
+
+def test_unknown_type_is_acknowledged_and_ignored(client, provider_key, order):
+    response = post_event(client, event("customer.created", {"id": "cus_1", "object": "customer"}))
+    assert response.status_code == 200
+    assert response.get_json()["result"] == "ignored: unhandled type"
+
+
+def test_unknown_order_is_acknowledged_and_changes_nothing(client, provider_key, order):
+    stranger = {"orderId": "ord_" + "0" * 24}
+    unknown = payment_intent(None, 1500, "succeeded", "pi_unknown", metadata=stranger)
+    response = post_event(client, event("payment_intent.succeeded", unknown))
+    assert response.status_code == 200
+    assert response.get_json()["result"].startswith("ignored")
+    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+
+
+def test_stale_signature_is_refused(client, provider_key, order):
+    payload = intent_event("payment_intent.succeeded", order, "succeeded")
+    response = post_event(client, payload, timestamp=int(time.time()) - 301)
+    assert response.status_code == 400
+    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+
+
+def test_replayed_request_with_old_signature_is_refused(client, provider_key, order):
+    payload = intent_event("payment_intent.succeeded", order, "succeeded")
+    body = json.dumps(payload).encode()
+    old = signature(body, timestamp=int(time.time()) - 3600)
+    response = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": old})
+    assert response.status_code == 400
+    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda body, sig: (body.replace(b"succeeded", b"succeedex"), sig),
+        lambda body, sig: (body, sig.replace("v1=", "v1=0")),
+        lambda body, sig: (body, signature(body, secret="whsec_other")),
+        lambda body, sig: (body, ""),
+        lambda body, sig: (body, "garbage"),
+        lambda body, sig: (b"not json", signature(b"not json")),
+        lambda body, sig: (b"[1, 2]", signature(b"[1, 2]")),
+        lambda body, sig: (b'{"id": 5}', signature(b'{"id": 5}')),
+    ],
+)
+def test_bad_requests_are_400_and_change_nothing(client, provider_key, order, tamper):
+    payload = intent_event("payment_intent.succeeded", order, "succeeded")
+    body = json.dumps(payload).encode()
+    body, sig = tamper(body, signature(body))
+    headers = {"Stripe-Signature": sig} if sig else {}
+    response = client.post("/webhooks/stripe", data=body, headers=headers)
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+
+
+def test_oversized_event_is_413(client, provider_key, order):
+    payload = intent_event("payment_intent.succeeded", order, "succeeded")
+    payload["data"]["object"]["padding"] = "x" * 300_000
+    response = post_event(client, payload)
+    assert response.status_code == 413
+    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+
+
+class TestWithoutSecret:
+    @pytest.fixture
+    def app_config(self):
+        return {}
+
+    def test_unconfigured_webhooks_answer_503_so_stripe_retries(self, client, provider_key, order):
+        payload = intent_event("payment_intent.succeeded", order, "succeeded")
+        assert post_event(client, payload).status_code == 503
+        assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+
+
+def test_admin_can_refund_in_sandbox(client, admin_client, provider_key, order):
+    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    url = f"/admin/orders/{order['orderId']}"
+    token = csrf_token(admin_client.get(url).text)
+    too_much = admin_client.post(f"{url}/refund", data={"amount": "20", "csrf_token": token})
+    assert too_much.status_code == 422
+    assert "at most what is left" in too_much.text
+    response = admin_client.post(f"{url}/refund", data={"amount": "5", "csrf_token": token})
+    assert response.status_code == 302
+    body = fetch(client, provider_key, order["orderId"])
+    assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("5.00")
+    admin_client.post(f"{url}/refund", data={"amount": "", "csrf_token": token})
+    assert fetch(client, provider_key, order["orderId"])["refundedAmount"] == Decimal("15.00")
+    again = admin_client.post(f"{url}/refund", data={"amount": "", "csrf_token": token})
+    assert again.status_code == 422
+
+
+def test_unpaid_order_cannot_be_refunded(admin_client, order):
+    url = f"/admin/orders/{order['orderId']}"
+    token = csrf_token(admin_client.get("/admin/services/new").text)
+    response = admin_client.post(f"{url}/refund", data={"amount": "", "csrf_token": token})
+    assert response.status_code == 422
+    assert "Only a paid order" in response.text
+
+
+class TestDatabaseTrouble:
+    """A webhook that cannot be committed answers 5xx, so Stripe's retry still applies it."""
+
+    @pytest.fixture
+    def app_config(self):
+        import os
+
+        if os.environ.get("DATABASE_URL"):
+            engine = {"connect_args": {"options": "-c lock_timeout=300"}, "pool_pre_ping": True}
+        else:
+            engine = {"connect_args": {"timeout": 0.3}}
+        return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "SQLALCHEMY_ENGINE_OPTIONS": engine}
+
+    def test_locked_database_means_500_then_the_retry_applies(self, app, client, provider_key):
+        from sqlalchemy import text
+
+        from checkout.extensions import db
+
+        order = open_order(client, provider_key, externalId="LOCK").get_json()
+        payload = intent_event("payment_intent.succeeded", order, "succeeded")
+        with app.app_context():
+            blocker = db.engine.connect()
+            if db.engine.dialect.name == "postgresql":
+                blocker.execute(text("LOCK TABLE stripe_events IN ACCESS EXCLUSIVE MODE"))
+            else:
+                blocker.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                response = post_event(client, payload)
+            finally:
+                blocker.rollback()
+                blocker.close()
+        assert response.status_code == 500
+        assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+        retry = post_event(client, payload)
+        assert retry.status_code == 200
+        assert retry.get_json()["result"] == "applied"
+        assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
