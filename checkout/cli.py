@@ -2,13 +2,14 @@
 
 import secrets
 import sys
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from checkout import accounts, catalog, credentials, jsonio, money
+from checkout import accounts, catalog, credentials, jsonio, money, notifications, payments
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -202,7 +203,39 @@ def demo_command(as_json: bool) -> None:
     _emit(as_json, data, text)
 
 
+@click.command("reconcile")
+@click.option(
+    "--older-than",
+    type=int,
+    help="Seconds an order must have been unfinished (default RECONCILE_AFTER_SECONDS).",
+)
+@with_appcontext
+@json_option
+def reconcile_command(older_than: int | None, as_json: bool) -> None:
+    """Ask Stripe about unfinished orders, as the worker does every five minutes."""
+    seconds = current_app.config["RECONCILE_AFTER_SECONDS"] if older_than is None else older_than
+    checked = payments.reconcile(timedelta(seconds=seconds))
+    _emit(as_json, {"checked": checked}, f"Checked {checked} order(s) with Stripe.")
+
+
+@click.command("sweep-outbox")
+@with_appcontext
+@json_option
+def sweep_command(as_json: bool) -> None:
+    """Enqueue due notifications whose task was lost, as the worker does every minute."""
+    queued = notifications.sweep()
+    _emit(as_json, {"queued": queued}, f"Queued {queued} notification(s).")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app`."""
-    for command in (create_admin_command, services_cli, providers_cli, demo_command):
+    commands = (
+        create_admin_command,
+        services_cli,
+        providers_cli,
+        demo_command,
+        reconcile_command,
+        sweep_command,
+    )
+    for command in commands:
         app.cli.add_command(command)

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     PasswordField,
     SelectField,
     StringField,
@@ -13,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from checkout import money
-from checkout.models import OrderStatus
+from checkout.models import NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
 
@@ -89,3 +90,39 @@ class OrderFilterForm(FlaskForm):
     provider = SelectField("Provider", validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
+
+
+class DeliveryFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")]
+        + [SelectChoice(status.value) for status in NotificationStatus],
+        validators=[Optional()],
+    )
+    provider = SelectField("Provider", validators=[Optional()])
+    event = SelectField(
+        "Event",
+        choices=[SelectChoice("", "Any event")]
+        + [
+            SelectChoice(name)
+            for name in ("payment_succeeded", "payment_failed", "payment_refunded", "test")
+        ],
+        validators=[Optional()],
+    )
+
+
+class ResendFailedForm(FlaskForm):
+    since = DateTimeLocalField(
+        "Failed notifications created since (UTC)", validators=[DataRequired()]
+    )
+
+
+class RefundForm(FlaskForm):
+    amount = StringField(
+        "Amount to refund",
+        validators=[Optional(), Length(max=32)],
+        description="Empty: everything not yet refunded",
+    )

@@ -7,23 +7,37 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from checkout import accounts, catalog, credentials, orders
+from checkout import accounts, catalog, credentials, money, notifications, orders, payments
 from checkout.admin.forms import (
     ActionForm,
     ApiKeyForm,
+    DeliveryFilterForm,
     LoginForm,
     OrderFilterForm,
     ProviderForm,
+    RefundForm,
+    ResendFailedForm,
     ServiceForm,
 )
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db, login_manager
-from checkout.models import Admin, ApiKey, Order, OrderStatus, Provider, Service
+from checkout.models import (
+    Admin,
+    ApiKey,
+    Notification,
+    NotificationStatus,
+    Order,
+    OrderStatus,
+    Provider,
+    Service,
+)
+from checkout.stripe_gateway import StripeError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ORDERS_PER_PAGE = 25
+DELIVERIES_PER_PAGE = 50
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -92,9 +106,16 @@ def dashboard():
         db.session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
     )
     recent = db.session.scalars(select(Order).order_by(Order.created_at.desc()).limit(10)).all()
+    delivery_counts = dict(
+        db.session.execute(
+            select(Notification.status, func.count()).group_by(Notification.status)
+        ).all()
+    )
     return render_template(
         "admin/dashboard.html",
         counts={status: counts.get(status, 0) for status in OrderStatus},
+        failed_deliveries=delivery_counts.get(NotificationStatus.FAILED, 0),
+        pending_deliveries=delivery_counts.get(NotificationStatus.PENDING, 0),
         recent=recent,
         services=db.session.scalar(select(func.count()).select_from(Service)),
         providers=db.session.scalar(select(func.count()).select_from(Provider)),
@@ -220,17 +241,27 @@ def new_provider():
     return render_template("admin/provider_form.html", form=form, provider=None)
 
 
-@bp.get("/providers/<provider_id>")
-def provider(provider_id: str):
-    """A provider's settings and API keys."""
-    row = db.get_or_404(Provider, provider_id)
+def _provider_page(row: Provider, key_form: ApiKeyForm | None = None, status: int = 200):
+    recent = db.session.scalars(
+        select(Notification)
+        .where(Notification.provider_id == row.id)
+        .order_by(Notification.created_at.desc())
+        .limit(10)
+    ).all()
     return render_template(
         "admin/provider.html",
         provider=row,
-        key_form=ApiKeyForm(),
+        key_form=key_form or ApiKeyForm(),
         action_form=ActionForm(),
         max_keys=credentials.MAX_ACTIVE_KEYS,
-    )
+        deliveries=recent,
+    ), status
+
+
+@bp.get("/providers/<provider_id>")
+def provider(provider_id: str):
+    """A provider's settings, API keys, signing secret and latest deliveries."""
+    return _provider_page(db.get_or_404(Provider, provider_id))
 
 
 @bp.route("/providers/<provider_id>/edit", methods=["GET", "POST"])
@@ -263,21 +294,19 @@ def issue_key(provider_id: str):
             form.name.errors = [error.message]
         else:
             return _show_new_key(row, key, plaintext)
-    return render_template(
-        "admin/provider.html",
-        provider=row,
-        key_form=form,
-        action_form=ActionForm(),
-        max_keys=credentials.MAX_ACTIVE_KEYS,
-    ), 422
+    return _provider_page(row, key_form=form, status=422)
+
+
+def _require_action_form() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400, description="The form expired. Go back, reload the page and try again.")
 
 
 def _key_or_404(provider_id: str, key_id: str) -> ApiKey:
     key = db.session.get(ApiKey, key_id)
     if key is None or key.provider_id != provider_id:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+    _require_action_form()
     return key
 
 
@@ -300,6 +329,39 @@ def regenerate_key(provider_id: str, key_id: str):
         flash(error.message, "error")
         return redirect(url_for("admin.provider", provider_id=provider_id))
     return _show_new_key(key.provider, new_key, plaintext)
+
+
+@bp.post("/providers/<provider_id>/test-event")
+def send_test_event(provider_id: str):
+    """Queue a signed test notification to the provider's webhook URL."""
+    row = db.get_or_404(Provider, provider_id)
+    _require_action_form()
+    if not row.webhook_url:
+        flash("Set a webhook URL first.", "error")
+        return redirect(url_for("admin.provider", provider_id=row.id))
+    notification = notifications.send_test(row)
+    flash("Test event queued.", "success")
+    return redirect(url_for("admin.delivery", notification_id=notification.id))
+
+
+@bp.post("/providers/<provider_id>/rotate-secret")
+def rotate_secret(provider_id: str):
+    """Replace the signing secret; the old one also signs for 24 hours."""
+    row = db.get_or_404(Provider, provider_id)
+    _require_action_form()
+    notifications.rotate_secret(row)
+    flash("New signing secret. The previous one keeps signing for 24 hours.", "success")
+    return redirect(url_for("admin.provider", provider_id=row.id))
+
+
+@bp.post("/providers/<provider_id>/enable-endpoint")
+def enable_endpoint(provider_id: str):
+    """Deliver again to an endpoint that answered 410 Gone."""
+    row = db.get_or_404(Provider, provider_id)
+    _require_action_form()
+    notifications.enable_endpoint(row)
+    flash("Endpoint enabled. Resend failed notifications from the deliveries page.", "success")
+    return redirect(url_for("admin.provider", provider_id=row.id))
 
 
 # Orders
@@ -342,8 +404,107 @@ def orders_list():
 
 @bp.get("/orders/<order_id>")
 def order(order_id: str):
-    """One order with its timeline."""
+    """One order with its timeline and notifications."""
     row = orders.find_order(order_id)
     if row is None:
         abort(404)
-    return render_template("admin/order.html", order=row)
+    return _order_page(row, RefundForm())
+
+
+def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
+    sent = db.session.scalars(
+        select(Notification)
+        .where(Notification.order_id == row.id)
+        .order_by(Notification.created_at)
+    ).all()
+    return render_template(
+        "admin/order.html", order=row, refund_form=refund_form, notifications=sent
+    ), status
+
+
+@bp.post("/orders/<order_id>/refund")
+def refund_order(order_id: str):
+    """Refund a paid order through Stripe (or at once in sandbox mode)."""
+    row = orders.find_order(order_id)
+    if row is None:
+        abort(404)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _order_page(row, form, 422)
+    try:
+        amount = money.parse(form.amount.data, row.currency) if form.amount.data else None
+        reference = payments.refund(row.id, amount)
+    except (money.AmountError, payments.RefundError) as error:
+        flash(str(error), "error")
+        return _order_page(row, form, 422)
+    except StripeError as error:
+        flash(f"Stripe refused the refund: {error.user_message or error}", "error")
+        return _order_page(row, form, 502)
+    if reference == "sandbox":
+        flash("Refunded (sandbox).", "success")
+    else:
+        flash(f"Refund {reference} requested; the order updates when Stripe confirms.", "success")
+    return redirect(url_for("admin.order", order_id=row.id))
+
+
+# Deliveries
+
+
+@bp.get("/deliveries")
+def deliveries():
+    """Provider notifications with filters, newest first."""
+    form = DeliveryFilterForm(request.args)
+    form.provider.choices = [SelectChoice("", "Any provider")] + [
+        SelectChoice(row.id, row.name)
+        for row in db.session.scalars(select(Provider).order_by(Provider.name))
+    ]
+    valid = form.validate()
+    query = select(Notification).where(False)
+    if valid:
+        query = select(Notification)
+        if form.status.data:
+            query = query.where(Notification.status == NotificationStatus(form.status.data))
+        if form.provider.data:
+            query = query.where(Notification.provider_id == form.provider.data)
+        if form.event.data:
+            query = query.where(Notification.event == form.event.data)
+    page = db.paginate(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc()),
+        page=max(request.args.get("page", 1, type=int), 1),
+        per_page=DELIVERIES_PER_PAGE,
+        error_out=False,
+    )
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    response = render_template(
+        "admin/deliveries.html", form=form, page=page, args=args, resend_form=ResendFailedForm()
+    )
+    return (response, 200) if valid else (response, 422)
+
+
+@bp.get("/deliveries/<notification_id>")
+def delivery(notification_id: str):
+    """One notification: its payload and every attempt."""
+    row = db.get_or_404(Notification, notification_id)
+    return render_template("admin/delivery.html", notification=row, action_form=ActionForm())
+
+
+@bp.post("/deliveries/<notification_id>/resend")
+def resend_delivery(notification_id: str):
+    """Send a notification again with the same webhook-id."""
+    row = db.get_or_404(Notification, notification_id)
+    _require_action_form()
+    notifications.resend(row)
+    flash("Queued again.", "success")
+    return redirect(url_for("admin.delivery", notification_id=row.id))
+
+
+@bp.post("/deliveries/resend-failed")
+def resend_failed():
+    """Resend every failed notification created since a moment."""
+    form = ResendFailedForm()
+    if not form.validate_on_submit():
+        flash("Give a date and time to resend from.", "error")
+        return redirect(url_for("admin.deliveries", status="failed"))
+    count = notifications.resend_failed_since(form.since.data)
+    flash(f"{count} failed notification{'s' if count != 1 else ''} queued again.", "success")
+    return redirect(url_for("admin.deliveries"))

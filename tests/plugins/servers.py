@@ -1,5 +1,7 @@
 """Real servers for tests: the app on a local port, a Stripe stand-in, and Chromium settings."""
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -8,7 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -81,3 +86,117 @@ def stripe_standin():
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, message: str = ""):
+    """Poll until predicate() is truthy; return its value or fail with the message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"timed out after {timeout} s")
+        time.sleep(interval)
+
+
+class Receiver:
+    """tests/receiver.py in its own process: a provider endpoint that verifies signatures."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.hook_url = self.base + "/hook"
+        script = Path(__file__).resolve().parent.parent / "receiver.py"
+        self.process = subprocess.Popen([sys.executable, str(script), "--port", str(self.port)])
+        wait_for_port(self.port)
+
+    def control(self, **state) -> None:
+        requests.post(self.base + "/_control", json=state, timeout=5).raise_for_status()
+
+    def log(self) -> list[dict]:
+        return requests.get(self.base + "/_log", timeout=5).json()
+
+    def accepted(self) -> list[dict]:
+        return [entry for entry in self.log() if entry["outcome"] == "accepted"]
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+# Fast settings for workers under test; production defaults are in checkout/config.py.
+WORKER_ENV = {
+    "ALLOW_PRIVATE_WEBHOOK_URLS": "1",
+    "NOTIFICATION_RETRY_SCHEDULE": "1,1,1,1,1",
+    "NOTIFICATION_LEASE_SECONDS": "4",
+    "NOTIFICATION_TIMEOUT_SECONDS": "2",
+    "OUTBOX_SWEEP_GRACE_SECONDS": "1",
+}
+
+
+class Worker:
+    """`huey_consumer checkout.worker.huey` as its own process, as the Procfile runs it."""
+
+    def __init__(self, env: dict, log_path: Path):
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.process = None
+
+    def start(self) -> "Worker":
+        log = open(self.log_path, "a")  # noqa: SIM115 -- lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "huey.bin.huey_consumer",
+                "checkout.worker.huey",
+                *("--workers", "4", "--worker-type", "thread", "--delay", "0.1"),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, tasks in hand are lost."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def flush_queue() -> None:
+    """Empty the queue this run's workers read, left over from earlier tests."""
+    from checkout.queue import huey
+
+    huey.flush()
+
+
+@pytest.fixture
+def worker_env() -> dict:
+    return dict(WORKER_ENV)
+
+
+@pytest.fixture
+def worker(app, worker_env, tmp_path):
+    flush_queue()
+    process = Worker(worker_env, tmp_path / "worker.log").start()
+    yield process
+    process.stop()
