@@ -1,8 +1,9 @@
 """Typed SQLAlchemy models. They hold data and small invariants, and import no services."""
 
 import base64
+import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -148,12 +149,72 @@ class ApiKey(db.Model):
     provider: Mapped[Provider] = relationship(back_populates="api_keys")
 
 
+class AfterPayment(StrEnum):
+    MESSAGE = "message"
+    REDIRECT = "redirect"
+
+
+class PaymentLink(db.Model):
+    """A reusable, shareable way to pay for a service."""
+
+    __tablename__ = "payment_links"
+
+    id: Mapped[str] = mapped_column(
+        sa.String(40), primary_key=True, default=lambda: new_id("plink")
+    )
+    service_id: Mapped[str] = mapped_column(sa.ForeignKey("services.id"), index=True)
+    provider_id: Mapped[str | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    quantity: Mapped[int] = mapped_column(default=1)
+    adjustable_quantity: Mapped[bool] = mapped_column(default=False)
+    min_quantity: Mapped[int] = mapped_column(default=1)
+    max_quantity: Mapped[int] = mapped_column(default=1)
+    expires_at: Mapped[datetime | None]
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    max_uses: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    metadata_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    after_payment: Mapped[AfterPayment] = mapped_column(
+        _enum(AfterPayment), default=AfterPayment.MESSAGE
+    )
+    confirmation_message: Mapped[str] = mapped_column(sa.Text, default="")
+    redirect_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Bumped by every order opened from the link: the row lock that serialises max-uses checks.
+    version: Mapped[int] = mapped_column(default=1)
+
+    service: Mapped[Service] = relationship()
+    provider: Mapped[Provider | None] = relationship()
+
+    @property
+    def link_metadata(self) -> dict[str, str]:
+        return json.loads(self.metadata_json or "{}")
+
+
+class LinkView(db.Model):
+    """One opening of a payment link; the visitor is a keyed hash, never an address."""
+
+    __tablename__ = "link_views"
+    __table_args__ = (sa.Index("ix_link_views_link_day", "payment_link_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_link_id: Mapped[str] = mapped_column(sa.ForeignKey("payment_links.id"))
+    day: Mapped[date]
+    visitor_hash: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (sa.UniqueConstraint("provider_id", "external_id"),)
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=lambda: new_id("ord"))
-    provider_id: Mapped[str] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    provider_id: Mapped[str | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    payment_link_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("payment_links.id"), index=True
+    )
     service_id: Mapped[str] = mapped_column(sa.ForeignKey("services.id"))
     external_id: Mapped[str | None] = mapped_column(sa.String(255))
     mode: Mapped[PaymentMode] = mapped_column(_enum(PaymentMode))
@@ -174,7 +235,8 @@ class Order(db.Model):
     synced_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
-    provider: Mapped[Provider] = relationship()
+    provider: Mapped[Provider | None] = relationship()
+    payment_link: Mapped[PaymentLink | None] = relationship()
     service: Mapped[Service] = relationship()
     events: Mapped[list["OrderEvent"]] = relationship(
         back_populates="order", order_by="OrderEvent.id"

@@ -4,7 +4,7 @@ import ipaddress
 import socket
 from urllib.parse import quote, urlsplit
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 
 from checkout.errors import ValidationError
 
@@ -88,7 +88,13 @@ def provider_redirect(template: str | None, order_id: str) -> str | None:
     return template.replace(ORDER_PLACEHOLDER, quote(order_id, safe=""))
 
 
+# Where `make run` serves, for absolute URLs printed by the CLI without PUBLIC_BASE_URL.
+LOCAL_BASE_URL = "http://localhost:8000"
+
+
 def public_url(path: str) -> str:
     """An absolute URL for a path, on PUBLIC_BASE_URL or else on the requested host."""
-    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if not base:
+        base = request.host_url.rstrip("/") if has_request_context() else LOCAL_BASE_URL
     return base + path

@@ -1,0 +1,543 @@
+"""Payment links: their rules, the orders they open, passwords, and their analytics."""
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from checkout import jsonio, money, throttle, urls
+from checkout.database import in_transaction
+from checkout.errors import ValidationError
+from checkout.extensions import db
+from checkout.models import (
+    AfterPayment,
+    LinkView,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    PaymentLink,
+    PaymentMode,
+    Provider,
+    Service,
+    utcnow,
+)
+
+LINK_ID = re.compile(r"^plink_[0-9a-f]{24}\Z")
+QUANTITY_MAX = 10_000
+# An unpaid order holds one of a limited link's uses for this long.
+HOLD = timedelta(minutes=30)
+PASSWORD_WINDOW = timedelta(minutes=15)
+PASSWORD_ATTEMPTS = 5
+METADATA_KEYS_MAX = 20
+COMPLETED = (OrderStatus.PAID, OrderStatus.REFUNDED)
+UNFINISHED = (OrderStatus.PENDING, OrderStatus.PROCESSING)
+
+
+class LinkUnavailable(Exception):
+    """The link cannot be paid: why, for the customer, and the HTTP status."""
+
+    def __init__(self, reason: str, message: str, status: int = 410):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class LinkFields:
+    service_id: str | None
+    title: str
+    description: str = ""
+    provider_id: str | None = None
+    quantity: int | None = 1
+    adjustable_quantity: bool = False
+    min_quantity: int | None = 1
+    max_quantity: int | None = 10
+    expires_at: datetime | None = None
+    password: str | None = None
+    remove_password: bool = False
+    max_uses: int | None = None
+    active: bool = True
+    metadata: dict = field(default_factory=dict)
+    after_payment: str = AfterPayment.MESSAGE.value
+    confirmation_message: str = ""
+    redirect_url: str | None = None
+
+
+def parse_expiry(value: object) -> datetime | None:
+    """An ISO 8601 time as stored (naive UTC); a time without an offset is taken as UTC."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("expires_at", "expiresAt must be an ISO 8601 string")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError("expires_at", "expiresAt is not an ISO 8601 date and time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def find_link(link_id: object) -> PaymentLink | None:
+    """The link with this id, or None for anything else (including junk)."""
+    if not isinstance(link_id, str) or not LINK_ID.match(link_id):
+        return None
+    return db.session.get(PaymentLink, link_id)
+
+
+def _count(name: str, value: int | None, low: int, high: int) -> int:
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(name, f"Enter a whole number from {low} to {high}")
+    if not low <= value <= high:
+        raise ValidationError(name, f"Enter a whole number from {low} to {high}")
+    return value
+
+
+def clean_metadata(metadata: object) -> dict[str, str]:
+    """Key/value pairs as Stripe takes them: up to 20, keys ≤ 40 and values ≤ 500 characters."""
+    if not isinstance(metadata, dict):
+        raise ValidationError("metadata", "Metadata must be an object of strings")
+    if len(metadata) > METADATA_KEYS_MAX:
+        raise ValidationError("metadata", f"At most {METADATA_KEYS_MAX} metadata keys")
+    cleaned = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValidationError("metadata", "Metadata keys and values must be strings")
+        if not key.strip() or len(key) > 40 or "[" in key or "]" in key:
+            raise ValidationError("metadata", f"Metadata key {key!r} is empty or too long")
+        if len(value) > 500:
+            raise ValidationError("metadata", f"Metadata value of {key!r} is over 500 characters")
+        cleaned[key.strip()] = value
+    return cleaned
+
+
+def _apply(link: PaymentLink, fields: LinkFields) -> PaymentLink:
+    service = db.session.get(Service, fields.service_id) if fields.service_id else None
+    if service is None:
+        raise ValidationError("service_id", "Choose the service this link sells")
+    provider = None
+    if fields.provider_id:
+        provider = db.session.get(Provider, fields.provider_id)
+        if provider is None:
+            raise ValidationError("provider_id", "No such provider")
+    title = (fields.title or "").strip()
+    if not title or len(title) > 120:
+        raise ValidationError("title", "Give the link a title of 1 to 120 characters")
+    description = (fields.description or "").strip()
+    if len(description) > 2000:
+        raise ValidationError("description", "The description is over 2000 characters")
+    if fields.adjustable_quantity:
+        low = _count("min_quantity", fields.min_quantity, 1, QUANTITY_MAX)
+        high = _count("max_quantity", fields.max_quantity, 1, QUANTITY_MAX)
+        if high < low:
+            raise ValidationError("max_quantity", "The maximum is below the minimum")
+        quantity = low
+    else:
+        quantity = _count("quantity", fields.quantity, 1, QUANTITY_MAX)
+        low = high = quantity
+    if service.price_minor * high > money.MAX_MINOR:
+        raise ValidationError(
+            "max_quantity" if fields.adjustable_quantity else "quantity",
+            f"The total would exceed {money.format_money(money.MAX_MINOR, service.currency)}",
+        )
+    max_uses = None
+    if fields.max_uses is not None:
+        max_uses = _count("max_uses", fields.max_uses, 1, 1_000_000)
+    after = fields.after_payment
+    if after not in {choice.value for choice in AfterPayment}:
+        raise ValidationError("after_payment", "Choose a message or a redirect")
+    redirect_url = urls.clean_redirect_url("redirect_url", fields.redirect_url)
+    if after == AfterPayment.REDIRECT and not redirect_url:
+        raise ValidationError("redirect_url", "Give the URL to send customers to after paying")
+    message = (fields.confirmation_message or "").strip()
+    if len(message) > 1000:
+        raise ValidationError("confirmation_message", "The message is over 1000 characters")
+    metadata = clean_metadata(fields.metadata)
+    if fields.password:
+        if len(fields.password) < 4 or len(fields.password) > 200:
+            raise ValidationError("password", "Use a password of 4 to 200 characters")
+        link.password_hash = generate_password_hash(fields.password)
+    elif fields.remove_password:
+        link.password_hash = None
+    link.service = service
+    link.provider = provider
+    link.title = title
+    link.description = description
+    link.quantity = quantity
+    link.adjustable_quantity = bool(fields.adjustable_quantity)
+    link.min_quantity = low
+    link.max_quantity = high
+    link.expires_at = fields.expires_at
+    link.max_uses = max_uses
+    link.active = bool(fields.active)
+    link.metadata_json = json.dumps(metadata, sort_keys=True)
+    link.after_payment = AfterPayment(after)
+    link.confirmation_message = message
+    link.redirect_url = redirect_url
+    db.session.add(link)
+    db.session.commit()
+    return link
+
+
+def create_link(fields: LinkFields) -> PaymentLink:
+    """Create a link, or raise ValidationError naming the bad field."""
+    if fields.expires_at is not None and fields.expires_at <= utcnow():
+        raise ValidationError("expires_at", "The expiry must be in the future")
+    return _apply(PaymentLink(), fields)
+
+
+def update_link(link: PaymentLink, fields: LinkFields) -> PaymentLink:
+    """Change a link; orders already opened keep their amounts."""
+    return _apply(link, fields)
+
+
+def copy_link(link: PaymentLink) -> PaymentLink:
+    """A new link with the same settings (and password), its own id and no history."""
+    twin = PaymentLink(
+        service_id=link.service_id,
+        provider_id=link.provider_id,
+        title=f"{link.title} (copy)"[:120],
+        description=link.description,
+        quantity=link.quantity,
+        adjustable_quantity=link.adjustable_quantity,
+        min_quantity=link.min_quantity,
+        max_quantity=link.max_quantity,
+        expires_at=link.expires_at,
+        password_hash=link.password_hash,
+        max_uses=link.max_uses,
+        active=link.active,
+        metadata_json=link.metadata_json,
+        after_payment=link.after_payment,
+        confirmation_message=link.confirmation_message,
+        redirect_url=link.redirect_url,
+    )
+    db.session.add(twin)
+    db.session.commit()
+    return twin
+
+
+def set_active(link: PaymentLink, active: bool) -> None:
+    """Turn a link on or off."""
+    link.active = active
+    db.session.commit()
+
+
+# Availability
+
+
+def completed_uses(link_id: str) -> int:
+    """Payments completed through the link."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(Order.payment_link_id == link_id, Order.status.in_(COMPLETED))
+    )
+
+
+def _held_uses(link_id: str, now: datetime) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(
+            Order.payment_link_id == link_id,
+            Order.status.in_(UNFINISHED),
+            Order.created_at > now - HOLD,
+        )
+    )
+
+
+def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:
+    """Why the link cannot be paid now, or None when it can."""
+    now = now or utcnow()
+    if not link.active or not link.service.active:
+        return LinkUnavailable("inactive", "This payment link has been turned off by the seller.")
+    if link.expires_at is not None and now >= link.expires_at:
+        return LinkUnavailable("expired", "This payment link has expired.")
+    if link.max_uses is not None and completed_uses(link.id) >= link.max_uses:
+        return LinkUnavailable("used_up", "This payment link has reached its number of payments.")
+    return None
+
+
+def open_order(link_id: str, quantity: int | None) -> Order:
+    """Open an order from a link, holding one of its limited uses while it is paid."""
+
+    def work() -> Order:
+        # The UPDATE takes the link's row (PostgreSQL) or the write lock (SQLite) first, so
+        # concurrent customers of a limited link are counted one after the other.
+        db.session.execute(
+            update(PaymentLink)
+            .where(PaymentLink.id == link_id)
+            .values(version=PaymentLink.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        link = db.session.scalar(
+            select(PaymentLink)
+            .where(PaymentLink.id == link_id)
+            .execution_options(populate_existing=True)
+        )
+        now = utcnow()
+        problem = unavailability(link, now)
+        if problem:
+            raise problem
+        if link.max_uses is not None and (
+            completed_uses(link.id) + _held_uses(link.id, now) >= link.max_uses
+        ):
+            raise LinkUnavailable(
+                "busy",
+                "Every remaining payment of this link is being made right now. "
+                "Try again in a few minutes.",
+                409,
+            )
+        chosen = _quantity(link, quantity)
+        provider = link.provider
+        mode = provider.mode if provider else PaymentMode.CASHAPP
+        if mode is PaymentMode.BUY_BUTTON and not link.service.buy_button_id:
+            raise LinkUnavailable("misconfigured", "This payment link cannot take payments.", 409)
+        order = Order(
+            provider_id=provider.id if provider else None,
+            payment_link_id=link.id,
+            service_id=link.service_id,
+            mode=mode,
+            currency=link.service.currency,
+            unit_price_minor=link.service.price_minor,
+            quantity=chosen,
+            amount_minor=link.service.price_minor * chosen,
+        )
+        order.events.append(
+            OrderEvent(
+                kind="created",
+                message=f"Opened from payment link {link.id}: {chosen} × {link.service.title}",
+            )
+        )
+        db.session.add(order)
+        return order
+
+    return in_transaction(work)
+
+
+def _quantity(link: PaymentLink, quantity: int | None) -> int:
+    if not link.adjustable_quantity:
+        return link.quantity
+    if quantity is None or not link.min_quantity <= quantity <= link.max_quantity:
+        raise ValidationError(
+            "quantity", f"Choose a quantity from {link.min_quantity} to {link.max_quantity}"
+        )
+    return quantity
+
+
+def blocks_payment(order: Order) -> LinkUnavailable | None:
+    """For a link's unpaid order: why the link no longer takes its payment, or None."""
+    link = order.payment_link
+    if link is None or order.status not in (*UNFINISHED, OrderStatus.FAILED):
+        return None
+    return unavailability(link)
+
+
+# Passwords
+
+
+@dataclass(frozen=True)
+class Unlock:
+    ok: bool
+    locked_out: bool = False
+
+
+def _password_key(link: PaymentLink, client: str) -> str:
+    return f"{link.id}|{client}"
+
+
+def try_password(link: PaymentLink, password: str, client: str) -> Unlock:
+    """Check a link password, allowing 5 wrong tries per 15 minutes per link and client."""
+    key = _password_key(link, client)
+    if throttle.count("link-password", key, PASSWORD_WINDOW) >= PASSWORD_ATTEMPTS:
+        return Unlock(False, locked_out=True)
+    if link.password_hash and check_password_hash(link.password_hash, password or ""):
+        return Unlock(True)
+    throttle.record("link-password", key)
+    db.session.commit()
+    return Unlock(False)
+
+
+def password_fingerprint(link: PaymentLink) -> str:
+    """Changes whenever the password does, so unlocking one password opens nothing later."""
+    return hashlib.sha256((link.password_hash or "").encode()).hexdigest()[:16]
+
+
+# Analytics
+
+
+def visitor_hash(link_id: str, client: str, user_agent: str) -> str:
+    """A per-link pseudonym for a visitor: a keyed hash of address and browser, never stored raw."""
+    key = current_app.config["SECRET_KEY"].encode()
+    message = f"{link_id}|{client}|{user_agent}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def record_view(link: PaymentLink, client: str, user_agent: str) -> None:
+    """Count one opening of the link."""
+    db.session.add(
+        LinkView(
+            payment_link_id=link.id,
+            day=utcnow().date(),
+            visitor_hash=visitor_hash(link.id, client, user_agent),
+        )
+    )
+    db.session.commit()
+
+
+@dataclass
+class DayStats:
+    day: date
+    views: int = 0
+    orders: int = 0
+    paid: int = 0
+
+
+@dataclass
+class LinkStats:
+    views: int
+    unique_visitors: int
+    orders_started: int
+    orders_paid: int
+    revenue_minor: int
+    currency: str
+    days: list[DayStats]
+
+    @property
+    def revenue_display(self) -> str:
+        return money.format_money(self.revenue_minor, self.currency)
+
+    @property
+    def conversion_display(self) -> str:
+        if not self.unique_visitors:
+            return "—"
+        rate = Decimal(self.orders_paid * 100) / Decimal(self.unique_visitors)
+        return f"{rate.quantize(Decimal('0.1'))}%"
+
+
+def stats(link: PaymentLink, days: int = 30) -> LinkStats:
+    """Totals for the link and a day-by-day series for its last `days` days."""
+    views, uniques = db.session.execute(
+        select(func.count(), func.count(func.distinct(LinkView.visitor_hash))).where(
+            LinkView.payment_link_id == link.id
+        )
+    ).one()
+    started, paid, revenue = db.session.execute(
+        select(
+            func.count(),
+            func.count().filter(Order.status.in_(COMPLETED)),
+            func.coalesce(
+                func.sum(Order.paid_amount_minor - Order.refunded_amount_minor).filter(
+                    Order.status.in_(COMPLETED)
+                ),
+                0,
+            ),
+        ).where(Order.payment_link_id == link.id)
+    ).one()
+    today = utcnow().date()
+    series = {
+        today - timedelta(days=offset): DayStats(today - timedelta(days=offset))
+        for offset in range(days)
+    }
+    first = min(series)
+    for day, count in db.session.execute(
+        select(LinkView.day, func.count())
+        .where(LinkView.payment_link_id == link.id, LinkView.day >= first)
+        .group_by(LinkView.day)
+    ):
+        if day in series:
+            series[day].views = count
+    start = datetime.combine(first, datetime.min.time())
+    for created, status in db.session.execute(
+        select(Order.created_at, Order.status).where(
+            Order.payment_link_id == link.id, Order.created_at >= start
+        )
+    ):
+        bucket = series.get(created.date())
+        if bucket:
+            bucket.orders += 1
+            bucket.paid += status in COMPLETED
+    return LinkStats(
+        views=views,
+        unique_visitors=uniques,
+        orders_started=started,
+        orders_paid=paid,
+        revenue_minor=int(revenue or 0),
+        currency=link.service.currency,
+        days=[series[day] for day in sorted(series)],
+    )
+
+
+@dataclass
+class LinkTotals:
+    links: int
+    views: int
+    orders_paid: int
+    revenue: list[str]
+
+
+def totals() -> LinkTotals:
+    """Every link together, for the dashboard; revenue per currency."""
+    revenue = db.session.execute(
+        select(Order.currency, func.sum(Order.paid_amount_minor - Order.refunded_amount_minor))
+        .where(Order.payment_link_id.is_not(None), Order.status.in_(COMPLETED))
+        .group_by(Order.currency)
+        .order_by(Order.currency)
+    ).all()
+    return LinkTotals(
+        links=db.session.scalar(select(func.count()).select_from(PaymentLink)),
+        views=db.session.scalar(select(func.count()).select_from(LinkView)),
+        orders_paid=db.session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.payment_link_id.is_not(None), Order.status.in_(COMPLETED))
+        ),
+        revenue=[money.format_money(int(total), currency) for currency, total in revenue],
+    )
+
+
+def status_of(link: PaymentLink) -> str:
+    """'active', or why customers cannot pay: 'inactive', 'expired' or 'used_up'."""
+    problem = unavailability(link)
+    return problem.reason if problem else "active"
+
+
+def link_json(link: PaymentLink) -> dict:
+    """The JSON form of a link, the same for the API and the CLI."""
+    base = urls.public_url(f"/l/{link.id}")
+    return {
+        "id": link.id,
+        "url": base,
+        "checkoutUrl": urls.public_url(f"/checkout?paymentLinkId={link.id}"),
+        "qrCodePng": base + "/qr.png",
+        "qrCodeSvg": base + "/qr.svg",
+        "title": link.title,
+        "description": link.description,
+        "serviceId": link.service_id,
+        "providerId": link.provider_id,
+        "unitAmount": link.service.price,
+        "currency": link.service.currency,
+        "adjustableQuantity": link.adjustable_quantity,
+        "quantity": link.quantity,
+        "minQuantity": link.min_quantity,
+        "maxQuantity": link.max_quantity,
+        "expiresAt": jsonio.timestamp(link.expires_at),
+        "maxUses": link.max_uses,
+        "completedPayments": completed_uses(link.id),
+        "passwordProtected": link.password_hash is not None,
+        "active": link.active,
+        "status": status_of(link),
+        "metadata": link.link_metadata,
+        "afterPayment": link.after_payment.value,
+        "confirmationMessage": link.confirmation_message,
+        "redirectUrl": link.redirect_url,
+        "createdAt": jsonio.timestamp(link.created_at),
+    }
