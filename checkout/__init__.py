@@ -62,9 +62,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to continue."
 
-    from checkout import admin, api, pay, webhooks
+    from checkout import admin, api, links, pay, webhooks
 
     app.register_blueprint(pay.bp)
+    app.register_blueprint(links.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(webhooks.bp)

@@ -51,8 +51,8 @@ def payload_for(order: Order, event_name: str) -> dict:
         "event": event_name,
         "orderId": order.id,
         "externalId": order.external_id,
-        "providerId": order.provider.id,
-        "providerName": order.provider.name,
+        "providerId": order.provider_id,
+        "providerName": order.provider.name if order.provider else None,
         "serviceId": order.service.id,
         "serviceName": order.service.title,
         "amount": order.amount,
@@ -67,6 +67,9 @@ def payload_for(order: Order, event_name: str) -> dict:
         payload["amountMismatch"] = order.amount_mismatch
     if order.status is OrderStatus.REFUNDED:
         payload["refundedAmount"] = money.to_decimal(order.refunded_amount_minor, order.currency)
+    if order.payment_link is not None:
+        payload["paymentLinkId"] = order.payment_link.id
+        payload["metadata"] = order.payment_link.link_metadata
     return payload
 
 
@@ -86,7 +89,7 @@ def _add(provider: Provider, event_name: str, payload: dict, order: Order | None
 def record_for_order(order: Order) -> Notification | None:
     """Queue the notification the order's new status calls for; the caller commits."""
     event_name = EVENT_BY_STATUS.get(order.status)
-    if event_name is None or not order.provider.webhook_url:
+    if event_name is None or order.provider is None or not order.provider.webhook_url:
         return None
     return _add(order.provider, event_name, payload_for(order, event_name), order)
 

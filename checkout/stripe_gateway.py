@@ -63,15 +63,29 @@ def _view(intent) -> PaymentIntentView:
 
 def payment_intent_metadata(order: Order) -> dict[str, str]:
     """The metadata that lets an operator find the order from Stripe's dashboard."""
-    return {
+    link = order.payment_link
+    ours = {
         "serviceId": order.service.id,
         "serviceName": order.service.title,
         "quantity": str(order.quantity),
-        "providerId": order.provider.id,
-        "providerName": order.provider.name,
+        "providerId": order.provider_id or "",
+        "providerName": order.provider.name if order.provider else "",
         "externalId": order.external_id or "",
         "orderId": order.id,
     }
+    if link is not None:
+        ours["paymentLinkId"] = link.id
+        return {**link.link_metadata, **ours}
+    return ours
+
+
+def payment_description(order: Order) -> str:
+    """'Premium Credits | Direct (Bitloader)' or 'Premium Credits | PaymentLink: plink_…'."""
+    if order.payment_link is not None:
+        return f"{order.service.title} | PaymentLink: {order.payment_link.id}"
+    if order.provider is not None:
+        return f"{order.service.title} | Direct ({order.provider.name})"
+    return f"{order.service.title} | Direct"
 
 
 def create_cashapp_payment_intent(order: Order) -> PaymentIntentView:
@@ -82,7 +96,7 @@ def create_cashapp_payment_intent(order: Order) -> PaymentIntentView:
             "currency": order.currency,
             "payment_method_types": ["cashapp"],
             "metadata": payment_intent_metadata(order),
-            "description": f"{order.service.title} | Direct ({order.provider.name})",
+            "description": payment_description(order),
         },
         options={"idempotency_key": f"kassa-{order.id}-payment-intent"},
     )

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-from checkout import database, orders, payments, stripe_gateway, urls
-from checkout.models import Order, OrderStatus, PaymentMode
+from checkout import database, orders, payment_links, payments, stripe_gateway, urls
+from checkout.models import AfterPayment, Order, OrderStatus, PaymentMode
 from checkout.orders import Outcome
 
 bp = Blueprint("pay", __name__)
@@ -64,20 +64,67 @@ def index():
     return render_template("pay/index.html")
 
 
+@dataclass
+class Destinations:
+    """Where the page sends the customer, all from the seller's configuration."""
+
+    merchant: str | None
+    success_url: str | None
+    cancel_url: str | None
+    cancel_label: str
+    message: str | None
+
+
+def _destinations(order: Order) -> Destinations:
+    link, provider = order.payment_link, order.provider
+    merchant = provider.name if provider else None
+    success_template = provider.success_url if provider else None
+    cancel_url = urls.provider_redirect(provider.cancel_url, order.id) if provider else None
+    cancel_label = f"Cancel and return to {merchant}" if merchant else "Cancel"
+    message = None
+    if link is not None:
+        message = link.confirmation_message or None
+        if link.after_payment is AfterPayment.REDIRECT:
+            success_template = link.redirect_url
+        elif not provider:
+            success_template = None
+        if cancel_url is None:
+            cancel_url = url_for("links.show", link_id=link.id)
+            cancel_label = "Back to the payment link"
+    return Destinations(
+        merchant=merchant,
+        success_url=urls.provider_redirect(success_template, order.id),
+        cancel_url=cancel_url,
+        cancel_label=cancel_label,
+        message=message,
+    )
+
+
 @bp.get("/checkout")
 def checkout():
-    """The hosted checkout page for one order."""
-    order, panel = _payment_panel(_order_or_404())
-    success_url = urls.provider_redirect(order.provider.success_url, order.id)
-    cancel_url = urls.provider_redirect(order.provider.cancel_url, order.id)
+    """The hosted checkout page for one order (or, with paymentLinkId, a payment link)."""
+    if "paymentLinkId" in request.args and "orderId" not in request.args:
+        from checkout.links.routes import show
+
+        return show(request.args["paymentLinkId"])
+    order = _order_or_404()
+    blocked = payment_links.blocks_payment(order)
+    if blocked:
+        return render_template("links/unavailable.html", problem=blocked), blocked.status
+    order, panel = _payment_panel(order)
+    where = _destinations(order)
+    unpaid = order.status in (*PAYABLE, OrderStatus.PROCESSING)
     response = render_template(
         "pay/checkout.html",
         order=order,
         panel=panel,
         sandbox=not stripe_gateway.is_live(),
         publishable_key=stripe_gateway.publishable_key(),
-        success_url=success_url if order.status is OrderStatus.PAID else None,
-        cancel_url=cancel_url if order.status in (*PAYABLE, OrderStatus.PROCESSING) else None,
+        merchant=where.merchant,
+        message=where.message,
+        success_url=where.success_url if order.status is OrderStatus.PAID else None,
+        cancel_url=where.cancel_url if unpaid else None,
+        cancel_label=where.cancel_label,
         redirect_seconds=REDIRECT_SECONDS,
         return_url=urls.public_url(url_for("pay.checkout", orderId=order.id)),
         poll=order.status is OrderStatus.PROCESSING

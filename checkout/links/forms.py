@@ -1,0 +1,13 @@
+"""Forms customers fill on payment-link pages."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, PasswordField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+
+class UnlockForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class PayForm(FlaskForm):
+    quantity = IntegerField("Quantity", validators=[Optional(), NumberRange(min=1, max=10_000)])

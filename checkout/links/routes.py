@@ -1,0 +1,147 @@
+"""Payment-link views: the link page, its password gate, Pay, and its QR code."""
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from checkout import money, payment_links, qr, urls
+from checkout.errors import ValidationError
+from checkout.links.forms import PayForm, UnlockForm
+from checkout.models import PaymentLink, PaymentMode
+
+bp = Blueprint("links", __name__)
+
+UNLOCKED = "unlocked_links"
+
+
+def _client() -> str:
+    return request.remote_addr or ""
+
+
+def _link_or_404(link_id: str) -> PaymentLink:
+    link = payment_links.find_link(link_id)
+    if link is None:
+        abort(404, description="There is no payment link at this address.")
+    return link
+
+
+def _unlocked(link: PaymentLink) -> bool:
+    if not link.password_hash:
+        return True
+    return session.get(UNLOCKED, {}).get(link.id) == payment_links.password_fingerprint(link)
+
+
+def _unavailable(problem: payment_links.LinkUnavailable):
+    return render_template("links/unavailable.html", problem=problem), problem.status
+
+
+def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
+    # Only the id: nothing about what the link sells is sent before it is unlocked.
+    return (
+        render_template("links/password.html", link_id=link.id, form=form),
+        status,
+        {"Cache-Control": "no-store"},
+    )
+
+
+def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
+    price = link.service.price_minor
+    currency = link.service.currency
+    return (
+        render_template(
+            "links/show.html",
+            link=link,
+            form=form,
+            unit_price=money.format_money(price, currency),
+            total=money.format_money(price * (form.quantity.data or link.quantity), currency),
+            price_minor=price,
+            exponent=money.exponent(currency),
+            money_example=money.format_money(0, currency),
+            buy_button=link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON,
+        ),
+        status,
+        {"Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/l/<link_id>")
+def show(link_id: str):
+    """The link's page: service, price and quantity, or why it cannot be paid."""
+    link = _link_or_404(link_id)
+    payment_links.record_view(link, _client(), request.user_agent.string)
+    problem = payment_links.unavailability(link)
+    if problem:
+        return _unavailable(problem)
+    if not _unlocked(link):
+        return _password_page(link, UnlockForm())
+    form = PayForm(quantity=link.quantity)
+    return _link_page(link, form)
+
+
+@bp.post("/l/<link_id>/unlock")
+def unlock(link_id: str):
+    """Check the link's password; a correct one opens it for this browser session."""
+    link = _link_or_404(link_id)
+    problem = payment_links.unavailability(link)
+    if problem:
+        return _unavailable(problem)
+    form = UnlockForm()
+    if not form.validate_on_submit():
+        return _password_page(link, form, 422)
+    result = payment_links.try_password(link, form.password.data, _client())
+    if result.locked_out:
+        form.password.errors = ["Too many wrong passwords. Try again in 15 minutes."]
+        return _password_page(link, form, 429)
+    if not result.ok:
+        form.password.errors = ["That password is not right."]
+        return _password_page(link, form, 401)
+    unlocked = dict(session.get(UNLOCKED, {}))
+    unlocked[link.id] = payment_links.password_fingerprint(link)
+    session[UNLOCKED] = unlocked
+    return redirect(url_for("links.show", link_id=link.id), 303)
+
+
+@bp.post("/l/<link_id>/pay")
+def pay(link_id: str):
+    """Open an order from the link and continue on the normal checkout."""
+    link = _link_or_404(link_id)
+    if not _unlocked(link):
+        abort(403, description="Unlock this payment link with its password first.")
+    problem = payment_links.unavailability(link)
+    if problem:
+        return _unavailable(problem)
+    form = PayForm()
+    if not form.validate_on_submit():
+        return _link_page(link, form, 422)
+    try:
+        order = payment_links.open_order(link.id, form.quantity.data)
+    except ValidationError as error:
+        form.quantity.errors = [error.message]
+        return _link_page(link, form, 422)
+    except payment_links.LinkUnavailable as unavailable:
+        return _unavailable(unavailable)
+    return redirect(url_for("pay.checkout", orderId=order.id), 303)
+
+
+def _qr_response(body, mimetype: str, filename: str):
+    headers = {"Cache-Control": "public, max-age=86400"}
+    if request.args.get("download"):
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return body, 200, {"Content-Type": mimetype, **headers}
+
+
+@bp.get("/l/<link_id>/qr.svg")
+def qr_svg(link_id: str):
+    """The link's QR code as SVG."""
+    link = _link_or_404(link_id)
+    return _qr_response(qr.svg(link_url(link)), "image/svg+xml", f"{link.id}.svg")
+
+
+@bp.get("/l/<link_id>/qr.png")
+def qr_png(link_id: str):
+    """The link's QR code as PNG."""
+    link = _link_or_404(link_id)
+    return _qr_response(qr.png(link_url(link)), "image/png", f"{link.id}.png")
+
+
+def link_url(link: PaymentLink) -> str:
+    """The absolute short URL of a link, the one its QR code holds."""
+    return urls.public_url(url_for("links.show", link_id=link.id))
