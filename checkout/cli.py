@@ -9,13 +9,21 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from checkout import accounts, catalog, credentials, jsonio, money, notifications, payments
+from checkout import (
+    accounts,
+    catalog,
+    credentials,
+    jsonio,
+    money,
+    notifications,
+    payment_links,
+    payments,
+    urls,
+)
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.models import Admin, Provider, Service, utcnow
-
-DEFAULT_BASE_URL = "http://localhost:8000"
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -33,7 +41,7 @@ def _fail(as_json: bool, message: str) -> None:
 
 
 def _base_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"] or DEFAULT_BASE_URL
+    return urls.public_url("")
 
 
 def service_json(service: Service) -> dict:
@@ -203,6 +211,70 @@ def demo_command(as_json: bool) -> None:
     _emit(as_json, data, text)
 
 
+links_cli = AppGroup("links", help="Manage payment links.")
+
+
+@links_cli.command("create")
+@click.option("--service", "service_slug", required=True, help="Slug of the service sold.")
+@click.option("--title", help="Defaults to the service's title.")
+@click.option("--description", default="")
+@click.option("--provider", "provider_slug", help="Slug of a provider whose settings apply.")
+@click.option("--password")
+@click.option("--expires-at", help="ISO 8601, e.g. 2026-12-31T23:59:00Z (no offset: UTC).")
+@click.option("--max-uses", type=int, help="Maximum completed payments.")
+@click.option("--quantity", type=int, default=1, show_default=True, help="Fixed quantity.")
+@click.option("--min-quantity", type=int, help="With --max-quantity: customers choose.")
+@click.option("--max-quantity", type=int)
+@click.option("--redirect-url", help="Send customers here after paying.")
+@json_option
+def create_link_command(
+    service_slug,
+    title,
+    description,
+    provider_slug,
+    password,
+    expires_at,
+    max_uses,
+    quantity,
+    min_quantity,
+    max_quantity,
+    redirect_url,
+    as_json,
+) -> None:
+    """Create a payment link and print its URL."""
+    service = catalog.service_by_slug(service_slug)
+    if service is None:
+        _fail(as_json, f"service: no service with slug {service_slug!r}")
+    provider = None
+    if provider_slug:
+        provider = db.session.scalar(select(Provider).where(Provider.slug == provider_slug))
+        if provider is None:
+            _fail(as_json, f"provider: no provider with slug {provider_slug!r}")
+    adjustable = min_quantity is not None or max_quantity is not None
+    try:
+        link = payment_links.create_link(
+            payment_links.LinkFields(
+                service_id=service.id,
+                provider_id=provider.id if provider else None,
+                title=title or service.title,
+                description=description,
+                password=password,
+                expires_at=payment_links.parse_expiry(expires_at),
+                max_uses=max_uses,
+                quantity=quantity,
+                adjustable_quantity=adjustable,
+                min_quantity=min_quantity if min_quantity is not None else 1,
+                max_quantity=max_quantity if max_quantity is not None else quantity,
+                after_payment="redirect" if redirect_url else "message",
+                redirect_url=redirect_url,
+            )
+        )
+    except ValidationError as error:
+        _fail(as_json, f"{error.field}: {error.message}")
+    data = payment_links.link_json(link)
+    _emit(as_json, data, f"Payment link {link.id}: {data['url']}")
+
+
 @click.command("reconcile")
 @click.option(
     "--older-than",
@@ -236,6 +308,7 @@ def register_cli(app: Flask) -> None:
         demo_command,
         reconcile_command,
         sweep_command,
+        links_cli,
     )
     for command in commands:
         app.cli.add_command(command)

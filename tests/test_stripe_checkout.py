@@ -174,3 +174,35 @@ def test_admin_refund_goes_through_stripe(client, admin_client, api_key, stripe_
     body = order_json(client, api_key, order_id)
     assert body["status"] == "refunded"
     assert body["refundedAmount"] == Decimal("5.00")
+
+
+def test_link_orders_describe_the_link_to_stripe(client, admin_client, make, stripe_client):
+    from tests.conftest import csrf_token
+
+    service_id = make.service(title="Gold", price="5", slug="gold")
+    token = csrf_token(admin_client.get("/admin/links/new").text)
+    response = admin_client.post(
+        "/admin/links/new",
+        data={
+            "title": "Gold rush",
+            "service_id": service_id,
+            "quantity": "2",
+            "metadata_text": "campaign=rush",
+            "active": "y",
+            "csrf_token": token,
+        },
+    )
+    link_id = re.search(r"(plink_[0-9a-f]{24})", response.headers["Location"])[1]
+    customer = client.application.test_client()
+    page = customer.get(f"/l/{link_id}")
+    paid = customer.post(f"/l/{link_id}/pay", data={"csrf_token": csrf_token(page.text)})
+    order_id = re.search(r"orderId=(ord_[0-9a-f]{24})", paid.headers["Location"])[1]
+    checkout = customer.get(f"/checkout?orderId={order_id}")
+    intent_id = re.search(r'data-client-secret="(pi_[A-Za-z0-9]+)_secret_', checkout.text)[1]
+    intent = stripe_client.v1.payment_intents.retrieve(intent_id)
+    assert intent.amount == 1000
+    assert intent.description == f"Gold | PaymentLink: {link_id}"
+    assert intent.metadata["paymentLinkId"] == link_id
+    assert intent.metadata["campaign"] == "rush"
+    assert intent.metadata["orderId"] == order_id
+    assert intent.metadata["providerId"] == ""

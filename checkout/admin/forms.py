@@ -5,16 +5,18 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    IntegerField,
     PasswordField,
     SelectField,
     StringField,
+    TextAreaField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from checkout import money
-from checkout.models import NotificationStatus, OrderStatus
+from checkout.models import AfterPayment, NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
 
@@ -125,4 +127,59 @@ class RefundForm(FlaskForm):
         "Amount to refund",
         validators=[Optional(), Length(max=32)],
         description="Empty: everything not yet refunded",
+    )
+
+
+class LinkForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    service_id = SelectField("Service", validators=[DataRequired()])
+    provider_id = SelectField(
+        "Provider",
+        validators=[Optional()],
+        description="Optional: its redirect URLs, mode and notifications apply",
+    )
+    adjustable_quantity = BooleanField("Customers choose the quantity")
+    quantity = IntegerField("Quantity", default=1, validators=[Optional(), NumberRange(1, 10_000)])
+    min_quantity = IntegerField(
+        "Smallest quantity", default=1, validators=[Optional(), NumberRange(1, 10_000)]
+    )
+    max_quantity = IntegerField(
+        "Largest quantity", default=10, validators=[Optional(), NumberRange(1, 10_000)]
+    )
+    expires_at = DateTimeLocalField(
+        "Expires at (UTC)", validators=[Optional()], description="Empty: never"
+    )
+    password = StringField(
+        "Password",
+        validators=[Optional(), Length(min=4, max=200)],
+        description="Stored hashed. Empty: keep the current one (or none)",
+    )
+    remove_password = BooleanField("Remove the password")
+    max_uses = IntegerField(
+        "Maximum completed payments",
+        validators=[Optional(), NumberRange(1, 1_000_000)],
+        description="Empty: unlimited",
+    )
+    active = BooleanField("Active", default=True)
+    metadata_text = TextAreaField(
+        "Metadata",
+        validators=[Optional(), Length(max=12_000)],
+        description="One key=value per line; sent to Stripe and in notifications",
+    )
+    after_payment = SelectField(
+        "After payment",
+        choices=[
+            SelectChoice(AfterPayment.MESSAGE.value, "Show a confirmation message"),
+            SelectChoice(AfterPayment.REDIRECT.value, "Redirect to a URL"),
+        ],
+        default=AfterPayment.MESSAGE.value,
+    )
+    confirmation_message = TextAreaField(
+        "Confirmation message", validators=[Optional(), Length(max=1000)]
+    )
+    redirect_url = URLField(
+        "Redirect URL",
+        validators=[Optional(), Length(max=2048)],
+        description="{orderId} is replaced by the order id",
     )

@@ -7,7 +7,16 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from checkout import accounts, catalog, credentials, money, notifications, orders, payments
+from checkout import (
+    accounts,
+    catalog,
+    credentials,
+    money,
+    notifications,
+    orders,
+    payment_links,
+    payments,
+)
 from checkout.admin.forms import (
     ActionForm,
     ApiKeyForm,
@@ -115,6 +124,7 @@ def dashboard():
         "admin/dashboard.html",
         counts={status: counts.get(status, 0) for status in OrderStatus},
         failed_deliveries=delivery_counts.get(NotificationStatus.FAILED, 0),
+        link_totals=payment_links.totals(),
         pending_deliveries=delivery_counts.get(NotificationStatus.PENDING, 0),
         recent=recent,
         services=db.session.scalar(select(func.count()).select_from(Service)),

@@ -76,10 +76,70 @@ SCHEMAS = {
             "refundedAmount": {"type": ["number", "null"]},
             "amountMismatch": {"type": "boolean"},
             "stripePaymentIntentId": _NULLABLE_STRING,
+            "paymentLinkId": _NULLABLE_STRING,
             "stripeBuyButtonId": {
                 "type": ["string", "null"],
                 "description": "Present in Buy Button mode.",
             },
+        },
+    },
+    "CreatePaymentLink": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 120},
+            "description": {"type": "string", "maxLength": 2000},
+            "quantity": {"type": "integer", "minimum": 1, "description": "Fixed quantity"},
+            "minQuantity": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "With maxQuantity, customers choose the quantity",
+            },
+            "maxQuantity": {"type": "integer", "minimum": 1},
+            "expiresAt": {"type": "string", "format": "date-time"},
+            "password": {"type": "string", "minLength": 4, "maxLength": 200},
+            "maxUses": {"type": "integer", "minimum": 1, "description": "Completed payments"},
+            "metadata": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": 500},
+                "maxProperties": 20,
+            },
+            "confirmationMessage": {"type": "string", "maxLength": 1000},
+            "redirectUrl": {
+                "type": "string",
+                "description": "After paying, customers go here ({orderId} is filled in)",
+            },
+        },
+    },
+    "PaymentLink": {
+        "type": "object",
+        "required": ["id", "url", "status", "serviceId", "unitAmount", "currency"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^plink_[0-9a-f]{24}$"},
+            "url": {"type": "string", "format": "uri"},
+            "checkoutUrl": {"type": "string", "format": "uri"},
+            "qrCodePng": {"type": "string", "format": "uri"},
+            "qrCodeSvg": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "serviceId": {"type": "string"},
+            "providerId": _NULLABLE_STRING,
+            "unitAmount": {"type": "number"},
+            "currency": {"type": "string"},
+            "adjustableQuantity": {"type": "boolean"},
+            "quantity": {"type": "integer"},
+            "minQuantity": {"type": "integer"},
+            "maxQuantity": {"type": "integer"},
+            "expiresAt": _NULLABLE_TIME,
+            "maxUses": {"type": ["integer", "null"]},
+            "completedPayments": {"type": "integer"},
+            "passwordProtected": {"type": "boolean"},
+            "active": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["active", "inactive", "expired", "used_up"]},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+            "afterPayment": {"type": "string", "enum": ["message", "redirect"]},
+            "confirmationMessage": {"type": "string"},
+            "redirectUrl": _NULLABLE_STRING,
+            "createdAt": {"type": "string", "format": "date-time"},
         },
     },
     "OrderList": {
@@ -191,6 +251,46 @@ def openapi_document(server_url: str) -> dict:
                         "200": _json("OrderList", "A page of orders"),
                         "401": _UNAUTHORIZED,
                         "422": _UNPROCESSABLE,
+                    },
+                }
+            },
+            "/payment-links": {
+                "post": {
+                    "operationId": "createPaymentLink",
+                    "summary": "Create a payment link for your service",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CreatePaymentLink"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json("PaymentLink", "The new link"),
+                        "400": _error_response("Malformed JSON"),
+                        "401": _UNAUTHORIZED,
+                        "413": _error_response("Body larger than 64 KiB"),
+                        "422": _UNPROCESSABLE,
+                    },
+                }
+            },
+            "/payment-links/{linkId}": {
+                "get": {
+                    "operationId": "getPaymentLink",
+                    "summary": "One of your payment links",
+                    "parameters": [
+                        {
+                            "name": "linkId",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("PaymentLink", "The link"),
+                        "401": _UNAUTHORIZED,
+                        "404": _error_response("No such link among yours"),
                     },
                 }
             },

@@ -5,8 +5,9 @@ from decimal import Decimal
 from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import select
 
-from checkout import credentials, jsonio, money, orders, urls
+from checkout import credentials, jsonio, money, orders, payment_links, urls
 from checkout.api.openapi import openapi_document
+from checkout.errors import ValidationError
 from checkout.extensions import csrf, db
 from checkout.models import Order, OrderStatus, PaymentMode, Provider
 
@@ -44,6 +45,33 @@ def _json_body() -> dict:
     if not isinstance(body, dict):
         raise ApiError("Request body must be a JSON object", 400)
     return body
+
+
+API_FIELD_NAMES = {
+    "service_id": "service",
+    "min_quantity": "minQuantity",
+    "max_quantity": "maxQuantity",
+    "expires_at": "expiresAt",
+    "max_uses": "maxUses",
+    "confirmation_message": "confirmationMessage",
+    "redirect_url": "redirectUrl",
+    "after_payment": "redirectUrl",
+}
+
+
+@bp.errorhandler(ValidationError)
+def _validation_error(error: ValidationError):
+    field = API_FIELD_NAMES.get(error.field, error.field)
+    return jsonify(error=f"{field}: {error.message}"), 422
+
+
+def _optional(body: dict, name: str, kind: type, label: str):
+    value = body.get(name)
+    if value is None:
+        return None
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise ApiError(f"{name} must be {label}", 422)
+    return value
 
 
 def _bearer_token() -> str | None:
@@ -99,6 +127,7 @@ def order_payload(order: Order) -> dict:
         "refundedAmount": None,
         "amountMismatch": order.amount_mismatch,
         "stripePaymentIntentId": order.stripe_payment_intent_id,
+        "paymentLinkId": order.payment_link_id,
     }
     if order.paid_amount_minor is not None:
         payload["paidAmount"] = money.to_decimal(order.paid_amount_minor, order.currency)
@@ -159,6 +188,48 @@ def list_orders():
         query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
     ).all()
     return jsonify(data=[order_payload(order) for order in rows[:limit]], hasMore=len(rows) > limit)
+
+
+@bp.post("/payment-links")
+def create_payment_link():
+    """Create a payment link for the provider's service; its settings and notifications apply."""
+    body = _json_body()
+    provider = _authenticated_provider(body)
+    quantity = _optional(body, "quantity", int, "a whole number")
+    low = _optional(body, "minQuantity", int, "a whole number")
+    high = _optional(body, "maxQuantity", int, "a whole number")
+    redirect_url = _optional(body, "redirectUrl", str, "a string")
+    metadata = {} if body.get("metadata") is None else body["metadata"]
+    link = payment_links.create_link(
+        payment_links.LinkFields(
+            service_id=provider.service_id,
+            provider_id=provider.id,
+            title=_optional(body, "title", str, "a string") or provider.service.title,
+            description=_optional(body, "description", str, "a string") or "",
+            quantity=1 if quantity is None else quantity,
+            adjustable_quantity=low is not None or high is not None,
+            min_quantity=1 if low is None else low,
+            max_quantity=(quantity or 1) if high is None else high,
+            expires_at=payment_links.parse_expiry(body.get("expiresAt")),
+            password=_optional(body, "password", str, "a string"),
+            max_uses=_optional(body, "maxUses", int, "a whole number"),
+            metadata=payment_links.clean_metadata(metadata),
+            after_payment="redirect" if redirect_url else "message",
+            confirmation_message=_optional(body, "confirmationMessage", str, "a string") or "",
+            redirect_url=redirect_url,
+        )
+    )
+    return jsonify(payment_links.link_json(link)), 201
+
+
+@bp.get("/payment-links/<link_id>")
+def get_payment_link(link_id: str):
+    """One of the provider's payment links, with its status and completed payments."""
+    provider = _authenticated_provider()
+    link = payment_links.find_link(link_id)
+    if link is None or link.provider_id != provider.id:
+        raise ApiError("Payment link not found", 404)
+    return jsonify(payment_links.link_json(link))
 
 
 @bp.get("/openapi.json")

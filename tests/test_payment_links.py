@@ -1,0 +1,512 @@
+"""Payment links: sharing, rules (expiry, limits, passwords), orders, QR codes and analytics."""
+
+import re
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+
+from tests.conftest import csrf_token
+
+ZBARIMG = "/usr/bin/zbarimg"
+
+
+def create_link(admin_client, service_id: str, **fields) -> str:
+    """Create a link through the admin form; returns its id."""
+    data = {"title": "Spring sale", "service_id": service_id, "quantity": "1", "active": "y"}
+    data.update(fields)
+    token = csrf_token(admin_client.get("/admin/links/new").text)
+    response = admin_client.post("/admin/links/new", data={**data, "csrf_token": token})
+    assert response.status_code == 302, response.text
+    return re.search(r"/admin/links/(plink_[0-9a-f]{24})", response.headers["Location"])[1]
+
+
+def pay_link(client, link_id: str, quantity=None):
+    page = client.get(f"/l/{link_id}")
+    token = csrf_token(page.text)
+    data = {"csrf_token": token}
+    if quantity is not None:
+        data["quantity"] = str(quantity)
+    return client.post(f"/l/{link_id}/pay", data=data)
+
+
+def order_from(response) -> str:
+    assert response.status_code == 303, response.text
+    return re.search(r"orderId=(ord_[0-9a-f]{24})", response.headers["Location"])[1]
+
+
+def simulate(client, order_id: str, outcome: str = "succeeded"):
+    token = csrf_token(client.get("/admin/login").text)
+    return client.post(
+        "/checkout/sandbox", data={"orderId": order_id, "outcome": outcome, "csrf_token": token}
+    )
+
+
+def utc_input(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+def service_id(make):
+    return make.service(title="Premium Credits", price="5")
+
+
+def test_link_page_shows_service_price_and_quantity(admin_client, client, service_id):
+    link_id = create_link(
+        admin_client,
+        service_id,
+        description="Credits for the spring",
+        adjustable_quantity="y",
+        min_quantity="2",
+        max_quantity="6",
+    )
+    page = client.get(f"/l/{link_id}")
+    assert page.status_code == 200
+    for text in ("Spring sale", "Credits for the spring", "Premium Credits", "$5.00", "$10.00"):
+        assert text in page.text
+    assert 'min="2" max="6"' in page.text
+    same = client.get(f"/checkout?paymentLinkId={link_id}")
+    assert same.status_code == 200 and "Spring sale" in same.text
+
+
+def test_fixed_quantity_link_opens_an_order_and_pays(admin_client, client, service_id):
+    link_id = create_link(
+        admin_client, service_id, quantity="3", confirmation_message="See you at the fair!"
+    )
+    order_id = order_from(pay_link(client, link_id, quantity=9))
+    checkout = client.get(f"/checkout?orderId={order_id}")
+    assert "$15.00" in checkout.text
+    assert re.search(r"data-quantity>3<", checkout.text)
+    assert "Back to the payment link" in checkout.text
+    simulate(client, order_id)
+    paid = client.get(f"/checkout?orderId={order_id}").text
+    assert "Payment received" in paid and "See you at the fair!" in paid
+    assert "data-countdown" not in paid
+
+
+def test_adjustable_quantity_is_bounded(admin_client, client, app, service_id):
+    link_id = create_link(
+        admin_client, service_id, adjustable_quantity="y", min_quantity="2", max_quantity="4"
+    )
+    for bad in (1, 5, "abc"):
+        response = pay_link(client, link_id, quantity=bad)
+        assert response.status_code == 422
+    order_id = order_from(pay_link(client, link_id, quantity=4))
+    assert "$20.00" in client.get(f"/checkout?orderId={order_id}").text
+
+
+def test_unknown_links_are_404(client):
+    assert client.get("/l/plink_" + "0" * 24).status_code == 404
+    assert client.get("/l/nonsense").status_code == 404
+    assert client.get("/checkout?paymentLinkId=nope").status_code == 404
+
+
+def test_expiry_boundary(admin_client, client, app, service_id):
+    from checkout.extensions import db
+    from checkout.models import PaymentLink, utcnow
+
+    link_id = create_link(admin_client, service_id)
+    with app.app_context():
+        db.session.get(PaymentLink, link_id).expires_at = utcnow() + timedelta(seconds=1.5)
+        db.session.commit()
+    assert client.get(f"/l/{link_id}").status_code == 200
+    form_page = client.get(f"/l/{link_id}").text
+    time.sleep(1.6)
+    expired = client.get(f"/l/{link_id}")
+    assert expired.status_code == 410
+    assert "This payment link has expired" in expired.text
+    response = client.post(f"/l/{link_id}/pay", data={"csrf_token": csrf_token(form_page)})
+    assert response.status_code == 410
+    with app.app_context():
+        link = db.session.get(PaymentLink, link_id)
+        link.expires_at = utcnow()  # exactly now: already expired
+        db.session.commit()
+    assert client.get(f"/l/{link_id}").status_code == 410
+    assert "0 orders" in admin_client.get("/admin/orders").text
+
+
+def test_deactivated_link_is_410_until_turned_on(admin_client, client, service_id):
+    link_id = create_link(admin_client, service_id)
+    token = csrf_token(admin_client.get(f"/admin/links/{link_id}").text)
+    admin_client.post(f"/admin/links/{link_id}/deactivate", data={"csrf_token": token})
+    page = client.get(f"/l/{link_id}")
+    assert page.status_code == 410
+    assert "turned off" in page.text
+    assert "Pay" not in re.sub(r"<title>.*?</title>", "", page.text)
+    admin_client.post(f"/admin/links/{link_id}/activate", data={"csrf_token": token})
+    assert client.get(f"/l/{link_id}").status_code == 200
+
+
+def test_used_up_after_max_completed_payments(admin_client, client, service_id):
+    link_id = create_link(admin_client, service_id, max_uses="2")
+    for _ in range(2):
+        simulate(client, order_from(pay_link(client, link_id)))
+    page = client.get(f"/l/{link_id}")
+    assert page.status_code == 410
+    assert "reached its number of payments" in page.text
+
+
+def test_unpaid_orders_hold_the_last_uses(admin_client, client, app, service_id):
+    link_id = create_link(admin_client, service_id, max_uses="1")
+    first = order_from(pay_link(client, link_id))
+    other = app.test_client()
+    response = pay_link(other, link_id)
+    assert response.status_code == 409
+    assert "being made right now" in response.text
+    simulate(client, first, "failed")
+    simulate(client, first)
+    assert client.get(f"/l/{link_id}").status_code == 410
+
+
+def test_checkout_of_a_used_up_link_offers_no_payment(admin_client, client, app, service_id):
+    from checkout.extensions import db
+    from checkout.models import Order
+
+    link_id = create_link(admin_client, service_id, max_uses="1")
+    stale = order_from(pay_link(client, link_id))
+    with app.app_context():  # the hold ran out and someone else paid
+        db.session.get(Order, stale).created_at -= timedelta(hours=1)
+        db.session.commit()
+    simulate(client, order_from(pay_link(app.test_client(), link_id)))
+    page = client.get(f"/checkout?orderId={stale}")
+    assert page.status_code == 410
+    assert "Simulate" not in page.text
+
+
+def test_max_uses_hold_under_concurrent_customers(admin_client, live_server, service_id):
+    link_id = create_link(admin_client, service_id, max_uses="3")
+    url = f"{live_server.url}/l/{link_id}"
+    sessions = []
+    for _ in range(10):
+        session = requests.Session()
+        token = csrf_token(session.get(url, timeout=10).text)
+        sessions.append((session, token))
+    barrier = threading.Barrier(len(sessions))
+    results = []
+
+    def customer(session, token):
+        barrier.wait()
+        response = session.post(
+            url + "/pay", data={"csrf_token": token}, allow_redirects=False, timeout=30
+        )
+        results.append(response)
+
+    threads = [threading.Thread(target=customer, args=pair) for pair in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    statuses = sorted(response.status_code for response in results)
+    assert statuses == [303] * 3 + [409] * 7
+    orders = [order_from(response) for response in results if response.status_code == 303]
+
+    def pay(order_id):
+        session, _ = sessions[0]
+        page = session.get(f"{live_server.url}/checkout?orderId={order_id}", timeout=10).text
+        session.post(
+            f"{live_server.url}/checkout/sandbox",
+            data={"orderId": order_id, "outcome": "succeeded", "csrf_token": csrf_token(page)},
+            timeout=30,
+        )
+
+    payers = [threading.Thread(target=pay, args=(order_id,)) for order_id in orders]
+    for thread in payers:
+        thread.start()
+    for thread in payers:
+        thread.join(60)
+    assert requests.get(url, timeout=10).status_code == 410
+    page = admin_client.get(f"/admin/links/{link_id}").text
+    assert re.search(r'data-stat="paid">3<', page)
+
+
+class TestPassword:
+    @pytest.fixture
+    def customer(self, app):
+        """A customer's browser, apart from the admin's."""
+        return app.test_client()
+
+    @pytest.fixture
+    def link_id(self, admin_client, service_id):
+        return create_link(
+            admin_client, service_id, password="open sesame", description="Members only"
+        )
+
+    def test_content_is_not_sent_before_unlocking(self, customer, link_id):
+        page = customer.get(f"/l/{link_id}")
+        assert page.status_code == 200
+        assert "This payment link is protected" in page.text
+        for secret in ("Spring sale", "Members only", "Premium Credits", "$5.00"):
+            assert secret not in page.text
+        response = customer.post(f"/l/{link_id}/pay", data={"csrf_token": csrf_token(page.text)})
+        assert response.status_code == 403
+
+    def test_correct_password_unlocks_this_browser_session_only(self, customer, app, link_id):
+        token = csrf_token(customer.get(f"/l/{link_id}").text)
+        response = customer.post(
+            f"/l/{link_id}/unlock", data={"password": "open sesame", "csrf_token": token}
+        )
+        assert response.status_code == 303
+        assert "Members only" in customer.get(f"/l/{link_id}").text
+        assert order_from(pay_link(customer, link_id))
+        stranger = app.test_client()
+        assert "Members only" not in stranger.get(f"/l/{link_id}").text
+
+    def test_wrong_passwords_lock_out_after_five(self, customer, app, link_id):
+        token = csrf_token(customer.get(f"/l/{link_id}").text)
+        for _ in range(5):
+            response = customer.post(
+                f"/l/{link_id}/unlock", data={"password": "guess", "csrf_token": token}
+            )
+            assert response.status_code == 401
+            assert "not right" in response.text
+        locked = customer.post(
+            f"/l/{link_id}/unlock", data={"password": "open sesame", "csrf_token": token}
+        )
+        assert locked.status_code == 429
+        assert "Try again in 15 minutes" in locked.text
+        assert "Members only" not in customer.get(f"/l/{link_id}").text
+
+        elsewhere = app.test_client()
+        environ = {"REMOTE_ADDR": "10.9.8.7"}
+        page = elsewhere.get(f"/l/{link_id}", environ_base=environ)
+        response = elsewhere.post(
+            f"/l/{link_id}/unlock",
+            data={"password": "open sesame", "csrf_token": csrf_token(page.text)},
+            environ_base=environ,
+        )
+        assert response.status_code == 303
+
+    def test_new_password_locks_unlocked_sessions(
+        self, customer, admin_client, link_id, service_id
+    ):
+        token = csrf_token(customer.get(f"/l/{link_id}").text)
+        customer.post(f"/l/{link_id}/unlock", data={"password": "open sesame", "csrf_token": token})
+        assert "Members only" in customer.get(f"/l/{link_id}").text
+        edit = f"/admin/links/{link_id}/edit"
+        fields = {
+            "title": "Spring sale",
+            "service_id": service_id,
+            "quantity": "1",
+            "active": "y",
+            "description": "Members only",
+            "password": "new secret",
+            "csrf_token": csrf_token(admin_client.get(edit).text),
+        }
+        assert admin_client.post(edit, data=fields).status_code == 302
+        assert "Members only" not in customer.get(f"/l/{link_id}").text
+
+
+def test_qr_code_decodes_to_the_link_url(admin_client, client, app, service_id, tmp_path):
+    app.config["PUBLIC_BASE_URL"] = "https://pay.example.com"
+    link_id = create_link(admin_client, service_id)
+    png = client.get(f"/l/{link_id}/qr.png?download=1")
+    assert png.headers["Content-Type"] == "image/png"
+    assert f'filename="{link_id}.png"' in png.headers["Content-Disposition"]
+    path = tmp_path / "qr.png"
+    path.write_bytes(png.data)
+    decoded = subprocess.run(
+        [ZBARIMG, "--raw", "-q", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert decoded == f"https://pay.example.com/l/{link_id}"
+    svg = client.get(f"/l/{link_id}/qr.svg")
+    assert svg.headers["Content-Type"].startswith("image/svg+xml")
+    assert svg.data.startswith(b"<svg") or b"<svg" in svg.data[:200]
+    assert "<svg" in admin_client.get(f"/admin/links/{link_id}").text
+
+
+def test_analytics_count_views_visitors_orders_and_revenue(admin_client, app, service_id):
+    from sqlalchemy import select
+
+    from checkout.extensions import db
+    from checkout.models import LinkView
+
+    link_id = create_link(admin_client, service_id, quantity="2")
+    alice, bob = app.test_client(), app.test_client()
+    alice.get(f"/l/{link_id}", headers={"User-Agent": "Alice"})
+    alice.get(f"/l/{link_id}", headers={"User-Agent": "Alice"})
+    bob.get(f"/l/{link_id}", headers={"User-Agent": "Bob"})
+    order_id = order_from(pay_link(alice, link_id))  # a fourth view, still Alice's browser
+    pay_link(bob, link_id)
+    simulate(alice, order_id)
+
+    page = admin_client.get(f"/admin/links/{link_id}").text
+    stat = dict(re.findall(r'data-stat="(\w+)">([^<]+)<', page))
+    assert stat["views"] == "5"
+    assert stat["visitors"] == "3"  # the Pay page views use the test client's own agent
+    assert stat["started"] == "2"
+    assert stat["paid"] == "1"
+    assert stat["revenue"] == "$10.00"
+    assert stat["conversion"] == "33.3%"
+    today = datetime.now(UTC).date().isoformat()
+    assert re.search(rf'data-day="{today}" data-views="5" data-paid="1"', page)
+    dashboard = admin_client.get("/admin/").text
+    assert re.search(r'data-links-total="revenue">\$10.00<', dashboard)
+    with app.app_context():
+        stored = db.session.scalars(select(LinkView.visitor_hash)).all()
+    assert stored and not any("127.0.0.1" in value for value in stored)
+
+
+def test_admin_copy_and_edit(admin_client, service_id):
+    link_id = create_link(admin_client, service_id, max_uses="7", metadata_text="campaign=spring")
+    detail = admin_client.get(f"/admin/links/{link_id}").text
+    assert "campaign" in detail and "spring" in detail
+    response = admin_client.post(
+        f"/admin/links/{link_id}/copy", data={"csrf_token": csrf_token(detail)}
+    )
+    assert response.status_code == 302
+    twin = re.search(r"/admin/links/(plink_[0-9a-f]{24})/edit", response.headers["Location"])[1]
+    assert twin != link_id
+    edit = admin_client.get(f"/admin/links/{twin}/edit").text
+    assert "Spring sale (copy)" in edit and "campaign=spring" in edit and 'value="7"' in edit
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"quantity": "0"}, "Number must be between 1 and 10000"),
+        ({"adjustable_quantity": "y", "min_quantity": "5", "max_quantity": "2"}, "below"),
+        ({"after_payment": "redirect"}, "Give the URL"),
+        ({"redirect_url": "javascript:alert(1)"}, "absolute"),
+        ({"metadata_text": "no equals sign"}, "not key=value"),
+        ({"password": "abc"}, "between 4 and 200"),
+        ({"quantity": "100000000"}, "between 1 and 10000"),
+    ],
+)
+def test_bad_link_input_is_422(admin_client, service_id, fields, message):
+    data = {"title": "Sale", "service_id": service_id, "quantity": "1", **fields}
+    token = csrf_token(admin_client.get("/admin/links/new").text)
+    response = admin_client.post("/admin/links/new", data={**data, "csrf_token": token})
+    assert response.status_code == 422
+    assert message in response.text
+    assert "No payment links yet" in admin_client.get("/admin/links").text
+
+
+def test_total_over_the_ceiling_is_refused(admin_client, make):
+    pricey = make.service(title="Yacht", price="500000", slug="yacht")
+    data = {"title": "Yachts", "service_id": pricey, "quantity": "3"}
+    token = csrf_token(admin_client.get("/admin/links/new").text)
+    response = admin_client.post("/admin/links/new", data={**data, "csrf_token": token})
+    assert response.status_code == 422
+    assert "would exceed" in response.text
+
+
+def test_links_from_the_command_line(runner, make, client):
+    make.service(title="Premium Credits", price="5", slug="credits")
+    expires = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    result = runner.invoke(
+        args=[
+            "links", "create", "--service", "credits", "--password", "letmein",
+            "--expires-at", expires, "--max-uses", "4", "--quantity", "2", "--json",
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    import json
+
+    body = json.loads(result.output)
+    assert body["id"].startswith("plink_")
+    assert body["url"] == f"http://localhost:8000/l/{body['id']}"
+    assert body["passwordProtected"] is True
+    assert body["maxUses"] == 4 and body["quantity"] == 2 and body["status"] == "active"
+    assert body["expiresAt"].startswith(expires[:16])
+    assert "protected" in client.get(f"/l/{body['id']}").text
+    bad = runner.invoke(args=["links", "create", "--service", "credits", "--expires-at", "soon"])
+    assert bad.exit_code == 1
+    past = runner.invoke(
+        args=["links", "create", "--service", "credits", "--expires-at", "2000-01-01", "--json"]
+    )
+    assert "future" in json.loads(past.output)["error"]
+
+
+class TestApi:
+    @pytest.fixture
+    def provider(self, make, receiver_url="http://127.0.0.1:9/hook"):
+        service = make.service(title="Premium Credits", price="5")
+        return make.provider(
+            service_id=service,
+            webhook_url=receiver_url,
+            success_url="https://shop.example/thanks?o={orderId}",
+        )
+
+    def post(self, client, key, **body):
+        return client.post(
+            "/api/v1/payment-links", json=body, headers={"Authorization": f"Bearer {key}"}
+        )
+
+    def test_create_and_fetch(self, client, make, provider):
+        _, key = provider
+        expires = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        response = self.post(
+            client, key, title="VIP", minQuantity=1, maxQuantity=5, expiresAt=expires,
+            maxUses=10, metadata={"campaign": "vip"}, password="hunter22",
+        )  # fmt: skip
+        assert response.status_code == 201
+        body = response.get_json()
+        assert body["adjustableQuantity"] is True
+        assert body["unitAmount"] == Decimal("5.00")
+        assert body["metadata"] == {"campaign": "vip"}
+        assert "password" not in body and body["passwordProtected"] is True
+        fetched = client.get(
+            f"/api/v1/payment-links/{body['id']}", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert fetched.get_json() == body
+        _, other_key = make.provider(service_id=make.service(title="Other", slug="o"), name="O")
+        other = client.get(
+            f"/api/v1/payment-links/{body['id']}", headers={"Authorization": f"Bearer {other_key}"}
+        )
+        assert other.status_code == 404
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"quantity": "2"},
+            {"quantity": 0},
+            {"maxUses": True},
+            {"metadata": {"a": 1}},
+            {"metadata": []},
+            {"expiresAt": "tomorrow"},
+            {"expiresAt": "2001-01-01T00:00:00Z"},
+            {"title": 5},
+            {"redirectUrl": "ftp://x"},
+            {"minQuantity": 4, "maxQuantity": 2},
+        ],
+    )
+    def test_bad_input_is_422(self, client, provider, body):
+        response = self.post(client, provider[1], **body)
+        assert response.status_code == 422
+        assert "error" in response.get_json()
+
+    def test_provider_settings_apply_to_link_orders(self, client, admin_client, provider):
+        _, key = provider
+        link_id = self.post(client, key, quantity=2).get_json()["id"]
+        order_id = order_from(pay_link(client, link_id))
+        order = client.get(
+            f"/api/v1/orders/{order_id}", headers={"Authorization": f"Bearer {key}"}
+        ).get_json()
+        assert order["paymentLinkId"] == link_id and order["quantity"] == 2
+        simulate(client, order_id)
+        page = client.get(f"/checkout?orderId={order_id}").text
+        assert f"https://shop.example/thanks?o={order_id}" in page
+        detail = admin_client.get(f"/admin/orders/{order_id}").text
+        assert "payment_succeeded" in detail
+
+    def test_link_redirect_wins_over_the_provider(self, client, provider):
+        _, key = provider
+        link_id = self.post(client, key, redirectUrl="https://promo.example/{orderId}").get_json()[
+            "id"
+        ]
+        order_id = order_from(pay_link(client, link_id))
+        simulate(client, order_id)
+        assert (
+            f"https://promo.example/{order_id}" in client.get(f"/checkout?orderId={order_id}").text
+        )
+
+
+def test_embed_script_is_small():
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "static" / "kassa.js"
+    assert script.stat().st_size < 5 * 1024
