@@ -52,6 +52,9 @@ def _schema():
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+    from tests.plugins.servers import flush_queue
+
+    flush_queue()
 
 
 @pytest.fixture

@@ -200,3 +200,66 @@ def worker(app, worker_env, tmp_path):
     process = Worker(worker_env, tmp_path / "worker.log").start()
     yield process
     process.stop()
+
+
+class WebServer:
+    """gunicorn serving app:app in its own processes, configured only by environment."""
+
+    def __init__(self, env: dict, log_path: Path, workers: int = 4):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log = open(log_path, "a")  # noqa: SIM115 -- lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                *("--workers", str(workers), "--bind", f"127.0.0.1:{self.port}"),
+                *("--timeout", "60", "--graceful-timeout", "5", "app:app"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, timeout=30)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def web_servers(app, tmp_path):
+    """Start gunicorn servers on demand: web_servers(env, workers=4); all stop afterwards."""
+    started = []
+
+    def start(env: dict | None = None, workers: int = 4) -> WebServer:
+        server = WebServer({**WORKER_ENV, **(env or {})}, tmp_path / "web.log", workers)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def workers(app, worker_env, tmp_path):
+    """Start huey_consumer processes on demand; all stop afterwards."""
+    flush_queue()
+    started = []
+
+    def start(count: int = 1, **env: str) -> list[Worker]:
+        settings = {**worker_env, **env}
+        batch = [Worker(settings, tmp_path / "worker.log").start() for _ in range(count)]
+        started.extend(batch)
+        return batch
+
+    yield start
+    for process in started:
+        process.stop()
