@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint browser-deps
+.PHONY: run test lint browser-deps bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,10 @@ lint: $(BIN)/.installed
 
 test: $(BIN)/.installed browser-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The benchmark (not part of the test suite); see docs/performance.md.
+bench: $(BIN)/.installed
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q wrk >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q wrk >/dev/null; }; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

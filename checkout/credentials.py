@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -59,7 +60,11 @@ def authenticate(plaintext: object) -> Provider | None:
     if len(plaintext) > KEY_MAX_LENGTH:
         return None
     digest = hash_key(plaintext)
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    key = db.session.scalar(
+        select(ApiKey)
+        .where(ApiKey.key_hash == digest)
+        .options(joinedload(ApiKey.provider).joinedload(Provider.service))
+    )
     if key is None or not hmac.compare_digest(key.key_hash, digest):
         return None
     if key.revoked_at is not None or not key.provider.active:

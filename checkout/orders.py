@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from checkout import money, notifications, stripe_gateway
 from checkout.database import in_transaction
@@ -144,13 +145,25 @@ def _same_or_conflict(existing: Order, total: int) -> Order:
     return existing
 
 
-def lock_order(order_id: str) -> Order | None:
+# What the checkout page and a notification read besides the order, in the same query.
+WITH_PARTIES = (
+    joinedload(Order.provider),
+    joinedload(Order.service),
+    joinedload(Order.payment_link),
+)
+
+
+def lock_order(order_id: str | None = None, *, payment_intent_id: str | None = None):
     """Load an order for change, holding its row lock where the database has row locks."""
+    query = select(Order).options(*WITH_PARTIES)
+    if order_id is not None:
+        if not ORDER_ID.match(order_id):
+            return None
+        query = query.where(Order.id == order_id)
+    else:
+        query = query.where(Order.stripe_payment_intent_id == payment_intent_id)
     return db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        query.with_for_update(of=Order).execution_options(populate_existing=True)
     )
 
 
@@ -246,4 +259,4 @@ def find_order(order_id: str | None) -> Order | None:
     """The order with this public id, or None for anything else (including junk)."""
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
         return None
-    return db.session.get(Order, order_id)
+    return db.session.get(Order, order_id, options=WITH_PARTIES)

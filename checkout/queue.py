@@ -12,7 +12,9 @@ def make_huey(settings: dict):
     if settings["redis_url"]:
         return RedisHuey("kassa", url=settings["redis_url"])
     Path(settings["sqlite_path"]).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("kassa", filename=settings["sqlite_path"])
+    # No fsync per enqueue: the outbox in the main database is the durable record, and the
+    # sweep re-enqueues anything a crash takes out of this queue.
+    return SqliteHuey("kassa", filename=settings["sqlite_path"], fsync=False)
 
 
 huey = make_huey(huey_settings())

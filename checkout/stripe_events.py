@@ -3,7 +3,6 @@
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from checkout import orders
@@ -20,14 +19,13 @@ class MalformedEvent(ValueError):
 
 
 def _order_for_intent(intent: dict) -> Order | None:
-    """The order a PaymentIntent belongs to: by our metadata, else by its id."""
+    """The order a PaymentIntent belongs to, locked: by our metadata, else by its id."""
     metadata = intent.get("metadata") or {}
-    order = orders.find_order(metadata.get("orderId"))
+    order_id = metadata.get("orderId") if isinstance(metadata, dict) else None
+    order = orders.lock_order(order_id) if isinstance(order_id, str) else None
     if order is None and isinstance(intent.get("id"), str):
-        order = db.session.scalar(
-            select(Order).where(Order.stripe_payment_intent_id == intent["id"])
-        )
-    return order and orders.lock_order(order.id)
+        order = orders.lock_order(payment_intent_id=intent["id"])
+    return order
 
 
 def _intent_handler(outcome: Outcome) -> Callable[[dict, str], tuple[str, Order | None]]:
@@ -52,10 +50,10 @@ def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str
     """Checkout Session events; outcome None means: decide by payment_status."""
 
     def handle(session: dict, source: str) -> tuple[str, Order | None]:
-        order = orders.find_order(session.get("client_reference_id"))
+        reference = session.get("client_reference_id")
+        order = orders.lock_order(reference) if isinstance(reference, str) else None
         if order is None:
             return "ignored: no order for this client_reference_id", None
-        order = orders.lock_order(order.id)
         chosen = outcome
         if chosen is None:
             chosen = (
@@ -79,13 +77,10 @@ def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str
 
 def _charge_refunded(charge: dict, source: str) -> tuple[str, Order | None]:
     intent_id = charge.get("payment_intent")
-    order = None
-    if isinstance(intent_id, str):
-        order = db.session.scalar(select(Order).where(Order.stripe_payment_intent_id == intent_id))
+    order = orders.lock_order(payment_intent_id=intent_id) if isinstance(intent_id, str) else None
     refunded = _int(charge.get("amount_refunded"))
     if order is None or refunded is None:
         return "ignored: no order for this charge", None
-    order = orders.lock_order(order.id)
     changed = orders.apply_refund(order, refunded, source=source)
     return ("applied" if changed else "no change"), order
 
@@ -118,11 +113,9 @@ def apply_event(event: dict) -> str:
         raise MalformedEvent("Event has no type or data.object")
 
     def work() -> str:
-        if db.session.get(StripeEvent, event_id) is not None:
-            return "duplicate"
         record = StripeEvent(id=event_id, type=event_type[:80], result="received")
         db.session.add(record)
-        # Claim the id first: a concurrent copy of this event waits here, then fails.
+        # Claim the id first: a redelivery fails here, and a concurrent copy waits, then fails.
         db.session.flush()
         handler = HANDLERS.get(event_type)
         if handler is None:
