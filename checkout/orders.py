@@ -1,6 +1,7 @@
 """Orders: opening them, and the state machine that is the only place a status changes."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -231,28 +232,28 @@ def apply_refund(order: Order, refunded_total_minor: int, *, source: str) -> boo
     return True
 
 
-def record_outcome(order_id: str, outcome: Outcome, *, source: str) -> Order | None:
-    """Apply an outcome to an order in its own transaction; None when the order is unknown."""
+def _change_locked(order_id: str, change: Callable[[Order], object]) -> Order | None:
+    """Lock the order, change it, and commit, in a transaction of its own."""
 
     def work() -> Order | None:
         order = lock_order(order_id)
         if order is not None:
-            apply_outcome(order, outcome, source=source)
+            change(order)
         return order
 
     return in_transaction(work)
+
+
+def record_outcome(order_id: str, outcome: Outcome, *, source: str) -> Order | None:
+    """Apply an outcome to an order in its own transaction; None when the order is unknown."""
+    return _change_locked(order_id, lambda order: apply_outcome(order, outcome, source=source))
 
 
 def record_refund(order_id: str, refunded_total_minor: int, *, source: str) -> Order | None:
     """Apply a refund total to an order in its own transaction."""
-
-    def work() -> Order | None:
-        order = lock_order(order_id)
-        if order is not None:
-            apply_refund(order, refunded_total_minor, source=source)
-        return order
-
-    return in_transaction(work)
+    return _change_locked(
+        order_id, lambda order: apply_refund(order, refunded_total_minor, source=source)
+    )
 
 
 def find_order(order_id: str | None) -> Order | None:

@@ -233,25 +233,24 @@ def set_active(link: PaymentLink, active: bool) -> None:
 # Availability
 
 
-def completed_uses(link_id: str) -> int:
-    """Payments completed through the link."""
-    return db.session.scalar(
+def _orders_of(link_id: str, statuses: tuple, since: datetime | None = None) -> int:
+    query = (
         select(func.count())
         .select_from(Order)
-        .where(Order.payment_link_id == link_id, Order.status.in_(COMPLETED))
+        .where(Order.payment_link_id == link_id, Order.status.in_(statuses))
     )
+    if since is not None:
+        query = query.where(Order.created_at > since)
+    return db.session.scalar(query)
+
+
+def completed_uses(link_id: str) -> int:
+    """Payments completed through the link."""
+    return _orders_of(link_id, COMPLETED)
 
 
 def _held_uses(link_id: str, now: datetime) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Order)
-        .where(
-            Order.payment_link_id == link_id,
-            Order.status.in_(UNFINISHED),
-            Order.created_at > now - HOLD,
-        )
-    )
+    return _orders_of(link_id, UNFINISHED, since=now - HOLD)
 
 
 def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:

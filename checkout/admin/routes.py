@@ -341,11 +341,16 @@ def regenerate_key(provider_id: str, key_id: str):
     return _show_new_key(key.provider, new_key, plaintext)
 
 
+def _provider_for_action(provider_id: str) -> Provider:
+    row = db.get_or_404(Provider, provider_id)
+    _require_action_form()
+    return row
+
+
 @bp.post("/providers/<provider_id>/test-event")
 def send_test_event(provider_id: str):
     """Queue a signed test notification to the provider's webhook URL."""
-    row = db.get_or_404(Provider, provider_id)
-    _require_action_form()
+    row = _provider_for_action(provider_id)
     if not row.webhook_url:
         flash("Set a webhook URL first.", "error")
         return redirect(url_for("admin.provider", provider_id=row.id))
@@ -357,8 +362,7 @@ def send_test_event(provider_id: str):
 @bp.post("/providers/<provider_id>/rotate-secret")
 def rotate_secret(provider_id: str):
     """Replace the signing secret; the old one also signs for 24 hours."""
-    row = db.get_or_404(Provider, provider_id)
-    _require_action_form()
+    row = _provider_for_action(provider_id)
     notifications.rotate_secret(row)
     flash("New signing secret. The previous one keeps signing for 24 hours.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
@@ -367,8 +371,7 @@ def rotate_secret(provider_id: str):
 @bp.post("/providers/<provider_id>/enable-endpoint")
 def enable_endpoint(provider_id: str):
     """Deliver again to an endpoint that answered 410 Gone."""
-    row = db.get_or_404(Provider, provider_id)
-    _require_action_form()
+    row = _provider_for_action(provider_id)
     notifications.enable_endpoint(row)
     flash("Endpoint enabled. Resend failed notifications from the deliveries page.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
