@@ -82,8 +82,13 @@ def _add(provider: Provider, event_name: str, payload: dict, order: Order | None
         payload=jsonio.dumps(payload),
     )
     db.session.add(notification)
-    db.session.info.setdefault(_OUTBOX, []).append(notification.id)
+    _enqueue_after_commit(notification)
     return notification
+
+
+def _enqueue_after_commit(notification: Notification) -> None:
+    """Hand the notification to the queue once the current transaction commits."""
+    db.session.info.setdefault(_OUTBOX, []).append(notification.id)
 
 
 def record_for_order(order: Order) -> Notification | None:
@@ -350,4 +355,4 @@ def _reset(notification: Notification) -> None:
     notification.attempts = 0
     notification.next_attempt_at = utcnow()
     notification.lease_until = None
-    db.session.info.setdefault(_OUTBOX, []).append(notification.id)
+    _enqueue_after_commit(notification)

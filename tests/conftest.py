@@ -142,6 +142,17 @@ def open_order(client, key, **body):
     )
 
 
+def notified(order_page: str) -> list[str]:
+    """Event names in the admin order page's notifications table."""
+    start, end = order_page.index("<h2>Notifications</h2>"), order_page.index("<h2>Timeline</h2>")
+    return re.findall(r"<td>(payment_\w+)</td>", order_page[start:end])
+
+
+def transitions(order_page: str) -> list[str]:
+    """Status changes in the admin order page's timeline, oldest first."""
+    return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token in a rendered form."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(

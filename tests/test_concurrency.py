@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, notified, transitions
 from tests.plugins.servers import wait_until
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, signature
 
@@ -42,15 +42,6 @@ def create_order(base_url: str, key: str, external_id: str, session=requests) ->
 
 def order_page(admin_client, order_id: str) -> str:
     return admin_client.get(f"/admin/orders/{order_id}").text
-
-
-def notified(page: str) -> list[str]:
-    section = page[page.index("<h2>Notifications</h2>") : page.index("<h2>Timeline</h2>")]
-    return re.findall(r"<td>(payment_\w+)</td>", section)
-
-
-def transitions(page: str) -> list[str]:
-    return re.findall(r"(\w+ → \w+)", page[page.index("<h2>Timeline</h2>") :])
 
 
 @pytest.fixture

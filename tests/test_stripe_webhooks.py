@@ -1,13 +1,12 @@
 """POST /webhooks/stripe: signed events move orders once, in order, and queue notifications."""
 
 import json
-import re
 import time
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import csrf_token, open_order
+from tests.conftest import csrf_token, notified, open_order, transitions
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, signature
 
 HOOK = "http://127.0.0.1:9/kassa-hook"
@@ -36,17 +35,6 @@ def fetch(client, key, order_id):
 
 def order_page(admin_client, order_id) -> str:
     return admin_client.get(f"/admin/orders/{order_id}").text
-
-
-def notified(page: str) -> list[str]:
-    """Event names in the order page's notifications table."""
-    section = page[page.index("<h2>Notifications</h2>") : page.index("<h2>Timeline</h2>")]
-    return re.findall(r"<td>(payment_\w+)</td>", section)
-
-
-def transitions(page: str) -> list[str]:
-    timeline = page[page.index("<h2>Timeline</h2>") :]
-    return re.findall(r"(\w+ → \w+)", timeline)
 
 
 def intent_event(kind, order, status, intent_id="pi_1", **extra):

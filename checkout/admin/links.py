@@ -8,11 +8,11 @@ from wtforms.fields.choices import SelectChoice
 
 from checkout import payment_links, qr, urls
 from checkout.admin.forms import ActionForm, LinkForm
-from checkout.admin.routes import bp
+from checkout.admin.routes import attach_error, bp, provider_choices, require_action_form
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.links.routes import link_url
-from checkout.models import LinkView, Order, PaymentLink, Provider, Service
+from checkout.models import LinkView, Order, PaymentLink, Service
 from checkout.payment_links import DayStats, LinkFields
 
 CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 140, 2
@@ -57,10 +57,7 @@ def _form(link: PaymentLink | None = None) -> LinkForm:
         SelectChoice(service.id, f"{service.title} ({service.price_display})")
         for service in db.session.scalars(select(Service).order_by(Service.title))
     ]
-    form.provider_id.choices = [SelectChoice("", "No provider")] + [
-        SelectChoice(provider.id, provider.name)
-        for provider in db.session.scalars(select(Provider).order_by(Provider.name))
-    ]
+    form.provider_id.choices = provider_choices("No provider")
     if link is not None and request.method == "GET":
         form.password.data = ""
         form.provider_id.data = link.provider_id or ""
@@ -115,12 +112,7 @@ def _save(form: LinkForm, link: PaymentLink | None):
                 else payment_links.create_link(fields)
             )
         except ValidationError as error:
-            name = "metadata_text" if error.field == "metadata" else error.field
-            field = getattr(form, name, None)
-            if field is None:
-                flash(error.message, "error")
-            else:
-                field.errors = [*field.errors, error.message]
+            attach_error(form, error, aliases={"metadata": "metadata_text"})
         else:
             flash(f"Payment link {saved.title} saved.", "success")
             return redirect(url_for("admin.link", link_id=saved.id))
@@ -190,8 +182,7 @@ def link(link_id: str):
 
 def _action(link_id: str) -> PaymentLink:
     link = _link_or_404(link_id)
-    if not ActionForm().validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+    require_action_form()
     return link
 
 

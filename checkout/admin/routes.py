@@ -67,12 +67,22 @@ def _invalid(template: str, **context):
     return render_template(template, **context), 422
 
 
-def _attach(form, error: ValidationError) -> None:
-    field = getattr(form, error.field, None)
+def attach_error(form, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError on the form field it names (or as a flash)."""
+    name = (aliases or {}).get(error.field, error.field)
+    field = getattr(form, name, None)
     if field is None:
         flash(error.message, "error")
     else:
         field.errors = [*field.errors, error.message]
+
+
+def provider_choices(blank: str) -> list[SelectChoice]:
+    """Every provider for a select, after a first empty choice labelled `blank`."""
+    return [SelectChoice("", blank)] + [
+        SelectChoice(row.id, row.name)
+        for row in db.session.scalars(select(Provider).order_by(Provider.name))
+    ]
 
 
 def _safe_next(target: str | None) -> str:
@@ -161,7 +171,7 @@ def new_service():
         try:
             service = catalog.create_service(_service_fields(form))
         except ValidationError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(f"Service {service.title} created.", "success")
             return redirect(url_for("admin.services"))
@@ -181,7 +191,7 @@ def edit_service(service_id: str):
         try:
             catalog.update_service(service, _service_fields(form))
         except ValidationError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(f"Service {service.title} saved.", "success")
             return redirect(url_for("admin.services"))
@@ -242,7 +252,7 @@ def new_provider():
         try:
             provider = catalog.create_provider(_provider_fields(form))
         except ValidationError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             key, plaintext = credentials.issue_key(provider, "default")
             return _show_new_key(provider, key, plaintext)
@@ -283,7 +293,7 @@ def edit_provider(provider_id: str):
         try:
             catalog.update_provider(row, _provider_fields(form))
         except ValidationError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(f"Provider {row.name} saved.", "success")
             return redirect(url_for("admin.provider", provider_id=row.id))
@@ -307,7 +317,7 @@ def issue_key(provider_id: str):
     return _provider_page(row, key_form=form, status=422)
 
 
-def _require_action_form() -> None:
+def require_action_form() -> None:
     if not ActionForm().validate_on_submit():
         abort(400, description="The form expired. Go back, reload the page and try again.")
 
@@ -316,7 +326,7 @@ def _key_or_404(provider_id: str, key_id: str) -> ApiKey:
     key = db.session.get(ApiKey, key_id)
     if key is None or key.provider_id != provider_id:
         abort(404)
-    _require_action_form()
+    require_action_form()
     return key
 
 
@@ -343,7 +353,7 @@ def regenerate_key(provider_id: str, key_id: str):
 
 def _provider_for_action(provider_id: str) -> Provider:
     row = db.get_or_404(Provider, provider_id)
-    _require_action_form()
+    require_action_form()
     return row
 
 
@@ -398,10 +408,7 @@ def _filtered_orders(form: OrderFilterForm):
 def orders_list():
     """Orders with filters by status, provider and date, a page at a time."""
     form = OrderFilterForm(request.args)
-    form.provider.choices = [SelectChoice("", "Any provider")] + [
-        SelectChoice(row.id, row.name)
-        for row in db.session.scalars(select(Provider).order_by(Provider.name))
-    ]
+    form.provider.choices = provider_choices("Any provider")
     valid = form.validate()
     query = _filtered_orders(form) if valid else select(Order).where(False)
     page = db.paginate(
@@ -467,10 +474,7 @@ def refund_order(order_id: str):
 def deliveries():
     """Provider notifications with filters, newest first."""
     form = DeliveryFilterForm(request.args)
-    form.provider.choices = [SelectChoice("", "Any provider")] + [
-        SelectChoice(row.id, row.name)
-        for row in db.session.scalars(select(Provider).order_by(Provider.name))
-    ]
+    form.provider.choices = provider_choices("Any provider")
     valid = form.validate()
     query = select(Notification).where(False)
     if valid:
@@ -505,7 +509,7 @@ def delivery(notification_id: str):
 def resend_delivery(notification_id: str):
     """Send a notification again with the same webhook-id."""
     row = db.get_or_404(Notification, notification_id)
-    _require_action_form()
+    require_action_form()
     notifications.resend(row)
     flash("Queued again.", "success")
     return redirect(url_for("admin.delivery", notification_id=row.id))
