@@ -153,6 +153,21 @@ def transitions(order_page: str) -> list[str]:
     return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
 
 
+_SANDBOX_TOKENS: dict[str, str] = {}
+
+
+def sandbox_post(client, order_id: str, outcome: str, **extra):
+    """Press a sandbox button of an order's page.
+
+    The form token belongs to the order, so it is read from the page once, while the page
+    still shows the buttons, and reused for later presses (a paid page has no form).
+    """
+    if order_id not in _SANDBOX_TOKENS:
+        _SANDBOX_TOKENS[order_id] = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
+    data = {"orderId": order_id, "outcome": outcome, "csrf_token": _SANDBOX_TOKENS[order_id]}
+    return client.post("/checkout/sandbox", data=data, **extra)
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token in a rendered form."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token, open_order
+from tests.conftest import csrf_token, open_order, sandbox_post
 
 
 def new_order(client, key, **body) -> str:
@@ -12,11 +12,7 @@ def new_order(client, key, **body) -> str:
 
 
 def simulate(client, order_id: str, outcome: str):
-    # The paid page has no form; any form of the same session carries a valid token.
-    token = csrf_token(client.get("/admin/login").text)
-    return client.post(
-        "/checkout/sandbox", data={"orderId": order_id, "outcome": outcome, "csrf_token": token}
-    )
+    return sandbox_post(client, order_id, outcome)
 
 
 def status_of(client, order_id: str) -> str:
@@ -147,6 +143,50 @@ def test_sandbox_rejects_unknown_outcomes_and_orders(client, api_key):
     )
     assert response.status_code == 404
     assert status_of(client, order_id) == "pending"
+
+
+def test_sandbox_token_of_one_order_does_not_work_for_another(client, api_key):
+    first, second = new_order(client, api_key), new_order(client, api_key)
+    token = csrf_token(client.get(f"/checkout?orderId={first}").text)
+    response = client.post(
+        "/checkout/sandbox", data={"orderId": second, "outcome": "succeeded", "csrf_token": token}
+    )
+    assert response.status_code == 400
+    assert "form expired" in response.text
+    assert status_of(client, second) == "pending"
+
+
+def test_page_sets_no_cookie_for_a_customer(client, api_key):
+    order_id = new_order(client, api_key)
+    page = client.get(f"/checkout?orderId={order_id}")
+    assert "Set-Cookie" not in page.headers
+
+
+def test_a_viewed_page_follows_every_change_to_what_it_shows(client, admin_client, make):
+    """Pages are cached per process; any change to the order, service or provider shows."""
+    from tests.test_admin import form_post, provider_form
+
+    service_id = make.service(title="Gold Pack", price="5")
+    provider_id, key = make.provider(service_id=service_id, name="Old Shop")
+    order_id = new_order(client, key, amount=10)
+    url = f"/checkout?orderId={order_id}"
+    for _ in range(2):
+        page = client.get(url).text
+        assert "Gold Pack" in page and "Old Shop" in page and "$10.00" in page
+
+    form_post(
+        admin_client,
+        f"/admin/services/{service_id}/edit",
+        {"title": "Platinum Pack", "price": "5", "currency": "usd", "active": "y"},
+    )
+    assert "Platinum Pack" in client.get(url).text
+    fields = provider_form(service_id, name="New Shop")
+    form_post(admin_client, f"/admin/providers/{provider_id}/edit", fields)
+    assert "New Shop" in client.get(url).text
+    simulate(client, order_id, "succeeded")
+    assert "Payment received" in client.get(url).text
+    admin_client.get(f"/admin/orders/{order_id}")  # the admin view changes nothing
+    assert "Payment received" in client.get(url).text
 
 
 def test_status_endpoint_404s_unknown_orders(client):

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sandbox_post
 
 ZBARIMG = "/usr/bin/zbarimg"
 
@@ -40,10 +40,7 @@ def order_from(response) -> str:
 
 
 def simulate(client, order_id: str, outcome: str = "succeeded"):
-    token = csrf_token(client.get("/admin/login").text)
-    return client.post(
-        "/checkout/sandbox", data={"orderId": order_id, "outcome": outcome, "csrf_token": token}
-    )
+    return sandbox_post(client, order_id, outcome)
 
 
 def utc_input(moment: datetime) -> str:

@@ -1,11 +1,22 @@
 """Checkout views: the page a customer pays on, its status poll, and the sandbox buttons."""
 
+import hmac
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from checkout import database, orders, payment_links, payments, stripe_gateway, urls
+from checkout import database, orders, page_cache, payment_links, payments, stripe_gateway, urls
+from checkout.extensions import csrf
 from checkout.models import AfterPayment, Order, OrderStatus, PaymentMode
 from checkout.orders import Outcome
 
@@ -100,6 +111,19 @@ def _destinations(order: Order) -> Destinations:
     )
 
 
+def sandbox_token(order_id: str) -> str:
+    """The sandbox buttons' form token, bound to the order rather than to a session.
+
+    Anyone who can forge it already knows the order id, and so could press the buttons
+    themselves; binding it to the order keeps the page free of per-visitor state.
+    """
+    message = f"sandbox|{order_id}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 @bp.get("/checkout")
 def checkout():
     """The hosted checkout page for one order (or, with paymentLinkId, a payment link)."""
@@ -107,6 +131,11 @@ def checkout():
         from checkout.links.routes import show
 
         return show(request.args["paymentLinkId"])
+    pages = page_cache.checkout_pages()
+    key = page_cache.current_key(request.args.get("orderId"))
+    cached = pages.get((request.host_url, key)) if key else None
+    if cached is not None:
+        return cached, 200, NO_STORE
     order = _order_or_404()
     blocked = payment_links.blocks_payment(order)
     if blocked:
@@ -119,6 +148,7 @@ def checkout():
         order=order,
         panel=panel,
         sandbox=not stripe_gateway.is_live(),
+        sandbox_token=sandbox_token,
         publishable_key=stripe_gateway.publishable_key(),
         merchant=where.merchant,
         message=where.message,
@@ -130,8 +160,13 @@ def checkout():
         poll=order.status is OrderStatus.PROCESSING
         or (panel is not None and panel.kind == "buy_button"),
     )
-    status = 503 if panel is not None and panel.kind == "unavailable" else 200
-    return response, status, {"Cache-Control": "no-store"}
+    if panel is not None and panel.kind == "unavailable":
+        return response, 503, NO_STORE
+    # A Cash App panel holds a PaymentIntent that is checked with Stripe on every view.
+    key = page_cache.key_for(order)
+    if key and (panel is None or panel.kind in ("sandbox", "buy_button")):
+        pages.put((request.host_url, key), response)
+    return response, 200, NO_STORE
 
 
 @bp.get("/checkout/status")
@@ -144,10 +179,11 @@ def status():
         order = payments.refresh(order)
     except stripe_gateway.StripeError:
         log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
-    return jsonify(orderId=order.id, status=order.status.value), 200, {"Cache-Control": "no-store"}
+    return jsonify(orderId=order.id, status=order.status.value), 200, NO_STORE
 
 
 @bp.post("/checkout/sandbox")
+@csrf.exempt  # checked against sandbox_token() instead
 def sandbox():
     """Sandbox mode only: pretend the payment succeeded, failed or is processing."""
     if stripe_gateway.is_live():
@@ -158,6 +194,9 @@ def sandbox():
     order = orders.find_order(request.form.get("orderId"))
     if order is None:
         abort(404, description="We could not find this order.")
+    token = request.form.get("csrf_token", "")
+    if not hmac.compare_digest(token.encode(), sandbox_token(order.id).encode()):
+        abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
     payments.simulate(order.id, outcome)
     return redirect(url_for("pay.checkout", orderId=order.id), 303)
 

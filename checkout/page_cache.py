@@ -1,0 +1,82 @@
+"""Rendered checkout pages, reused while nothing they show has changed.
+
+A page is filed under the versions of every row it shows: the order's version counter (it
+goes up with every change to the order) and the service's and provider's `updated_at`. Any
+change to any of them makes a new key, so a stale page is never served; each web process
+keeps its own bounded copy. Orders of payment links are never cached: whether a link still
+takes payment depends on the clock and on other orders.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from flask import current_app
+from sqlalchemy import bindparam, select
+
+from checkout.extensions import db
+from checkout.models import Order, Provider, Service
+from checkout.orders import ORDER_ID
+
+MAX_PAGES = 1024
+
+_VERSIONS = (
+    select(
+        Order.version,
+        Order.payment_link_id,
+        Service.updated_at.label("service_updated"),
+        Provider.updated_at.label("provider_updated"),
+    )
+    .select_from(Order)
+    .join(Service, Service.id == Order.service_id)
+    .outerjoin(Provider, Provider.id == Order.provider_id)
+    .where(Order.id == bindparam("order_id"))
+)
+
+
+def current_key(order_id: str | None) -> tuple | None:
+    """The key the order's page has now, read in one small query; None if not cacheable."""
+    if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
+        return None
+    # A plain connection, not the ORM session: this is the hot path of a cache hit.
+    with db.engine.connect() as connection:
+        row = connection.execute(_VERSIONS, {"order_id": order_id}).first()
+    if row is None or row.payment_link_id is not None:
+        return None
+    return (order_id, row.version, row.service_updated, row.provider_updated)
+
+
+def key_for(order: Order) -> tuple | None:
+    """The key of a page rendered from this loaded order; None if not cacheable."""
+    if order.payment_link_id is not None:
+        return None
+    provider_updated = order.provider.updated_at if order.provider else None
+    return (order.id, order.version, order.service.updated_at, provider_updated)
+
+
+class PageCache:
+    """A bounded, thread-safe map from key to rendered page; least recently used goes first."""
+
+    def __init__(self, size: int = MAX_PAGES):
+        self.size = size
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: Hashable, page: str) -> None:
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+def checkout_pages() -> PageCache:
+    """This app's cache of checkout pages."""
+    return current_app.extensions.setdefault("kassa_checkout_pages", PageCache())
