@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Callable
 
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
 from checkout import orders
@@ -20,10 +21,10 @@ class MalformedEvent(ValueError):
 
 def _order_for_intent(intent: dict) -> Order | None:
     """The order a PaymentIntent belongs to, locked: by our metadata, else by its id."""
-    metadata = intent.get("metadata") or {}
-    order_id = metadata.get("orderId") if isinstance(metadata, dict) else None
-    order = orders.lock_order(order_id) if isinstance(order_id, str) else None
-    if order is None and isinstance(intent.get("id"), str):
+    metadata = intent.get("metadata")
+    order_id = _text(metadata.get("orderId")) if isinstance(metadata, dict) else None
+    order = orders.lock_order(order_id) if order_id else None
+    if order is None and _text(intent.get("id")):
         order = orders.lock_order(payment_intent_id=intent["id"])
     return order
 
@@ -37,9 +38,9 @@ def _intent_handler(outcome: Outcome) -> Callable[[dict, str], tuple[str, Order 
             order,
             outcome,
             source=source,
-            payment_intent_id=intent.get("id"),
+            payment_intent_id=_text(intent.get("id")),
             amount_received_minor=_int(intent.get("amount_received")),
-            currency_received=intent.get("currency"),
+            currency_received=_text(intent.get("currency")),
         )
         return ("applied" if changed else "no change"), order
 
@@ -50,8 +51,8 @@ def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str
     """Checkout Session events; outcome None means: decide by payment_status."""
 
     def handle(session: dict, source: str) -> tuple[str, Order | None]:
-        reference = session.get("client_reference_id")
-        order = orders.lock_order(reference) if isinstance(reference, str) else None
+        reference = _text(session.get("client_reference_id"))
+        order = orders.lock_order(reference) if reference else None
         if order is None:
             return "ignored: no order for this client_reference_id", None
         chosen = outcome
@@ -61,14 +62,13 @@ def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str
                 if session.get("payment_status") == "paid"
                 else (Outcome.PROCESSING)
             )
-        intent_id = session.get("payment_intent")
         changed = orders.apply_outcome(
             order,
             chosen,
             source=source,
-            payment_intent_id=intent_id if isinstance(intent_id, str) else None,
+            payment_intent_id=_text(session.get("payment_intent")),
             amount_received_minor=_int(session.get("amount_total")),
-            currency_received=session.get("currency"),
+            currency_received=_text(session.get("currency")),
         )
         return ("applied" if changed else "no change"), order
 
@@ -76,8 +76,8 @@ def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str
 
 
 def _charge_refunded(charge: dict, source: str) -> tuple[str, Order | None]:
-    intent_id = charge.get("payment_intent")
-    order = orders.lock_order(payment_intent_id=intent_id) if isinstance(intent_id, str) else None
+    intent_id = _text(charge.get("payment_intent"))
+    order = orders.lock_order(payment_intent_id=intent_id) if intent_id else None
     refunded = _int(charge.get("amount_refunded"))
     if order is None or refunded is None:
         return "ignored: no order for this charge", None
@@ -85,8 +85,21 @@ def _charge_refunded(charge: dict, source: str) -> tuple[str, Order | None]:
     return ("applied" if changed else "no change"), order
 
 
+# A signature proves who sent an event, not its shape: fields are used only when well formed.
+
+
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A non-negative amount that fits a BIGINT, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None
+
+
+def _text(value: object, limit: int = 255) -> str | None:
+    """A non-empty string that fits its column, else None."""
+    if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value:
+        return value
+    return None
 
 
 HANDLERS: dict[str, Callable[[dict, str], tuple[str, Order | None]]] = {
@@ -105,26 +118,31 @@ HANDLERS: dict[str, Callable[[dict, str], tuple[str, Order | None]]] = {
 
 def apply_event(event: dict) -> str:
     """Apply a verified event once; returns what happened, for the log and the response."""
-    event_id, event_type = event.get("id"), event.get("type")
-    data_object = (event.get("data") or {}).get("object") if isinstance(event, dict) else None
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+    event_id, event_type, data = event.get("id"), event.get("type"), event.get("data")
+    data_object = data.get("object") if isinstance(data, dict) else None
+    if not _text(event_id):
         raise MalformedEvent("Event has no id")
-    if not isinstance(event_type, str) or not isinstance(data_object, dict):
+    if not _text(event_type) or not isinstance(data_object, dict):
         raise MalformedEvent("Event has no type or data.object")
 
     def work() -> str:
-        record = StripeEvent(id=event_id, type=event_type[:80], result="received")
-        db.session.add(record)
         # Claim the id first: a redelivery fails here, and a concurrent copy waits, then fails.
-        db.session.flush()
+        # (On SQLite this first write also takes the write lock before anything is read.)
+        db.session.execute(
+            insert(StripeEvent).values(id=event_id, type=event_type[:80], result="received")
+        )
         handler = HANDLERS.get(event_type)
-        if handler is None:
-            record.result = "ignored: unhandled type"
-            return record.result
-        result, order = handler(data_object, f"Stripe {event_type}")
-        record.result = result
-        record.order_id = order.id if order else None
-        if order is None:
+        result, order = (
+            handler(data_object, f"Stripe {event_type}")
+            if handler
+            else ("ignored: unhandled type", None)
+        )
+        db.session.execute(
+            update(StripeEvent)
+            .where(StripeEvent.id == event_id)
+            .values(result=result, order_id=order.id if order else None)
+        )
+        if order is None and handler:
             log.warning("Stripe event %s (%s): %s", event_id, event_type, result)
         return result
 
