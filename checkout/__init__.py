@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask, abort, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -36,6 +37,18 @@ JSON_MESSAGES = {
 }
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without building a signer for requests with no cookie.
+
+    Customers, providers' servers and Stripe never send one; only admins do.
+    """
+
+    def open_session(self, app, request):
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error pages, CLI."""
     settings = config.load()
@@ -46,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.json = DecimalJSONProvider(app)
+    app.session_interface = SessionInterface()
     app.config.update(settings)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Writers queue for the lock for up to 30 s instead of failing at once.

@@ -10,9 +10,11 @@ takes payment depends on the clock and on other orders.
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Dialect
 
 from checkout.extensions import db
 from checkout.models import Order, Provider, Service
@@ -35,23 +37,36 @@ _VERSIONS = (
 
 
 def current_key(order_id: str | None) -> tuple | None:
-    """The key the order's page has now, read in one small query; None if not cacheable."""
+    """The key the order's page has now, read in one small query; None if not cacheable.
+
+    A page rendered after this read is filed under this key: it can only be newer than the
+    key says, and a key whose rows have since changed is never read again.
+    """
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
         return None
-    # A plain connection, not the ORM session: this is the hot path of a cache hit.
-    with db.engine.connect() as connection:
-        row = connection.execute(_VERSIONS, {"order_id": order_id}).first()
-    if row is None or row.payment_link_id is not None:
+    row = _fetch_versions(order_id)
+    if row is None or row[1] is not None:  # unknown, or a payment link's order
         return None
-    return (order_id, row.version, row.service_updated, row.provider_updated)
+    return (order_id, row[0], row[2], row[3])
 
 
-def key_for(order: Order) -> tuple | None:
-    """The key of a page rendered from this loaded order; None if not cacheable."""
-    if order.payment_link_id is not None:
-        return None
-    provider_updated = order.provider.updated_at if order.provider else None
-    return (order.id, order.version, order.service.updated_at, provider_updated)
+@lru_cache
+def _compiled(dialect: Dialect) -> tuple[str, bool]:
+    compiled = _VERSIONS.compile(dialect=dialect)
+    return str(compiled), compiled.positional
+
+
+def _fetch_versions(order_id: str) -> tuple | None:
+    # The driver's own cursor: this query is most of a cache hit's cost, and SQLAlchemy's
+    # result handling would double it. Values come back raw (SQLite: text), only compared.
+    sql, positional = _compiled(db.engine.dialect)
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, (order_id,) if positional else {"order_id": order_id})
+        return cursor.fetchone()
+    finally:
+        connection.close()
 
 
 class PageCache:

@@ -163,7 +163,6 @@ def checkout():
     if panel is not None and panel.kind == "unavailable":
         return response, 503, NO_STORE
     # A Cash App panel holds a PaymentIntent that is checked with Stripe on every view.
-    key = page_cache.key_for(order)
     if key and (panel is None or panel.kind in ("sandbox", "buy_button")):
         pages.put((request.host_url, key), response)
     return response, 200, NO_STORE
