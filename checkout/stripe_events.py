@@ -141,6 +141,7 @@ def apply_event(event: dict) -> str:
             update(StripeEvent)
             .where(StripeEvent.id == event_id)
             .values(result=result, order_id=order.id if order else None)
+            .execution_options(synchronize_session=False)
         )
         if order is None and handler:
             log.warning("Stripe event %s (%s): %s", event_id, event_type, result)
