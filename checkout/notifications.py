@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import requests
 from flask import current_app
 from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from checkout import jsonio, money, urls
 from checkout.extensions import db
@@ -226,7 +226,9 @@ def deliver(notification_id: str) -> NotificationStatus | None:
     """Make one attempt if the notification is due and not being sent elsewhere."""
     if not _claim(notification_id):
         return None
-    notification = db.session.get(Notification, notification_id)
+    notification = db.session.get(
+        Notification, notification_id, options=[joinedload(Notification.provider)]
+    )
     provider = notification.provider
     url = provider.webhook_url or ""
     body = notification.payload
