@@ -1,4 +1,4 @@
--- Replays pre-signed Stripe events, each once, spread across wrk's threads.
+-- Replays pre-signed Stripe events, each once, spread across wrk's threads, to the URL's path.
 local lines = {}
 local counter = 0
 local threads = {}
@@ -21,6 +21,6 @@ end
 function request()
   local entry = lines[(counter % #lines) + 1]
   counter = counter + step
-  return wrk.format("POST", "/webhooks/stripe",
+  return wrk.format("POST", nil,
     { ["Content-Type"] = "application/json", ["Stripe-Signature"] = entry[1] }, entry[2])
 end
