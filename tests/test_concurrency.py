@@ -65,6 +65,22 @@ def test_fifty_copies_of_one_event_change_once(web_servers, admin_client, provid
     assert notified(page) == ["payment_succeeded"]
 
 
+def test_no_web_process_serves_a_stale_checkout_page(web_servers, provider_key):
+    """Every process caches the pages it served; a change made through another shows at once."""
+    server = web_servers(WEB_ENV)
+    order = create_order(server.url, provider_key, "PAGE-1")
+    url = f"{server.url}/checkout?orderId={order['orderId']}"
+    # Forty fresh connections spread over the four processes, each caching the pending page.
+    before = [requests.get(url, timeout=30).text for _ in range(40)]
+    assert all("Simulate success" in page for page in before)
+    payload = event(
+        "payment_intent.succeeded", payment_intent(order["orderId"], 1000, "succeeded", "pi_p")
+    )
+    assert post_signed(server.url, payload).json()["result"] == "applied"
+    after = [requests.get(url, timeout=30).text for _ in range(40)]
+    assert all("Payment received" in page and "Simulate" not in page for page in after)
+
+
 def test_success_and_failure_racing_end_paid(web_servers, admin_client, provider_key):
     server = web_servers(WEB_ENV)
     orders = [create_order(server.url, provider_key, f"RACE-{n}") for n in range(10)]
