@@ -76,7 +76,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to continue."
 
-    from checkout import admin, api, links, pay, webhooks
+    from checkout import admin, api, links, page_cache, pay, webhooks
+
+    page_cache.init_app(app)
 
     app.register_blueprint(pay.bp)
     app.register_blueprint(links.bp)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from functools import lru_cache
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect
 
@@ -92,6 +92,14 @@ class PageCache:
                 self._pages.popitem(last=False)
 
 
+EXTENSION = "kassa_checkout_pages"
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its own, empty cache of checkout pages."""
+    app.extensions[EXTENSION] = PageCache()
+
+
 def checkout_pages() -> PageCache:
     """This app's cache of checkout pages."""
-    return current_app.extensions.setdefault("kassa_checkout_pages", PageCache())
+    return current_app.extensions[EXTENSION]

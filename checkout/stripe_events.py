@@ -24,8 +24,9 @@ def _order_for_intent(intent: dict) -> Order | None:
     metadata = intent.get("metadata")
     order_id = _text(metadata.get("orderId")) if isinstance(metadata, dict) else None
     order = orders.lock_order(order_id) if order_id else None
-    if order is None and _text(intent.get("id")):
-        order = orders.lock_order(payment_intent_id=intent["id"])
+    intent_id = _text(intent.get("id"))
+    if order is None and intent_id:
+        order = orders.lock_order(payment_intent_id=intent_id)
     return order
 
 

@@ -123,13 +123,10 @@ def verify_event(payload: bytes, signature: str | None) -> dict:
         stripe.WebhookSignature.verify_header(
             payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"], SIGNATURE_TOLERANCE
         )
+        event = json.loads(payload)
     except stripe.SignatureVerificationError:
         raise InvalidWebhook("Invalid Stripe-Signature") from None
-    except ValueError:  # a body that is not UTF-8
-        raise InvalidWebhook("Body is not a JSON Stripe event") from None
-    try:
-        event = json.loads(payload)
-    except ValueError:
+    except ValueError:  # not UTF-8, or not JSON
         raise InvalidWebhook("Body is not a JSON Stripe event") from None
     if not isinstance(event, dict) or event.get("object") == "v2.core.event":
         raise InvalidWebhook("Body is not a JSON Stripe event")
