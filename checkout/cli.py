@@ -18,6 +18,7 @@ from checkout import (
     notifications,
     payment_links,
     payments,
+    stripe_events,
     urls,
 )
 from checkout.catalog import ProviderFields, ServiceFields
@@ -294,9 +295,14 @@ def reconcile_command(older_than: int | None, as_json: bool) -> None:
 @with_appcontext
 @json_option
 def sweep_command(as_json: bool) -> None:
-    """Enqueue due notifications whose task was lost, as the worker does every minute."""
-    queued = notifications.sweep()
-    _emit(as_json, {"queued": queued}, f"Queued {queued} notification(s).")
+    """Queue Stripe events and due notifications whose task was lost, as the worker does
+    every minute."""
+    events, messages = stripe_events.sweep(), notifications.sweep()
+    _emit(
+        as_json,
+        {"stripeEvents": events, "notifications": messages},
+        f"Queued {events} Stripe event(s) and {messages} notification(s).",
+    )
 
 
 def register_cli(app: Flask) -> None:

@@ -4,13 +4,14 @@ import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.exc import StaleDataError
 
 from checkout.extensions import db
 
 T = TypeVar("T")
+BATCH = 500
 
 
 @event.listens_for(Engine, "connect")
@@ -41,3 +42,23 @@ def in_transaction(work: Callable[[], T], attempts: int = 8) -> T:
 def ping() -> None:
     """Raise unless the database answers a trivial query."""
     db.session.execute(text("SELECT 1"))
+
+
+def each_in_batches(where, moment, key, enqueue: Callable[[str], object]) -> int:
+    """Call enqueue(id) for every row matching where, oldest first, a batch per query.
+
+    Paged by (moment, key), so rows that still match after being queued are not read twice.
+    """
+    queued, last = 0, None
+    while True:
+        query = select(moment, key).where(where).order_by(moment, key).limit(BATCH)
+        if last is not None:
+            query = query.where(tuple_(moment, key) > last)
+        rows = db.session.execute(query).all()
+        db.session.commit()
+        for _, row_id in rows:
+            enqueue(row_id)
+        queued += len(rows)
+        if len(rows) < BATCH:
+            return queued
+        last = tuple(rows[-1])

@@ -297,15 +297,23 @@ class ThrottleHit(db.Model):
 
 
 class StripeEvent(db.Model):
-    """A Stripe event Kassa has applied; its id is unique, so a redelivery is a no-op."""
+    """A verified Stripe event, recorded once by id; a worker applies it to its order.
+
+    The row is committed before Stripe hears 200, so an acknowledged event is never lost;
+    `applied_at` stays empty until the order change and its notification are committed.
+    """
 
     __tablename__ = "stripe_events"
+    __table_args__ = (sa.Index("ix_stripe_events_pending", "applied_at", "received_at"),)
 
     id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(80))
+    payload: Mapped[str | None] = mapped_column(sa.Text)
     order_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     result: Mapped[str] = mapped_column(sa.String(200))
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
 
 
 class Notification(db.Model):

@@ -15,6 +15,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from checkout import jsonio, money, urls
+from checkout.database import each_in_batches
 from checkout.extensions import db
 from checkout.models import (
     DeliveryAttempt,
@@ -37,7 +38,6 @@ EVENT_BY_STATUS = {
 }
 RESPONSE_KEPT = 2048
 ROTATION_OVERLAP = timedelta(hours=24)
-SWEEP_BATCH = 500
 _OUTBOX = "kassa_outbox"
 _http = threading.local()
 
@@ -307,29 +307,20 @@ def sweep() -> int:
 
     A row whose lease ran out was being sent by a worker that died. A row never leased
     and due for longer than the grace period lost its queued task (Redis or the queue
-    died). Enqueueing a row twice is harmless: only one worker can hold its lease.
+    died). Enqueueing a row twice is harmless: only one worker can hold its lease. After
+    a long outage every such row is queued at once, in batches.
     """
     now = utcnow()
     grace = timedelta(seconds=current_app.config["OUTBOX_SWEEP_GRACE_SECONDS"])
-    ids = db.session.scalars(
-        select(Notification.id)
-        .where(
-            Notification.status == NotificationStatus.PENDING,
-            or_(
-                Notification.lease_until < now,
-                (Notification.lease_until.is_(None))
-                & (Notification.next_attempt_at <= now - grace),
-            ),
-        )
-        .order_by(Notification.next_attempt_at)
-        .limit(SWEEP_BATCH)
-    ).all()
-    db.session.commit()
+    due = (Notification.status == NotificationStatus.PENDING) & or_(
+        Notification.lease_until < now,
+        (Notification.lease_until.is_(None)) & (Notification.next_attempt_at <= now - grace),
+    )
     from checkout import tasks
 
-    for notification_id in ids:
-        tasks.deliver_notification(notification_id)
-    return len(ids)
+    return each_in_batches(
+        due, Notification.next_attempt_at, Notification.id, tasks.deliver_notification
+    )
 
 
 def resend(notification: Notification) -> None:

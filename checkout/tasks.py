@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import has_app_context
 from huey import crontab
 
-from checkout import notifications, payments, throttle
+from checkout import notifications, payments, stripe_events, throttle
 from checkout.queue import huey
 
 _app = None
@@ -39,11 +39,19 @@ def deliver_notification(notification_id: str) -> str | None:
         return status.value if status else None
 
 
+@huey.task()
+def apply_stripe_event(event_id: str) -> str | None:
+    """Apply a recorded Stripe event to its order; a failure is retried by the sweep."""
+    with app_context():
+        return stripe_events.apply_recorded(event_id)
+
+
 @huey.periodic_task(crontab(minute="*"))
 def sweep_outbox() -> int:
-    """Every minute, and at worker start: re-enqueue due notifications whose task was lost."""
+    """Every minute, and at worker start: re-enqueue Stripe events and due notifications
+    whose task was lost."""
     with app_context():
-        return notifications.sweep()
+        return stripe_events.sweep() + notifications.sweep()
 
 
 @huey.periodic_task(crontab(minute="*/5"))

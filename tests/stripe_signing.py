@@ -41,9 +41,14 @@ def signature(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None =
     return f"t={timestamp},v1={digest}"
 
 
-def post_event(client, payload: dict, **signing):
+def post_event(client, payload: dict, apply: bool = True, **signing):
+    """POST a signed event to the test client's app; run the worker's task when it queued one.
+
+    The task runs as a worker runs it (`huey_consumer` is in tests/plugins/servers.py for
+    the multi-process tests); its result is kept as `response.applied`.
+    """
     body = json.dumps(payload).encode()
-    return client.post(
+    response = client.post(
         "/webhooks/stripe",
         data=body,
         headers={
@@ -51,3 +56,22 @@ def post_event(client, payload: dict, **signing):
             "Content-Type": "application/json",
         },
     )
+    response.applied = None
+    if apply and response.status_code == 200 and response.get_json()["result"] == "queued":
+        from checkout import tasks
+
+        with client.application.app_context():
+            response.applied = tasks.apply_stripe_event.call_local(payload["id"])
+    return response
+
+
+def queued_event_ids(app) -> list[str]:
+    """Take every task off the test queue; the ids of the Stripe events it was to apply."""
+    from checkout.queue import huey
+
+    ids = []
+    with app.app_context():
+        while (task := huey.dequeue()) is not None:
+            if task.name.endswith("apply_stripe_event"):
+                ids.append(task.args[0])
+    return ids

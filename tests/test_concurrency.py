@@ -49,8 +49,22 @@ def provider_key(make):
     return make.provider(webhook_url="http://127.0.0.1:9/hook")[1]
 
 
-def test_fifty_copies_of_one_event_change_once(web_servers, admin_client, provider_key):
+def order_status(base_url: str, key: str, order_id: str) -> str:
+    response = requests.get(
+        f"{base_url}/api/v1/orders/{order_id}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    return response.json()["status"]
+
+
+def no_event_waiting(admin_client) -> bool:
+    return 'data-stripe-events="waiting">0<' in admin_client.get("/admin/").text
+
+
+def test_fifty_copies_of_one_event_change_once(web_servers, workers, admin_client, provider_key):
     server = web_servers(WEB_ENV)
+    workers(2)
     order = create_order(server.url, provider_key, "DUP-1")
     payload = event(
         "payment_intent.succeeded", payment_intent(order["orderId"], 1000, "succeeded", "pi_d")
@@ -59,14 +73,15 @@ def test_fifty_copies_of_one_event_change_once(web_servers, admin_client, provid
         responses = list(pool.map(lambda _: post_signed(server.url, payload), range(50)))
     assert all(response.status_code == 200 for response in responses)
     results = sorted(response.json()["result"] for response in responses)
-    assert results == ["applied"] + ["duplicate"] * 49
+    assert results == ["duplicate"] * 49 + ["queued"]
+    wait_until(lambda: no_event_waiting(admin_client), 30, message="a worker applies the event")
     page = order_page(admin_client, order["orderId"])
     assert transitions(page) == ["pending → paid"]
     assert notified(page) == ["payment_succeeded"]
 
 
-def test_no_web_process_serves_a_stale_checkout_page(web_servers, provider_key):
-    """Every process caches the pages it served; a change made through another shows at once."""
+def test_no_web_process_serves_a_stale_checkout_page(web_servers, workers, provider_key):
+    """Every process caches the pages it served; a change made elsewhere shows at once."""
     server = web_servers(WEB_ENV)
     order = create_order(server.url, provider_key, "PAGE-1")
     url = f"{server.url}/checkout?orderId={order['orderId']}"
@@ -76,13 +91,20 @@ def test_no_web_process_serves_a_stale_checkout_page(web_servers, provider_key):
     payload = event(
         "payment_intent.succeeded", payment_intent(order["orderId"], 1000, "succeeded", "pi_p")
     )
-    assert post_signed(server.url, payload).json()["result"] == "applied"
+    assert post_signed(server.url, payload).json()["result"] == "queued"
+    workers(1)
+    wait_until(
+        lambda: order_status(server.url, provider_key, order["orderId"]) == "paid",
+        30,
+        message="a worker applies the event",
+    )
     after = [requests.get(url, timeout=30).text for _ in range(40)]
     assert all("Payment received" in page and "Simulate" not in page for page in after)
 
 
-def test_success_and_failure_racing_end_paid(web_servers, admin_client, provider_key):
+def test_success_and_failure_racing_end_paid(web_servers, workers, admin_client, provider_key):
     server = web_servers(WEB_ENV)
+    workers(2)  # eight threads in two processes apply the events as they arrive
     orders = [create_order(server.url, provider_key, f"RACE-{n}") for n in range(10)]
     payloads = []
     for number, order in enumerate(orders):
@@ -99,6 +121,7 @@ def test_success_and_failure_racing_end_paid(web_servers, admin_client, provider
     with ThreadPoolExecutor(32) as pool:
         statuses = list(pool.map(lambda p: post_signed(server.url, p).status_code, payloads))
     assert set(statuses) == {200}
+    wait_until(lambda: no_event_waiting(admin_client), 60, message="workers apply every event")
     for order in orders:
         page = order_page(admin_client, order["orderId"])
         assert re.search(r"badge-paid", page)

@@ -1,5 +1,6 @@
 """Signed provider notifications, delivered by a real worker to a real receiver process."""
 
+import json
 import re
 import time
 
@@ -212,3 +213,30 @@ def test_test_event_and_secret_rotation(client, admin_client, receiver, hooked, 
     admin_client.post(f"{page_url}/test-event", data={"csrf_token": token})
     wait_until(lambda: len(receiver.accepted()) == 3, 15)
     assert all(entry["signatureOk"] for entry in receiver.log())
+
+
+class TestSweep:
+    @pytest.fixture
+    def app_config(self):
+        return {"OUTBOX_SWEEP_GRACE_SECONDS": 0}
+
+    def test_sweep_queues_every_lost_notification_once(self, app, make, runner):
+        """After an outage the sweep queues all due rows at once, a batch per query."""
+        from checkout import notifications
+        from checkout.database import BATCH
+        from checkout.extensions import db
+        from checkout.models import Provider
+        from checkout.queue import huey
+
+        provider_id, _ = make.provider(webhook_url="http://127.0.0.1:9/hook")
+        count = 2 * BATCH + 1
+        with app.app_context():
+            provider = db.session.get(Provider, provider_id)
+            for _ in range(count):
+                notifications.send_test(provider)
+            huey.flush()  # the queue lost every task
+        result = runner.invoke(args=["sweep-outbox", "--json"])
+        assert json.loads(result.output) == {"stripeEvents": 0, "notifications": count}
+        with app.app_context():
+            queued = [task.args[0] for task in iter(huey.dequeue, None)]
+        assert len(queued) == len(set(queued)) == count

@@ -1,6 +1,8 @@
 """POST /webhooks/stripe: signed events move orders once, in order, and queue notifications."""
 
 import json
+import os
+import re
 import time
 from decimal import Decimal
 
@@ -10,7 +12,14 @@ from hypothesis import strategies as st
 
 from checkout.stripe_events import HANDLERS
 from tests.conftest import csrf_token, notified, open_order, transitions
-from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, signature
+from tests.stripe_signing import (
+    WEBHOOK_SECRET,
+    event,
+    payment_intent,
+    post_event,
+    queued_event_ids,
+    signature,
+)
 
 HOOK = "http://127.0.0.1:9/kassa-hook"
 
@@ -50,7 +59,8 @@ def test_payment_succeeded_marks_paid_and_queues_one_notification(
 ):
     response = post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
     assert response.status_code == 200
-    assert response.get_json() == {"received": True, "result": "applied"}
+    assert response.get_json() == {"received": True, "result": "queued"}
+    assert response.applied == "applied"
     body = fetch(client, provider_key, order["orderId"])
     assert body["status"] == "paid"
     assert body["stripePaymentIntentId"] == "pi_1"
@@ -87,8 +97,11 @@ def test_same_event_twenty_times_changes_once_and_notifies_once(
     client, admin_client, provider_key, order
 ):
     payload = intent_event("payment_intent.succeeded", order, "succeeded")
-    results = [post_event(client, payload).get_json()["result"] for _ in range(20)]
-    assert results == ["applied"] + ["duplicate"] * 19
+    responses = [post_event(client, payload) for _ in range(20)]
+    assert [response.get_json()["result"] for response in responses] == (
+        ["queued"] + ["duplicate"] * 19
+    )
+    assert [response.applied for response in responses] == ["applied"] + [None] * 19
     page = order_page(admin_client, order["orderId"])
     assert transitions(page) == ["pending → paid"]
     assert notified(page) == ["payment_succeeded"]
@@ -224,7 +237,8 @@ def test_unknown_order_is_acknowledged_and_changes_nothing(client, provider_key,
     unknown = payment_intent(None, 1500, "succeeded", "pi_unknown", metadata=stranger)
     response = post_event(client, event("payment_intent.succeeded", unknown))
     assert response.status_code == 200
-    assert response.get_json()["result"].startswith("ignored")
+    assert response.get_json()["result"] == "queued"
+    assert response.applied == "ignored: no order for this PaymentIntent"
     assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
 
 
@@ -319,6 +333,130 @@ def test_unpaid_order_cannot_be_refunded(admin_client, order):
     assert "Only a paid order" in response.text
 
 
+def test_stripe_hears_200_once_the_event_is_recorded_and_a_worker_applies_it(
+    app, client, admin_client, provider_key, order
+):
+    from checkout import tasks
+
+    payload = intent_event("payment_intent.succeeded", order, "succeeded")
+    response = post_event(client, payload, apply=False)
+    assert response.get_json() == {"received": True, "result": "queued"}
+    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+    waiting = admin_client.get("/admin/stripe-events?state=waiting").text
+    assert payload["id"] in waiting
+    assert 'data-stripe-events="waiting">1<' in admin_client.get("/admin/").text
+
+    assert payload["id"] in queued_event_ids(app)
+    with app.app_context():
+        assert tasks.apply_stripe_event.call_local(payload["id"]) == "applied"
+        assert tasks.apply_stripe_event.call_local(payload["id"]) is None  # a second copy
+    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
+    events = admin_client.get("/admin/stripe-events").text
+    assert payload["id"] in events and ">applied<" in events
+    assert payload["id"] not in admin_client.get("/admin/stripe-events?state=waiting").text
+
+
+def test_unknown_filter_of_stripe_events_is_422(admin_client):
+    assert admin_client.get("/admin/stripe-events?state=lost").status_code == 422
+
+
+class TestApplyFailures:
+    """A worker that cannot apply an event rolls back, counts the attempt and tries again."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "OUTBOX_SWEEP_GRACE_SECONDS": 0}
+
+    @pytest.fixture
+    def refusing_orders(self, app):
+        """A database trigger that refuses every change to an order: a real fault, no mock."""
+        from sqlalchemy import text
+
+        from checkout.extensions import db
+
+        postgres = os.environ.get("DATABASE_URL", "").startswith("postgres")
+        with app.app_context(), db.engine.begin() as connection:
+            if postgres:
+                connection.execute(text(
+                    "CREATE FUNCTION kassa_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$ BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$"
+                ))  # fmt: skip
+                connection.execute(text(
+                    "CREATE TRIGGER kassa_refuse BEFORE UPDATE ON orders"
+                    " FOR EACH ROW EXECUTE FUNCTION kassa_refuse()"
+                ))  # fmt: skip
+            else:
+                connection.execute(text(
+                    "CREATE TRIGGER kassa_refuse BEFORE UPDATE ON orders"
+                    " BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+                ))  # fmt: skip
+
+        def lift():
+            with app.app_context(), db.engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "DROP TRIGGER IF EXISTS kassa_refuse ON orders"
+                        if postgres
+                        else "DROP TRIGGER IF EXISTS kassa_refuse"
+                    )
+                )
+                if postgres:
+                    connection.execute(text("DROP FUNCTION IF EXISTS kassa_refuse()"))
+
+        try:
+            yield lift
+        finally:
+            lift()
+
+    def test_failed_attempts_are_retried_then_shown_and_retried_by_an_admin(
+        self, app, client, admin_client, runner, provider_key, order, refusing_orders
+    ):
+        from checkout import tasks
+        from checkout.stripe_events import MAX_APPLY_ATTEMPTS
+
+        payload = intent_event("payment_intent.succeeded", order, "succeeded")
+        assert post_event(client, payload, apply=False).get_json()["result"] == "queued"
+        queued_event_ids(app)
+        for attempt in range(1, MAX_APPLY_ATTEMPTS + 1):
+            with app.app_context(), pytest.raises(Exception, match="refused by test trigger"):
+                tasks.apply_stripe_event.call_local(payload["id"])
+            page = admin_client.get("/admin/stripe-events").text
+            assert re.search(rf"failed: \w+</td>\s*<td class=\"num\">{attempt}<", page)
+            assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+            assert notified(order_page(admin_client, order["orderId"])) == []
+            # The sweep queues it again until the attempts run out.
+            swept = json.loads(runner.invoke(args=["sweep-outbox", "--json"]).output)
+            assert swept["stripeEvents"] == (1 if attempt < MAX_APPLY_ATTEMPTS else 0)
+            assert (payload["id"] in queued_event_ids(app)) == (attempt < MAX_APPLY_ATTEMPTS)
+
+        dashboard = admin_client.get("/admin/").text
+        assert "1 Stripe event could not be applied" in dashboard
+        assert 'data-stripe-events="failed">1<' in dashboard
+        failed = admin_client.get("/admin/stripe-events?state=failed").text
+        assert payload["id"] in failed and "Retry" in failed
+
+        refusing_orders()  # the cause is fixed
+        retry_url = f"/admin/stripe-events/{payload['id']}/retry"
+        assert admin_client.post(retry_url).status_code == 400  # no form token
+        response = admin_client.post(retry_url, data={"csrf_token": csrf_token(failed)})
+        assert response.status_code == 302
+        assert queued_event_ids(app) == [payload["id"]]
+        with app.app_context():
+            assert tasks.apply_stripe_event.call_local(payload["id"]) == "applied"
+        assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+        assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
+        assert 'data-stripe-events="failed">0<' in admin_client.get("/admin/").text
+        again = admin_client.post(retry_url, data={"csrf_token": csrf_token(failed)})
+        assert again.status_code == 409
+        assert (
+            admin_client.post(
+                "/admin/stripe-events/evt_missing/retry", data={"csrf_token": csrf_token(failed)}
+            ).status_code
+            == 404
+        )
+
+
 class TestDatabaseTrouble:
     """A webhook that cannot be committed answers 5xx, so Stripe's retry still applies it."""
 
@@ -354,7 +492,8 @@ class TestDatabaseTrouble:
         assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
         retry = post_event(client, payload)
         assert retry.status_code == 200
-        assert retry.get_json()["result"] == "applied"
+        assert retry.get_json()["result"] == "queued"
+        assert retry.applied == "applied"
         assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
 
 

@@ -94,6 +94,21 @@ class OrderFilterForm(FlaskForm):
     date_to = DateField("To", validators=[Optional()])
 
 
+class StripeEventFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    state = SelectField(
+        "State",
+        choices=[
+            SelectChoice("", "Any"),
+            SelectChoice("waiting", "Waiting for a worker"),
+            SelectChoice("failed", "Failed every attempt"),
+        ],
+        validators=[Optional()],
+    )
+
+
 class DeliveryFilterForm(FlaskForm):
     class Meta:
         csrf = False

@@ -16,6 +16,7 @@ from checkout import (
     orders,
     payment_links,
     payments,
+    stripe_events,
 )
 from checkout.admin.forms import (
     ActionForm,
@@ -27,6 +28,7 @@ from checkout.admin.forms import (
     RefundForm,
     ResendFailedForm,
     ServiceForm,
+    StripeEventFilterForm,
 )
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
@@ -40,6 +42,7 @@ from checkout.models import (
     OrderStatus,
     Provider,
     Service,
+    StripeEvent,
 )
 from checkout.stripe_gateway import StripeError
 
@@ -136,6 +139,7 @@ def dashboard():
         failed_deliveries=delivery_counts.get(NotificationStatus.FAILED, 0),
         link_totals=payment_links.totals(),
         pending_deliveries=delivery_counts.get(NotificationStatus.PENDING, 0),
+        stripe_event_counts=stripe_events.unapplied_counts(),
         recent=recent,
         services=db.session.scalar(select(func.count()).select_from(Service)),
         providers=db.session.scalar(select(func.count()).select_from(Provider)),
@@ -496,6 +500,48 @@ def deliveries():
         "admin/deliveries.html", form=form, page=page, args=args, resend_form=ResendFailedForm()
     )
     return (response, 200) if valid else (response, 422)
+
+
+@bp.get("/stripe-events")
+def stripe_event_list():
+    """Stripe events as received, newest first, with what applying them did."""
+    form = StripeEventFilterForm(request.args)
+    valid = form.validate()
+    query = select(StripeEvent).where(False)
+    if valid:
+        query = select(StripeEvent)
+        if form.state.data == "waiting":
+            query = query.where(stripe_events.WAITING)
+        elif form.state.data == "failed":
+            query = query.where(stripe_events.FAILED)
+    page = db.paginate(
+        query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()),
+        page=max(request.args.get("page", 1, type=int), 1),
+        per_page=DELIVERIES_PER_PAGE,
+        error_out=False,
+    )
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    response = render_template(
+        "admin/stripe_events.html",
+        form=form,
+        page=page,
+        args=args,
+        action_form=ActionForm(),
+        max_attempts=stripe_events.MAX_APPLY_ATTEMPTS,
+    )
+    return (response, 200) if valid else (response, 422)
+
+
+@bp.post("/stripe-events/<event_id>/retry")
+def retry_stripe_event(event_id: str):
+    """Queue an event that failed every attempt once more."""
+    row = db.get_or_404(StripeEvent, event_id)
+    require_action_form()
+    if row.applied_at is not None:
+        abort(409, description="This event has been applied already.")
+    stripe_events.retry(row)
+    flash("Queued again.", "success")
+    return redirect(url_for("admin.stripe_event_list", state="waiting"))
 
 
 @bp.get("/deliveries/<notification_id>")
