@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, event, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from checkout import jsonio, money, urls
 from checkout.database import each_in_batches
@@ -175,19 +175,52 @@ def retry_delays() -> list[int]:
     return [int(part) for part in str(schedule).split(",") if part.strip()]
 
 
+# Delivery's statements, built once: building them per attempt cost more than running them.
+_CLAIM = (
+    update(Notification)
+    .where(
+        Notification.id == bindparam("notification_id"),
+        Notification.status == NotificationStatus.PENDING,
+        Notification.next_attempt_at <= bindparam("due_by"),
+        or_(Notification.lease_until.is_(None), Notification.lease_until < bindparam("now")),
+    )
+    .values(lease_until=bindparam("lease_until"))
+)
+_SETTLE = (
+    update(Notification)
+    .where(Notification.id == bindparam("notification_id"))
+    .values(
+        {
+            column: bindparam(f"new_{column}")
+            for column in (
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "lease_until",
+                "last_error",
+                "delivered_at",
+            )
+        }
+    )
+)
+
+
 def _claim(notification_id: str) -> bool:
     now = utcnow()
     lease = timedelta(seconds=current_app.config["NOTIFICATION_LEASE_SECONDS"])
-    claimed = db.session.execute(
-        update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.status == NotificationStatus.PENDING,
-            Notification.next_attempt_at <= now + timedelta(seconds=1),
-            or_(Notification.lease_until.is_(None), Notification.lease_until < now),
+    claimed = (
+        db.session.connection()
+        .execute(
+            _CLAIM,
+            {
+                "notification_id": notification_id,
+                "due_by": now + timedelta(seconds=1),
+                "now": now,
+                "lease_until": now + lease,
+            },
         )
-        .values(lease_until=now + lease)
-    ).rowcount
+        .rowcount
+    )
     db.session.commit()
     return claimed == 1
 
@@ -222,18 +255,33 @@ def _post(url: str, headers: dict, body: str) -> tuple[int | None, str | None, i
         return None, None, latency, f"{type(error).__name__}: {error}"[:500]
 
 
+# What one delivery reads, with the claim held: a Core row, no ORM objects to track.
+_TO_DELIVER = (
+    select(
+        Notification.payload,
+        Notification.attempts,
+        Notification.next_attempt_at,
+        Provider.id.label("provider_id"),
+        Provider.webhook_url,
+        Provider.webhook_secret,
+        Provider.previous_webhook_secret,
+        Provider.webhook_secret_rotated_at,
+        Provider.webhook_disabled_at,
+    )
+    .join(Provider, Provider.id == Notification.provider_id)
+    .where(Notification.id == bindparam("notification_id"))
+)
+
+
 def deliver(notification_id: str) -> NotificationStatus | None:
     """Make one attempt if the notification is due and not being sent elsewhere."""
     if not _claim(notification_id):
         return None
-    notification = db.session.get(
-        Notification, notification_id, options=[joinedload(Notification.provider)]
-    )
-    provider = notification.provider
-    url = provider.webhook_url or ""
-    body = notification.payload
+    connection = db.session.connection()
+    row = connection.execute(_TO_DELIVER, {"notification_id": notification_id}).one()
+    url = row.webhook_url or ""
     status = body_kept = latency = None
-    if provider.webhook_disabled_at is not None:
+    if row.webhook_disabled_at is not None:
         error = "Endpoint disabled after it answered 410 Gone; re-enable it on the provider page"
     elif not url:
         error = "The provider has no webhook URL"
@@ -245,61 +293,82 @@ def deliver(notification_id: str) -> NotificationStatus | None:
             "Content-Type": "application/json",
             "User-Agent": "Kassa-Webhooks/1",
             "X-Kassa-Webhook": "payment-notification",
-            "webhook-id": notification.id,
+            "webhook-id": notification_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(provider, notification.id, timestamp, body),
+            "webhook-signature": signature_header(row, notification_id, timestamp, row.payload),
         }
-        status, body_kept, latency, error = _post(url, headers, body)
+        status, body_kept, latency, error = _post(url, headers, row.payload)
         if error is None and not 200 <= status < 300:
             error = f"HTTP {status}"
-    db.session.add(
-        DeliveryAttempt(
-            notification=notification,
-            url=url,
-            request_body=body,
-            response_status=status,
-            response_body=body_kept,
-            latency_ms=latency,
-            error=error,
-        )
+    connection.execute(
+        _LOG_ATTEMPT,
+        {
+            "notification_id": notification_id,
+            "url": url,
+            "request_body": row.payload,
+            "response_status": status,
+            "response_body": body_kept,
+            "latency_ms": latency,
+            "error": error,
+        },
     )
-    _settle(notification, provider, status, error)
-    db.session.commit()
-    if notification.status is NotificationStatus.PENDING:
-        _schedule_retry(notification)
-    return notification.status
-
-
-def _settle(notification: Notification, provider: Provider, status, error: str | None) -> None:
-    now = utcnow()
-    notification.attempts += 1
-    notification.lease_until = None
-    notification.last_error = error
-    if error is None:
-        notification.status = NotificationStatus.DELIVERED
-        notification.delivered_at = now
-        return
+    settled = _settle(row, status, error)
+    connection.execute(
+        _SETTLE,
+        {"notification_id": notification_id}
+        | {f"new_{column}": value for column, value in settled.items()},
+    )
     if status == 410:
-        provider.webhook_disabled_at = now
-        notification.status = NotificationStatus.FAILED
-        notification.last_error = "410 Gone: endpoint disabled"
-        return
+        connection.execute(
+            update(Provider)
+            .where(Provider.id == row.provider_id)
+            .values(webhook_disabled_at=utcnow())
+        )
+    db.session.commit()
+    if settled["status"] is NotificationStatus.PENDING:
+        _schedule_retry(notification_id, settled["next_attempt_at"])
+    return settled["status"]
+
+
+_LOG_ATTEMPT = insert(DeliveryAttempt)
+
+
+def _settle(row, status: int | None, error: str | None) -> dict:
+    """The notification's new values after an attempt that answered status (or error)."""
+    now = utcnow()
+    attempts = row.attempts + 1
+    settled = {
+        "attempts": attempts,
+        "lease_until": None,
+        "last_error": error,
+        "next_attempt_at": row.next_attempt_at,
+        "delivered_at": None,
+    }
+    if error is None:
+        return settled | {"status": NotificationStatus.DELIVERED, "delivered_at": now}
+    if status == 410:
+        return settled | {
+            "status": NotificationStatus.FAILED,
+            "last_error": "410 Gone: endpoint disabled",
+        }
     delays = retry_delays()
-    if notification.attempts > len(delays) or provider.webhook_disabled_at is not None:
-        notification.status = NotificationStatus.FAILED
-        return
-    delay = delays[notification.attempts - 1] * random.uniform(0.9, 1.1)
-    notification.next_attempt_at = now + timedelta(seconds=delay)
+    if attempts > len(delays) or row.webhook_disabled_at is not None:
+        return settled | {"status": NotificationStatus.FAILED}
+    delay = delays[attempts - 1] * random.uniform(0.9, 1.1)
+    return settled | {
+        "status": NotificationStatus.PENDING,
+        "next_attempt_at": now + timedelta(seconds=delay),
+    }
 
 
-def _schedule_retry(notification: Notification) -> None:
+def _schedule_retry(notification_id: str, next_attempt_at: datetime) -> None:
     from checkout import tasks
 
-    delay = max((notification.next_attempt_at - utcnow()).total_seconds(), 0)
+    delay = max((next_attempt_at - utcnow()).total_seconds(), 0)
     try:
-        tasks.deliver_notification.schedule(args=(notification.id,), delay=delay)
+        tasks.deliver_notification.schedule(args=(notification_id,), delay=delay)
     except Exception:
-        log.warning("Could not schedule a retry of %s; the outbox sweep will", notification.id)
+        log.warning("Could not schedule a retry of %s; the outbox sweep will", notification_id)
 
 
 def sweep() -> int:

@@ -8,13 +8,17 @@ from checkout.config import huey_settings
 
 
 def make_huey(settings: dict):
-    """Build the queue the settings describe."""
+    """Build the queue the settings describe.
+
+    Task results are not stored: nothing reads them (the database holds every outcome),
+    and storing each one was a write per task.
+    """
     if settings["redis_url"]:
-        return RedisHuey("kassa", url=settings["redis_url"])
+        return RedisHuey("kassa", url=settings["redis_url"], results=False)
     Path(settings["sqlite_path"]).parent.mkdir(parents=True, exist_ok=True)
     # No fsync per enqueue: the outbox in the main database is the durable record, and the
     # sweep re-enqueues anything a crash takes out of this queue.
-    return SqliteHuey("kassa", filename=settings["sqlite_path"], fsync=False)
+    return SqliteHuey("kassa", filename=settings["sqlite_path"], fsync=False, results=False)
 
 
 huey = make_huey(huey_settings())
