@@ -301,6 +301,7 @@ class StripeEvent(db.Model):
 
     The row is committed before Stripe hears 200, so an acknowledged event is never lost;
     `applied_at` stays empty until the order change and its notification are committed.
+    `payload` (the body as received) is kept only until then.
     """
 
     __tablename__ = "stripe_events"

@@ -244,7 +244,8 @@ def apply_recorded(event_id: str) -> str | None:
         db.session.execute(
             update(StripeEvent)
             .where(StripeEvent.id == event_id)
-            .values(result=result, order_id=order.id if order else None)
+            # The body is only needed until it is applied; Stripe keeps its events 30 days.
+            .values(result=result, order_id=order.id if order else None, payload=None)
             .execution_options(synchronize_session=False)
         )
         if order is None:
