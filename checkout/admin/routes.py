@@ -321,6 +321,18 @@ def issue_key(provider_id: str):
     return _provider_page(row, key_form=form, status=422)
 
 
+def _one_page(query, per_page: int) -> tuple:
+    """The requested page of a filtered list, and the filters its pager's links keep."""
+    page = db.paginate(
+        query,
+        page=max(request.args.get("page", 1, type=int), 1),
+        per_page=per_page,
+        error_out=False,
+    )
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return page, args
+
+
 def require_action_form() -> None:
     if not ActionForm().validate_on_submit():
         abort(400, description="The form expired. Go back, reload the page and try again.")
@@ -415,13 +427,7 @@ def orders_list():
     form.provider.choices = provider_choices("Any provider")
     valid = form.validate()
     query = _filtered_orders(form) if valid else select(Order).where(False)
-    page = db.paginate(
-        query,
-        page=max(request.args.get("page", 1, type=int), 1),
-        per_page=ORDERS_PER_PAGE,
-        error_out=False,
-    )
-    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    page, args = _one_page(query, ORDERS_PER_PAGE)
     response = render_template("admin/orders.html", form=form, page=page, args=args)
     return (response, 200) if valid else (response, 422)
 
@@ -489,13 +495,9 @@ def deliveries():
             query = query.where(Notification.provider_id == form.provider.data)
         if form.event.data:
             query = query.where(Notification.event == form.event.data)
-    page = db.paginate(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()),
-        page=max(request.args.get("page", 1, type=int), 1),
-        per_page=DELIVERIES_PER_PAGE,
-        error_out=False,
+    page, args = _one_page(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc()), DELIVERIES_PER_PAGE
     )
-    args = {key: value for key, value in request.args.items() if key != "page" and value}
     response = render_template(
         "admin/deliveries.html", form=form, page=page, args=args, resend_form=ResendFailedForm()
     )
@@ -514,13 +516,9 @@ def stripe_event_list():
             query = query.where(stripe_events.WAITING)
         elif form.state.data == "failed":
             query = query.where(stripe_events.FAILED)
-    page = db.paginate(
-        query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()),
-        page=max(request.args.get("page", 1, type=int), 1),
-        per_page=DELIVERIES_PER_PAGE,
-        error_out=False,
+    page, args = _one_page(
+        query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()), DELIVERIES_PER_PAGE
     )
-    args = {key: value for key, value in request.args.items() if key != "page" and value}
     response = render_template(
         "admin/stripe_events.html",
         form=form,
