@@ -260,6 +260,7 @@ def test_orders_list_filters_and_pages(admin_client, make):
 
     only_a = admin_client.get(f"/admin/orders?provider={provider_a}").text
     assert "27 orders" in only_a
+    assert f'href="/admin/orders?page=2&amp;provider={provider_a}" rel="next"' in only_a
     assert b_order not in only_a
 
     token = csrf_token(admin_client.get(f"/checkout?orderId={a_orders[0]}").text)
