@@ -203,6 +203,7 @@ _SETTLE = (
         }
     )
 )
+_LOG_ATTEMPT = insert(DeliveryAttempt)
 
 
 def _claim(notification_id: str) -> bool:
@@ -261,6 +262,7 @@ _TO_DELIVER = (
         Notification.payload,
         Notification.attempts,
         Notification.next_attempt_at,
+        Notification.delivered_at,
         Provider.id.label("provider_id"),
         Provider.webhook_url,
         Provider.webhook_secret,
@@ -330,9 +332,6 @@ def deliver(notification_id: str) -> NotificationStatus | None:
     return settled["status"]
 
 
-_LOG_ATTEMPT = insert(DeliveryAttempt)
-
-
 def _settle(row, status: int | None, error: str | None) -> dict:
     """The notification's new values after an attempt that answered status (or error)."""
     now = utcnow()
@@ -342,7 +341,7 @@ def _settle(row, status: int | None, error: str | None) -> dict:
         "lease_until": None,
         "last_error": error,
         "next_attempt_at": row.next_attempt_at,
-        "delivered_at": None,
+        "delivered_at": row.delivered_at,
     }
     if error is None:
         return settled | {"status": NotificationStatus.DELIVERED, "delivered_at": now}

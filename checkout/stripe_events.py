@@ -152,12 +152,13 @@ def record(event: dict, payload: str) -> str:
     """
     event_id, event_type = check_shape(event)
     handled = event_type in HANDLERS
+    result = QUEUED if handled else UNHANDLED
     now = utcnow()
     inserted = _insert_once(
         id=event_id,
         type=event_type[:80],
         payload=payload if handled else None,
-        result=QUEUED if handled else UNHANDLED,
+        result=result,
         received_at=now,
         applied_at=None if handled else now,
     )
@@ -165,7 +166,7 @@ def record(event: dict, payload: str) -> str:
         return "duplicate"
     if handled:
         _enqueue(event_id)
-    return QUEUED if handled else UNHANDLED
+    return result
 
 
 _COLUMNS = ("id", "type", "payload", "result", "attempts", "received_at", "applied_at")
@@ -273,6 +274,11 @@ def _count_failure(event_id: str, error: Exception) -> None:
     db.session.commit()
 
 
+# Events still waiting for a worker (the sweep's, and admins'), and events given up on.
+WAITING = StripeEvent.applied_at.is_(None) & (StripeEvent.attempts < MAX_APPLY_ATTEMPTS)
+FAILED = StripeEvent.applied_at.is_(None) & (StripeEvent.attempts >= MAX_APPLY_ATTEMPTS)
+
+
 def sweep() -> int:
     """Queue again events not applied within the grace period; returns how many.
 
@@ -282,12 +288,6 @@ def sweep() -> int:
     grace = timedelta(seconds=current_app.config["OUTBOX_SWEEP_GRACE_SECONDS"])
     waiting = WAITING & (StripeEvent.received_at <= utcnow() - grace)
     return each_in_batches(waiting, StripeEvent.received_at, StripeEvent.id, _enqueue)
-
-
-# What admins see: events still waiting for a worker, and events given up on.
-
-WAITING = StripeEvent.applied_at.is_(None) & (StripeEvent.attempts < MAX_APPLY_ATTEMPTS)
-FAILED = StripeEvent.applied_at.is_(None) & (StripeEvent.attempts >= MAX_APPLY_ATTEMPTS)
 
 
 def unapplied_counts() -> dict[str, int]:

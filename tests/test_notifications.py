@@ -240,3 +240,29 @@ class TestSweep:
         with app.app_context():
             queued = [task.args[0] for task in iter(huey.dequeue, None)]
         assert len(queued) == len(set(queued)) == count
+
+
+def test_a_failed_resend_keeps_the_earlier_delivery_time(app, admin_client, receiver, hooked):
+    """The first delivery happened; a later failed attempt does not erase when."""
+    from checkout import tasks
+
+    provider_id, _, _ = hooked
+    page = admin_client.get(f"/admin/providers/{provider_id}").text
+    admin_client.post(
+        f"/admin/providers/{provider_id}/test-event", data={"csrf_token": csrf_token(page)}
+    )
+    [message] = notification_ids(deliveries_page(admin_client))
+    with app.app_context():
+        assert tasks.deliver_notification.call_local(message) == "delivered"
+    detail = admin_client.get(f"/admin/deliveries/{message}").text
+    delivered = re.search(r"<dt>Delivered</dt><dd>([^<]+)</dd>", detail)[1]
+
+    receiver.control(mode="fail")
+    admin_client.post(
+        f"/admin/deliveries/{message}/resend", data={"csrf_token": csrf_token(detail)}
+    )
+    with app.app_context():
+        assert tasks.deliver_notification.call_local(message) == "pending"
+    detail = admin_client.get(f"/admin/deliveries/{message}").text
+    assert "HTTP 500" in detail
+    assert re.search(r"<dt>Delivered</dt><dd>([^<]+)</dd>", detail)[1] == delivered
