@@ -157,6 +157,12 @@ def paired(kassa, baseline, rounds: int) -> dict:
     }
 
 
+def per_second(count: int, span: tuple) -> float:
+    """The rate of count events whose first and last happened at span's two moments."""
+    first, last = (datetime.fromisoformat(str(moment)) for moment in span)
+    return round((count - 1) / (last - first).total_seconds(), 1)
+
+
 def signed(body: str) -> str:
     timestamp = int(time.time())
     digest = hmac.new(
@@ -216,6 +222,10 @@ class Bench:
     def start(self, process: Process) -> Process:
         self.processes.append(process)
         return process
+
+    def stop(self, process: Process) -> None:
+        process.stop()
+        self.processes.remove(process)
 
     def log(self, name: str) -> Path:
         return self.folder / f"{name}.log"
@@ -327,8 +337,7 @@ class Bench:
         print("4/6 notification delivery", flush=True)
         first, self.results["delivery"] = self.delivery()
         worker_rss = max(first.peak_rss_mb(), self.apply_worker_rss)
-        first.stop()
-        self.processes.remove(first)
+        self.stop(first)
         print("4b/6 notification delivery, two worker processes", flush=True)
         # The first of these keeps running for step 5, with the Procfile's 4 threads.
         worker, self.results["delivery_two_processes"] = self.delivery(processes=2)
@@ -413,9 +422,9 @@ class Bench:
         while self.query(waiting_sql)[0] and time.monotonic() - started < 900:
             time.sleep(0.2)
         # From the first event applied to the last: the worker's start-up is not applying.
-        span = self._run("SELECT min(applied_at), max(applied_at) FROM stripe_events", {})[0]
-        first, last = (datetime.fromisoformat(str(moment)) for moment in span)
-        elapsed = (last - first).total_seconds() * events / (events - 1)
+        per_s = per_second(
+            events, self._run("SELECT min(applied_at), max(applied_at) FROM stripe_events", {})[0]
+        )
         delivered_meanwhile = self.query(
             "SELECT count(*) FROM notifications WHERE status = 'delivered'"
         )[0]
@@ -423,8 +432,7 @@ class Bench:
             time.sleep(0.5)
         all_done = time.monotonic() - started
         self.apply_worker_rss = worker.peak_rss_mb()
-        worker.stop()
-        self.processes.remove(worker)
+        self.stop(worker)
         # Everything is delivered; what is left in the queue are the minute sweep's second
         # copies of rows that waited longer than its grace period. They would only be no-ops.
         subprocess.run(
@@ -433,7 +441,7 @@ class Bench:
         )  # fmt: skip
         return {
             "events": events,
-            "per_s": round(events / elapsed, 1),
+            "per_s": per_s,
             "threads": WORKER_THREADS,
             "notifications_delivered_meanwhile": delivered_meanwhile,
             "seconds_until_all_delivered": round(all_done, 1),
@@ -476,13 +484,14 @@ class Bench:
         while self.query(pending_sql, ids=sample)[0] and time.monotonic() - started < 600:
             time.sleep(0.2)
         # From the first attempt to the last: the queueing by the CLI is not delivery.
-        span = self._run(
-            "SELECT min(attempted_at), max(attempted_at) FROM delivery_attempts"
-            " WHERE notification_id IN :ids AND attempted_at > :since",
-            {"ids": sample, "since": resent_at},
-        )[0]
-        first, last = (datetime.fromisoformat(str(moment)) for moment in span)
-        elapsed = (last - first).total_seconds() * pending / (pending - 1)
+        kassa_per_s = per_second(
+            pending,
+            self._run(
+                "SELECT min(attempted_at), max(attempted_at) FROM delivery_attempts"
+                " WHERE notification_id IN :ids AND attempted_at > :since",
+                {"ids": sample, "since": resent_at},
+            )[0],
+        )
         payloads = self.query("SELECT payload FROM notifications WHERE id IN :ids", ids=sample)
         requests.delete(self.receiver_url, timeout=5)
         local = threading.local()
@@ -507,11 +516,10 @@ class Bench:
             list(pool.map(post, payloads))
         plain_elapsed = time.monotonic() - started
         for extra in workers[1:]:
-            extra.stop()
-            self.processes.remove(extra)
+            self.stop(extra)
         return workers[0], {
             "notifications": pending,
-            "kassa_per_s": round(pending / elapsed, 1),
+            "kassa_per_s": kassa_per_s,
             "baseline_per_s": round(len(payloads) / plain_elapsed, 1),
             "worker_processes": processes,
             "threads_per_process": threads,
