@@ -7,7 +7,19 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from checkout import config
+from checkout import (
+    admin,
+    api,
+    config,
+    database,  # noqa: F401 -- installs the SQLite pragmas
+    links,
+    page_cache,
+    pay,
+    stripe_gateway,
+    tasks,  # noqa: F401 -- hands work asked for in a transaction to the queue after commit
+    webhooks,
+)
+from checkout.cli import register_cli
 from checkout.extensions import csrf, db, login_manager, migrate
 from checkout.jsonio import DecimalJSONProvider
 
@@ -67,16 +79,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    import checkout.database  # noqa: F401 -- installs the SQLite pragmas
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to continue."
-
-    from checkout import admin, api, links, page_cache, pay, webhooks
 
     page_cache.init_app(app)
 
@@ -106,8 +114,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
 
-    from checkout.cli import register_cli
-
     register_cli(app)
     return app
 
@@ -132,8 +138,6 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        if isinstance(error, HTTPException):
-            return _http_error(error)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         try:
             db.session.rollback()
@@ -148,8 +152,6 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from checkout import stripe_gateway
-
     @app.context_processor
     def _globals():
         return {"sandbox_mode": not stripe_gateway.is_live()}

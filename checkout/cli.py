@@ -15,16 +15,16 @@ from checkout import (
     credentials,
     jsonio,
     money,
-    notifications,
     payment_links,
     payments,
-    stripe_events,
+    schemas,
+    tasks,
     urls,
 )
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import Admin, Provider, Service, utcnow
+from checkout.models import Admin, PaymentLink, Provider
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -39,36 +39,6 @@ def _fail(as_json: bool, message: str) -> None:
     else:
         click.echo(f"Error: {message}", err=True)
     sys.exit(1)
-
-
-def _base_url() -> str:
-    return urls.public_url("")
-
-
-def service_json(service: Service) -> dict:
-    return {
-        "id": service.id,
-        "slug": service.slug,
-        "title": service.title,
-        "price": service.price,
-        "currency": service.currency,
-        "buyButtonId": service.buy_button_id,
-        "active": service.active,
-    }
-
-
-def provider_json(provider: Provider) -> dict:
-    return {
-        "id": provider.id,
-        "slug": provider.slug,
-        "name": provider.name,
-        "service": provider.service.slug,
-        "mode": provider.mode.value,
-        "active": provider.active,
-        "webhookUrl": provider.webhook_url,
-        "successUrl": provider.success_url,
-        "cancelUrl": provider.cancel_url,
-    }
 
 
 @click.command("create-admin")
@@ -107,7 +77,7 @@ def create_service_command(title, price, currency, slug, buy_button_id, as_json)
         _fail(as_json, f"{error.field}: {error.message}")
     _emit(
         as_json,
-        service_json(service),
+        schemas.service(service),
         f"Service {service.slug} created: {service.title} at {service.price_display}.",
     )
 
@@ -148,7 +118,7 @@ def create_provider_command(
     _, plaintext = credentials.issue_key(provider, "default")
     _emit(
         as_json,
-        {**provider_json(provider), "apiKey": plaintext},
+        {**schemas.provider(provider), "apiKey": plaintext},
         f"Provider {provider.slug} created.\nAPI key (shown only now): {plaintext}",
     )
 
@@ -183,9 +153,9 @@ def demo_command(as_json: bool) -> None:
         )
     for key in provider.active_keys:
         if key.name == "demo":
-            key.revoked_at = utcnow()
+            credentials.revoke_key(key)
     _, api_key = credentials.issue_key(provider, "demo")
-    base = _base_url()
+    base = urls.base_url()
     curl = (
         f"curl -s -X POST {base}/api/v1/create-payment-intent "
         f"-H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' "
@@ -193,8 +163,8 @@ def demo_command(as_json: bool) -> None:
     )
     data = {
         "admin": {"url": f"{base}/admin", "email": DEMO_EMAIL, "password": password},
-        "service": service_json(service),
-        "provider": {**provider_json(provider), "apiKey": api_key},
+        "service": schemas.service(service),
+        "provider": {**schemas.provider(provider), "apiKey": api_key},
         "tryIt": curl,
     }
     price = money.format_money(service.price_minor, service.currency)
@@ -272,8 +242,13 @@ def create_link_command(
         )
     except ValidationError as error:
         _fail(as_json, f"{error.field}: {error.message}")
-    data = payment_links.link_json(link)
+    data = _link_json(link)
     _emit(as_json, data, f"Payment link {link.id}: {data['url']}")
+
+
+def _link_json(link: PaymentLink) -> dict:
+    usage = payment_links.usage(link)
+    return schemas.payment_link(link, urls.base_url(), usage.completed, usage.status)
 
 
 @click.command("reconcile")
@@ -297,11 +272,12 @@ def reconcile_command(older_than: int | None, as_json: bool) -> None:
 def sweep_command(as_json: bool) -> None:
     """Queue Stripe events and due notifications whose task was lost, as the worker does
     every minute."""
-    events, messages = stripe_events.sweep(), notifications.sweep()
+    queued = tasks.requeue_lost()
     _emit(
         as_json,
-        {"stripeEvents": events, "notifications": messages},
-        f"Queued {events} Stripe event(s) and {messages} notification(s).",
+        queued,
+        f"Queued {queued['stripeEvents']} Stripe event(s) "
+        f"and {queued['notifications']} notification(s).",
     )
 
 

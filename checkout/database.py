@@ -1,17 +1,22 @@
-"""Database plumbing: SQLite pragmas and retried transactions."""
+"""Database plumbing: SQLite pragmas, retried transactions, work asked for after commit,
+batched reads and the driver-cursor fast path."""
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import TypeVar
 
 from sqlalchemy import event, select, text, tuple_
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql import Executable
 
 from checkout.extensions import db
 
 T = TypeVar("T")
 BATCH = 500
+_AFTER_COMMIT = "kassa_after_commit"
 
 
 @event.listens_for(Engine, "connect")
@@ -44,12 +49,27 @@ def ping() -> None:
     db.session.execute(text("SELECT 1"))
 
 
-def each_in_batches(where, moment, key, enqueue: Callable[[str], object]) -> int:
-    """Call enqueue(id) for every row matching where, oldest first, a batch per query.
+def after_commit(task: str, *args: str) -> None:
+    """Ask for a background task once the current transaction commits; forgotten on rollback.
 
-    Paged by (moment, key), so rows that still match after being queued are not read twice.
+    Services name the task (a function of checkout.tasks) instead of importing it: the
+    hand-off to the queue is tasks.py's, so services stay below the tasks that call them.
     """
-    queued, last = 0, None
+    db.session.info.setdefault(_AFTER_COMMIT, []).append((task, args))
+
+
+def take_after_commit(session: Session) -> list[tuple[str, tuple[str, ...]]]:
+    """The tasks asked for in a session's transaction, removed from it."""
+    return session.info.pop(_AFTER_COMMIT, None) or []
+
+
+def ids_in_batches(where, moment, key) -> Iterator[str]:
+    """The key of every row matching where, oldest first, a batch per query.
+
+    Paged by (moment, key), so rows that still match after being handled are not read
+    twice; each batch's transaction ends before its ids are handed out.
+    """
+    last = None
     while True:
         query = select(moment, key).where(where).order_by(moment, key).limit(BATCH)
         if last is not None:
@@ -57,8 +77,57 @@ def each_in_batches(where, moment, key, enqueue: Callable[[str], object]) -> int
         rows = db.session.execute(query).all()
         db.session.commit()
         for _, row_id in rows:
-            enqueue(row_id)
-        queued += len(rows)
+            yield row_id
         if len(rows) < BATCH:
-            return queued
+            return
         last = tuple(rows[-1])
+
+
+# The fast path: a prebuilt statement on the driver's own cursor. For the checkout page's
+# version read and the webhook's insert, SQLAlchemy's statement handling and session
+# would cost more than the statement itself.
+
+
+@lru_cache
+def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, list, bool]:
+    """The statement's SQL for this dialect, its parameters in order with their type's
+    converter, and whether the driver takes them by position."""
+    compiled = statement.compile(dialect=dialect)
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    params = [
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in names
+    ]
+    return str(compiled), params, compiled.positional
+
+
+def _on_driver_cursor(statement: Executable, values: dict, use: Callable):
+    sql, params, positional = _compiled(statement, db.engine.dialect)
+    converted = [
+        (name, convert(values[name]) if convert else values[name]) for name, convert in params
+    ]
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            sql, tuple(value for _, value in converted) if positional else dict(converted)
+        )
+        return use(connection, cursor)
+    finally:
+        connection.close()
+
+
+def fetch_one_raw(statement: Executable, values: dict) -> tuple | None:
+    """The first row of a prebuilt query, as the driver returns it (SQLite: times as text)."""
+    return _on_driver_cursor(statement, values, lambda _, cursor: cursor.fetchone())
+
+
+def execute_raw(statement: Executable, values: dict) -> int:
+    """Run and commit a prebuilt statement in its own transaction; returns the row count."""
+
+    def commit(connection, cursor) -> int:
+        count = cursor.rowcount
+        connection.commit()
+        return count
+
+    return _on_driver_cursor(statement, values, commit)

@@ -265,10 +265,6 @@ class Order(db.Model):
     def unit_price_display(self) -> str:
         return money.format_money(self.unit_price_minor, self.currency)
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELED)
-
 
 class OrderEvent(db.Model):
     """One line of an order's timeline."""

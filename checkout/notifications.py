@@ -7,15 +7,15 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import bindparam, event, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, or_, select, update
 
-from checkout import jsonio, money, urls
-from checkout.database import each_in_batches
+from checkout import database, jsonio, schemas, urls
 from checkout.extensions import db
 from checkout.models import (
     DeliveryAttempt,
@@ -38,39 +38,10 @@ EVENT_BY_STATUS = {
 }
 RESPONSE_KEPT = 2048
 ROTATION_OVERLAP = timedelta(hours=24)
-_OUTBOX = "kassa_outbox"
 _http = threading.local()
 
 
 # Writing: in the same transaction as the change they report.
-
-
-def payload_for(order: Order, event_name: str) -> dict:
-    """The JSON a provider receives about an order."""
-    payload = {
-        "event": event_name,
-        "orderId": order.id,
-        "externalId": order.external_id,
-        "providerId": order.provider_id,
-        "providerName": order.provider.name if order.provider else None,
-        "serviceId": order.service.id,
-        "serviceName": order.service.title,
-        "amount": order.amount,
-        "quantity": order.quantity,
-        "currency": order.currency,
-        "status": order.status.value,
-        "stripePaymentIntentId": order.stripe_payment_intent_id,
-        "timestamp": jsonio.timestamp(utcnow()),
-    }
-    if order.paid_amount_minor is not None:
-        payload["paidAmount"] = money.to_decimal(order.paid_amount_minor, order.currency)
-        payload["amountMismatch"] = order.amount_mismatch
-    if order.status is OrderStatus.REFUNDED:
-        payload["refundedAmount"] = money.to_decimal(order.refunded_amount_minor, order.currency)
-    if order.payment_link is not None:
-        payload["paymentLinkId"] = order.payment_link.id
-        payload["metadata"] = order.payment_link.link_metadata
-    return payload
 
 
 def _add(provider: Provider, event_name: str, payload: dict, order: Order | None) -> Notification:
@@ -82,13 +53,12 @@ def _add(provider: Provider, event_name: str, payload: dict, order: Order | None
         payload=jsonio.dumps(payload),
     )
     db.session.add(notification)
-    _enqueue_after_commit(notification)
+    _deliver_after_commit(notification)
     return notification
 
 
-def _enqueue_after_commit(notification: Notification) -> None:
-    """Hand the notification to the queue once the current transaction commits."""
-    db.session.info.setdefault(_OUTBOX, []).append(notification.id)
+def _deliver_after_commit(notification: Notification) -> None:
+    database.after_commit("deliver_notification", notification.id)
 
 
 def record_for_order(order: Order) -> Notification | None:
@@ -96,41 +66,15 @@ def record_for_order(order: Order) -> Notification | None:
     event_name = EVENT_BY_STATUS.get(order.status)
     if event_name is None or order.provider is None or not order.provider.webhook_url:
         return None
-    return _add(order.provider, event_name, payload_for(order, event_name), order)
+    payload = schemas.order_notification(order, event_name)
+    return _add(order.provider, event_name, payload, order)
 
 
 def send_test(provider: Provider) -> Notification:
     """Queue a test event to the provider's endpoint."""
-    payload = {
-        "event": "test",
-        "providerId": provider.id,
-        "providerName": provider.name,
-        "message": "A test notification from Kassa. Verify its signature and answer 2xx.",
-        "timestamp": jsonio.timestamp(utcnow()),
-    }
-    notification = _add(provider, "test", payload, None)
+    notification = _add(provider, "test", schemas.test_notification(provider), None)
     db.session.commit()
     return notification
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_committed(session: Session) -> None:
-    """Hand committed outbox rows to the queue; if that fails, the sweep finds them."""
-    ids = session.info.pop(_OUTBOX, None)
-    if not ids:
-        return
-    from checkout import tasks
-
-    for notification_id in ids:
-        try:
-            tasks.deliver_notification(notification_id)
-        except Exception:
-            log.warning("Could not enqueue %s; the outbox sweep will", notification_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_OUTBOX, None)
 
 
 # Signing: Standard Webhooks (https://www.standardwebhooks.com/).
@@ -275,8 +219,17 @@ _TO_DELIVER = (
 )
 
 
-def deliver(notification_id: str) -> NotificationStatus | None:
-    """Make one attempt if the notification is due and not being sent elsewhere."""
+@dataclass(frozen=True)
+class Attempted:
+    """How one delivery attempt left its notification, and when to try again if at all."""
+
+    status: NotificationStatus
+    retry_at: datetime | None
+
+
+def deliver(notification_id: str) -> Attempted | None:
+    """Make one attempt if the notification is due and not being sent elsewhere; None when
+    it was not (delivered already, not due, or leased by another worker)."""
     if not _claim(notification_id):
         return None
     connection = db.session.connection()
@@ -327,9 +280,8 @@ def deliver(notification_id: str) -> NotificationStatus | None:
             .values(webhook_disabled_at=utcnow())
         )
     db.session.commit()
-    if settled["status"] is NotificationStatus.PENDING:
-        _schedule_retry(notification_id, settled["next_attempt_at"])
-    return settled["status"]
+    pending = settled["status"] is NotificationStatus.PENDING
+    return Attempted(settled["status"], settled["next_attempt_at"] if pending else None)
 
 
 def _settle(row, status: int | None, error: str | None) -> dict:
@@ -360,23 +312,13 @@ def _settle(row, status: int | None, error: str | None) -> dict:
     }
 
 
-def _schedule_retry(notification_id: str, next_attempt_at: datetime) -> None:
-    from checkout import tasks
-
-    delay = max((next_attempt_at - utcnow()).total_seconds(), 0)
-    try:
-        tasks.deliver_notification.schedule(args=(notification_id,), delay=delay)
-    except Exception:
-        log.warning("Could not schedule a retry of %s; the outbox sweep will", notification_id)
-
-
-def sweep() -> int:
-    """Enqueue due notifications whose task was lost; returns how many.
+def lost() -> Iterator[str]:
+    """Due notifications whose task was lost, oldest first, for the sweep to queue again.
 
     A row whose lease ran out was being sent by a worker that died. A row never leased
     and due for longer than the grace period lost its queued task (Redis or the queue
     died). Enqueueing a row twice is harmless: only one worker can hold its lease. After
-    a long outage every such row is queued at once, in batches.
+    a long outage every such row is found, in batches.
     """
     now = utcnow()
     grace = timedelta(seconds=current_app.config["OUTBOX_SWEEP_GRACE_SECONDS"])
@@ -384,11 +326,7 @@ def sweep() -> int:
         Notification.lease_until < now,
         (Notification.lease_until.is_(None)) & (Notification.next_attempt_at <= now - grace),
     )
-    from checkout import tasks
-
-    return each_in_batches(
-        due, Notification.next_attempt_at, Notification.id, tasks.deliver_notification
-    )
+    return database.ids_in_batches(due, Notification.next_attempt_at, Notification.id)
 
 
 def resend(notification: Notification) -> None:
@@ -416,4 +354,4 @@ def _reset(notification: Notification) -> None:
     notification.attempts = 0
     notification.next_attempt_at = utcnow()
     notification.lease_until = None
-    _enqueue_after_commit(notification)
+    _deliver_after_commit(notification)

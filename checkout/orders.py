@@ -2,7 +2,6 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
@@ -12,20 +11,81 @@ from sqlalchemy.orm import joinedload
 
 from checkout import money, notifications, stripe_gateway
 from checkout.database import in_transaction
+from checkout.errors import DomainError
 from checkout.extensions import db
-from checkout.models import Order, OrderEvent, OrderStatus, PaymentMode, Provider, utcnow
+from checkout.models import (
+    Order,
+    OrderEvent,
+    OrderStatus,
+    PaymentLink,
+    PaymentMode,
+    Provider,
+    Service,
+    utcnow,
+)
 
 EXTERNAL_ID_MAX = 255
 ORDER_ID = re.compile(r"^ord_[0-9a-f]{24}\Z")
 
 
-class OrderError(Exception):
-    """A request the order rules refuse; status is the HTTP status to answer with."""
+class OrderError(DomainError):
+    """A request to open an order that the order rules refuse."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+
+class PaymentNotConfigured(OrderError):
+    """The provider's way of paying is not set up for this order."""
+
+
+class AmountRefused(OrderError):
+    """A valid amount the service's price does not allow (below it, or not a multiple)."""
+
+
+class AmountInvalid(OrderError):
+    """An amount that is no amount at all: not positive, too precise or too large."""
+
+
+class ServiceUnavailable(OrderError):
+    """The service has been turned off."""
+
+
+class ExternalIdTaken(OrderError):
+    """The provider's externalId already names an order with another amount."""
+
+
+# Status groupings: every module and template asks these, never a list of its own.
+# A customer may start (or retry) paying.
+PAYABLE = frozenset({OrderStatus.PENDING, OrderStatus.FAILED})
+# A payment is under way or may still arrive without the customer doing anything.
+UNFINISHED = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
+# Not paid yet, and not given up on.
+UNPAID = PAYABLE | UNFINISHED
+# Money was received (and may since have been refunded in part or in full).
+COMPLETED = frozenset({OrderStatus.PAID, OrderStatus.REFUNDED})
+# Nothing more happens on the checkout page.
+FINAL = COMPLETED | {OrderStatus.CANCELED}
+
+
+def is_payable(order: Order) -> bool:
+    """Whether the customer may start or retry paying."""
+    return order.status in PAYABLE
+
+
+def is_unpaid(order: Order) -> bool:
+    """Whether the order still waits for its money."""
+    return order.status in UNPAID
+
+
+def is_final(order: Order) -> bool:
+    """Whether the order is paid, refunded or canceled."""
+    return order.status in FINAL
+
+
+def refundable_minor(order: Order) -> int:
+    """What is left to refund, in minor units; 0 for an order that was never paid."""
+    if order.status not in COMPLETED:
+        return 0
+    paid = order.paid_amount_minor or order.amount_minor
+    return max(paid - order.refunded_amount_minor, 0)
 
 
 class Outcome(StrEnum):
@@ -60,64 +120,85 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
 }
 
 
-@dataclass(frozen=True)
-class Opened:
-    order: Order
-    created: bool
-
-
 def _plain(value: Decimal) -> str:
     """'5.00' -> '5', '2.50' -> '2.5', never scientific notation."""
     return format(value.normalize(), "f")
 
 
-def price_order(provider: Provider, amount: Decimal | int | None) -> tuple[int, int]:
-    """Return (quantity, total in minor units) for a request, or raise OrderError."""
+def price_order(provider: Provider, amount: Decimal | int | None) -> int:
+    """The quantity a provider's request buys, or raise OrderError."""
     service = provider.service
     price = service.price_minor
     if provider.mode is PaymentMode.BUY_BUTTON:
         if not service.buy_button_id:
-            raise OrderError("Stripe Buy Button not configured")
-        return 1, price
+            raise PaymentNotConfigured("Stripe Buy Button not configured")
+        return 1
     if stripe_gateway.is_live() and service.currency != "usd":
-        raise OrderError(f"Cash App payments are not available in {service.currency.upper()}")
+        raise PaymentNotConfigured(
+            f"Cash App payments are not available in {service.currency.upper()}"
+        )
     if amount is None:
-        return 1, price
+        return 1
     try:
         total = money.to_minor(amount, service.currency)
     except money.AmountError as error:
-        raise OrderError(str(error), 422) from None
+        raise AmountInvalid(str(error)) from None
     if total < price:
-        raise OrderError("Amount cannot be less than service price")
+        raise AmountRefused("Amount cannot be less than service price")
     if total % price:
-        raise OrderError(f"Amount must be a multiple of {_plain(service.price)}")
-    return total // price, total
+        raise AmountRefused(f"Amount must be a multiple of {_plain(service.price)}")
+    return total // price
 
 
-def open_order(provider: Provider, external_id: str | None, amount: Decimal | int | None) -> Opened:
-    """Create the order for a provider's request, or return the one its externalId made."""
-    service = provider.service
-    if not service.active:
-        raise OrderError("Service is not available", 409)
-    quantity, total = price_order(provider, amount)
-    if external_id is not None:
-        existing = _find_by_external_id(provider.id, external_id)
-        if existing is not None:
-            return Opened(_same_or_conflict(existing, total), created=False)
+def new_order(
+    service: Service,
+    quantity: int,
+    *,
+    opened_by: str,
+    mode: PaymentMode,
+    provider: Provider | None = None,
+    payment_link: PaymentLink | None = None,
+    external_id: str | None = None,
+) -> Order:
+    """Add an order at the service's current price, with its first timeline line; the caller
+    commits."""
     order = Order(
-        provider_id=provider.id,
+        provider_id=provider.id if provider else None,
+        payment_link_id=payment_link.id if payment_link else None,
         service_id=service.id,
         external_id=external_id,
-        mode=provider.mode,
+        mode=mode,
         currency=service.currency,
         unit_price_minor=service.price_minor,
         quantity=quantity,
-        amount_minor=total,
+        amount_minor=service.price_minor * quantity,
     )
     order.events.append(
-        OrderEvent(kind="created", message=f"Opened by API: {quantity} × {service.title}")
+        OrderEvent(kind="created", message=f"Opened {opened_by}: {quantity} × {service.title}")
     )
     db.session.add(order)
+    return order
+
+
+def open_order(provider: Provider, external_id: str | None, amount: Decimal | int | None) -> Order:
+    """Create the order for a provider's request, or return the one its externalId made."""
+    service = provider.service
+    if not service.active:
+        raise ServiceUnavailable("Service is not available")
+    quantity = price_order(provider, amount)
+    total = service.price_minor * quantity
+    if external_id is not None:
+        existing = _find_by_external_id(provider.id, external_id)
+        if existing is not None:
+            return _same_or_conflict(existing, total)
+    order = new_order(
+        service,
+        quantity,
+        opened_by="by API",
+        mode=provider.mode,
+        provider=provider,
+        external_id=external_id,
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -126,8 +207,8 @@ def open_order(provider: Provider, external_id: str | None, amount: Decimal | in
         existing = _find_by_external_id(provider.id, external_id)
         if existing is None:
             raise
-        return Opened(_same_or_conflict(existing, total), created=False)
-    return Opened(order, created=True)
+        return _same_or_conflict(existing, total)
+    return order
 
 
 def _find_by_external_id(provider_id: str, external_id: str | None) -> Order | None:
@@ -138,10 +219,9 @@ def _find_by_external_id(provider_id: str, external_id: str | None) -> Order | N
 
 def _same_or_conflict(existing: Order, total: int) -> Order:
     if existing.amount_minor != total:
-        raise OrderError(
+        raise ExternalIdTaken(
             f"externalId {existing.external_id!r} is already used by order {existing.id} "
-            f"with amount {_plain(existing.amount)}",
-            409,
+            f"with amount {_plain(existing.amount)}"
         )
     return existing
 
@@ -154,7 +234,9 @@ WITH_PARTIES = (
 )
 
 
-def lock_order(order_id: str | None = None, *, payment_intent_id: str | None = None):
+def lock_order(
+    order_id: str | None = None, *, payment_intent_id: str | None = None
+) -> Order | None:
     """Load an order for change, holding its row lock where the database has row locks."""
     query = select(Order).options(*WITH_PARTIES)
     if order_id is not None:
@@ -218,7 +300,7 @@ def _record_payment(order: Order, amount_minor: int | None, currency: str | None
 
 def apply_refund(order: Order, refunded_total_minor: int, *, source: str) -> bool:
     """Record a refund total on a locked paid order; return whether it changed."""
-    if order.status not in (OrderStatus.PAID, OrderStatus.REFUNDED):
+    if order.status not in COMPLETED:
         note(order, "ignored", f"{source}: refund ignored, order is {order.status}")
         return False
     if refunded_total_minor <= order.refunded_amount_minor:

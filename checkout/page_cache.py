@@ -10,13 +10,11 @@ takes payment depends on the clock and on other orders.
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from functools import lru_cache
 
 from flask import Flask, current_app
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Dialect
 
-from checkout.extensions import db
+from checkout import database
 from checkout.models import Order, Provider, Service
 from checkout.orders import ORDER_ID
 
@@ -44,29 +42,11 @@ def current_key(order_id: str | None) -> tuple | None:
     """
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
         return None
-    row = _fetch_versions(order_id)
+    # Values come back raw (SQLite: text): they are only compared.
+    row = database.fetch_one_raw(_VERSIONS, {"order_id": order_id})
     if row is None or row[1] is not None:  # unknown, or a payment link's order
         return None
     return (order_id, row[0], row[2], row[3])
-
-
-@lru_cache
-def _compiled(dialect: Dialect) -> tuple[str, bool]:
-    compiled = _VERSIONS.compile(dialect=dialect)
-    return str(compiled), compiled.positional
-
-
-def _fetch_versions(order_id: str) -> tuple | None:
-    # The driver's own cursor: this query is most of a cache hit's cost, and SQLAlchemy's
-    # result handling would double it. Values come back raw (SQLite: text), only compared.
-    sql, positional = _compiled(db.engine.dialect)
-    connection = db.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, (order_id,) if positional else {"order_id": order_id})
-        return cursor.fetchone()
-    finally:
-        connection.close()
 
 
 class PageCache:

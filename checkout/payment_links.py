@@ -1,33 +1,19 @@
-"""Payment links: their rules, the orders they open, passwords, and their analytics."""
+"""Payment links: their rules, the orders they open, and their passwords."""
 
 import hashlib
-import hmac
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from checkout import jsonio, money, throttle, urls
+from checkout import money, orders, throttle, urls
 from checkout.database import in_transaction
-from checkout.errors import ValidationError
+from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
-from checkout.models import (
-    AfterPayment,
-    LinkView,
-    Order,
-    OrderEvent,
-    OrderStatus,
-    PaymentLink,
-    PaymentMode,
-    Provider,
-    Service,
-    utcnow,
-)
+from checkout.models import AfterPayment, Order, PaymentLink, PaymentMode, Provider, Service, utcnow
 
 LINK_ID = re.compile(r"^plink_[0-9a-f]{24}\Z")
 QUANTITY_MAX = 10_000
@@ -36,18 +22,33 @@ HOLD = timedelta(minutes=30)
 PASSWORD_WINDOW = timedelta(minutes=15)
 PASSWORD_ATTEMPTS = 5
 METADATA_KEYS_MAX = 20
-COMPLETED = (OrderStatus.PAID, OrderStatus.REFUNDED)
-UNFINISHED = (OrderStatus.PENDING, OrderStatus.PROCESSING)
 
 
-class LinkUnavailable(Exception):
-    """The link cannot be paid: why, for the customer, and the HTTP status."""
+class LinkUnavailable(DomainError):
+    """The link cannot be paid now: `reason` for machines, `message` for the customer."""
 
-    def __init__(self, reason: str, message: str, status: int = 410):
+    reason = "unavailable"
+
+    def __init__(self, message: str, reason: str | None = None):
         super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.status = status
+        if reason is not None:
+            self.reason = reason
+
+
+class LinkClosed(LinkUnavailable):
+    """Turned off, expired or used up: it will not take payments again as it is."""
+
+
+class LinkBusy(LinkUnavailable):
+    """Every remaining payment of a limited link is being made right now."""
+
+    reason = "busy"
+
+
+class LinkMisconfigured(LinkUnavailable):
+    """The link's provider pays in a way its service is not set up for."""
+
+    reason = "misconfigured"
 
 
 @dataclass
@@ -75,12 +76,13 @@ def parse_expiry(value: object) -> datetime | None:
     """An ISO 8601 time as stored (naive UTC); a time without an offset is taken as UTC."""
     if value is None or value == "":
         return None
+    expected = "Give an ISO 8601 date and time, e.g. 2026-12-31T23:59:00Z"
     if not isinstance(value, str):
-        raise ValidationError("expires_at", "expiresAt must be an ISO 8601 string")
+        raise ValidationError("expires_at", expected)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError("expires_at", "expiresAt is not an ISO 8601 date and time") from None
+        raise ValidationError("expires_at", expected) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
@@ -233,7 +235,7 @@ def set_active(link: PaymentLink, active: bool) -> None:
 # Availability
 
 
-def _orders_of(link_id: str, statuses: tuple, since: datetime | None = None) -> int:
+def _orders_of(link_id: str, statuses: frozenset, since: datetime | None = None) -> int:
     query = (
         select(func.count())
         .select_from(Order)
@@ -246,22 +248,22 @@ def _orders_of(link_id: str, statuses: tuple, since: datetime | None = None) -> 
 
 def completed_uses(link_id: str) -> int:
     """Payments completed through the link."""
-    return _orders_of(link_id, COMPLETED)
+    return _orders_of(link_id, orders.COMPLETED)
 
 
 def _held_uses(link_id: str, now: datetime) -> int:
-    return _orders_of(link_id, UNFINISHED, since=now - HOLD)
+    return _orders_of(link_id, orders.UNFINISHED, since=now - HOLD)
 
 
 def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:
     """Why the link cannot be paid now, or None when it can."""
     now = now or utcnow()
     if not link.active or not link.service.active:
-        return LinkUnavailable("inactive", "This payment link has been turned off by the seller.")
+        return LinkClosed("This payment link has been turned off by the seller.", "inactive")
     if link.expires_at is not None and now >= link.expires_at:
-        return LinkUnavailable("expired", "This payment link has expired.")
+        return LinkClosed("This payment link has expired.", "expired")
     if link.max_uses is not None and completed_uses(link.id) >= link.max_uses:
-        return LinkUnavailable("used_up", "This payment link has reached its number of payments.")
+        return LinkClosed("This payment link has reached its number of payments.", "used_up")
     return None
 
 
@@ -289,35 +291,23 @@ def open_order(link_id: str, quantity: int | None) -> Order:
         if link.max_uses is not None and (
             completed_uses(link.id) + _held_uses(link.id, now) >= link.max_uses
         ):
-            raise LinkUnavailable(
-                "busy",
+            raise LinkBusy(
                 "Every remaining payment of this link is being made right now. "
-                "Try again in a few minutes.",
-                409,
+                "Try again in a few minutes."
             )
         chosen = _quantity(link, quantity)
         provider = link.provider
         mode = provider.mode if provider else PaymentMode.CASHAPP
         if mode is PaymentMode.BUY_BUTTON and not link.service.buy_button_id:
-            raise LinkUnavailable("misconfigured", "This payment link cannot take payments.", 409)
-        order = Order(
-            provider_id=provider.id if provider else None,
-            payment_link_id=link.id,
-            service_id=link.service_id,
+            raise LinkMisconfigured("This payment link cannot take payments.")
+        return orders.new_order(
+            link.service,
+            chosen,
+            opened_by=f"from payment link {link.id}",
             mode=mode,
-            currency=link.service.currency,
-            unit_price_minor=link.service.price_minor,
-            quantity=chosen,
-            amount_minor=link.service.price_minor * chosen,
+            provider=provider,
+            payment_link=link,
         )
-        order.events.append(
-            OrderEvent(
-                kind="created",
-                message=f"Opened from payment link {link.id}: {chosen} × {link.service.title}",
-            )
-        )
-        db.session.add(order)
-        return order
 
     return in_transaction(work)
 
@@ -335,7 +325,7 @@ def _quantity(link: PaymentLink, quantity: int | None) -> int:
 def blocks_payment(order: Order) -> LinkUnavailable | None:
     """For a link's unpaid order: why the link no longer takes its payment, or None."""
     link = order.payment_link
-    if link is None or order.status not in (*UNFINISHED, OrderStatus.FAILED):
+    if link is None or not orders.is_unpaid(order):
         return None
     return unavailability(link)
 
@@ -370,173 +360,16 @@ def password_fingerprint(link: PaymentLink) -> str:
     return hashlib.sha256((link.password_hash or "").encode()).hexdigest()[:16]
 
 
-# Analytics
+@dataclass(frozen=True)
+class Usage:
+    """A link's payments so far, and its status: 'active', or why customers cannot pay
+    ('inactive', 'expired' or 'used_up')."""
+
+    completed: int
+    status: str
 
 
-def visitor_hash(link_id: str, client: str, user_agent: str) -> str:
-    """A per-link pseudonym for a visitor: a keyed hash of address and browser, never stored raw."""
-    key = current_app.config["SECRET_KEY"].encode()
-    message = f"{link_id}|{client}|{user_agent}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
-def record_view(link: PaymentLink, client: str, user_agent: str) -> None:
-    """Count one opening of the link."""
-    db.session.add(
-        LinkView(
-            payment_link_id=link.id,
-            day=utcnow().date(),
-            visitor_hash=visitor_hash(link.id, client, user_agent),
-        )
-    )
-    db.session.commit()
-
-
-@dataclass
-class DayStats:
-    day: date
-    views: int = 0
-    orders: int = 0
-    paid: int = 0
-
-
-@dataclass
-class LinkStats:
-    views: int
-    unique_visitors: int
-    orders_started: int
-    orders_paid: int
-    revenue_minor: int
-    currency: str
-    days: list[DayStats]
-
-    @property
-    def revenue_display(self) -> str:
-        return money.format_money(self.revenue_minor, self.currency)
-
-    @property
-    def conversion_display(self) -> str:
-        if not self.unique_visitors:
-            return "—"
-        rate = Decimal(self.orders_paid * 100) / Decimal(self.unique_visitors)
-        return f"{rate.quantize(Decimal('0.1'))}%"
-
-
-def stats(link: PaymentLink, days: int = 30) -> LinkStats:
-    """Totals for the link and a day-by-day series for its last `days` days."""
-    views, uniques = db.session.execute(
-        select(func.count(), func.count(func.distinct(LinkView.visitor_hash))).where(
-            LinkView.payment_link_id == link.id
-        )
-    ).one()
-    started, paid, revenue = db.session.execute(
-        select(
-            func.count(),
-            func.count().filter(Order.status.in_(COMPLETED)),
-            func.coalesce(
-                func.sum(Order.paid_amount_minor - Order.refunded_amount_minor).filter(
-                    Order.status.in_(COMPLETED)
-                ),
-                0,
-            ),
-        ).where(Order.payment_link_id == link.id)
-    ).one()
-    today = utcnow().date()
-    series = {
-        today - timedelta(days=offset): DayStats(today - timedelta(days=offset))
-        for offset in range(days)
-    }
-    first = min(series)
-    for day, count in db.session.execute(
-        select(LinkView.day, func.count())
-        .where(LinkView.payment_link_id == link.id, LinkView.day >= first)
-        .group_by(LinkView.day)
-    ):
-        if day in series:
-            series[day].views = count
-    start = datetime.combine(first, datetime.min.time())
-    for created, status in db.session.execute(
-        select(Order.created_at, Order.status).where(
-            Order.payment_link_id == link.id, Order.created_at >= start
-        )
-    ):
-        bucket = series.get(created.date())
-        if bucket:
-            bucket.orders += 1
-            bucket.paid += status in COMPLETED
-    return LinkStats(
-        views=views,
-        unique_visitors=uniques,
-        orders_started=started,
-        orders_paid=paid,
-        revenue_minor=int(revenue or 0),
-        currency=link.service.currency,
-        days=[series[day] for day in sorted(series)],
-    )
-
-
-@dataclass
-class LinkTotals:
-    links: int
-    views: int
-    orders_paid: int
-    revenue: list[str]
-
-
-def totals() -> LinkTotals:
-    """Every link together, for the dashboard; revenue per currency."""
-    revenue = db.session.execute(
-        select(Order.currency, func.sum(Order.paid_amount_minor - Order.refunded_amount_minor))
-        .where(Order.payment_link_id.is_not(None), Order.status.in_(COMPLETED))
-        .group_by(Order.currency)
-        .order_by(Order.currency)
-    ).all()
-    return LinkTotals(
-        links=db.session.scalar(select(func.count()).select_from(PaymentLink)),
-        views=db.session.scalar(select(func.count()).select_from(LinkView)),
-        orders_paid=db.session.scalar(
-            select(func.count())
-            .select_from(Order)
-            .where(Order.payment_link_id.is_not(None), Order.status.in_(COMPLETED))
-        ),
-        revenue=[money.format_money(int(total), currency) for currency, total in revenue],
-    )
-
-
-def status_of(link: PaymentLink) -> str:
-    """'active', or why customers cannot pay: 'inactive', 'expired' or 'used_up'."""
+def usage(link: PaymentLink) -> Usage:
+    """How far the link has been used, and whether it still takes payments."""
     problem = unavailability(link)
-    return problem.reason if problem else "active"
-
-
-def link_json(link: PaymentLink) -> dict:
-    """The JSON form of a link, the same for the API and the CLI."""
-    base = urls.public_url(f"/l/{link.id}")
-    return {
-        "id": link.id,
-        "url": base,
-        "checkoutUrl": urls.public_url(f"/checkout?paymentLinkId={link.id}"),
-        "qrCodePng": base + "/qr.png",
-        "qrCodeSvg": base + "/qr.svg",
-        "title": link.title,
-        "description": link.description,
-        "serviceId": link.service_id,
-        "providerId": link.provider_id,
-        "unitAmount": link.service.price,
-        "currency": link.service.currency,
-        "adjustableQuantity": link.adjustable_quantity,
-        "quantity": link.quantity,
-        "minQuantity": link.min_quantity,
-        "maxQuantity": link.max_quantity,
-        "expiresAt": jsonio.timestamp(link.expires_at),
-        "maxUses": link.max_uses,
-        "completedPayments": completed_uses(link.id),
-        "passwordProtected": link.password_hash is not None,
-        "active": link.active,
-        "status": status_of(link),
-        "metadata": link.link_metadata,
-        "afterPayment": link.after_payment.value,
-        "confirmationMessage": link.confirmation_message,
-        "redirectUrl": link.redirect_url,
-        "createdAt": jsonio.timestamp(link.created_at),
-    }
+    return Usage(completed_uses(link.id), problem.reason if problem else "active")

@@ -7,8 +7,9 @@ from sqlalchemy import or_, select
 
 from checkout import orders, stripe_gateway
 from checkout.database import in_transaction
+from checkout.errors import DomainError
 from checkout.extensions import db
-from checkout.models import Order, OrderStatus, PaymentMode, utcnow
+from checkout.models import Order, PaymentMode, utcnow
 from checkout.orders import Outcome
 from checkout.stripe_gateway import PaymentIntentView
 
@@ -26,7 +27,7 @@ RECONCILE_BATCH = 100
 log = logging.getLogger(__name__)
 
 
-class RefundError(ValueError):
+class RefundError(DomainError):
     """A refund the order's state or amounts do not allow."""
 
 
@@ -84,7 +85,7 @@ def _remember_intent(order_id: str, payment_intent_id: str) -> None:
 def refresh(order: Order) -> Order:
     """Ask Stripe about an unfinished Cash App order, at most every few seconds."""
     due = order.synced_at is None or utcnow() - order.synced_at >= SYNC_INTERVAL
-    unfinished = order.status in (OrderStatus.PENDING, OrderStatus.PROCESSING)
+    unfinished = order.status in orders.UNFINISHED
     if (
         stripe_gateway.is_live()
         and order.mode is PaymentMode.CASHAPP
@@ -110,7 +111,7 @@ def reconcile(after: timedelta) -> int:
     rows = db.session.execute(
         select(Order.id, Order.stripe_payment_intent_id)
         .where(
-            Order.status.in_([OrderStatus.PENDING, OrderStatus.PROCESSING]),
+            Order.status.in_(orders.UNFINISHED),
             Order.stripe_payment_intent_id.is_not(None),
             Order.created_at <= now - after,
             Order.created_at >= now - RECONCILE_WINDOW,
@@ -130,13 +131,13 @@ def reconcile(after: timedelta) -> int:
     return len(rows)
 
 
-def refund(order_id: str, amount_minor: int | None) -> str:
-    """Refund a paid order, fully or in part; Stripe's charge.refunded applies the change."""
+def refund(order_id: str, amount_minor: int | None) -> str | None:
+    """Refund a paid order, fully or in part; returns Stripe's refund id, whose
+    charge.refunded event then changes the order, or None when sandbox mode refunded at once."""
     order = orders.find_order(order_id)
-    if order is None or order.status not in (OrderStatus.PAID, OrderStatus.REFUNDED):
+    if order is None or order.status not in orders.COMPLETED:
         raise RefundError("Only a paid order can be refunded")
-    paid = order.paid_amount_minor or order.amount_minor
-    refundable = paid - order.refunded_amount_minor
+    refundable = orders.refundable_minor(order)
     amount = refundable if amount_minor is None else amount_minor
     if refundable <= 0:
         raise RefundError("This order is already fully refunded")
@@ -144,7 +145,7 @@ def refund(order_id: str, amount_minor: int | None) -> str:
         raise RefundError("The refund must be more than zero and at most what is left to refund")
     if not stripe_gateway.is_live():
         orders.record_refund(order.id, order.refunded_amount_minor + amount, source="sandbox")
-        return "sandbox"
+        return None
     if not order.stripe_payment_intent_id:
         raise RefundError("This order has no Stripe payment to refund")
     key = f"kassa-{order.id}-refund-{order.refunded_amount_minor}-{amount}"

@@ -9,17 +9,16 @@ acknowledged is lost; the sweep re-enqueues events whose task was lost.
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 
-from checkout import orders
-from checkout.database import each_in_batches, in_transaction
+from checkout import database, orders
+from checkout.database import in_transaction
 from checkout.extensions import db
 from checkout.models import Order, StripeEvent, utcnow
 from checkout.orders import Outcome
@@ -144,78 +143,57 @@ def check_shape(event: dict) -> tuple[str, str]:
     return event_id, event_type
 
 
-def record(event: dict, payload: str) -> str:
-    """Commit a verified event once and queue it; returns what the webhook answers.
+@dataclass(frozen=True)
+class Recorded:
+    """What the webhook answers for an event, and whether a worker should now apply it."""
 
-    "queued" for a new event of a type Kassa handles, "duplicate" for an id already
-    recorded, "ignored: unhandled type" for any other type (recorded, never applied).
+    event_id: str
+    result: str
+
+    @property
+    def to_apply(self) -> bool:
+        return self.result == QUEUED
+
+
+def record(event: dict, payload: str) -> Recorded:
+    """Commit a verified event once.
+
+    Its result is "queued" for a new event of a type Kassa handles (the caller queues its
+    task), "duplicate" for an id already recorded, "ignored: unhandled type" for any other
+    type (recorded, never applied).
     """
     event_id, event_type = check_shape(event)
     handled = event_type in HANDLERS
     result = QUEUED if handled else UNHANDLED
     now = utcnow()
-    inserted = _insert_once(
-        id=event_id,
-        type=event_type[:80],
-        payload=payload if handled else None,
-        result=result,
-        received_at=now,
-        applied_at=None if handled else now,
+    inserted = database.execute_raw(
+        _INSERT[db.engine.dialect.name],
+        {
+            "id": event_id,
+            "type": event_type[:80],
+            "payload": payload if handled else None,
+            "result": result,
+            "attempts": 0,
+            "received_at": now,
+            "applied_at": None if handled else now,
+        },
     )
-    if not inserted:
-        return "duplicate"
-    if handled:
-        _enqueue(event_id)
-    return result
+    return Recorded(event_id, result if inserted == 1 else "duplicate")
 
 
-_COLUMNS = ("id", "type", "payload", "result", "attempts", "received_at", "applied_at")
-
-
-@lru_cache
-def _insert_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None, Callable]:
-    """INSERT … ON CONFLICT (id) DO NOTHING for this dialect, compiled once."""
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(StripeEvent)
-        .values({name: bindparam(name) for name in _COLUMNS})
-        .on_conflict_do_nothing(index_elements=["id"])
+# The whole of the webhook's database work: INSERT … ON CONFLICT (id) DO NOTHING.
+_INSERT = {
+    name: dialect.insert(StripeEvent)
+    .values(
+        {
+            column.name: bindparam(column.name, type_=column.type)
+            for column in StripeEvent.__table__.columns
+            if column.name != "order_id"
+        }
     )
-    compiled = statement.compile(dialect=dialect)
-    stamp = StripeEvent.__table__.c.received_at.type.bind_processor(dialect)
-    order = tuple(compiled.positiontup) if compiled.positional else None
-    return str(compiled), order, stamp or (lambda value: value)
-
-
-def _insert_once(**values) -> bool:
-    """Insert and commit the event row; False when its id was already there.
-
-    This is the whole of the webhook's database work, so it uses the driver's cursor:
-    SQLAlchemy's statement building and session would cost more than the insert itself.
-    """
-    sql, positions, stamp = _insert_sql(db.engine.dialect)
-    values["attempts"] = 0
-    values["received_at"] = stamp(values["received_at"])
-    if values["applied_at"] is not None:
-        values["applied_at"] = stamp(values["applied_at"])
-    connection = db.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, tuple(values[name] for name in positions) if positions else values)
-        inserted = cursor.rowcount == 1
-        connection.commit()
-    finally:
-        connection.close()
-    return inserted
-
-
-def _enqueue(event_id: str) -> None:
-    from checkout import tasks
-
-    try:
-        tasks.apply_stripe_event(event_id)
-    except Exception:  # the row is committed: the sweep queues it again
-        log.warning("Could not enqueue Stripe event %s; the sweep will", event_id)
+    .on_conflict_do_nothing(index_elements=["id"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def apply_recorded(event_id: str) -> str | None:
@@ -279,15 +257,15 @@ WAITING = StripeEvent.applied_at.is_(None) & (StripeEvent.attempts < MAX_APPLY_A
 FAILED = StripeEvent.applied_at.is_(None) & (StripeEvent.attempts >= MAX_APPLY_ATTEMPTS)
 
 
-def sweep() -> int:
-    """Queue again events not applied within the grace period; returns how many.
+def lost() -> Iterator[str]:
+    """Events not applied within the grace period, oldest first, for the sweep to queue again.
 
     Their task was lost (the queue or a worker died) or failed. Queueing an event twice is
     harmless: only one worker can claim it.
     """
     grace = timedelta(seconds=current_app.config["OUTBOX_SWEEP_GRACE_SECONDS"])
     waiting = WAITING & (StripeEvent.received_at <= utcnow() - grace)
-    return each_in_batches(waiting, StripeEvent.received_at, StripeEvent.id, _enqueue)
+    return database.ids_in_batches(waiting, StripeEvent.received_at, StripeEvent.id)
 
 
 def unapplied_counts() -> dict[str, int]:
@@ -305,5 +283,5 @@ def retry(event: StripeEvent) -> None:
     """Give a failed event its attempts back and queue it (after the cause is fixed)."""
     event.attempts = 0
     event.result = QUEUED
+    database.after_commit("apply_stripe_event", event.id)
     db.session.commit()
-    _enqueue(event.id)

@@ -1,42 +1,82 @@
-"""Background tasks: thin wrappers that take ids, open an app context and call a service."""
+"""Background tasks, on top of the services: each takes ids, runs one service in an app
+context, and queues what the service says comes next.
 
+Views, the CLI and the worker call these; services never import this module. A service
+that needs work done after its transaction commits names the task with
+`database.after_commit`, and the listener below hands it to the queue.
+"""
+
+import logging
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import has_app_context
+from flask import Flask, current_app, has_app_context
 from huey import crontab
+from huey.api import TaskWrapper
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from checkout import notifications, payments, stripe_events, throttle
+from checkout import database, notifications, payments, stripe_events, throttle
+from checkout.models import utcnow
 from checkout.queue import huey
 
-_app = None
+log = logging.getLogger(__name__)
+
+_worker_app: Flask | None = None
+
+
+def use_app(app: Flask) -> None:
+    """The app tasks run in when no app context is active (worker.py gives it once)."""
+    global _worker_app
+    _worker_app = app
 
 
 def app_context():
-    """The caller's app context, or one of the worker's own app."""
-    global _app
+    """The caller's app context, or one of the worker's app."""
     if has_app_context():
         return nullcontext()
-    if _app is None:
-        from checkout import create_app
-
-        _app = create_app()
-    return _app.app_context()
+    if _worker_app is None:
+        raise RuntimeError("No app for tasks: run them through checkout.worker")
+    return _worker_app.app_context()
 
 
-@huey.periodic_task(crontab(minute="17"))
-def purge_throttle_hits() -> int:
-    """Forget failed-attempt records older than a day."""
-    with app_context():
-        return throttle.purge(timedelta(days=1))
+def enqueue(task: TaskWrapper, *args: str, at: datetime | None = None) -> None:
+    """Queue a task, at once or at a moment; if the queue is down, the sweep queues it later.
+
+    Everything queued is already committed to the database, which the minute sweep reads,
+    so a failure here loses nothing and must not fail the caller's request.
+    """
+    try:
+        if at is None:
+            task(*args)
+        else:
+            task.schedule(args=args, delay=max((at - utcnow()).total_seconds(), 0))
+    except Exception:
+        log.warning("Could not queue %s%s; the sweep will", task.name, args)
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_off(session: Session) -> None:
+    """Queue the tasks the committed transaction asked for."""
+    for name, args in database.take_after_commit(session):
+        enqueue(BY_NAME[name], *args)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    database.take_after_commit(session)
 
 
 @huey.task()
 def deliver_notification(notification_id: str) -> str | None:
-    """Make one delivery attempt; a failed one schedules the next itself."""
+    """Make one delivery attempt; after a failed one, queue the next at its time."""
     with app_context():
-        status = notifications.deliver(notification_id)
-        return status.value if status else None
+        attempted = notifications.deliver(notification_id)
+    if attempted is None:
+        return None
+    if attempted.retry_at is not None:
+        enqueue(deliver_notification, notification_id, at=attempted.retry_at)
+    return attempted.status.value
 
 
 @huey.task()
@@ -46,19 +86,41 @@ def apply_stripe_event(event_id: str) -> str | None:
         return stripe_events.apply_recorded(event_id)
 
 
+BY_NAME: dict[str, TaskWrapper] = {
+    "deliver_notification": deliver_notification,
+    "apply_stripe_event": apply_stripe_event,
+}
+
+
+def requeue_lost() -> dict[str, int]:
+    """Queue again Stripe events and due notifications whose task was lost; how many of each."""
+    counts = {"stripeEvents": 0, "notifications": 0}
+    for event_id in stripe_events.lost():
+        enqueue(apply_stripe_event, event_id)
+        counts["stripeEvents"] += 1
+    for notification_id in notifications.lost():
+        enqueue(deliver_notification, notification_id)
+        counts["notifications"] += 1
+    return counts
+
+
 @huey.periodic_task(crontab(minute="*"))
 def sweep_outbox() -> int:
-    """Every minute, and at worker start: re-enqueue Stripe events and due notifications
-    whose task was lost."""
+    """Every minute, and at worker start: requeue_lost()."""
     with app_context():
-        return stripe_events.sweep() + notifications.sweep()
+        return sum(requeue_lost().values())
 
 
 @huey.periodic_task(crontab(minute="*/5"))
 def reconcile_payments() -> int:
     """Apply what missed Stripe webhooks would have."""
     with app_context():
-        from flask import current_app
-
         after = timedelta(seconds=current_app.config["RECONCILE_AFTER_SECONDS"])
         return payments.reconcile(after)
+
+
+@huey.periodic_task(crontab(minute="17"))
+def purge_throttle_hits() -> int:
+    """Forget failed-attempt records older than a day."""
+    with app_context():
+        return throttle.purge(timedelta(days=1))

@@ -2,7 +2,7 @@
 
 import ipaddress
 import socket
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, request
 
@@ -92,9 +92,24 @@ def provider_redirect(template: str | None, order_id: str) -> str | None:
 LOCAL_BASE_URL = "http://localhost:8000"
 
 
-def public_url(path: str) -> str:
-    """An absolute URL for a path, on PUBLIC_BASE_URL or else on the requested host."""
+def base_url() -> str:
+    """Where Kassa is reached: PUBLIC_BASE_URL, else the requested host, else `make run`'s."""
     base = current_app.config["PUBLIC_BASE_URL"]
     if not base:
         base = request.host_url.rstrip("/") if has_request_context() else LOCAL_BASE_URL
-    return base + path
+    return base
+
+
+def public_url(path: str) -> str:
+    """An absolute URL for a path, on base_url()."""
+    return base_url() + path
+
+
+def checkout_url(order_id: str, base: str | None = None) -> str:
+    """The absolute URL of an order's checkout page."""
+    return f"{base or base_url()}/checkout?{urlencode({'orderId': order_id})}"
+
+
+def link_url(link_id: str, base: str | None = None) -> str:
+    """The absolute short URL of a payment link, the one its QR code holds."""
+    return f"{base or base_url()}/l/{link_id}"

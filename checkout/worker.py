@@ -1,6 +1,11 @@
-"""Entry point for huey_consumer: `huey_consumer checkout.worker.huey`."""
+"""Entry point for huey_consumer: `huey_consumer checkout.worker.huey`.
 
-from checkout import tasks  # noqa: F401 -- registers the tasks with huey
+It builds the app once, from the environment, and gives it to the tasks.
+"""
+
+from checkout import create_app, tasks
 from checkout.queue import huey
+
+tasks.use_app(create_app())
 
 __all__ = ["huey"]

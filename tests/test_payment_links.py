@@ -66,7 +66,9 @@ def test_link_page_shows_service_price_and_quantity(admin_client, client, servic
     for text in ("Spring sale", "Credits for the spring", "Premium Credits", "$5.00", "$10.00"):
         assert text in page.text
     assert 'min="2" max="6"' in page.text
-    same = client.get(f"/checkout?paymentLinkId={link_id}")
+    moved = client.get(f"/checkout?paymentLinkId={link_id}")
+    assert moved.status_code == 302 and moved.headers["Location"] == f"/l/{link_id}"
+    same = client.get(f"/checkout?paymentLinkId={link_id}", follow_redirects=True)
     assert same.status_code == 200 and "Spring sale" in same.text
 
 

@@ -6,14 +6,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from checkout import payment_links, qr, urls
+from checkout import link_analytics, orders, payment_links, qr, urls
 from checkout.admin.forms import ActionForm, LinkForm
 from checkout.admin.routes import attach_error, bp, provider_choices, require_action_form
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.links.routes import link_url
+from checkout.link_analytics import DayStats
 from checkout.models import LinkView, Order, PaymentLink, Service
-from checkout.payment_links import DayStats, LinkFields
+from checkout.payment_links import LinkFields
 
 CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 140, 2
 
@@ -132,7 +132,7 @@ def links():
     paid = dict(
         db.session.execute(
             select(Order.payment_link_id, func.count())
-            .where(Order.payment_link_id.is_not(None), Order.status.in_(payment_links.COMPLETED))
+            .where(Order.payment_link_id.is_not(None), Order.status.in_(orders.COMPLETED))
             .group_by(Order.payment_link_id)
         ).all()
     )
@@ -160,9 +160,9 @@ def edit_link(link_id: str):
 def link(link_id: str):
     """A link: where to share it, its QR code, and how it performs."""
     row = _link_or_404(link_id)
-    stats = payment_links.stats(row)
+    stats = link_analytics.stats(row)
     bars, peak = chart_bars(stats.days)
-    url = link_url(row)
+    url = urls.link_url(row.id)
     return render_template(
         "admin/link.html",
         link=row,

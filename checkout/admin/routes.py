@@ -11,10 +11,10 @@ from checkout import (
     accounts,
     catalog,
     credentials,
+    link_analytics,
     money,
     notifications,
     orders,
-    payment_links,
     payments,
     stripe_events,
 )
@@ -137,7 +137,7 @@ def dashboard():
         "admin/dashboard.html",
         counts={status: counts.get(status, 0) for status in OrderStatus},
         failed_deliveries=delivery_counts.get(NotificationStatus.FAILED, 0),
-        link_totals=payment_links.totals(),
+        link_totals=link_analytics.totals(),
         pending_deliveries=delivery_counts.get(NotificationStatus.PENDING, 0),
         stripe_event_counts=stripe_events.unapplied_counts(),
         recent=recent,
@@ -448,7 +448,11 @@ def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
         .order_by(Notification.created_at)
     ).all()
     return render_template(
-        "admin/order.html", order=row, refund_form=refund_form, notifications=sent
+        "admin/order.html",
+        order=row,
+        refund_form=refund_form,
+        refundable=orders.refundable_minor(row),
+        notifications=sent,
     ), status
 
 
@@ -470,7 +474,7 @@ def refund_order(order_id: str):
     except StripeError as error:
         flash(f"Stripe refused the refund: {error.user_message or error}", "error")
         return _order_page(row, form, 502)
-    if reference == "sandbox":
+    if reference is None:
         flash("Refunded (sandbox).", "success")
     else:
         flash(f"Refund {reference} requested; the order updates when Stripe confirms.", "success")

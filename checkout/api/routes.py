@@ -2,14 +2,14 @@
 
 from decimal import Decimal
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from checkout import credentials, jsonio, money, orders, payment_links, urls
+from checkout import credentials, jsonio, orders, payment_links, schemas, urls, web
 from checkout.api.openapi import openapi_document
-from checkout.errors import ValidationError
+from checkout.errors import DomainError, ValidationError
 from checkout.extensions import csrf, db
-from checkout.models import Order, OrderStatus, PaymentMode, Provider
+from checkout.models import Order, OrderStatus, PaymentLink, Provider
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -18,7 +18,7 @@ LIST_LIMIT_MAX = 100
 
 
 class ApiError(Exception):
-    """An error answered as {"error": message} with an HTTP status."""
+    """A request this API refuses before any service sees it: {"error": message}, status."""
 
     def __init__(self, message: str, status: int):
         super().__init__(message)
@@ -27,13 +27,20 @@ class ApiError(Exception):
 
 
 @bp.errorhandler(ApiError)
-@bp.errorhandler(orders.OrderError)
-def _api_error(error):
+def _api_error(error: ApiError):
     response = jsonify(error=error.message)
     response.status_code = error.status
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="kassa"'
     return response
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError):
+    message = error.message
+    if isinstance(error, ValidationError):
+        message = f"{schemas.api_field(error.field)}: {message}"
+    return jsonify(error=message), web.status_for(error)
 
 
 def _json_body() -> dict:
@@ -45,24 +52,6 @@ def _json_body() -> dict:
     if not isinstance(body, dict):
         raise ApiError("Request body must be a JSON object", 400)
     return body
-
-
-API_FIELD_NAMES = {
-    "service_id": "service",
-    "min_quantity": "minQuantity",
-    "max_quantity": "maxQuantity",
-    "expires_at": "expiresAt",
-    "max_uses": "maxUses",
-    "confirmation_message": "confirmationMessage",
-    "redirect_url": "redirectUrl",
-    "after_payment": "redirectUrl",
-}
-
-
-@bp.errorhandler(ValidationError)
-def _validation_error(error: ValidationError):
-    field = API_FIELD_NAMES.get(error.field, error.field)
-    return jsonify(error=f"{field}: {error.message}"), 422
 
 
 def _optional(body: dict, name: str, kind: type, label: str):
@@ -110,34 +99,6 @@ def _amount(value: object) -> Decimal | int | None:
     return value
 
 
-def order_payload(order: Order) -> dict:
-    """The JSON form of an order, the same in every API answer."""
-    payload = {
-        "orderId": order.id,
-        "externalId": order.external_id,
-        "checkoutUrl": urls.public_url(url_for("pay.checkout", orderId=order.id)),
-        "amount": order.amount,
-        "quantity": order.quantity,
-        "currency": order.currency,
-        "mode": order.mode.value,
-        "status": order.status.value,
-        "createdAt": jsonio.timestamp(order.created_at),
-        "paidAt": jsonio.timestamp(order.paid_at),
-        "paidAmount": None,
-        "refundedAmount": None,
-        "amountMismatch": order.amount_mismatch,
-        "stripePaymentIntentId": order.stripe_payment_intent_id,
-        "paymentLinkId": order.payment_link_id,
-    }
-    if order.paid_amount_minor is not None:
-        payload["paidAmount"] = money.to_decimal(order.paid_amount_minor, order.currency)
-    if order.refunded_amount_minor:
-        payload["refundedAmount"] = money.to_decimal(order.refunded_amount_minor, order.currency)
-    if order.mode is PaymentMode.BUY_BUTTON:
-        payload["stripeBuyButtonId"] = order.service.buy_button_id
-    return payload
-
-
 @bp.post("/create-payment-intent")
 def create_payment_intent():
     """Open an order for the provider and answer with its checkout URL."""
@@ -145,8 +106,8 @@ def create_payment_intent():
     provider = _authenticated_provider(body)
     external_id = _external_id(body.get("externalId"))
     amount = _amount(body.get("amount"))
-    opened = orders.open_order(provider, external_id, amount)
-    return jsonify(order_payload(opened.order))
+    order = orders.open_order(provider, external_id, amount)
+    return jsonify(schemas.api_order(order, urls.base_url()))
 
 
 @bp.get("/orders/<order_id>")
@@ -156,7 +117,7 @@ def get_order(order_id: str):
     order = orders.find_order(order_id)
     if order is None or order.provider_id != provider.id:
         raise ApiError("Order not found", 404)
-    return jsonify(order_payload(order))
+    return jsonify(schemas.api_order(order, urls.base_url()))
 
 
 @bp.get("/orders")
@@ -187,7 +148,10 @@ def list_orders():
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
     ).all()
-    return jsonify(data=[order_payload(order) for order in rows[:limit]], hasMore=len(rows) > limit)
+    base = urls.base_url()
+    return jsonify(
+        data=[schemas.api_order(order, base) for order in rows[:limit]], hasMore=len(rows) > limit
+    )
 
 
 @bp.post("/payment-links")
@@ -219,7 +183,7 @@ def create_payment_link():
             redirect_url=redirect_url,
         )
     )
-    return jsonify(payment_links.link_json(link)), 201
+    return jsonify(_link_json(link)), 201
 
 
 @bp.get("/payment-links/<link_id>")
@@ -229,7 +193,12 @@ def get_payment_link(link_id: str):
     link = payment_links.find_link(link_id)
     if link is None or link.provider_id != provider.id:
         raise ApiError("Payment link not found", 404)
-    return jsonify(payment_links.link_json(link))
+    return jsonify(_link_json(link))
+
+
+def _link_json(link: PaymentLink) -> dict:
+    usage = payment_links.usage(link)
+    return schemas.payment_link(link, urls.base_url(), usage.completed, usage.status)
 
 
 @bp.get("/openapi.json")

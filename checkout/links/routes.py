@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from checkout import money, payment_links, qr, urls
+from checkout import link_analytics, money, payment_links, qr, urls, web
 from checkout.errors import ValidationError
 from checkout.links.forms import PayForm, UnlockForm
 from checkout.models import PaymentLink, PaymentMode
@@ -30,7 +30,7 @@ def _unlocked(link: PaymentLink) -> bool:
 
 
 def _unavailable(problem: payment_links.LinkUnavailable):
-    return render_template("links/unavailable.html", problem=problem), problem.status
+    return render_template("links/unavailable.html", problem=problem), web.status_for(problem)
 
 
 def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
@@ -38,7 +38,7 @@ def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
     return (
         render_template("links/password.html", link_id=link.id, form=form),
         status,
-        {"Cache-Control": "no-store"},
+        web.NO_STORE,
     )
 
 
@@ -58,7 +58,7 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
             buy_button=link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON,
         ),
         status,
-        {"Cache-Control": "no-store"},
+        web.NO_STORE,
     )
 
 
@@ -66,7 +66,7 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
 def show(link_id: str):
     """The link's page: service, price and quantity, or why it cannot be paid."""
     link = _link_or_404(link_id)
-    payment_links.record_view(link, _client(), request.user_agent.string)
+    link_analytics.record_view(link, _client(), request.user_agent.string)
     problem = payment_links.unavailability(link)
     if problem:
         return _unavailable(problem)
@@ -132,16 +132,11 @@ def _qr_response(body, mimetype: str, filename: str):
 def qr_svg(link_id: str):
     """The link's QR code as SVG."""
     link = _link_or_404(link_id)
-    return _qr_response(qr.svg(link_url(link)), "image/svg+xml", f"{link.id}.svg")
+    return _qr_response(qr.svg(urls.link_url(link.id)), "image/svg+xml", f"{link.id}.svg")
 
 
 @bp.get("/l/<link_id>/qr.png")
 def qr_png(link_id: str):
     """The link's QR code as PNG."""
     link = _link_or_404(link_id)
-    return _qr_response(qr.png(link_url(link)), "image/png", f"{link.id}.png")
-
-
-def link_url(link: PaymentLink) -> str:
-    """The absolute short URL of a link, the one its QR code holds."""
-    return urls.public_url(url_for("links.show", link_id=link.id))
+    return _qr_response(qr.png(urls.link_url(link.id)), "image/png", f"{link.id}.png")

@@ -15,7 +15,16 @@ from flask import (
     url_for,
 )
 
-from checkout import database, orders, page_cache, payment_links, payments, stripe_gateway, urls
+from checkout import (
+    database,
+    orders,
+    page_cache,
+    payment_links,
+    payments,
+    stripe_gateway,
+    urls,
+    web,
+)
 from checkout.extensions import csrf
 from checkout.models import AfterPayment, Order, OrderStatus, PaymentMode
 from checkout.orders import Outcome
@@ -29,7 +38,6 @@ SANDBOX_OUTCOMES = {
     "failed": Outcome.FAILED,
     "processing": Outcome.PROCESSING,
 }
-PAYABLE = (OrderStatus.PENDING, OrderStatus.FAILED)
 
 
 @dataclass
@@ -51,20 +59,18 @@ def _order_or_404() -> Order:
 def _payment_panel(order: Order) -> tuple[Order, PaymentPanel | None]:
     """Prepare the way to pay, syncing the order with Stripe first; None once paying is over."""
     if not stripe_gateway.is_live():
-        panel = PaymentPanel("sandbox")
-        payable = order.status in (*PAYABLE, OrderStatus.PROCESSING)
-        return order, panel if payable else None
+        return order, PaymentPanel("sandbox") if orders.is_unpaid(order) else None
     if order.mode is PaymentMode.BUY_BUTTON:
         panel = PaymentPanel("buy_button", buy_button_id=order.service.buy_button_id)
-        return order, panel if order.status in PAYABLE else None
-    if order.is_final:
+        return order, panel if orders.is_payable(order) else None
+    if orders.is_final(order):
         return order, None
     try:
         intent = payments.prepare_cashapp_payment(order)
     except stripe_gateway.StripeError:
         log.exception("Stripe refused to prepare order %s", order.id)
         return order, PaymentPanel("unavailable")
-    if order.status not in PAYABLE:
+    if not orders.is_payable(order):
         return order, None
     return order, PaymentPanel("cashapp", client_secret=intent.client_secret)
 
@@ -121,28 +127,26 @@ def sandbox_token(order_id: str) -> str:
     return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
 
 
-NO_STORE = {"Cache-Control": "no-store"}
-
-
 @bp.get("/checkout")
 def checkout():
     """The hosted checkout page for one order (or, with paymentLinkId, a payment link)."""
     if "paymentLinkId" in request.args and "orderId" not in request.args:
-        from checkout.links.routes import show
-
-        return show(request.args["paymentLinkId"])
+        link = payment_links.find_link(request.args["paymentLinkId"])
+        if link is None:
+            abort(404, description="There is no payment link at this address.")
+        return redirect(url_for("links.show", link_id=link.id))
     pages = page_cache.checkout_pages()
     key = page_cache.current_key(request.args.get("orderId"))
     cached = pages.get((request.host_url, key)) if key else None
     if cached is not None:
-        return cached, 200, NO_STORE
+        return cached, 200, web.NO_STORE
     order = _order_or_404()
     blocked = payment_links.blocks_payment(order)
     if blocked:
-        return render_template("links/unavailable.html", problem=blocked), blocked.status
+        return render_template("links/unavailable.html", problem=blocked), web.status_for(blocked)
     order, panel = _payment_panel(order)
     where = _destinations(order)
-    unpaid = order.status in (*PAYABLE, OrderStatus.PROCESSING)
+    unpaid = orders.is_unpaid(order)
     response = render_template(
         "pay/checkout.html",
         order=order,
@@ -161,11 +165,11 @@ def checkout():
         or (panel is not None and panel.kind == "buy_button"),
     )
     if panel is not None and panel.kind == "unavailable":
-        return response, 503, NO_STORE
+        return response, 503, web.NO_STORE
     # A Cash App panel holds a PaymentIntent that is checked with Stripe on every view.
     if key and (panel is None or panel.kind in ("sandbox", "buy_button")):
         pages.put((request.host_url, key), response)
-    return response, 200, NO_STORE
+    return response, 200, web.NO_STORE
 
 
 @bp.get("/checkout/status")
@@ -178,7 +182,7 @@ def status():
         order = payments.refresh(order)
     except stripe_gateway.StripeError:
         log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
-    return jsonify(orderId=order.id, status=order.status.value), 200, NO_STORE
+    return jsonify(orderId=order.id, status=order.status.value), 200, web.NO_STORE
 
 
 @bp.post("/checkout/sandbox")

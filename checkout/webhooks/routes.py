@@ -4,7 +4,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from checkout import stripe_events, stripe_gateway
+from checkout import stripe_events, stripe_gateway, tasks
 from checkout.extensions import csrf
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -29,8 +29,10 @@ def stripe_webhook():
     try:
         event = stripe_gateway.verify_event(payload, request.headers.get("Stripe-Signature"))
         # verify_event decoded the body as UTF-8 to check the signature, so this cannot fail.
-        result = stripe_events.record(event, payload.decode())
+        recorded = stripe_events.record(event, payload.decode())
     except (stripe_gateway.InvalidWebhook, stripe_events.MalformedEvent) as error:
         log.warning("Refused a Stripe webhook: %s", error)
         return jsonify(error=str(error)), 400
-    return jsonify(received=True, result=result)
+    if recorded.to_apply:
+        tasks.enqueue(tasks.apply_stripe_event, recorded.event_id)
+    return jsonify(received=True, result=recorded.result)

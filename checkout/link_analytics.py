@@ -1,0 +1,144 @@
+"""Payment-link analytics: views and unique visitors, orders and revenue, day by day."""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from checkout import money, orders
+from checkout.extensions import db
+from checkout.models import LinkView, Order, PaymentLink, utcnow
+
+
+def visitor_hash(link_id: str, client: str, user_agent: str) -> str:
+    """A per-link pseudonym for a visitor: a keyed hash of address and browser, never stored raw."""
+    key = current_app.config["SECRET_KEY"].encode()
+    message = f"{link_id}|{client}|{user_agent}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def record_view(link: PaymentLink, client: str, user_agent: str) -> None:
+    """Count one opening of the link."""
+    db.session.add(
+        LinkView(
+            payment_link_id=link.id,
+            day=utcnow().date(),
+            visitor_hash=visitor_hash(link.id, client, user_agent),
+        )
+    )
+    db.session.commit()
+
+
+@dataclass
+class DayStats:
+    day: date
+    views: int = 0
+    orders: int = 0
+    paid: int = 0
+
+
+@dataclass
+class LinkStats:
+    views: int
+    unique_visitors: int
+    orders_started: int
+    orders_paid: int
+    revenue_minor: int
+    currency: str
+    days: list[DayStats]
+
+    @property
+    def revenue_display(self) -> str:
+        return money.format_money(self.revenue_minor, self.currency)
+
+    @property
+    def conversion_display(self) -> str:
+        if not self.unique_visitors:
+            return "—"
+        rate = Decimal(self.orders_paid * 100) / Decimal(self.unique_visitors)
+        return f"{rate.quantize(Decimal('0.1'))}%"
+
+
+def stats(link: PaymentLink, days: int = 30) -> LinkStats:
+    """Totals for the link and a day-by-day series for its last `days` days."""
+    views, uniques = db.session.execute(
+        select(func.count(), func.count(func.distinct(LinkView.visitor_hash))).where(
+            LinkView.payment_link_id == link.id
+        )
+    ).one()
+    started, paid, revenue = db.session.execute(
+        select(
+            func.count(),
+            func.count().filter(Order.status.in_(orders.COMPLETED)),
+            func.coalesce(
+                func.sum(Order.paid_amount_minor - Order.refunded_amount_minor).filter(
+                    Order.status.in_(orders.COMPLETED)
+                ),
+                0,
+            ),
+        ).where(Order.payment_link_id == link.id)
+    ).one()
+    today = utcnow().date()
+    series = {
+        today - timedelta(days=offset): DayStats(today - timedelta(days=offset))
+        for offset in range(days)
+    }
+    first = min(series)
+    for day, count in db.session.execute(
+        select(LinkView.day, func.count())
+        .where(LinkView.payment_link_id == link.id, LinkView.day >= first)
+        .group_by(LinkView.day)
+    ):
+        if day in series:
+            series[day].views = count
+    start = datetime.combine(first, datetime.min.time())
+    for created, status in db.session.execute(
+        select(Order.created_at, Order.status).where(
+            Order.payment_link_id == link.id, Order.created_at >= start
+        )
+    ):
+        bucket = series.get(created.date())
+        if bucket:
+            bucket.orders += 1
+            bucket.paid += status in orders.COMPLETED
+    return LinkStats(
+        views=views,
+        unique_visitors=uniques,
+        orders_started=started,
+        orders_paid=paid,
+        revenue_minor=int(revenue or 0),
+        currency=link.service.currency,
+        days=[series[day] for day in sorted(series)],
+    )
+
+
+@dataclass
+class LinkTotals:
+    links: int
+    views: int
+    orders_paid: int
+    revenue: list[str]
+
+
+def totals() -> LinkTotals:
+    """Every link together, for the dashboard; revenue per currency."""
+    revenue = db.session.execute(
+        select(Order.currency, func.sum(Order.paid_amount_minor - Order.refunded_amount_minor))
+        .where(Order.payment_link_id.is_not(None), Order.status.in_(orders.COMPLETED))
+        .group_by(Order.currency)
+        .order_by(Order.currency)
+    ).all()
+    return LinkTotals(
+        links=db.session.scalar(select(func.count()).select_from(PaymentLink)),
+        views=db.session.scalar(select(func.count()).select_from(LinkView)),
+        orders_paid=db.session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.payment_link_id.is_not(None), Order.status.in_(orders.COMPLETED))
+        ),
+        revenue=[money.format_money(int(total), currency) for currency, total in revenue],
+    )

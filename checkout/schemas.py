@@ -1,0 +1,151 @@
+"""Every JSON shape Kassa hands out, each built in one place.
+
+One rule for all of them: amounts are exact `Decimal`s in major units (written as JSON
+numbers), times are `jsonio.timestamp` strings, and every field is present, null while it
+has no value (`paidAmount` before payment, `paymentLinkId` of an order opened by API). The
+one exception is a field of one payment mode, present only in that mode
+(`stripeBuyButtonId`). Nothing here reads the request or the database: callers pass what
+depends on them (the base URL, a link's use so far).
+"""
+
+from decimal import Decimal
+
+from checkout import jsonio, money, urls
+from checkout.models import Order, PaymentLink, PaymentMode, Provider, Service, utcnow
+
+# How the API names the fields that services name after model columns; an error about a
+# field names it as the API caller wrote it.
+API_FIELD_NAMES = {
+    "service_id": "service",
+    "min_quantity": "minQuantity",
+    "max_quantity": "maxQuantity",
+    "expires_at": "expiresAt",
+    "max_uses": "maxUses",
+    "confirmation_message": "confirmationMessage",
+    "redirect_url": "redirectUrl",
+    "after_payment": "redirectUrl",
+}
+
+
+def api_field(name: str) -> str:
+    """The API's name for a service's field name."""
+    return API_FIELD_NAMES.get(name, name)
+
+
+def _amount(minor: int | None, currency: str) -> Decimal | None:
+    return None if minor is None else money.to_decimal(minor, currency)
+
+
+def order(row: Order) -> dict:
+    """An order as the API and notifications show it, without request-dependent URLs."""
+    fields = {
+        "orderId": row.id,
+        "externalId": row.external_id,
+        "amount": row.amount,
+        "quantity": row.quantity,
+        "currency": row.currency,
+        "mode": row.mode.value,
+        "status": row.status.value,
+        "createdAt": jsonio.timestamp(row.created_at),
+        "paidAt": jsonio.timestamp(row.paid_at),
+        "paidAmount": _amount(row.paid_amount_minor, row.currency),
+        "refundedAmount": _amount(row.refunded_amount_minor or None, row.currency),
+        "amountMismatch": row.amount_mismatch,
+        "stripePaymentIntentId": row.stripe_payment_intent_id,
+        "paymentLinkId": row.payment_link_id,
+    }
+    if row.mode is PaymentMode.BUY_BUTTON:
+        fields["stripeBuyButtonId"] = row.service.buy_button_id
+    return fields
+
+
+def api_order(row: Order, base_url: str) -> dict:
+    """An order in an API answer: the order and where its customer pays."""
+    return {**order(row), "checkoutUrl": urls.checkout_url(row.id, base_url)}
+
+
+def order_notification(row: Order, event: str) -> dict:
+    """The body a provider receives when its order changes."""
+    link = row.payment_link
+    return {
+        "event": event,
+        **order(row),
+        "providerId": row.provider_id,
+        "providerName": row.provider.name if row.provider else None,
+        "serviceId": row.service.id,
+        "serviceName": row.service.title,
+        "metadata": link.link_metadata if link is not None else None,
+        "timestamp": jsonio.timestamp(utcnow()),
+    }
+
+
+def test_notification(provider: Provider) -> dict:
+    """The body of the admin's "Send test event"."""
+    return {
+        "event": "test",
+        "providerId": provider.id,
+        "providerName": provider.name,
+        "message": "A test notification from Kassa. Verify its signature and answer 2xx.",
+        "timestamp": jsonio.timestamp(utcnow()),
+    }
+
+
+def payment_link(link: PaymentLink, base_url: str, completed: int, status: str) -> dict:
+    """A payment link for the API and the CLI, with its use so far (payment_links.usage)."""
+    url = urls.link_url(link.id, base_url)
+    return {
+        "id": link.id,
+        "url": url,
+        "checkoutUrl": f"{base_url}/checkout?paymentLinkId={link.id}",
+        "qrCodePng": url + "/qr.png",
+        "qrCodeSvg": url + "/qr.svg",
+        "title": link.title,
+        "description": link.description,
+        "serviceId": link.service_id,
+        "providerId": link.provider_id,
+        "unitAmount": link.service.price,
+        "currency": link.service.currency,
+        "adjustableQuantity": link.adjustable_quantity,
+        "quantity": link.quantity,
+        "minQuantity": link.min_quantity,
+        "maxQuantity": link.max_quantity,
+        "expiresAt": jsonio.timestamp(link.expires_at),
+        "maxUses": link.max_uses,
+        "completedPayments": completed,
+        "passwordProtected": link.password_hash is not None,
+        "active": link.active,
+        "status": status,
+        "metadata": link.link_metadata,
+        "afterPayment": link.after_payment.value,
+        "confirmationMessage": link.confirmation_message,
+        "redirectUrl": link.redirect_url,
+        "createdAt": jsonio.timestamp(link.created_at),
+    }
+
+
+def service(row: Service) -> dict:
+    """A service, as the CLI prints it."""
+    return {
+        "id": row.id,
+        "slug": row.slug,
+        "title": row.title,
+        "price": row.price,
+        "currency": row.currency,
+        "buyButtonId": row.buy_button_id,
+        "active": row.active,
+    }
+
+
+def provider(row: Provider) -> dict:
+    """A provider's settings, as the CLI prints them (never its keys or secrets)."""
+    return {
+        "id": row.id,
+        "slug": row.slug,
+        "name": row.name,
+        "service": row.service.slug,
+        "mode": row.mode.value,
+        "active": row.active,
+        "webhookUrl": row.webhook_url,
+        "successUrl": row.success_url,
+        "cancelUrl": row.cancel_url,
+    }

@@ -1,0 +1,28 @@
+"""What the blueprints share: the HTTP status each domain error answers with, and headers."""
+
+from checkout import orders, payment_links, payments
+from checkout.errors import DomainError, ValidationError
+
+# The one place a domain error becomes an HTTP status.
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    ValidationError: 422,
+    orders.AmountInvalid: 422,
+    orders.AmountRefused: 400,
+    orders.PaymentNotConfigured: 400,
+    orders.ServiceUnavailable: 409,
+    orders.ExternalIdTaken: 409,
+    payment_links.LinkClosed: 410,
+    payment_links.LinkBusy: 409,
+    payment_links.LinkMisconfigured: 409,
+    payments.RefundError: 422,
+}
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def status_for(error: DomainError) -> int:
+    """The HTTP status that answers a domain error."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    raise LookupError(f"No HTTP status for {type(error).__name__}")
