@@ -14,13 +14,13 @@ from checkout.models import ApiKey, Provider, utcnow
 
 KEY_PREFIX = "kassa_"
 MAX_ACTIVE_KEYS = 5
-# Keys are 32 random bytes, so a fast hash is safe; a slow one would only slow every request.
 KEY_MAX_LENGTH = 100
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_key(plaintext: str) -> str:
     """The stored form of a key."""
+    # Keys are 32 random bytes, so a fast hash is safe; a slow one would only slow every request.
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 

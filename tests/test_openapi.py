@@ -1,12 +1,14 @@
 """The OpenAPI document is valid and describes what the API really does."""
 
+import html
+import json
 import re
 
 import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from tests.conftest import open_order
+from tests.conftest import csrf_token, open_order, sandbox_post
 
 
 @pytest.fixture
@@ -80,3 +82,99 @@ def test_buy_button_order_matches_the_document(client, make, spec):
     response = open_order(client, key, externalId="B")
     assert response.status_code == 200
     check(spec, "/create-payment-intent", "post", response)
+
+
+def _field_names(spec: dict, schema: str) -> set[str]:
+    return set(spec["components"]["schemas"][schema]["properties"])
+
+
+def test_orders_in_every_state_have_exactly_the_documented_fields(client, admin_client, make, spec):
+    service_id = make.service(buy_button_id="buy_btn_123")
+    _, key = make.provider(service_id=service_id)
+    _, button_key = make.provider(service_id=service_id, name="Buttons", use_stripe_checkout=True)
+    headers = {"Authorization": f"Bearer {key}"}
+    paid = open_order(client, key, amount=10).get_json()["orderId"]
+    sandbox_post(client, paid, "succeeded")
+    refunded = open_order(client, key, amount=10).get_json()["orderId"]
+    sandbox_post(client, refunded, "succeeded")
+    page = admin_client.get(f"/admin/orders/{refunded}").text
+    admin_client.post(
+        f"/admin/orders/{refunded}/refund", data={"amount": "5", "csrf_token": csrf_token(page)}
+    )
+    failed = open_order(client, key).get_json()["orderId"]
+    sandbox_post(client, failed, "failed")
+
+    listed = client.get("/api/v1/orders", headers=headers)
+    check(spec, "/orders", "get", listed)
+    by_status = {order["status"]: order for order in listed.get_json()["data"]}
+    assert set(by_status) == {"paid", "refunded", "failed"}
+    fields = _field_names(spec, "Order")
+    for order in by_status.values():
+        assert set(order) == fields - {"stripeBuyButtonId"}
+    assert by_status["paid"]["refundedAmount"] is None
+    assert by_status["failed"]["paidAmount"] is None
+    assert by_status["refunded"]["refundedAmount"] == 5
+
+    button = open_order(client, button_key)
+    check(spec, "/create-payment-intent", "post", button)
+    assert set(button.get_json()) == fields
+
+
+def _notification_payloads(admin_client) -> list[dict]:
+    page = admin_client.get("/admin/deliveries").text
+    payloads = []
+    for message_id in re.findall(r'href="/admin/deliveries/(msg_[0-9a-f]+)"', page):
+        detail = admin_client.get(f"/admin/deliveries/{message_id}").text
+        body = re.search(r'<pre class="payload">(.*?)</pre>', detail, re.S).group(1)
+        payloads.append(json.loads(html.unescape(body)))
+    return payloads
+
+
+def test_notifications_match_the_documented_webhook(client, admin_client, make, spec):
+    """Every notification Kassa writes fits the document's webhook body, field for field."""
+    provider_id, key = make.provider(webhook_url="http://127.0.0.1:9/hook")
+    paid = open_order(client, key, externalId="P", amount=10).get_json()["orderId"]
+    sandbox_post(client, paid, "succeeded")
+    page = admin_client.get(f"/admin/orders/{paid}").text
+    admin_client.post(
+        f"/admin/orders/{paid}/refund", data={"amount": "5", "csrf_token": csrf_token(page)}
+    )
+    failed = open_order(client, key).get_json()["orderId"]
+    sandbox_post(client, failed, "failed")
+    provider_page = admin_client.get(f"/admin/providers/{provider_id}").text
+    admin_client.post(
+        f"/admin/providers/{provider_id}/test-event",
+        data={"csrf_token": csrf_token(provider_page)},
+    )
+
+    payloads = _notification_payloads(admin_client)
+    events = sorted(payload["event"] for payload in payloads)
+    assert events == ["payment_failed", "payment_refunded", "payment_succeeded", "test"]
+    body_schema = spec["webhooks"]["paymentNotification"]["post"]["requestBody"]
+    schema = {**body_schema["content"]["application/json"]["schema"], **spec}
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    for payload in payloads:
+        validator.validate(payload)
+        if payload["event"] != "test":
+            assert set(payload) == _field_names(spec, "Notification") - {"stripeBuyButtonId"}
+    refunded = next(p for p in payloads if p["event"] == "payment_refunded")
+    assert refunded["refundedAmount"] == 5 and refunded["paidAmount"] == 10
+    assert refunded["metadata"] is None and refunded["paymentLinkId"] is None
+
+
+def test_payment_links_have_exactly_the_documented_fields(client, api_key, spec):
+    headers = {"Authorization": f"Bearer {api_key}"}
+    created = client.post(
+        "/api/v1/payment-links", json={"title": "VIP", "maxUses": 3}, headers=headers
+    )
+    check(spec, "/payment-links", "post", created)
+    assert set(created.get_json()) == _field_names(spec, "PaymentLink")
+    one = client.get(f"/api/v1/payment-links/{created.get_json()['id']}", headers=headers)
+    check(spec, "/payment-links/{linkId}", "get", one)
+    bad = client.post("/api/v1/payment-links", json={"expiresAt": 5}, headers=headers)
+    check(spec, "/payment-links", "post", bad)
+    assert bad.get_json()["error"] == (
+        "expiresAt: Give an ISO 8601 date and time, e.g. 2026-12-31T23:59:00Z"
+    )

@@ -21,6 +21,44 @@ def _json(schema_name: str, description: str) -> dict:
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
+# An order's own fields, the same in API answers and notifications (checkout.schemas.order).
+_ORDER_FIELDS = {
+    "orderId": {"type": "string", "pattern": "^ord_[0-9a-f]{24}$"},
+    "externalId": _NULLABLE_STRING,
+    "amount": {"type": "number", "description": "Major units, exact."},
+    "quantity": {"type": "integer", "minimum": 1},
+    "currency": {"type": "string", "pattern": "^[a-z]{3}$"},
+    "mode": {"type": "string", "enum": [mode.value for mode in PaymentMode]},
+    "status": {"type": "string", "enum": [status.value for status in OrderStatus]},
+    "createdAt": {"type": "string", "format": "date-time"},
+    "paidAt": _NULLABLE_TIME,
+    "paidAmount": {"type": ["number", "null"], "description": "What Stripe received."},
+    "refundedAmount": {
+        "type": ["number", "null"],
+        "description": "Refunded so far, in all; null until the first refund.",
+    },
+    "amountMismatch": {
+        "type": "boolean",
+        "description": "The amount or currency paid differs from the order's.",
+    },
+    "stripePaymentIntentId": _NULLABLE_STRING,
+    "paymentLinkId": _NULLABLE_STRING,
+    "stripeBuyButtonId": {"type": "string", "description": "Present in Buy Button mode only."},
+}
+_ORDER_REQUIRED = [name for name in _ORDER_FIELDS if name != "stripeBuyButtonId"]
+_NOTIFICATION_FIELDS = {
+    "providerId": _NULLABLE_STRING,
+    "providerName": _NULLABLE_STRING,
+    "serviceId": {"type": "string"},
+    "serviceName": {"type": "string"},
+    "metadata": {
+        "type": ["object", "null"],
+        "additionalProperties": {"type": "string"},
+        "description": "The payment link's metadata; null for an order opened by API.",
+    },
+    "timestamp": {"type": "string", "format": "date-time"},
+}
+
 SCHEMAS = {
     "Error": {
         "type": "object",
@@ -50,37 +88,37 @@ SCHEMAS = {
     },
     "Order": {
         "type": "object",
-        "required": [
-            "orderId",
-            "externalId",
-            "checkoutUrl",
-            "amount",
-            "quantity",
-            "currency",
-            "mode",
-            "status",
-            "createdAt",
-        ],
+        "description": "Every field is present, null while it has no value; "
+        "stripeBuyButtonId only in Buy Button mode.",
+        "required": ["checkoutUrl", *_ORDER_REQUIRED],
+        "additionalProperties": False,
+        "properties": {"checkoutUrl": {"type": "string", "format": "uri"}, **_ORDER_FIELDS},
+    },
+    "Notification": {
+        "type": "object",
+        "description": "What Kassa POSTs to your webhook URL when one of your orders changes.",
+        "required": ["event", *_ORDER_REQUIRED, *_NOTIFICATION_FIELDS],
+        "additionalProperties": False,
         "properties": {
-            "orderId": {"type": "string", "pattern": "^ord_[0-9a-f]{24}$"},
-            "externalId": _NULLABLE_STRING,
-            "checkoutUrl": {"type": "string", "format": "uri"},
-            "amount": {"type": "number", "description": "Major units, exact."},
-            "quantity": {"type": "integer", "minimum": 1},
-            "currency": {"type": "string", "pattern": "^[a-z]{3}$"},
-            "mode": {"type": "string", "enum": [mode.value for mode in PaymentMode]},
-            "status": {"type": "string", "enum": [status.value for status in OrderStatus]},
-            "createdAt": {"type": "string", "format": "date-time"},
-            "paidAt": _NULLABLE_TIME,
-            "paidAmount": {"type": ["number", "null"]},
-            "refundedAmount": {"type": ["number", "null"]},
-            "amountMismatch": {"type": "boolean"},
-            "stripePaymentIntentId": _NULLABLE_STRING,
-            "paymentLinkId": _NULLABLE_STRING,
-            "stripeBuyButtonId": {
-                "type": ["string", "null"],
-                "description": "Present in Buy Button mode.",
+            "event": {
+                "type": "string",
+                "enum": ["payment_succeeded", "payment_failed", "payment_refunded"],
             },
+            **_ORDER_FIELDS,
+            **_NOTIFICATION_FIELDS,
+        },
+    },
+    "TestNotification": {
+        "type": "object",
+        "description": 'The admin\'s "Send test event".',
+        "required": ["event", "providerId", "providerName", "message", "timestamp"],
+        "additionalProperties": False,
+        "properties": {
+            "event": {"const": "test"},
+            "providerId": {"type": "string"},
+            "providerName": {"type": "string"},
+            "message": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
         },
     },
     "CreatePaymentLink": {
@@ -112,7 +150,35 @@ SCHEMAS = {
     },
     "PaymentLink": {
         "type": "object",
-        "required": ["id", "url", "status", "serviceId", "unitAmount", "currency"],
+        "required": [
+            "id",
+            "url",
+            "checkoutUrl",
+            "qrCodePng",
+            "qrCodeSvg",
+            "title",
+            "description",
+            "serviceId",
+            "providerId",
+            "unitAmount",
+            "currency",
+            "adjustableQuantity",
+            "quantity",
+            "minQuantity",
+            "maxQuantity",
+            "expiresAt",
+            "maxUses",
+            "completedPayments",
+            "passwordProtected",
+            "active",
+            "status",
+            "metadata",
+            "afterPayment",
+            "confirmationMessage",
+            "redirectUrl",
+            "createdAt",
+        ],
+        "additionalProperties": False,
         "properties": {
             "id": {"type": "string", "pattern": "^plink_[0-9a-f]{24}$"},
             "url": {"type": "string", "format": "uri"},
@@ -171,6 +237,30 @@ def openapi_document(server_url: str) -> dict:
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": SCHEMAS,
+        },
+        "webhooks": {
+            "paymentNotification": {
+                "post": {
+                    "summary": "Kassa tells your webhook URL about your order",
+                    "description": "Signed per Standard Webhooks (webhook-id, "
+                    "webhook-timestamp, webhook-signature); delivered at least once, "
+                    "with the same webhook-id on every retry.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/Notification"},
+                                        {"$ref": "#/components/schemas/TestNotification"},
+                                    ]
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"2XX": {"description": "Received; anything else is retried"}},
+                }
+            }
         },
         "paths": {
             "/create-payment-intent": {
