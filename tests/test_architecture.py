@@ -132,3 +132,20 @@ def test_blueprints_do_not_import_each_other(name):
 def test_leaves_import_nothing_of_checkout_but_other_leaves():
     for name in LEAVES:
         assert GRAPH[name] <= LEAVES, name
+
+
+def _subclasses(kind: type) -> list[type]:
+    found = []
+    for sub in kind.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_every_domain_error_has_an_http_status():
+    from checkout import web
+    from checkout.errors import DomainError
+
+    raised = [kind for kind in _subclasses(DomainError) if not kind.__subclasses__()]
+    assert len(raised) >= 9
+    for error in raised:
+        assert web.status_for(error.__new__(error)) in {400, 409, 410, 422}, error
