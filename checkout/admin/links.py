@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from checkout import payment_links, qr, urls
+from checkout.admin.common import attach_error, bp, provider_choices, require_action_form
 from checkout.admin.forms import ActionForm, LinkForm
-from checkout.admin.routes import attach_error, bp, provider_choices, require_action_form
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.links.routes import link_url

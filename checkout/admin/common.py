@@ -1,0 +1,55 @@
+"""The admin blueprint and the helpers its area modules share."""
+
+from flask import Blueprint, abort, flash, render_template, request
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from checkout.admin.forms import ActionForm
+from checkout.errors import ValidationError
+from checkout.extensions import db
+from checkout.models import Provider
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def render_invalid(template: str, **context):
+    """Re-render a form with its errors, answering 422."""
+    return render_template(template, **context), 422
+
+
+def attach_error(form, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError on the form field it names (or as a flash)."""
+    name = (aliases or {}).get(error.field, error.field)
+    field = getattr(form, name, None)
+    if field is None:
+        flash(error.message, "error")
+    else:
+        field.errors = [*field.errors, error.message]
+
+
+def provider_choices(blank: str) -> list[SelectChoice]:
+    """Every provider for a select, after a first empty choice labelled `blank`."""
+    return [SelectChoice("", blank)] + [
+        SelectChoice(row.id, row.name)
+        for row in db.session.scalars(select(Provider).order_by(Provider.name))
+    ]
+
+
+def require_action_form() -> None:
+    """Answer 400 unless the POST carries a valid CSRF token."""
+    if not ActionForm().validate_on_submit():
+        abort(400, description="The form expired. Go back, reload the page and try again.")
+
+
+def one_page(query, per_page: int) -> tuple:
+    """The requested page of a filtered list, and the filters its pager's links keep."""
+    page = db.paginate(
+        query,
+        page=max(request.args.get("page", 1, type=int), 1),
+        per_page=per_page,
+        error_out=False,
+    )
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return page, args

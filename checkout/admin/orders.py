@@ -1,0 +1,86 @@
+"""Admin views for orders: the filtered list, one order, and refunds."""
+
+from datetime import datetime, time, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from checkout import money, orders, payments
+from checkout.admin.common import bp, one_page, provider_choices
+from checkout.admin.forms import OrderFilterForm, RefundForm
+from checkout.extensions import db
+from checkout.models import Notification, Order, OrderStatus
+from checkout.stripe_gateway import StripeError
+
+ORDERS_PER_PAGE = 25
+
+
+def _filtered_orders(form: OrderFilterForm):
+    query = select(Order)
+    if form.status.data:
+        query = query.where(Order.status == OrderStatus(form.status.data))
+    if form.provider.data:
+        query = query.where(Order.provider_id == form.provider.data)
+    if form.date_from.data:
+        query = query.where(Order.created_at >= datetime.combine(form.date_from.data, time.min))
+    if form.date_to.data:
+        end = datetime.combine(form.date_to.data, time.min) + timedelta(days=1)
+        query = query.where(Order.created_at < end)
+    return query.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+@bp.get("/orders")
+def orders_list():
+    """Orders with filters by status, provider and date, a page at a time."""
+    form = OrderFilterForm(request.args)
+    form.provider.choices = provider_choices("Any provider")
+    valid = form.validate()
+    query = _filtered_orders(form) if valid else select(Order).where(False)
+    page, args = one_page(query, ORDERS_PER_PAGE)
+    response = render_template("admin/orders.html", form=form, page=page, args=args)
+    return (response, 200) if valid else (response, 422)
+
+
+@bp.get("/orders/<order_id>")
+def order(order_id: str):
+    """One order with its timeline and notifications."""
+    row = orders.find_order(order_id)
+    if row is None:
+        abort(404)
+    return _order_page(row, RefundForm())
+
+
+def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
+    sent = db.session.scalars(
+        select(Notification)
+        .where(Notification.order_id == row.id)
+        .order_by(Notification.created_at)
+    ).all()
+    return render_template(
+        "admin/order.html", order=row, refund_form=refund_form, notifications=sent
+    ), status
+
+
+@bp.post("/orders/<order_id>/refund")
+def refund_order(order_id: str):
+    """Refund a paid order through Stripe (or at once in sandbox mode)."""
+    row = orders.find_order(order_id)
+    if row is None:
+        abort(404)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _order_page(row, form, 422)
+    try:
+        amount = money.parse(form.amount.data, row.currency) if form.amount.data else None
+        reference = payments.refund(row.id, amount)
+    except (money.AmountError, payments.RefundError) as error:
+        flash(str(error), "error")
+        return _order_page(row, form, 422)
+    except StripeError as error:
+        flash(f"Stripe refused the refund: {error.user_message or error}", "error")
+        return _order_page(row, form, 502)
+    if reference == "sandbox":
+        flash("Refunded (sandbox).", "success")
+    else:
+        flash(f"Refund {reference} requested; the order updates when Stripe confirms.", "success")
+    return redirect(url_for("admin.order", order_id=row.id))
