@@ -3,6 +3,7 @@
 from flask import request
 from flask_login import current_user
 
+from checkout import accounts
 from checkout.admin import (  # noqa: F401 -- importing an area registers its views on bp
     auth,
     catalog,
@@ -13,7 +14,7 @@ from checkout.admin import (  # noqa: F401 -- importing an area registers its vi
     stripe_events,
 )
 from checkout.admin.common import bp
-from checkout.extensions import db, login_manager
+from checkout.extensions import login_manager
 from checkout.models import Admin
 
 __all__ = ["bp"]
@@ -21,7 +22,7 @@ __all__ = ["bp"]
 
 @login_manager.user_loader
 def _load_admin(admin_id: str) -> Admin | None:
-    return db.session.get(Admin, int(admin_id)) if admin_id.isdigit() else None
+    return accounts.find_admin(int(admin_id)) if admin_id.isdigit() else None
 
 
 @bp.before_request

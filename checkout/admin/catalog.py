@@ -2,7 +2,6 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
 from checkout import catalog, credentials, notifications
 from checkout.admin.common import (
@@ -11,6 +10,7 @@ from checkout.admin.common import (
     bp,
     render_invalid,
     require_action_form,
+    service_choices,
 )
 from checkout.admin.forms import ActionForm, ApiKeyForm, ProviderForm, ServiceForm
 from checkout.catalog import ProviderFields, ServiceFields
@@ -24,8 +24,7 @@ from checkout.models import ApiKey, Notification, Provider, Service
 @bp.get("/services")
 def services():
     """All services."""
-    rows = db.session.scalars(select(Service).order_by(Service.title)).all()
-    return render_template("admin/services.html", services=rows)
+    return render_template("admin/services.html", services=catalog.all_services())
 
 
 def _service_fields(form: ServiceForm) -> ServiceFields:
@@ -81,10 +80,7 @@ def edit_service(service_id: str):
 
 def _provider_form(provider: Provider | None = None) -> ProviderForm:
     form = ProviderForm(obj=provider)
-    form.service_id.choices = [
-        SelectChoice(service.id, f"{service.title} ({service.price_display})")
-        for service in db.session.scalars(select(Service).order_by(Service.title))
-    ]
+    form.service_id.choices = service_choices()
     return form
 
 
@@ -113,8 +109,7 @@ def _show_new_key(provider: Provider, key: ApiKey, plaintext: str):
 @bp.get("/providers")
 def providers():
     """All providers."""
-    rows = db.session.scalars(select(Provider).order_by(Provider.name)).all()
-    return render_template("admin/providers.html", providers=rows)
+    return render_template("admin/providers.html", providers=catalog.all_providers())
 
 
 @bp.route("/providers/new", methods=["GET", "POST"])
@@ -194,8 +189,8 @@ def issue_key(provider_id: str):
 
 
 def _key_or_404(provider_id: str, key_id: str) -> ApiKey:
-    key = db.session.get(ApiKey, key_id)
-    if key is None or key.provider_id != provider_id:
+    key = credentials.find_key(provider_id, key_id)
+    if key is None:
         abort(404)
     require_action_form()
     return key

@@ -1,13 +1,12 @@
 """The admin blueprint and the helpers its area modules share."""
 
 from flask import Blueprint, abort, flash, render_template, request
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from checkout import catalog
 from checkout.admin.forms import ActionForm
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import Provider
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,8 +31,15 @@ def attach_error(form, error: ValidationError, aliases: dict[str, str] | None = 
 def provider_choices(blank: str) -> list[SelectChoice]:
     """Every provider for a select, after a first empty choice labelled `blank`."""
     return [SelectChoice("", blank)] + [
-        SelectChoice(row.id, row.name)
-        for row in db.session.scalars(select(Provider).order_by(Provider.name))
+        SelectChoice(row.id, row.name) for row in catalog.all_providers()
+    ]
+
+
+def service_choices() -> list[SelectChoice]:
+    """Every service for a select, labelled with its price."""
+    return [
+        SelectChoice(service.id, f"{service.title} ({service.price_display})")
+        for service in catalog.all_services()
     ]
 
 

@@ -4,15 +4,20 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
-from wtforms.fields.choices import SelectChoice
 
 from checkout import payment_links, qr, urls
-from checkout.admin.common import attach_error, bp, provider_choices, require_action_form
+from checkout.admin.common import (
+    attach_error,
+    bp,
+    provider_choices,
+    require_action_form,
+    service_choices,
+)
 from checkout.admin.forms import ActionForm, LinkForm
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.links.routes import link_url
-from checkout.models import LinkView, Order, PaymentLink, Service
+from checkout.models import LinkView, Order, PaymentLink
 from checkout.payment_links import DayStats, LinkFields
 
 CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 140, 2
@@ -53,10 +58,7 @@ def _link_or_404(link_id: str) -> PaymentLink:
 
 def _form(link: PaymentLink | None = None) -> LinkForm:
     form = LinkForm(obj=link)
-    form.service_id.choices = [
-        SelectChoice(service.id, f"{service.title} ({service.price_display})")
-        for service in db.session.scalars(select(Service).order_by(Service.title))
-    ]
+    form.service_id.choices = service_choices()
     form.provider_id.choices = provider_choices("No provider")
     if link is not None and request.method == "GET":
         form.password.data = ""
