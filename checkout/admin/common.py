@@ -1,6 +1,8 @@
 """The admin blueprint and the helpers its area modules share."""
 
 from flask import Blueprint, abort, flash, render_template, request
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, false
 from wtforms.fields.choices import SelectChoice
 
 from checkout import catalog
@@ -49,10 +51,12 @@ def require_action_form() -> None:
         abort(400, description="The form expired. Go back, reload the page and try again.")
 
 
-def one_page(query, per_page: int) -> tuple:
-    """The requested page of a filtered list, and the filters its pager's links keep."""
+def one_page(
+    query: Select, per_page: int, *, empty: bool = False
+) -> tuple[Pagination, dict[str, str]]:
+    """The requested page of a list (none if its filters were invalid), and the filters kept."""
     page = db.paginate(
-        query,
+        query.where(false()) if empty else query,
         page=max(request.args.get("page", 1, type=int), 1),
         per_page=per_page,
         error_out=False,

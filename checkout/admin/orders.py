@@ -1,7 +1,5 @@
 """Admin views for orders: the filtered list, one order, and refunds."""
 
-from datetime import datetime, time, timedelta
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -15,18 +13,14 @@ from checkout.stripe_gateway import StripeError
 ORDERS_PER_PAGE = 25
 
 
-def _filtered_orders(form: OrderFilterForm):
-    query = select(Order)
-    if form.status.data:
-        query = query.where(Order.status == OrderStatus(form.status.data))
-    if form.provider.data:
-        query = query.where(Order.provider_id == form.provider.data)
-    if form.date_from.data:
-        query = query.where(Order.created_at >= datetime.combine(form.date_from.data, time.min))
-    if form.date_to.data:
-        end = datetime.combine(form.date_to.data, time.min) + timedelta(days=1)
-        query = query.where(Order.created_at < end)
-    return query.order_by(Order.created_at.desc(), Order.id.desc())
+def _filters(form: OrderFilterForm) -> dict:
+    """A valid filter form's choices, as orders.select_orders takes them."""
+    return {
+        "status": OrderStatus(form.status.data) if form.status.data else None,
+        "provider_id": form.provider.data or None,
+        "date_from": form.date_from.data,
+        "date_to": form.date_to.data,
+    }
 
 
 @bp.get("/orders")
@@ -35,8 +29,8 @@ def orders_list():
     form = OrderFilterForm(request.args)
     form.provider.choices = provider_choices("Any provider")
     valid = form.validate()
-    query = _filtered_orders(form) if valid else select(Order).where(False)
-    page, args = one_page(query, ORDERS_PER_PAGE)
+    filters = _filters(form) if valid else {}
+    page, args = one_page(orders.select_orders(**filters), ORDERS_PER_PAGE, empty=not valid)
     response = render_template("admin/orders.html", form=form, page=page, args=args)
     return (response, 200) if valid else (response, 422)
 
