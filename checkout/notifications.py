@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import bindparam, event, insert, or_, select, update
+from sqlalchemy import Select, bindparam, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from checkout import jsonio, money, urls
@@ -417,3 +417,55 @@ def _reset(notification: Notification) -> None:
     notification.next_attempt_at = utcnow()
     notification.lease_until = None
     _enqueue_after_commit(notification)
+
+
+# Queries for the admin pages
+
+
+def count_by_status() -> dict[NotificationStatus, int]:
+    """How many notifications are in each status, zeros included."""
+    counts = dict(
+        db.session.execute(
+            select(Notification.status, func.count()).group_by(Notification.status)
+        ).all()
+    )
+    return {status: counts.get(status, 0) for status in NotificationStatus}
+
+
+def latest_for_provider(provider_id: str, limit: int) -> list[Notification]:
+    """A provider's most recent notifications, newest first."""
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.provider_id == provider_id)
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def for_order(order_id: str) -> list[Notification]:
+    """Every notification about an order, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.order_id == order_id)
+            .order_by(Notification.created_at)
+        )
+    )
+
+
+def select_notifications(
+    status: NotificationStatus | None = None,
+    provider_id: str | None = None,
+    event_name: str | None = None,
+) -> Select[tuple[Notification]]:
+    """Notifications with a status, to a provider, for an event; newest first."""
+    query = select(Notification)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if provider_id is not None:
+        query = query.where(Notification.provider_id == provider_id)
+    if event_name is not None:
+        query = query.where(Notification.event == event_name)
+    return query.order_by(Notification.created_at.desc(), Notification.id.desc())

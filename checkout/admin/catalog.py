@@ -1,7 +1,6 @@
 """Admin views for the catalog: services, providers, their API keys and notification settings."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from checkout import catalog, credentials, notifications
 from checkout.admin.common import (
@@ -16,7 +15,7 @@ from checkout.admin.forms import ActionForm, ApiKeyForm, ProviderForm, ServiceFo
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import ApiKey, Notification, Provider, Service
+from checkout.models import ApiKey, Provider, Service
 
 # Services
 
@@ -133,19 +132,13 @@ def new_provider():
 
 
 def _provider_page(row: Provider, key_form: ApiKeyForm | None = None, status: int = 200):
-    recent = db.session.scalars(
-        select(Notification)
-        .where(Notification.provider_id == row.id)
-        .order_by(Notification.created_at.desc())
-        .limit(10)
-    ).all()
     return render_template(
         "admin/provider.html",
         provider=row,
         key_form=key_form or ApiKeyForm(),
         action_form=ActionForm(),
         max_keys=credentials.MAX_ACTIVE_KEYS,
-        deliveries=recent,
+        deliveries=notifications.latest_for_provider(row.id, 10),
     ), status
 
 

@@ -1,30 +1,24 @@
 """The admin's first page: counts by status and the latest orders."""
 
 from flask import render_template
-from sqlalchemy import func, select
 
-from checkout import orders, payment_links, stripe_events
+from checkout import catalog, notifications, orders, payment_links, stripe_events
 from checkout.admin.common import bp
-from checkout.extensions import db
-from checkout.models import Notification, NotificationStatus, Provider, Service
+from checkout.models import NotificationStatus
 
 
 @bp.get("/")
 def dashboard():
     """Counts by status and the latest orders."""
-    delivery_counts = dict(
-        db.session.execute(
-            select(Notification.status, func.count()).group_by(Notification.status)
-        ).all()
-    )
+    deliveries = notifications.count_by_status()
     return render_template(
         "admin/dashboard.html",
         counts=orders.count_by_status(),
-        failed_deliveries=delivery_counts.get(NotificationStatus.FAILED, 0),
+        failed_deliveries=deliveries[NotificationStatus.FAILED],
         link_totals=payment_links.totals(),
-        pending_deliveries=delivery_counts.get(NotificationStatus.PENDING, 0),
+        pending_deliveries=deliveries[NotificationStatus.PENDING],
         stripe_event_counts=stripe_events.unapplied_counts(),
         recent=orders.latest_orders(10),
-        services=db.session.scalar(select(func.count()).select_from(Service)),
-        providers=db.session.scalar(select(func.count()).select_from(Provider)),
+        services=catalog.service_count(),
+        providers=catalog.provider_count(),
     )

@@ -1,7 +1,6 @@
 """Admin views for provider notifications: the filtered list, one delivery, and resending."""
 
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from checkout import notifications
 from checkout.admin.common import bp, one_page, provider_choices, require_action_form
@@ -12,24 +11,24 @@ from checkout.models import Notification, NotificationStatus
 DELIVERIES_PER_PAGE = 50
 
 
+def _filters(form: DeliveryFilterForm) -> dict:
+    """A valid filter form's choices, as notifications.select_notifications takes them."""
+    return {
+        "status": NotificationStatus(form.status.data) if form.status.data else None,
+        "provider_id": form.provider.data or None,
+        "event_name": form.event.data or None,
+    }
+
+
 @bp.get("/deliveries")
 def deliveries():
     """Provider notifications with filters, newest first."""
     form = DeliveryFilterForm(request.args)
     form.provider.choices = provider_choices("Any provider")
     valid = form.validate()
-    query = select(Notification).where(False)
-    if valid:
-        query = select(Notification)
-        if form.status.data:
-            query = query.where(Notification.status == NotificationStatus(form.status.data))
-        if form.provider.data:
-            query = query.where(Notification.provider_id == form.provider.data)
-        if form.event.data:
-            query = query.where(Notification.event == form.event.data)
-    page, args = one_page(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()), DELIVERIES_PER_PAGE
-    )
+    filters = _filters(form) if valid else {}
+    query = notifications.select_notifications(**filters)
+    page, args = one_page(query, DELIVERIES_PER_PAGE, empty=not valid)
     response = render_template(
         "admin/deliveries.html", form=form, page=page, args=args, resend_form=ResendFailedForm()
     )

@@ -1,13 +1,11 @@
 """Admin views for orders: the filtered list, one order, and refunds."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from checkout import money, orders, payments
+from checkout import money, notifications, orders, payments
 from checkout.admin.common import bp, one_page, provider_choices
 from checkout.admin.forms import OrderFilterForm, RefundForm
-from checkout.extensions import db
-from checkout.models import Notification, Order, OrderStatus
+from checkout.models import Order, OrderStatus
 from checkout.stripe_gateway import StripeError
 
 ORDERS_PER_PAGE = 25
@@ -45,11 +43,7 @@ def order(order_id: str):
 
 
 def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
-    sent = db.session.scalars(
-        select(Notification)
-        .where(Notification.order_id == row.id)
-        .order_by(Notification.created_at)
-    ).all()
+    sent = notifications.for_order(row.id)
     return render_template(
         "admin/order.html", order=row, refund_form=refund_form, notifications=sent
     ), status
