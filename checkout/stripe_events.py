@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
@@ -307,3 +307,16 @@ def retry(event: StripeEvent) -> None:
     event.result = QUEUED
     db.session.commit()
     _enqueue(event.id)
+
+
+# Queries for the admin pages
+
+_STATES = {"waiting": WAITING, "failed": FAILED}
+
+
+def select_events(state: str | None = None) -> Select[tuple[StripeEvent]]:
+    """Events newest first; with state "waiting" or "failed", only the events in that state."""
+    query = select(StripeEvent)
+    if state is not None:
+        query = query.where(_STATES[state])
+    return query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc())

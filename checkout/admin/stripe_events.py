@@ -1,7 +1,6 @@
 """Admin views for Stripe events: what arrived, what applying it did, and retrying."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from checkout import stripe_events
 from checkout.admin.common import bp, one_page, require_action_form
@@ -17,16 +16,9 @@ def stripe_event_list():
     """Stripe events as received, newest first, with what applying them did."""
     form = StripeEventFilterForm(request.args)
     valid = form.validate()
-    query = select(StripeEvent).where(False)
-    if valid:
-        query = select(StripeEvent)
-        if form.state.data == "waiting":
-            query = query.where(stripe_events.WAITING)
-        elif form.state.data == "failed":
-            query = query.where(stripe_events.FAILED)
-    page, args = one_page(
-        query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()), EVENTS_PER_PAGE
-    )
+    filters = {"state": form.state.data or None} if valid else {}
+    query = stripe_events.select_events(**filters)
+    page, args = one_page(query, EVENTS_PER_PAGE, empty=not valid)
     response = render_template(
         "admin/stripe_events.html",
         form=form,
