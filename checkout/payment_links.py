@@ -540,3 +540,31 @@ def link_json(link: PaymentLink) -> dict:
         "redirectUrl": link.redirect_url,
         "createdAt": jsonio.timestamp(link.created_at),
     }
+
+
+# Queries for the admin pages
+
+
+def all_links() -> list[PaymentLink]:
+    """Every payment link, newest first."""
+    return list(db.session.scalars(select(PaymentLink).order_by(PaymentLink.created_at.desc())))
+
+
+def view_counts() -> dict[str, int]:
+    """Page views per link id; a link never viewed is missing."""
+    return dict(
+        db.session.execute(
+            select(LinkView.payment_link_id, func.count()).group_by(LinkView.payment_link_id)
+        ).all()
+    )
+
+
+def paid_counts() -> dict[str, int]:
+    """Completed payments per link id; a link never paid through is missing."""
+    return dict(
+        db.session.execute(
+            select(Order.payment_link_id, func.count())
+            .where(Order.payment_link_id.is_not(None), Order.status.in_(COMPLETED))
+            .group_by(Order.payment_link_id)
+        ).all()
+    )

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from checkout import payment_links, qr, urls
 from checkout.admin.common import (
@@ -15,9 +14,8 @@ from checkout.admin.common import (
 )
 from checkout.admin.forms import ActionForm, LinkForm
 from checkout.errors import ValidationError
-from checkout.extensions import db
 from checkout.links.routes import link_url
-from checkout.models import LinkView, Order, PaymentLink
+from checkout.models import PaymentLink
 from checkout.payment_links import DayStats, LinkFields
 
 CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 140, 2
@@ -125,20 +123,12 @@ def _save(form: LinkForm, link: PaymentLink | None):
 @bp.get("/links")
 def links():
     """All payment links with their use so far."""
-    rows = db.session.scalars(select(PaymentLink).order_by(PaymentLink.created_at.desc())).all()
-    views = dict(
-        db.session.execute(
-            select(LinkView.payment_link_id, func.count()).group_by(LinkView.payment_link_id)
-        ).all()
+    return render_template(
+        "admin/links.html",
+        links=payment_links.all_links(),
+        views=payment_links.view_counts(),
+        paid=payment_links.paid_counts(),
     )
-    paid = dict(
-        db.session.execute(
-            select(Order.payment_link_id, func.count())
-            .where(Order.payment_link_id.is_not(None), Order.status.in_(payment_links.COMPLETED))
-            .group_by(Order.payment_link_id)
-        ).all()
-    )
-    return render_template("admin/links.html", links=rows, views=views, paid=paid)
 
 
 @bp.route("/links/new", methods=["GET", "POST"])
