@@ -72,3 +72,11 @@ def log_in(email: str, password: str, client: str) -> LoginResult:
     throttle.record("login-account", email)
     db.session.commit()
     return LoginResult(None)
+
+
+# Queries for the admin pages
+
+
+def find_admin(admin_id: int) -> Admin | None:
+    """The admin with this id, or None."""
+    return db.session.get(Admin, admin_id)

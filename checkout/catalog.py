@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from checkout import money, urls
@@ -137,3 +137,26 @@ def _save(row):
         db.session.rollback()
         raise ValidationError("slug", "That slug was just taken; choose another") from None
     return row
+
+
+# Queries for the admin pages
+
+
+def all_services() -> list[Service]:
+    """Every service, by title."""
+    return list(db.session.scalars(select(Service).order_by(Service.title)))
+
+
+def all_providers() -> list[Provider]:
+    """Every provider, by name."""
+    return list(db.session.scalars(select(Provider).order_by(Provider.name)))
+
+
+def service_count() -> int:
+    """How many services exist."""
+    return db.session.scalar(select(func.count()).select_from(Service))
+
+
+def provider_count() -> int:
+    """How many providers exist."""
+    return db.session.scalar(select(func.count()).select_from(Provider))

@@ -74,3 +74,12 @@ def authenticate(plaintext: object) -> Provider | None:
         key.last_used_at = now
         db.session.commit()
     return key.provider
+
+
+# Queries for the admin pages
+
+
+def find_key(provider_id: str, key_id: str) -> ApiKey | None:
+    """The provider's API key with this id, or None (also when another provider owns it)."""
+    key = db.session.get(ApiKey, key_id)
+    return key if key is not None and key.provider_id == provider_id else None

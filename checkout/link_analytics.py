@@ -142,3 +142,23 @@ def totals() -> LinkTotals:
         ),
         revenue=[money.format_money(int(total), currency) for currency, total in revenue],
     )
+
+
+def view_counts() -> dict[str, int]:
+    """Page views per link id; a link never viewed is missing."""
+    return dict(
+        db.session.execute(
+            select(LinkView.payment_link_id, func.count()).group_by(LinkView.payment_link_id)
+        ).all()
+    )
+
+
+def paid_counts() -> dict[str, int]:
+    """Completed payments per link id; a link never paid through is missing."""
+    return dict(
+        db.session.execute(
+            select(Order.payment_link_id, func.count())
+            .where(Order.payment_link_id.is_not(None), Order.status.in_(orders.COMPLETED))
+            .group_by(Order.payment_link_id)
+        ).all()
+    )

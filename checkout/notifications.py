@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 
 from checkout import database, jsonio, schemas, urls
+from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import (
     DeliveryAttempt,
@@ -70,8 +71,14 @@ def record_for_order(order: Order) -> Notification | None:
     return _add(order.provider, event_name, payload, order)
 
 
+class NoWebhookUrl(DomainError):
+    """The provider has nowhere to send notifications to."""
+
+
 def send_test(provider: Provider) -> Notification:
     """Queue a test event to the provider's endpoint."""
+    if not provider.webhook_url:
+        raise NoWebhookUrl("Set a webhook URL first.")
     notification = _add(provider, "test", schemas.test_notification(provider), None)
     db.session.commit()
     return notification
@@ -355,3 +362,55 @@ def _reset(notification: Notification) -> None:
     notification.next_attempt_at = utcnow()
     notification.lease_until = None
     _deliver_after_commit(notification)
+
+
+# Queries for the admin pages
+
+
+def count_by_status() -> dict[NotificationStatus, int]:
+    """How many notifications are in each status, zeros included."""
+    counts = dict(
+        db.session.execute(
+            select(Notification.status, func.count()).group_by(Notification.status)
+        ).all()
+    )
+    return {status: counts.get(status, 0) for status in NotificationStatus}
+
+
+def latest_for_provider(provider_id: str, limit: int) -> list[Notification]:
+    """A provider's most recent notifications, newest first."""
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.provider_id == provider_id)
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def for_order(order_id: str) -> list[Notification]:
+    """Every notification about an order, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.order_id == order_id)
+            .order_by(Notification.created_at)
+        )
+    )
+
+
+def select_notifications(
+    status: NotificationStatus | None = None,
+    provider_id: str | None = None,
+    event_name: str | None = None,
+) -> Select[tuple[Notification]]:
+    """Notifications with a status, to a provider, for an event; newest first."""
+    query = select(Notification)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if provider_id is not None:
+        query = query.where(Notification.provider_id == provider_id)
+    if event_name is not None:
+        query = query.where(Notification.event == event_name)
+    return query.order_by(Notification.created_at.desc(), Notification.id.desc())

@@ -2,10 +2,11 @@
 
 import re
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -343,3 +344,39 @@ def find_order(order_id: str | None) -> Order | None:
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
         return None
     return db.session.get(Order, order_id, options=WITH_PARTIES)
+
+
+# Queries for the admin pages
+
+
+def count_by_status() -> dict[OrderStatus, int]:
+    """How many orders are in each status, zeros included, in the statuses' order."""
+    counts = dict(
+        db.session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
+    )
+    return {status: counts.get(status, 0) for status in OrderStatus}
+
+
+def latest_orders(limit: int) -> list[Order]:
+    """The most recently opened orders, newest first."""
+    return list(db.session.scalars(select(Order).order_by(Order.created_at.desc()).limit(limit)))
+
+
+def select_orders(
+    status: OrderStatus | None = None,
+    provider_id: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Select[tuple[Order]]:
+    """Orders with a status, of a provider, opened from one UTC day to another; newest first."""
+    query = select(Order)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if provider_id is not None:
+        query = query.where(Order.provider_id == provider_id)
+    if date_from is not None:
+        query = query.where(Order.created_at >= datetime.combine(date_from, time.min))
+    if date_to is not None:
+        end = datetime.combine(date_to, time.min) + timedelta(days=1)
+        query = query.where(Order.created_at < end)
+    return query.order_by(Order.created_at.desc(), Order.id.desc())

@@ -373,3 +373,11 @@ def usage(link: PaymentLink) -> Usage:
     """How far the link has been used, and whether it still takes payments."""
     problem = unavailability(link)
     return Usage(completed_uses(link.id), problem.reason if problem else "active")
+
+
+# Queries for the admin pages
+
+
+def all_links() -> list[PaymentLink]:
+    """Every payment link, newest first."""
+    return list(db.session.scalars(select(PaymentLink).order_by(PaymentLink.created_at.desc())))

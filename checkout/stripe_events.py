@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from checkout import database, orders
 from checkout.database import in_transaction
+from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import Order, StripeEvent, utcnow
 from checkout.orders import Outcome
@@ -32,6 +33,10 @@ MAX_APPLY_ATTEMPTS = 10
 
 class MalformedEvent(ValueError):
     """A signed event without the fields every Stripe event has."""
+
+
+class AlreadyApplied(DomainError):
+    """A retry asked for an event that has been applied."""
 
 
 def _order_for_intent(intent: dict) -> Order | None:
@@ -281,7 +286,22 @@ def unapplied_counts() -> dict[str, int]:
 
 def retry(event: StripeEvent) -> None:
     """Give a failed event its attempts back and queue it (after the cause is fixed)."""
+    if event.applied_at is not None:
+        raise AlreadyApplied("This event has been applied already.")
     event.attempts = 0
     event.result = QUEUED
     database.after_commit("apply_stripe_event", event.id)
     db.session.commit()
+
+
+# Queries for the admin pages
+
+_STATES = {"waiting": WAITING, "failed": FAILED}
+
+
+def select_events(state: str | None = None) -> Select[tuple[StripeEvent]]:
+    """Events newest first; with state "waiting" or "failed", only the events in that state."""
+    query = select(StripeEvent)
+    if state is not None:
+        query = query.where(_STATES[state])
+    return query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc())

@@ -1,6 +1,6 @@
 """What the blueprints share: the HTTP status each domain error answers with, and headers."""
 
-from checkout import orders, payment_links, payments
+from checkout import notifications, orders, payment_links, payments, stripe_events
 from checkout.errors import DomainError, ValidationError
 
 # The one place a domain error becomes an HTTP status.
@@ -15,6 +15,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     payment_links.LinkBusy: 409,
     payment_links.LinkMisconfigured: 409,
     payments.RefundError: 422,
+    stripe_events.AlreadyApplied: 409,
+    notifications.NoWebhookUrl: 409,
 }
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -1,6 +1,32 @@
-"""The operator's pages under /admin."""
+"""The operator's pages under /admin: one blueprint, and one module per area registering on it."""
 
-from checkout.admin import links  # noqa: F401 -- registers the payment-link pages on bp
-from checkout.admin.routes import bp
+from flask import request
+from flask_login import current_user
+
+from checkout import accounts
+from checkout.admin import (  # noqa: F401 -- importing an area registers its views on bp
+    auth,
+    catalog,
+    dashboard,
+    deliveries,
+    links,
+    orders,
+    stripe_events,
+)
+from checkout.admin.common import bp
+from checkout.extensions import login_manager
+from checkout.models import Admin
 
 __all__ = ["bp"]
+
+
+@login_manager.user_loader
+def _load_admin(admin_id: str) -> Admin | None:
+    return accounts.find_admin(int(admin_id)) if admin_id.isdigit() else None
+
+
+@bp.before_request
+def _require_login():
+    if request.endpoint != "admin.login" and not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None

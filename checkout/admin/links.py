@@ -3,16 +3,19 @@
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
-from wtforms.fields.choices import SelectChoice
 
-from checkout import link_analytics, orders, payment_links, qr, urls
+from checkout import link_analytics, payment_links, qr, urls
+from checkout.admin.common import (
+    attach_error,
+    bp,
+    provider_choices,
+    require_action_form,
+    service_choices,
+)
 from checkout.admin.forms import ActionForm, LinkForm
-from checkout.admin.routes import attach_error, bp, provider_choices, require_action_form
 from checkout.errors import ValidationError
-from checkout.extensions import db
 from checkout.link_analytics import DayStats
-from checkout.models import LinkView, Order, PaymentLink, Service
+from checkout.models import PaymentLink
 from checkout.payment_links import LinkFields
 
 CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 140, 2
@@ -53,10 +56,7 @@ def _link_or_404(link_id: str) -> PaymentLink:
 
 def _form(link: PaymentLink | None = None) -> LinkForm:
     form = LinkForm(obj=link)
-    form.service_id.choices = [
-        SelectChoice(service.id, f"{service.title} ({service.price_display})")
-        for service in db.session.scalars(select(Service).order_by(Service.title))
-    ]
+    form.service_id.choices = service_choices()
     form.provider_id.choices = provider_choices("No provider")
     if link is not None and request.method == "GET":
         form.password.data = ""
@@ -123,20 +123,12 @@ def _save(form: LinkForm, link: PaymentLink | None):
 @bp.get("/links")
 def links():
     """All payment links with their use so far."""
-    rows = db.session.scalars(select(PaymentLink).order_by(PaymentLink.created_at.desc())).all()
-    views = dict(
-        db.session.execute(
-            select(LinkView.payment_link_id, func.count()).group_by(LinkView.payment_link_id)
-        ).all()
+    return render_template(
+        "admin/links.html",
+        links=payment_links.all_links(),
+        views=link_analytics.view_counts(),
+        paid=link_analytics.paid_counts(),
     )
-    paid = dict(
-        db.session.execute(
-            select(Order.payment_link_id, func.count())
-            .where(Order.payment_link_id.is_not(None), Order.status.in_(orders.COMPLETED))
-            .group_by(Order.payment_link_id)
-        ).all()
-    )
-    return render_template("admin/links.html", links=rows, views=views, paid=paid)
 
 
 @bp.route("/links/new", methods=["GET", "POST"])

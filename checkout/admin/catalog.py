@@ -1,0 +1,247 @@
+"""Admin views for the catalog: services, providers, their API keys and notification settings."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from checkout import catalog, credentials, notifications
+from checkout.admin.common import (
+    NO_STORE,
+    attach_error,
+    bp,
+    render_invalid,
+    require_action_form,
+    service_choices,
+)
+from checkout.admin.forms import ActionForm, ApiKeyForm, ProviderForm, ServiceForm
+from checkout.catalog import ProviderFields, ServiceFields
+from checkout.errors import ValidationError
+from checkout.extensions import db
+from checkout.models import ApiKey, Provider, Service
+
+# Services
+
+
+@bp.get("/services")
+def services():
+    """All services."""
+    return render_template("admin/services.html", services=catalog.all_services())
+
+
+def _service_fields(form: ServiceForm) -> ServiceFields:
+    return ServiceFields(
+        title=form.title.data,
+        price=form.price.data,
+        currency=form.currency.data,
+        slug=form.slug.data,
+        buy_button_id=form.buy_button_id.data,
+        active=form.active.data,
+    )
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+def new_service():
+    """Create a service."""
+    form = ServiceForm()
+    if form.validate_on_submit():
+        try:
+            service = catalog.create_service(_service_fields(form))
+        except ValidationError as error:
+            attach_error(form, error)
+        else:
+            flash(f"Service {service.title} created.", "success")
+            return redirect(url_for("admin.services"))
+    if form.errors:
+        return render_invalid("admin/service_form.html", form=form, service=None)
+    return render_template("admin/service_form.html", form=form, service=None)
+
+
+@bp.route("/services/<service_id>/edit", methods=["GET", "POST"])
+def edit_service(service_id: str):
+    """Change a service."""
+    service = db.get_or_404(Service, service_id)
+    form = ServiceForm(obj=service)
+    if request.method == "GET":
+        form.price.data = str(service.price)
+    if form.validate_on_submit():
+        try:
+            catalog.update_service(service, _service_fields(form))
+        except ValidationError as error:
+            attach_error(form, error)
+        else:
+            flash(f"Service {service.title} saved.", "success")
+            return redirect(url_for("admin.services"))
+    if form.errors:
+        return render_invalid("admin/service_form.html", form=form, service=service)
+    return render_template("admin/service_form.html", form=form, service=service)
+
+
+# Providers
+
+
+def _provider_form(provider: Provider | None = None) -> ProviderForm:
+    form = ProviderForm(obj=provider)
+    form.service_id.choices = service_choices()
+    return form
+
+
+def _provider_fields(form: ProviderForm) -> ProviderFields:
+    return ProviderFields(
+        name=form.name.data,
+        slug=form.slug.data,
+        service_id=form.service_id.data,
+        active=form.active.data,
+        use_stripe_checkout=form.use_stripe_checkout.data,
+        webhook_url=form.webhook_url.data,
+        success_url=form.success_url.data,
+        cancel_url=form.cancel_url.data,
+    )
+
+
+def _show_new_key(provider: Provider, key: ApiKey, plaintext: str):
+    """The one page that shows a key in plaintext; never cached."""
+    return (
+        render_template("admin/key_created.html", provider=provider, key=key, plaintext=plaintext),
+        200,
+        NO_STORE,
+    )
+
+
+@bp.get("/providers")
+def providers():
+    """All providers."""
+    return render_template("admin/providers.html", providers=catalog.all_providers())
+
+
+@bp.route("/providers/new", methods=["GET", "POST"])
+def new_provider():
+    """Create a provider and its first API key."""
+    form = _provider_form()
+    if not form.service_id.choices:
+        flash("Create a service first: every provider sells one.", "error")
+        return redirect(url_for("admin.new_service"))
+    if form.validate_on_submit():
+        try:
+            provider = catalog.create_provider(_provider_fields(form))
+        except ValidationError as error:
+            attach_error(form, error)
+        else:
+            key, plaintext = credentials.issue_key(provider, "default")
+            return _show_new_key(provider, key, plaintext)
+    if form.errors:
+        return render_invalid("admin/provider_form.html", form=form, provider=None)
+    return render_template("admin/provider_form.html", form=form, provider=None)
+
+
+def _provider_page(row: Provider, key_form: ApiKeyForm | None = None, status: int = 200):
+    return render_template(
+        "admin/provider.html",
+        provider=row,
+        key_form=key_form or ApiKeyForm(),
+        action_form=ActionForm(),
+        max_keys=credentials.MAX_ACTIVE_KEYS,
+        deliveries=notifications.latest_for_provider(row.id, 10),
+    ), status
+
+
+@bp.get("/providers/<provider_id>")
+def provider(provider_id: str):
+    """A provider's settings, API keys, signing secret and latest deliveries."""
+    return _provider_page(db.get_or_404(Provider, provider_id))
+
+
+@bp.route("/providers/<provider_id>/edit", methods=["GET", "POST"])
+def edit_provider(provider_id: str):
+    """Change a provider's settings."""
+    row = db.get_or_404(Provider, provider_id)
+    form = _provider_form(row)
+    if form.validate_on_submit():
+        try:
+            catalog.update_provider(row, _provider_fields(form))
+        except ValidationError as error:
+            attach_error(form, error)
+        else:
+            flash(f"Provider {row.name} saved.", "success")
+            return redirect(url_for("admin.provider", provider_id=row.id))
+    if form.errors:
+        return render_invalid("admin/provider_form.html", form=form, provider=row)
+    return render_template("admin/provider_form.html", form=form, provider=row)
+
+
+@bp.post("/providers/<provider_id>/keys")
+def issue_key(provider_id: str):
+    """Create a named API key and show it once."""
+    row = db.get_or_404(Provider, provider_id)
+    form = ApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            key, plaintext = credentials.issue_key(row, form.name.data)
+        except ValidationError as error:
+            form.name.errors = [error.message]
+        else:
+            return _show_new_key(row, key, plaintext)
+    return _provider_page(row, key_form=form, status=422)
+
+
+def _key_or_404(provider_id: str, key_id: str) -> ApiKey:
+    key = credentials.find_key(provider_id, key_id)
+    if key is None:
+        abort(404)
+    require_action_form()
+    return key
+
+
+@bp.post("/providers/<provider_id>/keys/<key_id>/revoke")
+def revoke_key(provider_id: str, key_id: str):
+    """Revoke an API key; requests with it fail from now on."""
+    key = _key_or_404(provider_id, key_id)
+    credentials.revoke_key(key)
+    flash(f"Key {key.name} ({key.prefix}…) revoked.", "success")
+    return redirect(url_for("admin.provider", provider_id=provider_id))
+
+
+@bp.post("/providers/<provider_id>/keys/<key_id>/regenerate")
+def regenerate_key(provider_id: str, key_id: str):
+    """Revoke a key and issue its replacement, shown once."""
+    key = _key_or_404(provider_id, key_id)
+    try:
+        new_key, plaintext = credentials.regenerate_key(key)
+    except ValidationError as error:
+        flash(error.message, "error")
+        return redirect(url_for("admin.provider", provider_id=provider_id))
+    return _show_new_key(key.provider, new_key, plaintext)
+
+
+def _provider_for_action(provider_id: str) -> Provider:
+    row = db.get_or_404(Provider, provider_id)
+    require_action_form()
+    return row
+
+
+@bp.post("/providers/<provider_id>/test-event")
+def send_test_event(provider_id: str):
+    """Queue a signed test notification to the provider's webhook URL."""
+    row = _provider_for_action(provider_id)
+    try:
+        notification = notifications.send_test(row)
+    except notifications.NoWebhookUrl as error:
+        flash(error.message, "error")
+        return redirect(url_for("admin.provider", provider_id=row.id))
+    flash("Test event queued.", "success")
+    return redirect(url_for("admin.delivery", notification_id=notification.id))
+
+
+@bp.post("/providers/<provider_id>/rotate-secret")
+def rotate_secret(provider_id: str):
+    """Replace the signing secret; the old one also signs for 24 hours."""
+    row = _provider_for_action(provider_id)
+    notifications.rotate_secret(row)
+    flash("New signing secret. The previous one keeps signing for 24 hours.", "success")
+    return redirect(url_for("admin.provider", provider_id=row.id))
+
+
+@bp.post("/providers/<provider_id>/enable-endpoint")
+def enable_endpoint(provider_id: str):
+    """Deliver again to an endpoint that answered 410 Gone."""
+    row = _provider_for_action(provider_id)
+    notifications.enable_endpoint(row)
+    flash("Endpoint enabled. Resend failed notifications from the deliveries page.", "success")
+    return redirect(url_for("admin.provider", provider_id=row.id))

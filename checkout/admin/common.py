@@ -1,0 +1,65 @@
+"""The admin blueprint and the helpers its area modules share."""
+
+from flask import Blueprint, abort, flash, render_template, request
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, false
+from wtforms.fields.choices import SelectChoice
+
+from checkout import catalog
+from checkout.admin.forms import ActionForm
+from checkout.errors import ValidationError
+from checkout.extensions import db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def render_invalid(template: str, **context):
+    """Re-render a form with its errors, answering 422."""
+    return render_template(template, **context), 422
+
+
+def attach_error(form, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError on the form field it names (or as a flash)."""
+    name = (aliases or {}).get(error.field, error.field)
+    field = getattr(form, name, None)
+    if field is None:
+        flash(error.message, "error")
+    else:
+        field.errors = [*field.errors, error.message]
+
+
+def provider_choices(blank: str) -> list[SelectChoice]:
+    """Every provider for a select, after a first empty choice labelled `blank`."""
+    return [SelectChoice("", blank)] + [
+        SelectChoice(row.id, row.name) for row in catalog.all_providers()
+    ]
+
+
+def service_choices() -> list[SelectChoice]:
+    """Every service for a select, labelled with its price."""
+    return [
+        SelectChoice(service.id, f"{service.title} ({service.price_display})")
+        for service in catalog.all_services()
+    ]
+
+
+def require_action_form() -> None:
+    """Answer 400 unless the POST carries a valid CSRF token."""
+    if not ActionForm().validate_on_submit():
+        abort(400, description="The form expired. Go back, reload the page and try again.")
+
+
+def one_page(
+    query: Select, per_page: int, *, empty: bool = False
+) -> tuple[Pagination, dict[str, str]]:
+    """The requested page of a list (none if its filters were invalid), and the filters kept."""
+    page = db.paginate(
+        query.where(false()) if empty else query,
+        page=max(request.args.get("page", 1, type=int), 1),
+        per_page=per_page,
+        error_out=False,
+    )
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return page, args

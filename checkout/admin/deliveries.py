@@ -1,0 +1,64 @@
+"""Admin views for provider notifications: the filtered list, one delivery, and resending."""
+
+from flask import flash, redirect, render_template, request, url_for
+
+from checkout import notifications
+from checkout.admin.common import bp, one_page, provider_choices, require_action_form
+from checkout.admin.forms import ActionForm, DeliveryFilterForm, ResendFailedForm
+from checkout.extensions import db
+from checkout.models import Notification, NotificationStatus
+
+DELIVERIES_PER_PAGE = 50
+
+
+def _filters(form: DeliveryFilterForm) -> dict:
+    """A valid filter form's choices, as notifications.select_notifications takes them."""
+    return {
+        "status": NotificationStatus(form.status.data) if form.status.data else None,
+        "provider_id": form.provider.data or None,
+        "event_name": form.event.data or None,
+    }
+
+
+@bp.get("/deliveries")
+def deliveries():
+    """Provider notifications with filters, newest first."""
+    form = DeliveryFilterForm(request.args)
+    form.provider.choices = provider_choices("Any provider")
+    valid = form.validate()
+    filters = _filters(form) if valid else {}
+    query = notifications.select_notifications(**filters)
+    page, args = one_page(query, DELIVERIES_PER_PAGE, empty=not valid)
+    response = render_template(
+        "admin/deliveries.html", form=form, page=page, args=args, resend_form=ResendFailedForm()
+    )
+    return (response, 200) if valid else (response, 422)
+
+
+@bp.get("/deliveries/<notification_id>")
+def delivery(notification_id: str):
+    """One notification: its payload and every attempt."""
+    row = db.get_or_404(Notification, notification_id)
+    return render_template("admin/delivery.html", notification=row, action_form=ActionForm())
+
+
+@bp.post("/deliveries/<notification_id>/resend")
+def resend_delivery(notification_id: str):
+    """Send a notification again with the same webhook-id."""
+    row = db.get_or_404(Notification, notification_id)
+    require_action_form()
+    notifications.resend(row)
+    flash("Queued again.", "success")
+    return redirect(url_for("admin.delivery", notification_id=row.id))
+
+
+@bp.post("/deliveries/resend-failed")
+def resend_failed():
+    """Resend every failed notification created since a moment."""
+    form = ResendFailedForm()
+    if not form.validate_on_submit():
+        flash("Give a date and time to resend from.", "error")
+        return redirect(url_for("admin.deliveries", status="failed"))
+    count = notifications.resend_failed_since(form.since.data)
+    flash(f"{count} failed notification{'s' if count != 1 else ''} queued again.", "success")
+    return redirect(url_for("admin.deliveries"))
