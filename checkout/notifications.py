@@ -37,6 +37,9 @@ EVENT_BY_STATUS = {
     OrderStatus.FAILED: "payment_failed",
     OrderStatus.REFUNDED: "payment_refunded",
 }
+TEST_EVENT = "test"
+# Every event a provider can receive, for filters and the API document.
+EVENTS = (*EVENT_BY_STATUS.values(), TEST_EVENT)
 RESPONSE_KEPT = 2048
 ROTATION_OVERLAP = timedelta(hours=24)
 _http = threading.local()
@@ -79,7 +82,7 @@ def send_test(provider: Provider) -> Notification:
     """Queue a test event to the provider's endpoint."""
     if not provider.webhook_url:
         raise NoWebhookUrl("Set a webhook URL first.")
-    notification = _add(provider, "test", schemas.test_notification(provider), None)
+    notification = _add(provider, TEST_EVENT, schemas.test_notification(provider), None)
     db.session.commit()
     return notification
 

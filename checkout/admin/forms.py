@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from checkout import money
+from checkout import money, notifications
 from checkout.models import AfterPayment, NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
@@ -123,10 +123,7 @@ class DeliveryFilterForm(FlaskForm):
     event = SelectField(
         "Event",
         choices=[SelectChoice("", "Any event")]
-        + [
-            SelectChoice(name)
-            for name in ("payment_succeeded", "payment_failed", "payment_refunded", "test")
-        ],
+        + [SelectChoice(name) for name in notifications.EVENTS],
         validators=[Optional()],
     )
 

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document for the provider API; tests hold the implementation to it."""
 
+from checkout import notifications
 from checkout.models import OrderStatus, PaymentMode
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -102,7 +103,7 @@ SCHEMAS = {
         "properties": {
             "event": {
                 "type": "string",
-                "enum": ["payment_succeeded", "payment_failed", "payment_refunded"],
+                "enum": list(notifications.EVENT_BY_STATUS.values()),
             },
             **_ORDER_FIELDS,
             **_NOTIFICATION_FIELDS,
