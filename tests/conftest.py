@@ -1,7 +1,6 @@
-"""Fixtures: an app on SQLite (or DATABASE_URL), its clients, factories and helpers."""
+"""Fixtures: an app on SQLite (or DATABASE_URL), its clients and factories."""
 
 import os
-import re
 import tempfile
 
 # The queue and the instance folder are chosen from the environment when checkout is
@@ -16,6 +15,7 @@ from sqlalchemy import text  # noqa: E402
 from checkout import create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.extensions import db  # noqa: E402
+from tests.helpers import csrf_token  # noqa: E402
 
 pytest_plugins = ["tests.plugins.servers"]
 
@@ -133,48 +133,6 @@ def make(app):
 def api_key(make):
     """A Cash App provider selling a $5 service; its API key."""
     return make.provider()[1]
-
-
-def open_order(client, key, **body):
-    """POST create-payment-intent with a Bearer key; returns the response."""
-    return client.post(
-        "/api/v1/create-payment-intent", json=body, headers={"Authorization": f"Bearer {key}"}
-    )
-
-
-def notified(order_page: str) -> list[str]:
-    """Event names in the admin order page's notifications table."""
-    start, end = order_page.index("<h2>Notifications</h2>"), order_page.index("<h2>Timeline</h2>")
-    return re.findall(r"<td>(payment_\w+)</td>", order_page[start:end])
-
-
-def transitions(order_page: str) -> list[str]:
-    """Status changes in the admin order page's timeline, oldest first."""
-    return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
-
-
-_SANDBOX_TOKENS: dict[str, str] = {}
-
-
-def sandbox_post(client, order_id: str, outcome: str, **extra):
-    """Press a sandbox button of an order's page.
-
-    The form token belongs to the order, so it is read from the page once, while the page
-    still shows the buttons, and reused for later presses (a paid page has no form).
-    """
-    if order_id not in _SANDBOX_TOKENS:
-        _SANDBOX_TOKENS[order_id] = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
-    data = {"orderId": order_id, "outcome": outcome, "csrf_token": _SANDBOX_TOKENS[order_id]}
-    return client.post("/checkout/sandbox", data=data, **extra)
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token in a rendered form."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in page"
-    return match.group(1)
 
 
 @pytest.fixture

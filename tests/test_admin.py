@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token, open_order
+from tests.helpers import csrf_token, form_post, open_order, provider_form
 
 ADMIN_PAGES = [
     "/admin/",
@@ -15,11 +15,6 @@ ADMIN_PAGES = [
     "/admin/orders",
     "/admin/orders/ord_x",
 ]
-
-
-def form_post(client, page_url: str, data: dict, post_url: str | None = None):
-    token = csrf_token(client.get(page_url).text)
-    return client.post(post_url or page_url, data={**data, "csrf_token": token})
 
 
 def new_key_from(html: str) -> str:
@@ -133,18 +128,6 @@ def test_provider_without_services_sends_admin_to_create_one(admin_client):
     response = admin_client.get("/admin/providers/new")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/admin/services/new")
-
-
-def provider_form(service: str, **fields) -> dict:
-    return {
-        "name": "Bitloader",
-        "service_id": service,
-        "active": "y",
-        "webhook_url": "https://hooks.example/kassa",
-        "success_url": "https://bitloader.example/success?orderId={orderId}",
-        "cancel_url": "https://bitloader.example/cancelled",
-        **fields,
-    }
 
 
 def test_create_provider_shows_its_key_once_and_the_key_works(admin_client, make):

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from checkout import jsonio
-from tests.conftest import open_order
+from tests.helpers import open_order
 
 URL = "/api/v1/create-payment-intent"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import open_order
+from tests.helpers import csrf_token, open_order
 
 
 def bearer(key: str) -> dict:
@@ -75,8 +75,6 @@ def test_listing_filters_by_status(client, api_key):
     open_order(client, api_key, externalId="E-2")
     page = client.get(f"/checkout?orderId={order_id}")
     assert page.status_code == 200
-    from tests.conftest import csrf_token
-
     client.post(
         "/checkout/sandbox",
         data={"orderId": order_id, "outcome": "succeeded", "csrf_token": csrf_token(page.text)},

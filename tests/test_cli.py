@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import csrf_token, open_order
+from tests.helpers import csrf_token, open_order
 
 
 def run_json(runner, *args):

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import csrf_token, notified, transitions
+from tests.helpers import csrf_token, notified, transitions
 from tests.plugins.servers import wait_until
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, signature
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.conftest import csrf_token, open_order
+from tests.helpers import csrf_token, open_order
 from tests.plugins.servers import wait_until
 
 PAYLOAD_FIELDS = {

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from tests.conftest import open_order
+from tests.helpers import open_order
 
 
 @pytest.fixture

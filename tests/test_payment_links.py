@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests.conftest import csrf_token, sandbox_post
+from tests.helpers import csrf_token, sandbox_post
 
 ZBARIMG = "/usr/bin/zbarimg"
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from tests.conftest import open_order
+from tests.helpers import csrf_token, open_order
 
 PUBLISHABLE = "pk_test_kassa"
 
@@ -145,7 +145,6 @@ def test_reconciliation_applies_a_missed_webhook(client, runner, api_key, stripe
 
 
 def test_admin_refund_goes_through_stripe(client, admin_client, api_key, stripe_client, app):
-    from tests.conftest import csrf_token
     from tests.stripe_signing import WEBHOOK_SECRET, event, post_event
 
     app.config["STRIPE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
@@ -177,8 +176,6 @@ def test_admin_refund_goes_through_stripe(client, admin_client, api_key, stripe_
 
 
 def test_link_orders_describe_the_link_to_stripe(client, admin_client, make, stripe_client):
-    from tests.conftest import csrf_token
-
     service_id = make.service(title="Gold", price="5", slug="gold")
     token = csrf_token(admin_client.get("/admin/links/new").text)
     response = admin_client.post(

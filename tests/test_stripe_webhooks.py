@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkout.stripe_events import HANDLERS
-from tests.conftest import csrf_token, notified, open_order, transitions
+from tests.helpers import csrf_token, notified, open_order, transitions
 from tests.stripe_signing import (
     WEBHOOK_SECRET,
     event,
