@@ -21,18 +21,17 @@ def transitions(order_page: str) -> list[str]:
     return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
 
 
-_SANDBOX_TOKENS: dict[str, str] = {}
-
-
 def sandbox_post(client, order_id: str, outcome: str, **extra):
     """Press a sandbox button of an order's page.
 
-    The form token belongs to the order, so it is read from the page once, while the page
-    still shows the buttons, and reused for later presses (a paid page has no form).
+    The form token belongs to the order, so the client reads it from the page once, while
+    the page still shows the buttons, and reuses it for later presses (a paid page has no
+    form). The client keeps it, so no token outlives the test.
     """
-    if order_id not in _SANDBOX_TOKENS:
-        _SANDBOX_TOKENS[order_id] = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
-    data = {"orderId": order_id, "outcome": outcome, "csrf_token": _SANDBOX_TOKENS[order_id]}
+    tokens = vars(client).setdefault("sandbox_tokens", {})
+    if order_id not in tokens:
+        tokens[order_id] = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
+    data = {"orderId": order_id, "outcome": outcome, "csrf_token": tokens[order_id]}
     return client.post("/checkout/sandbox", data=data, **extra)
 
 
