@@ -21,8 +21,13 @@ def transitions(order_page: str) -> list[str]:
     return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
 
 
-def sandbox_post(client, order_id: str, outcome: str, **extra):
-    """Press a sandbox button of an order's page.
+def new_order(client, key, **body) -> str:
+    """Open an order through the API; its id."""
+    return open_order(client, key, **body).get_json()["orderId"]
+
+
+def simulate(client, order_id: str, outcome: str = "succeeded", **extra):
+    """Press a sandbox button of an order's checkout page; returns the response.
 
     The form token belongs to the order, so the client reads it from the page once, while
     the page still shows the buttons, and reuses it for later presses (a paid page has no
@@ -33,6 +38,13 @@ def sandbox_post(client, order_id: str, outcome: str, **extra):
         tokens[order_id] = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
     data = {"orderId": order_id, "outcome": outcome, "csrf_token": tokens[order_id]}
     return client.post("/checkout/sandbox", data=data, **extra)
+
+
+def pay(client, key, external_id: str, **body) -> str:
+    """Open an order through the API and press the sandbox's success button; its id."""
+    order_id = new_order(client, key, externalId=external_id, **body)
+    assert simulate(client, order_id).status_code == 303
+    return order_id
 
 
 def csrf_token(html: str) -> str:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.helpers import csrf_token, form_post, open_order, provider_form
+from tests.helpers import csrf_token, form_post, new_order, open_order, provider_form, simulate
 
 ADMIN_PAGES = [
     "/admin/",
@@ -246,11 +246,7 @@ def test_orders_list_filters_and_pages(admin_client, make):
     assert f'href="/admin/orders?page=2&amp;provider={provider_a}" rel="next"' in only_a
     assert b_order not in only_a
 
-    token = csrf_token(admin_client.get(f"/checkout?orderId={a_orders[0]}").text)
-    admin_client.post(
-        "/checkout/sandbox",
-        data={"orderId": a_orders[0], "outcome": "succeeded", "csrf_token": token},
-    )
+    simulate(admin_client, a_orders[0])
     paid = admin_client.get("/admin/orders?status=paid").text
     assert "1 order<" in paid and a_orders[0] in paid
 
@@ -270,15 +266,9 @@ def test_bad_order_filters_are_422(admin_client, query):
 
 
 def test_order_detail_shows_a_timeline(admin_client, api_key):
-    order_id = open_order(admin_client, api_key, externalId="EXT-7", amount=10).get_json()[
-        "orderId"
-    ]
-    token = csrf_token(admin_client.get(f"/checkout?orderId={order_id}").text)
+    order_id = new_order(admin_client, api_key, externalId="EXT-7", amount=10)
     for outcome in ("failed", "succeeded"):
-        admin_client.post(
-            "/checkout/sandbox",
-            data={"orderId": order_id, "outcome": outcome, "csrf_token": token},
-        )
+        simulate(admin_client, order_id, outcome)
     page = admin_client.get(f"/admin/orders/{order_id}").text
     assert "EXT-7" in page and "$10.00" in page
     timeline = page[page.index("Timeline") :]

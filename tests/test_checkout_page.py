@@ -4,15 +4,7 @@ import re
 
 import pytest
 
-from tests.helpers import csrf_token, form_post, open_order, provider_form, sandbox_post
-
-
-def new_order(client, key, **body) -> str:
-    return open_order(client, key, **body).get_json()["orderId"]
-
-
-def simulate(client, order_id: str, outcome: str):
-    return sandbox_post(client, order_id, outcome)
+from tests.helpers import csrf_token, form_post, new_order, open_order, provider_form, simulate
 
 
 def status_of(client, order_id: str) -> str:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.helpers import csrf_token, notified, transitions
+from tests.helpers import notified, pay, transitions
 from tests.plugins.servers import wait_until
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, signature
 
@@ -162,21 +162,6 @@ def hooked_provider(make, admin_client, receiver):
     return key
 
 
-def pay_in_sandbox(client, key: str, external_id: str) -> str:
-    order = client.post(
-        "/api/v1/create-payment-intent",
-        json={"externalId": external_id},
-        headers={"Authorization": f"Bearer {key}"},
-    ).get_json()
-    token = csrf_token(client.get(f"/checkout?orderId={order['orderId']}").text)
-    response = client.post(
-        "/checkout/sandbox",
-        data={"orderId": order["orderId"], "outcome": "succeeded", "csrf_token": token},
-    )
-    assert response.status_code == 303
-    return order["orderId"]
-
-
 def one_webhook_id_per_order(log: list[dict]) -> dict[str, set[str]]:
     ids: dict[str, set[str]] = {}
     for entry in log:
@@ -200,12 +185,12 @@ def redis_up() -> bool:
 @pytest.mark.skipif(not REDIS, reason="needs REDIS_URL (the PostgreSQL + Redis pass)")
 def test_redis_restart_loses_no_notification(client, admin_client, make, receiver, workers):
     key = hooked_provider(make, admin_client, receiver)
-    queued = [pay_in_sandbox(client, key, f"R-{n}") for n in range(5)]
+    queued = [pay(client, key, f"R-{n}") for n in range(5)]
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True)
     try:
         wait_until(lambda: not redis_up(), 10, message="Redis stopped")
         # Orders still get paid while Redis is down; their notifications wait in the outbox.
-        during = [pay_in_sandbox(client, key, f"D-{n}") for n in range(3)]
+        during = [pay(client, key, f"D-{n}") for n in range(3)]
     finally:
         subprocess.run(REDIS_START, check=True, capture_output=True)
         wait_until(redis_up, 15, message="Redis is back")

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests.helpers import csrf_token, sandbox_post
+from tests.helpers import csrf_token, simulate
 
 ZBARIMG = "/usr/bin/zbarimg"
 
@@ -37,10 +37,6 @@ def pay_link(client, link_id: str, quantity=None):
 def order_from(response) -> str:
     assert response.status_code == 303, response.text
     return re.search(r"orderId=(ord_[0-9a-f]{24})", response.headers["Location"])[1]
-
-
-def simulate(client, order_id: str, outcome: str = "succeeded"):
-    return sandbox_post(client, order_id, outcome)
 
 
 def utc_input(moment: datetime) -> str:
