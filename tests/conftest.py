@@ -15,7 +15,7 @@ from sqlalchemy import text  # noqa: E402
 from checkout import create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.extensions import db  # noqa: E402
-from tests.helpers import csrf_token  # noqa: E402
+from tests.helpers import csrf_token, webhook_secret  # noqa: E402
 
 pytest_plugins = ["tests.plugins.servers"]
 
@@ -133,6 +133,18 @@ def make(app):
 def api_key(make):
     """A Cash App provider selling a $5 service; its API key."""
     return make.provider()[1]
+
+
+@pytest.fixture
+def hooked(make, admin_client, receiver):
+    """A provider whose webhook URL is the receiver, which knows the signing secret.
+
+    Returns (provider_id, api_key, secret).
+    """
+    provider_id, key = make.provider(webhook_url=receiver.hook_url)
+    secret = webhook_secret(admin_client.get(f"/admin/providers/{provider_id}").text)
+    receiver.control(secret=secret)
+    return provider_id, key, secret
 
 
 @pytest.fixture

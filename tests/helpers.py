@@ -21,6 +21,11 @@ def transitions(order_page: str) -> list[str]:
     return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
 
 
+def webhook_secret(provider_page: str) -> str:
+    """The signing secret on the admin's page of a provider."""
+    return re.search(r'value="(whsec_[^"]+)" data-webhook-secret', provider_page)[1]
+
+
 def new_order(client, key, **body) -> str:
     """Open an order through the API; its id."""
     return open_order(client, key, **body).get_json()["orderId"]

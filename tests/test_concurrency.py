@@ -155,13 +155,6 @@ def test_unavailable_database_answers_5xx_to_stripe(web_servers, tmp_path):
     assert response.json() == {"error": "Internal server error"}
 
 
-def hooked_provider(make, admin_client, receiver):
-    provider_id, key = make.provider(webhook_url=receiver.hook_url)
-    page = admin_client.get(f"/admin/providers/{provider_id}").text
-    receiver.control(secret=re.search(r'value="(whsec_[^"]+)" data-webhook-secret', page)[1])
-    return key
-
-
 def one_webhook_id_per_order(log: list[dict]) -> dict[str, set[str]]:
     ids: dict[str, set[str]] = {}
     for entry in log:
@@ -183,8 +176,8 @@ def redis_up() -> bool:
 
 
 @pytest.mark.skipif(not REDIS, reason="needs REDIS_URL (the PostgreSQL + Redis pass)")
-def test_redis_restart_loses_no_notification(client, admin_client, make, receiver, workers):
-    key = hooked_provider(make, admin_client, receiver)
+def test_redis_restart_loses_no_notification(client, admin_client, receiver, workers, hooked):
+    _, key, _ = hooked
     queued = [pay(client, key, f"R-{n}") for n in range(5)]
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True)
     try:
@@ -208,8 +201,8 @@ def test_redis_restart_loses_no_notification(client, admin_client, make, receive
 @pytest.mark.skipif(
     not (REDIS and POSTGRES), reason="the soak runs on PostgreSQL + Redis (second CI pass)"
 )
-def test_soak_two_thousand_orders(web_servers, workers, make, admin_client, receiver):
-    key = hooked_provider(make, admin_client, receiver)
+def test_soak_two_thousand_orders(web_servers, workers, admin_client, receiver, hooked):
+    _, key, _ = hooked
     receiver.control(failRate=0.2)
     servers = [web_servers(WEB_ENV, workers=3), web_servers(WEB_ENV, workers=3)]
     # Twelve quick retries: at a 20% failure rate, giving up on any of 2,000 is ~1e-6 likely.

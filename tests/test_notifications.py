@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.helpers import csrf_token, pay
+from tests.helpers import csrf_token, pay, webhook_secret
 from tests.plugins.servers import wait_until
 
 PAYLOAD_FIELDS = {
@@ -24,16 +24,6 @@ PAYLOAD_FIELDS = {
     "stripePaymentIntentId",
     "timestamp",
 }
-
-
-@pytest.fixture
-def hooked(make, admin_client, receiver):
-    """A provider whose webhook URL is the receiver, which knows the signing secret."""
-    provider_id, key = make.provider(webhook_url=receiver.hook_url)
-    page = admin_client.get(f"/admin/providers/{provider_id}").text
-    secret = re.search(r'value="(whsec_[^"]+)" data-webhook-secret', page).group(1)
-    receiver.control(secret=secret)
-    return provider_id, key, secret
 
 
 def deliveries_page(admin_client, **filters) -> str:
@@ -191,9 +181,7 @@ def test_test_event_and_secret_rotation(client, admin_client, receiver, hooked, 
     assert receiver.accepted()[0]["event"] == "test"
 
     admin_client.post(f"{page_url}/rotate-secret", data={"csrf_token": token})
-    new_secret = re.search(
-        r'value="(whsec_[^"]+)" data-webhook-secret', admin_client.get(page_url).text
-    ).group(1)
+    new_secret = webhook_secret(admin_client.get(page_url).text)
     assert new_secret != old_secret
     # A receiver still on the old secret keeps verifying during the overlap…
     admin_client.post(f"{page_url}/test-event", data={"csrf_token": token})

@@ -44,11 +44,9 @@ def stripe_sends_webhooks_to(stripe_standin):
 
 
 def test_paid_at_stripe_reaches_the_provider(
-    stripe_standin, stripe_sends_webhooks_to, live_server, make, admin_client, receiver, worker
+    stripe_standin, stripe_sends_webhooks_to, live_server, admin_client, receiver, worker, hooked
 ):
-    provider_id, key = make.provider(webhook_url=receiver.hook_url)
-    page = admin_client.get(f"/admin/providers/{provider_id}").text
-    receiver.control(secret=re.search(r'value="(whsec_[^"]+)" data-webhook-secret', page)[1])
+    _, key, _ = hooked
     stripe_sends_webhooks_to(live_server.url + "/webhooks/stripe")
 
     order = requests.post(
