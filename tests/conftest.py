@@ -10,12 +10,13 @@ for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECR
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
+import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from checkout import create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.extensions import db  # noqa: E402
-from tests.helpers import csrf_token, webhook_secret  # noqa: E402
+from tests.helpers import UNREACHABLE_HOOK, sign_in, webhook_secret  # noqa: E402
 
 pytest_plugins = ["tests.plugins.servers"]
 
@@ -136,6 +137,20 @@ def api_key(make):
 
 
 @pytest.fixture
+def provider_key(make):
+    """A provider whose notifications go where nothing listens; its API key."""
+    return make.provider(webhook_url=UNREACHABLE_HOOK)[1]
+
+
+@pytest.fixture
+def stripe_client(stripe_standin):
+    """The test's own view of the Stripe stand-in, as a customer's wallet would act on it."""
+    return stripe.StripeClient(
+        "sk_test_kassa", base_addresses={"api": stripe_standin}, max_network_retries=0
+    )
+
+
+@pytest.fixture
 def hooked(make, admin_client, receiver):
     """A provider whose webhook URL is the receiver, which knows the signing secret.
 
@@ -151,10 +166,5 @@ def hooked(make, admin_client, receiver):
 def admin_client(client, make):
     """A client signed in as an admin."""
     email, password = make.admin()
-    page = client.get("/admin/login")
-    response = client.post(
-        "/admin/login",
-        data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
-    )
-    assert response.status_code == 302
+    assert sign_in(client, email, password).status_code == 302
     return client

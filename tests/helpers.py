@@ -2,12 +2,28 @@
 
 import re
 
+# A provider webhook URL where nothing listens: notifications are queued and never arrive.
+UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
+
+
+def bearer(key: str) -> dict:
+    """The Authorization header that carries a provider's API key."""
+    return {"Authorization": f"Bearer {key}"}
+
 
 def open_order(client, key, **body):
     """POST create-payment-intent with a Bearer key; returns the response."""
-    return client.post(
-        "/api/v1/create-payment-intent", json=body, headers={"Authorization": f"Bearer {key}"}
-    )
+    return client.post("/api/v1/create-payment-intent", json=body, headers=bearer(key))
+
+
+def order_json(client, key, order_id: str) -> dict:
+    """The order as the provider's API shows it."""
+    return client.get(f"/api/v1/orders/{order_id}", headers=bearer(key)).get_json()
+
+
+def order_page(admin_client, order_id: str) -> str:
+    """The admin's page of an order."""
+    return admin_client.get(f"/admin/orders/{order_id}").text
 
 
 def notified(order_page: str) -> list[str]:
@@ -67,6 +83,11 @@ def form_post(client, page_url: str, data: dict, post_url: str | None = None):
     return client.post(post_url or page_url, data={**data, "csrf_token": token})
 
 
+def sign_in(client, email: str, password: str):
+    """Submit the admin sign-in form; returns the response."""
+    return form_post(client, "/admin/login", {"email": email, "password": password})
+
+
 def provider_form(service: str, **fields) -> dict:
     """The admin's provider form, filled in; fields override."""
     return {
@@ -78,3 +99,48 @@ def provider_form(service: str, **fields) -> dict:
         "cancel_url": "https://bitloader.example/cancelled",
         **fields,
     }
+
+
+def create_link(admin_client, service_id: str, **fields) -> str:
+    """Create a payment link through the admin form; returns its id."""
+    data = {"title": "Spring sale", "service_id": service_id, "quantity": "1", "active": "y"}
+    response = form_post(admin_client, "/admin/links/new", {**data, **fields})
+    assert response.status_code == 302, response.text
+    return re.search(r"/admin/links/(plink_[0-9a-f]{24})", response.headers["Location"])[1]
+
+
+def pay_link(client, link_id: str, quantity=None):
+    """Press Pay on a payment link's page; returns the response."""
+    page = client.get(f"/l/{link_id}")
+    token = csrf_token(page.text)
+    data = {"csrf_token": token}
+    if quantity is not None:
+        data["quantity"] = str(quantity)
+    return client.post(f"/l/{link_id}/pay", data=data)
+
+
+def order_from(response) -> str:
+    """The id of the order a payment link's Pay button redirected to."""
+    assert response.status_code == 303, response.text
+    return re.search(r"orderId=(ord_[0-9a-f]{24})", response.headers["Location"])[1]
+
+
+def one_webhook_id_per_order(log: list[dict]) -> dict[str, set[str]]:
+    """The receiver's webhook ids per order; asserts each order kept a single id."""
+    ids: dict[str, set[str]] = {}
+    for entry in log:
+        ids.setdefault(entry["orderId"], set()).add(entry["webhookId"])
+    assert all(len(found) == 1 for found in ids.values()), "a notification changed its id"
+    return ids
+
+
+def pay_with_card(stripe_client, payment_intent_id: str, number: str) -> None:
+    """Pay a PaymentIntent at the Stripe stand-in with a test card, as a customer's wallet does."""
+    method = stripe_client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    stripe_client.v1.payment_intents.update(payment_intent_id, params={"payment_method": method.id})
+    stripe_client.v1.payment_intents.confirm(payment_intent_id)

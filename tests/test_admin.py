@@ -4,7 +4,15 @@ import re
 
 import pytest
 
-from tests.helpers import csrf_token, form_post, new_order, open_order, provider_form, simulate
+from tests.helpers import (
+    csrf_token,
+    form_post,
+    new_order,
+    open_order,
+    provider_form,
+    sign_in,
+    simulate,
+)
 
 ADMIN_PAGES = [
     "/admin/",
@@ -32,8 +40,7 @@ def test_every_admin_page_requires_sign_in(client, url):
 
 def test_sign_in_and_out(client, make):
     email, password = make.admin()
-    response = form_post(client, "/admin/login", {"email": email, "password": password})
-    assert response.status_code == 302
+    assert sign_in(client, email, password).status_code == 302
     assert client.get("/admin/").status_code == 200
     token = csrf_token(client.get("/admin/").text)
     client.post("/admin/logout", data={"csrf_token": token})
@@ -49,7 +56,7 @@ def test_sign_in_needs_csrf(client, make):
 
 def test_wrong_password_is_401(client, make):
     email, _ = make.admin()
-    response = form_post(client, "/admin/login", {"email": email, "password": "wrong password"})
+    response = sign_in(client, email, "wrong password")
     assert response.status_code == 401
     assert "Wrong e-mail or password" in response.text
 
@@ -57,9 +64,9 @@ def test_wrong_password_is_401(client, make):
 def test_failed_logins_are_rate_limited(client, make):
     email, password = make.admin()
     for _ in range(5):
-        response = form_post(client, "/admin/login", {"email": email, "password": "nope nope"})
+        response = sign_in(client, email, "nope nope")
         assert response.status_code == 401
-    locked = form_post(client, "/admin/login", {"email": email, "password": password})
+    locked = sign_in(client, email, password)
     assert locked.status_code == 429
     assert "Too many failed attempts" in locked.text
     assert client.get("/admin/").status_code == 302

@@ -2,11 +2,7 @@
 
 import pytest
 
-from tests.helpers import open_order, simulate
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
+from tests.helpers import bearer, open_order, simulate
 
 
 def test_get_order_by_id(client, api_key):

@@ -10,7 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.helpers import notified, pay, transitions
+from tests.helpers import (
+    bearer,
+    notified,
+    one_webhook_id_per_order,
+    order_page,
+    pay,
+    transitions,
+)
 from tests.plugins.servers import wait_until
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, signature
 
@@ -33,28 +40,15 @@ def create_order(base_url: str, key: str, external_id: str, session=requests) ->
     response = session.post(
         base_url + "/api/v1/create-payment-intent",
         json={"externalId": external_id, "amount": 10},
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
         timeout=60,
     )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def order_page(admin_client, order_id: str) -> str:
-    return admin_client.get(f"/admin/orders/{order_id}").text
-
-
-@pytest.fixture
-def provider_key(make):
-    return make.provider(webhook_url="http://127.0.0.1:9/hook")[1]
-
-
 def order_status(base_url: str, key: str, order_id: str) -> str:
-    response = requests.get(
-        f"{base_url}/api/v1/orders/{order_id}",
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-    )
+    response = requests.get(f"{base_url}/api/v1/orders/{order_id}", headers=bearer(key), timeout=30)
     return response.json()["status"]
 
 
@@ -153,14 +147,6 @@ def test_unavailable_database_answers_5xx_to_stripe(web_servers, tmp_path):
     response = post_signed(server.url, payload)
     assert 500 <= response.status_code < 600
     assert response.json() == {"error": "Internal server error"}
-
-
-def one_webhook_id_per_order(log: list[dict]) -> dict[str, set[str]]:
-    ids: dict[str, set[str]] = {}
-    for entry in log:
-        ids.setdefault(entry["orderId"], set()).add(entry["webhookId"])
-    assert all(len(found) == 1 for found in ids.values()), "a notification changed its id"
-    return ids
 
 
 REDIS_START = [

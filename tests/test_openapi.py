@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from tests.helpers import open_order
+from tests.helpers import bearer, open_order
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_create_payment_intent_answers_match_the_document(client, make, spec):
 
 def test_order_lookups_match_the_document(client, api_key, spec):
     created = open_order(client, api_key, externalId="A").get_json()
-    headers = {"Authorization": f"Bearer {api_key}"}
+    headers = bearer(api_key)
     one = "/orders/{orderId}"
     check(spec, one, "get", client.get(f"/api/v1/orders/{created['orderId']}", headers=headers))
     check(spec, one, "get", client.get("/api/v1/orders/ord_nope", headers=headers))
