@@ -278,6 +278,7 @@ class TestPassword:
         assert "Members only" not in customer.get(f"/l/{link_id}").text
 
 
+@pytest.mark.multiprocess  # zbarimg reads the PNG
 def test_qr_code_decodes_to_the_link_url(admin_client, client, app, service_id, tmp_path):
     app.config["PUBLIC_BASE_URL"] = "https://pay.example.com"
     link_id = create_link(admin_client, service_id)
