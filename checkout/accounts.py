@@ -4,19 +4,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from checkout import throttle
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.models import Admin, utcnow
+from checkout.passwords import check_password, dummy_hash, hash_password
 
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_CLIENT = 10
 MAX_FAILURES_PER_ACCOUNT = 5
 PASSWORD_MIN = 10
-# Compared against when the e-mail is unknown, so both paths cost one hash check.
-_DUMMY_HASH = generate_password_hash("kassa-no-such-admin")
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ def create_admin(email: str, password: str) -> Admin:
         raise ValidationError("password", f"Use at least {PASSWORD_MIN} characters")
     if db.session.scalar(select(Admin.id).where(Admin.email == email)) is not None:
         raise ValidationError("email", f"An admin with e-mail {email} already exists")
-    admin = Admin(email=email, password_hash=generate_password_hash(password))
+    admin = Admin(email=email, password_hash=hash_password(password))
     db.session.add(admin)
     db.session.commit()
     return admin
@@ -48,7 +46,7 @@ def set_password(admin: Admin, password: str) -> None:
     """Replace an admin's password."""
     if len(password or "") < PASSWORD_MIN:
         raise ValidationError("password", f"Use at least {PASSWORD_MIN} characters")
-    admin.password_hash = generate_password_hash(password)
+    admin.password_hash = hash_password(password)
     db.session.commit()
 
 
@@ -62,8 +60,9 @@ def log_in(email: str, password: str, client: str) -> LoginResult:
         return LoginResult(None, locked_out=True)
     admin = db.session.scalar(select(Admin).where(func.lower(Admin.email) == email))
     if admin is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-    elif check_password_hash(admin.password_hash, password or ""):
+        # Compared against when the e-mail is unknown, so both paths cost one hash check.
+        check_password(dummy_hash(), password or "")
+    elif check_password(admin.password_hash, password or ""):
         throttle.clear("login-account", email)
         admin.last_login_at = utcnow()
         db.session.commit()

@@ -79,6 +79,7 @@ def load(environ: dict | None = None) -> dict:
         "NOTIFICATION_LEASE_SECONDS": int(env.get("NOTIFICATION_LEASE_SECONDS", "60")),
         "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "").strip() or "scrypt",
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from checkout import money, orders, throttle, urls
 from checkout.database import in_transaction
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import AfterPayment, Order, PaymentLink, PaymentMode, Provider, Service, utcnow
+from checkout.passwords import check_password, hash_password
 
 LINK_ID = re.compile(r"^plink_[0-9a-f]{24}\Z")
 QUANTITY_MAX = 10_000
@@ -166,7 +166,7 @@ def _apply(link: PaymentLink, fields: LinkFields) -> PaymentLink:
     if fields.password:
         if len(fields.password) < 4 or len(fields.password) > 200:
             raise ValidationError("password", "Use a password of 4 to 200 characters")
-        link.password_hash = generate_password_hash(fields.password)
+        link.password_hash = hash_password(fields.password)
     elif fields.remove_password:
         link.password_hash = None
     link.service = service
@@ -348,7 +348,7 @@ def try_password(link: PaymentLink, password: str, client: str) -> Unlock:
     key = _password_key(link, client)
     if throttle.count("link-password", key, PASSWORD_WINDOW) >= PASSWORD_ATTEMPTS:
         return Unlock(False, locked_out=True)
-    if link.password_hash and check_password_hash(link.password_hash, password or ""):
+    if link.password_hash and check_password(link.password_hash, password or ""):
         return Unlock(True)
     throttle.record("link-password", key)
     db.session.commit()

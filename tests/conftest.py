@@ -1,7 +1,6 @@
-"""Fixtures: an app on SQLite (or DATABASE_URL), its clients, factories and helpers."""
+"""Fixtures: an app on SQLite (or DATABASE_URL), its clients and factories."""
 
 import os
-import re
 import tempfile
 
 # The queue and the instance folder are chosen from the environment when checkout is
@@ -11,11 +10,13 @@ for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECR
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
+import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from checkout import create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.extensions import db  # noqa: E402
+from tests.helpers import UNREACHABLE_HOOK, sign_in, webhook_secret  # noqa: E402
 
 pytest_plugins = ["tests.plugins.servers"]
 
@@ -24,6 +25,8 @@ BASE_CONFIG = {
     "ALLOW_PRIVATE_WEBHOOK_URLS": True,
     "STRIPE_MAX_NETWORK_RETRIES": 0,
     "PUBLIC_BASE_URL": None,
+    # One cheap round instead of scrypt (~0.1 s a hash, twice for every admin_client).
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
 }
 
 
@@ -135,56 +138,35 @@ def api_key(make):
     return make.provider()[1]
 
 
-def open_order(client, key, **body):
-    """POST create-payment-intent with a Bearer key; returns the response."""
-    return client.post(
-        "/api/v1/create-payment-intent", json=body, headers={"Authorization": f"Bearer {key}"}
+@pytest.fixture
+def provider_key(make):
+    """A provider whose notifications go where nothing listens; its API key."""
+    return make.provider(webhook_url=UNREACHABLE_HOOK)[1]
+
+
+@pytest.fixture
+def stripe_client(stripe_standin):
+    """The test's own view of the Stripe stand-in, as a customer's wallet would act on it."""
+    return stripe.StripeClient(
+        "sk_test_kassa", base_addresses={"api": stripe_standin}, max_network_retries=0
     )
 
 
-def notified(order_page: str) -> list[str]:
-    """Event names in the admin order page's notifications table."""
-    start, end = order_page.index("<h2>Notifications</h2>"), order_page.index("<h2>Timeline</h2>")
-    return re.findall(r"<td>(payment_\w+)</td>", order_page[start:end])
+@pytest.fixture
+def hooked(make, admin_client, receiver):
+    """A provider whose webhook URL is the receiver, which knows the signing secret.
 
-
-def transitions(order_page: str) -> list[str]:
-    """Status changes in the admin order page's timeline, oldest first."""
-    return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
-
-
-_SANDBOX_TOKENS: dict[str, str] = {}
-
-
-def sandbox_post(client, order_id: str, outcome: str, **extra):
-    """Press a sandbox button of an order's page.
-
-    The form token belongs to the order, so it is read from the page once, while the page
-    still shows the buttons, and reused for later presses (a paid page has no form).
+    Returns (provider_id, api_key, secret).
     """
-    if order_id not in _SANDBOX_TOKENS:
-        _SANDBOX_TOKENS[order_id] = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
-    data = {"orderId": order_id, "outcome": outcome, "csrf_token": _SANDBOX_TOKENS[order_id]}
-    return client.post("/checkout/sandbox", data=data, **extra)
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token in a rendered form."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in page"
-    return match.group(1)
+    provider_id, key = make.provider(webhook_url=receiver.hook_url)
+    secret = webhook_secret(admin_client.get(f"/admin/providers/{provider_id}").text)
+    receiver.control(secret=secret)
+    return provider_id, key, secret
 
 
 @pytest.fixture
 def admin_client(client, make):
     """A client signed in as an admin."""
     email, password = make.admin()
-    page = client.get("/admin/login")
-    response = client.post(
-        "/admin/login",
-        data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
-    )
-    assert response.status_code == 302
+    assert sign_in(client, email, password).status_code == 302
     return client

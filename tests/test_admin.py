@@ -4,7 +4,15 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token, open_order
+from tests.helpers import (
+    csrf_token,
+    form_post,
+    new_order,
+    open_order,
+    provider_form,
+    sign_in,
+    simulate,
+)
 
 ADMIN_PAGES = [
     "/admin/",
@@ -15,11 +23,6 @@ ADMIN_PAGES = [
     "/admin/orders",
     "/admin/orders/ord_x",
 ]
-
-
-def form_post(client, page_url: str, data: dict, post_url: str | None = None):
-    token = csrf_token(client.get(page_url).text)
-    return client.post(post_url or page_url, data={**data, "csrf_token": token})
 
 
 def new_key_from(html: str) -> str:
@@ -37,8 +40,7 @@ def test_every_admin_page_requires_sign_in(client, url):
 
 def test_sign_in_and_out(client, make):
     email, password = make.admin()
-    response = form_post(client, "/admin/login", {"email": email, "password": password})
-    assert response.status_code == 302
+    assert sign_in(client, email, password).status_code == 302
     assert client.get("/admin/").status_code == 200
     token = csrf_token(client.get("/admin/").text)
     client.post("/admin/logout", data={"csrf_token": token})
@@ -54,7 +56,7 @@ def test_sign_in_needs_csrf(client, make):
 
 def test_wrong_password_is_401(client, make):
     email, _ = make.admin()
-    response = form_post(client, "/admin/login", {"email": email, "password": "wrong password"})
+    response = sign_in(client, email, "wrong password")
     assert response.status_code == 401
     assert "Wrong e-mail or password" in response.text
 
@@ -62,9 +64,9 @@ def test_wrong_password_is_401(client, make):
 def test_failed_logins_are_rate_limited(client, make):
     email, password = make.admin()
     for _ in range(5):
-        response = form_post(client, "/admin/login", {"email": email, "password": "nope nope"})
+        response = sign_in(client, email, "nope nope")
         assert response.status_code == 401
-    locked = form_post(client, "/admin/login", {"email": email, "password": password})
+    locked = sign_in(client, email, password)
     assert locked.status_code == 429
     assert "Too many failed attempts" in locked.text
     assert client.get("/admin/").status_code == 302
@@ -133,18 +135,6 @@ def test_provider_without_services_sends_admin_to_create_one(admin_client):
     response = admin_client.get("/admin/providers/new")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/admin/services/new")
-
-
-def provider_form(service: str, **fields) -> dict:
-    return {
-        "name": "Bitloader",
-        "service_id": service,
-        "active": "y",
-        "webhook_url": "https://hooks.example/kassa",
-        "success_url": "https://bitloader.example/success?orderId={orderId}",
-        "cancel_url": "https://bitloader.example/cancelled",
-        **fields,
-    }
 
 
 def test_create_provider_shows_its_key_once_and_the_key_works(admin_client, make):
@@ -263,11 +253,7 @@ def test_orders_list_filters_and_pages(admin_client, make):
     assert f'href="/admin/orders?page=2&amp;provider={provider_a}" rel="next"' in only_a
     assert b_order not in only_a
 
-    token = csrf_token(admin_client.get(f"/checkout?orderId={a_orders[0]}").text)
-    admin_client.post(
-        "/checkout/sandbox",
-        data={"orderId": a_orders[0], "outcome": "succeeded", "csrf_token": token},
-    )
+    simulate(admin_client, a_orders[0])
     paid = admin_client.get("/admin/orders?status=paid").text
     assert "1 order<" in paid and a_orders[0] in paid
 
@@ -287,15 +273,9 @@ def test_bad_order_filters_are_422(admin_client, query):
 
 
 def test_order_detail_shows_a_timeline(admin_client, api_key):
-    order_id = open_order(admin_client, api_key, externalId="EXT-7", amount=10).get_json()[
-        "orderId"
-    ]
-    token = csrf_token(admin_client.get(f"/checkout?orderId={order_id}").text)
+    order_id = new_order(admin_client, api_key, externalId="EXT-7", amount=10)
     for outcome in ("failed", "succeeded"):
-        admin_client.post(
-            "/checkout/sandbox",
-            data={"orderId": order_id, "outcome": outcome, "csrf_token": token},
-        )
+        simulate(admin_client, order_id, outcome)
     page = admin_client.get(f"/admin/orders/{order_id}").text
     assert "EXT-7" in page and "$10.00" in page
     timeline = page[page.index("Timeline") :]

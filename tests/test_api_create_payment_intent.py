@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from checkout import jsonio
-from tests.conftest import open_order
+from tests.helpers import bearer, open_order
 
 URL = "/api/v1/create-payment-intent"
 
@@ -127,7 +127,7 @@ def test_bad_amounts_answer_422_and_change_nothing(client, app, api_key, raw_amo
     ],
 )
 def test_malformed_bodies_answer_400(client, app, api_key, body):
-    response = client.post(URL, data=body, headers={"Authorization": f"Bearer {api_key}"})
+    response = client.post(URL, data=body, headers=bearer(api_key))
     assert response.status_code == 400
     assert "error" in response.get_json()
     assert order_count(app) == 0
@@ -135,7 +135,7 @@ def test_malformed_bodies_answer_400(client, app, api_key, body):
 
 def test_oversized_body_answers_413(client, api_key):
     body = b'{"externalId": "' + b"x" * 70_000 + b'"}'
-    response = client.post(URL, data=body, headers={"Authorization": f"Bearer {api_key}"})
+    response = client.post(URL, data=body, headers=bearer(api_key))
     assert response.status_code == 413
     assert "error" in response.get_json()
 

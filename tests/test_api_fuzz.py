@@ -5,6 +5,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import bearer
+
 
 def fuzz(examples: int):
     """Settings for fuzzing through the Flask client fixture."""
@@ -47,7 +49,7 @@ def test_create_payment_intent_never_errors(client, api_key, external_id, amount
     response = client.post(
         "/api/v1/create-payment-intent",
         data=data,
-        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+        headers={**bearer(api_key), "Content-Type": "application/json"},
     )
     assert response.status_code in {200, 400, 409, 422}, response.data
     assert response.is_json

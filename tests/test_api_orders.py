@@ -2,11 +2,7 @@
 
 import pytest
 
-from tests.conftest import open_order
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
+from tests.helpers import bearer, open_order, simulate
 
 
 def test_get_order_by_id(client, api_key):
@@ -73,14 +69,8 @@ def test_listing_pages_newest_first(client, api_key):
 def test_listing_filters_by_status(client, api_key):
     order_id = open_order(client, api_key, externalId="E-1").get_json()["orderId"]
     open_order(client, api_key, externalId="E-2")
-    page = client.get(f"/checkout?orderId={order_id}")
-    assert page.status_code == 200
-    from tests.conftest import csrf_token
-
-    client.post(
-        "/checkout/sandbox",
-        data={"orderId": order_id, "outcome": "succeeded", "csrf_token": csrf_token(page.text)},
-    )
+    assert client.get(f"/checkout?orderId={order_id}").status_code == 200
+    simulate(client, order_id)
     paid = client.get("/api/v1/orders?status=paid", headers=bearer(api_key)).get_json()
     assert [row["orderId"] for row in paid["data"]] == [order_id]
     assert paid["data"][0]["paidAt"] is not None

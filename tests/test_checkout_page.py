@@ -4,15 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token, open_order, sandbox_post
-
-
-def new_order(client, key, **body) -> str:
-    return open_order(client, key, **body).get_json()["orderId"]
-
-
-def simulate(client, order_id: str, outcome: str):
-    return sandbox_post(client, order_id, outcome)
+from tests.helpers import csrf_token, form_post, new_order, open_order, provider_form, simulate
 
 
 def status_of(client, order_id: str) -> str:
@@ -164,8 +156,6 @@ def test_page_sets_no_cookie_for_a_customer(client, api_key):
 
 def test_a_viewed_page_follows_every_change_to_what_it_shows(client, admin_client, make):
     """Pages are cached per process; any change to the order, service or provider shows."""
-    from tests.test_admin import form_post, provider_form
-
     service_id = make.service(title="Gold Pack", price="5")
     provider_id, key = make.provider(service_id=service_id, name="Old Shop")
     order_id = new_order(client, key, amount=10)

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import csrf_token, open_order
+from tests.helpers import open_order, sign_in
 
 
 def run_json(runner, *args):
@@ -16,12 +16,7 @@ def test_create_admin_then_sign_in(runner, client):
     )
     assert code == 0
     assert body["email"] == "ops@example.com"
-    token = csrf_token(client.get("/admin/login").text)
-    response = client.post(
-        "/admin/login",
-        data={"email": "ops@example.com", "password": "long enough pw", "csrf_token": token},
-    )
-    assert response.status_code == 302
+    assert sign_in(client, "ops@example.com", "long enough pw").status_code == 302
 
 
 def test_create_admin_refuses_short_password_and_duplicates(runner):
@@ -114,15 +109,7 @@ def test_demo_seeds_everything_and_can_run_twice(runner, client):
     assert open_order(client, first["provider"]["apiKey"]).status_code == 401
     response = open_order(client, second["provider"]["apiKey"], amount=15)
     assert response.status_code == 200
-    token = csrf_token(client.get("/admin/login").text)
-    signed_in = client.post(
-        "/admin/login",
-        data={
-            "email": second["admin"]["email"],
-            "password": second["admin"]["password"],
-            "csrf_token": token,
-        },
-    )
+    signed_in = sign_in(client, second["admin"]["email"], second["admin"]["password"])
     assert signed_in.status_code == 302
     text = runner.invoke(args=["demo"]).output
     assert "create-payment-intent" in text and "Admin:" in text

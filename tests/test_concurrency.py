@@ -10,7 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import csrf_token, notified, transitions
+from tests.helpers import (
+    bearer,
+    notified,
+    one_webhook_id_per_order,
+    order_page,
+    pay,
+    transitions,
+)
 from tests.plugins.servers import wait_until
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, signature
 
@@ -33,28 +40,15 @@ def create_order(base_url: str, key: str, external_id: str, session=requests) ->
     response = session.post(
         base_url + "/api/v1/create-payment-intent",
         json={"externalId": external_id, "amount": 10},
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
         timeout=60,
     )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def order_page(admin_client, order_id: str) -> str:
-    return admin_client.get(f"/admin/orders/{order_id}").text
-
-
-@pytest.fixture
-def provider_key(make):
-    return make.provider(webhook_url="http://127.0.0.1:9/hook")[1]
-
-
 def order_status(base_url: str, key: str, order_id: str) -> str:
-    response = requests.get(
-        f"{base_url}/api/v1/orders/{order_id}",
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-    )
+    response = requests.get(f"{base_url}/api/v1/orders/{order_id}", headers=bearer(key), timeout=30)
     return response.json()["status"]
 
 
@@ -155,36 +149,6 @@ def test_unavailable_database_answers_5xx_to_stripe(web_servers, tmp_path):
     assert response.json() == {"error": "Internal server error"}
 
 
-def hooked_provider(make, admin_client, receiver):
-    provider_id, key = make.provider(webhook_url=receiver.hook_url)
-    page = admin_client.get(f"/admin/providers/{provider_id}").text
-    receiver.control(secret=re.search(r'value="(whsec_[^"]+)" data-webhook-secret', page)[1])
-    return key
-
-
-def pay_in_sandbox(client, key: str, external_id: str) -> str:
-    order = client.post(
-        "/api/v1/create-payment-intent",
-        json={"externalId": external_id},
-        headers={"Authorization": f"Bearer {key}"},
-    ).get_json()
-    token = csrf_token(client.get(f"/checkout?orderId={order['orderId']}").text)
-    response = client.post(
-        "/checkout/sandbox",
-        data={"orderId": order["orderId"], "outcome": "succeeded", "csrf_token": token},
-    )
-    assert response.status_code == 303
-    return order["orderId"]
-
-
-def one_webhook_id_per_order(log: list[dict]) -> dict[str, set[str]]:
-    ids: dict[str, set[str]] = {}
-    for entry in log:
-        ids.setdefault(entry["orderId"], set()).add(entry["webhookId"])
-    assert all(len(found) == 1 for found in ids.values()), "a notification changed its id"
-    return ids
-
-
 REDIS_START = [
     "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
     "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
@@ -198,14 +162,14 @@ def redis_up() -> bool:
 
 
 @pytest.mark.skipif(not REDIS, reason="needs REDIS_URL (the PostgreSQL + Redis pass)")
-def test_redis_restart_loses_no_notification(client, admin_client, make, receiver, workers):
-    key = hooked_provider(make, admin_client, receiver)
-    queued = [pay_in_sandbox(client, key, f"R-{n}") for n in range(5)]
+def test_redis_restart_loses_no_notification(client, admin_client, receiver, workers, hooked):
+    _, key, _ = hooked
+    queued = [pay(client, key, f"R-{n}") for n in range(5)]
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True)
     try:
         wait_until(lambda: not redis_up(), 10, message="Redis stopped")
         # Orders still get paid while Redis is down; their notifications wait in the outbox.
-        during = [pay_in_sandbox(client, key, f"D-{n}") for n in range(3)]
+        during = [pay(client, key, f"D-{n}") for n in range(3)]
     finally:
         subprocess.run(REDIS_START, check=True, capture_output=True)
         wait_until(redis_up, 15, message="Redis is back")
@@ -223,8 +187,8 @@ def test_redis_restart_loses_no_notification(client, admin_client, make, receive
 @pytest.mark.skipif(
     not (REDIS and POSTGRES), reason="the soak runs on PostgreSQL + Redis (second CI pass)"
 )
-def test_soak_two_thousand_orders(web_servers, workers, make, admin_client, receiver):
-    key = hooked_provider(make, admin_client, receiver)
+def test_soak_two_thousand_orders(web_servers, workers, admin_client, receiver, hooked):
+    _, key, _ = hooked
     receiver.control(failRate=0.2)
     servers = [web_servers(WEB_ENV, workers=3), web_servers(WEB_ENV, workers=3)]
     # Twelve quick retries: at a 20% failure rate, giving up on any of 2,000 is ~1e-6 likely.

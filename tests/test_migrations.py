@@ -16,6 +16,8 @@ from checkout.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.multiprocess  # `flask db` runs in a subprocess
+
 
 @pytest.fixture
 def empty_database(tmp_path):

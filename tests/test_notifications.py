@@ -6,7 +6,13 @@ import time
 
 import pytest
 
-from tests.conftest import csrf_token, open_order
+from tests.helpers import (
+    UNREACHABLE_HOOK,
+    csrf_token,
+    one_webhook_id_per_order,
+    pay,
+    webhook_secret,
+)
 from tests.plugins.servers import wait_until
 
 PAYLOAD_FIELDS = {
@@ -26,26 +32,6 @@ PAYLOAD_FIELDS = {
 }
 
 
-@pytest.fixture
-def hooked(make, admin_client, receiver):
-    """A provider whose webhook URL is the receiver, which knows the signing secret."""
-    provider_id, key = make.provider(webhook_url=receiver.hook_url)
-    page = admin_client.get(f"/admin/providers/{provider_id}").text
-    secret = re.search(r'value="(whsec_[^"]+)" data-webhook-secret', page).group(1)
-    receiver.control(secret=secret)
-    return provider_id, key, secret
-
-
-def pay(client, key, external_id: str) -> str:
-    order_id = open_order(client, key, externalId=external_id, amount=10).get_json()["orderId"]
-    token = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
-    response = client.post(
-        "/checkout/sandbox", data={"orderId": order_id, "outcome": "succeeded", "csrf_token": token}
-    )
-    assert response.status_code == 303
-    return order_id
-
-
 def deliveries_page(admin_client, **filters) -> str:
     return admin_client.get("/admin/deliveries", query_string=filters).text
 
@@ -63,7 +49,7 @@ def test_each_notification_is_accepted_once_after_failures(
 ):
     _, key, _ = hooked
     receiver.control(failFirst=2)
-    orders = [pay(client, key, f"EXT-{n}") for n in range(3)]
+    orders = [pay(client, key, f"EXT-{n}", amount=10) for n in range(3)]
 
     wait_until(lambda: len(receiver.accepted()) == 3, 30, message="3 notifications accepted")
     wait_until(lambda: all_delivered(admin_client, 3), 15, message="Kassa marks all delivered")
@@ -94,7 +80,7 @@ def test_each_notification_is_accepted_once_after_failures(
 def test_killed_worker_loses_nothing(client, admin_client, receiver, hooked, worker):
     _, key, _ = hooked
     receiver.control(delaySeconds=2)
-    orders = [pay(client, key, f"K-{n}") for n in range(3)]
+    orders = [pay(client, key, f"K-{n}", amount=10) for n in range(3)]
     wait_until(lambda: len(receiver.log()) >= 1, 15, message="a delivery is in flight")
     worker.kill()
     receiver.control(delaySeconds=0)
@@ -104,22 +90,19 @@ def test_killed_worker_loses_nothing(client, admin_client, receiver, hooked, wor
     wait_until(lambda: all_delivered(admin_client, 3), 45, message="all delivered after restart")
     accepted = receiver.accepted()
     assert {entry["orderId"] for entry in accepted} == set(orders)
-    ids_per_order: dict[str, set[str]] = {}
-    for entry in receiver.log():
-        ids_per_order.setdefault(entry["orderId"], set()).add(entry["webhookId"])
     # A redelivery after the crash reuses the webhook-id, so the provider can drop it.
-    assert all(len(ids) == 1 for ids in ids_per_order.values())
+    one_webhook_id_per_order(receiver.log())
 
 
 def test_gone_disables_the_endpoint_until_enabled(client, admin_client, receiver, hooked, worker):
     provider_id, key, _ = hooked
     receiver.control(mode="gone")
-    pay(client, key, "G-1")
+    pay(client, key, "G-1", amount=10)
     wait_until(lambda: len(notification_ids(deliveries_page(admin_client, status="failed"))) == 1)
     provider_page = admin_client.get(f"/admin/providers/{provider_id}").text
     assert "Endpoint disabled" in provider_page
 
-    pay(client, key, "G-2")
+    pay(client, key, "G-2", amount=10)
     wait_until(lambda: len(notification_ids(deliveries_page(admin_client, status="failed"))) == 2)
     assert len(receiver.log()) == 1, "nothing is sent to a disabled endpoint"
 
@@ -140,7 +123,7 @@ def test_exhausted_retries_fail_visibly_and_can_be_resent(
 ):
     _, key, _ = hooked
     receiver.control(mode="fail")
-    pay(client, key, "F-1")
+    pay(client, key, "F-1", amount=10)
     failed = wait_until(
         lambda: notification_ids(deliveries_page(admin_client, status="failed")), 40
     )
@@ -161,7 +144,7 @@ def test_exhausted_retries_fail_visibly_and_can_be_resent(
 def test_slow_endpoint_times_out_and_is_retried(client, admin_client, receiver, hooked, worker):
     _, key, _ = hooked
     receiver.control(delaySeconds=3)
-    pay(client, key, "T-1")
+    pay(client, key, "T-1", amount=10)
     message_id = wait_until(lambda: notification_ids(deliveries_page(admin_client)), 10)[0]
     wait_until(
         lambda: "Timeout" in admin_client.get(f"/admin/deliveries/{message_id}").text,
@@ -183,7 +166,7 @@ class TestStrictWorker:
         self, client, admin_client, receiver, hooked, worker
     ):
         _, key, _ = hooked
-        pay(client, key, "P-1")
+        pay(client, key, "P-1", amount=10)
         message_id = wait_until(lambda: notification_ids(deliveries_page(admin_client)), 10)[0]
         wait_until(
             lambda: "Refused" in admin_client.get(f"/admin/deliveries/{message_id}").text, 10
@@ -201,9 +184,7 @@ def test_test_event_and_secret_rotation(client, admin_client, receiver, hooked, 
     assert receiver.accepted()[0]["event"] == "test"
 
     admin_client.post(f"{page_url}/rotate-secret", data={"csrf_token": token})
-    new_secret = re.search(
-        r'value="(whsec_[^"]+)" data-webhook-secret', admin_client.get(page_url).text
-    ).group(1)
+    new_secret = webhook_secret(admin_client.get(page_url).text)
     assert new_secret != old_secret
     # A receiver still on the old secret keeps verifying during the overlap…
     admin_client.post(f"{page_url}/test-event", data={"csrf_token": token})
@@ -228,7 +209,7 @@ class TestSweep:
         from checkout.models import Provider
         from checkout.queue import huey
 
-        provider_id, _ = make.provider(webhook_url="http://127.0.0.1:9/hook")
+        provider_id, _ = make.provider(webhook_url=UNREACHABLE_HOOK)
         count = 2 * BATCH + 1
         with app.app_context():
             provider = db.session.get(Provider, provider_id)

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from tests.conftest import csrf_token, open_order, sandbox_post
+from tests.helpers import bearer, csrf_token, open_order, simulate
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_create_payment_intent_answers_match_the_document(client, make, spec):
 
 def test_order_lookups_match_the_document(client, api_key, spec):
     created = open_order(client, api_key, externalId="A").get_json()
-    headers = {"Authorization": f"Bearer {api_key}"}
+    headers = bearer(api_key)
     one = "/orders/{orderId}"
     check(spec, one, "get", client.get(f"/api/v1/orders/{created['orderId']}", headers=headers))
     check(spec, one, "get", client.get("/api/v1/orders/ord_nope", headers=headers))
@@ -92,17 +92,17 @@ def test_orders_in_every_state_have_exactly_the_documented_fields(client, admin_
     service_id = make.service(buy_button_id="buy_btn_123")
     _, key = make.provider(service_id=service_id)
     _, button_key = make.provider(service_id=service_id, name="Buttons", use_stripe_checkout=True)
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     paid = open_order(client, key, amount=10).get_json()["orderId"]
-    sandbox_post(client, paid, "succeeded")
+    simulate(client, paid, "succeeded")
     refunded = open_order(client, key, amount=10).get_json()["orderId"]
-    sandbox_post(client, refunded, "succeeded")
+    simulate(client, refunded, "succeeded")
     page = admin_client.get(f"/admin/orders/{refunded}").text
     admin_client.post(
         f"/admin/orders/{refunded}/refund", data={"amount": "5", "csrf_token": csrf_token(page)}
     )
     failed = open_order(client, key).get_json()["orderId"]
-    sandbox_post(client, failed, "failed")
+    simulate(client, failed, "failed")
 
     listed = client.get("/api/v1/orders", headers=headers)
     check(spec, "/orders", "get", listed)
@@ -134,13 +134,13 @@ def test_notifications_match_the_documented_webhook(client, admin_client, make, 
     """Every notification Kassa writes fits the document's webhook body, field for field."""
     provider_id, key = make.provider(webhook_url="http://127.0.0.1:9/hook")
     paid = open_order(client, key, externalId="P", amount=10).get_json()["orderId"]
-    sandbox_post(client, paid, "succeeded")
+    simulate(client, paid, "succeeded")
     page = admin_client.get(f"/admin/orders/{paid}").text
     admin_client.post(
         f"/admin/orders/{paid}/refund", data={"amount": "5", "csrf_token": csrf_token(page)}
     )
     failed = open_order(client, key).get_json()["orderId"]
-    sandbox_post(client, failed, "failed")
+    simulate(client, failed, "failed")
     provider_page = admin_client.get(f"/admin/providers/{provider_id}").text
     admin_client.post(
         f"/admin/providers/{provider_id}/test-event",
@@ -165,7 +165,7 @@ def test_notifications_match_the_documented_webhook(client, admin_client, make, 
 
 
 def test_payment_links_have_exactly_the_documented_fields(client, api_key, spec):
-    headers = {"Authorization": f"Bearer {api_key}"}
+    headers = bearer(api_key)
     created = client.post(
         "/api/v1/payment-links", json={"title": "VIP", "maxUses": 3}, headers=headers
     )

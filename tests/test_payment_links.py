@@ -10,37 +10,18 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests.conftest import csrf_token, sandbox_post
+from tests.helpers import (
+    bearer,
+    create_link,
+    csrf_token,
+    form_post,
+    order_from,
+    order_json,
+    pay_link,
+    simulate,
+)
 
 ZBARIMG = "/usr/bin/zbarimg"
-
-
-def create_link(admin_client, service_id: str, **fields) -> str:
-    """Create a link through the admin form; returns its id."""
-    data = {"title": "Spring sale", "service_id": service_id, "quantity": "1", "active": "y"}
-    data.update(fields)
-    token = csrf_token(admin_client.get("/admin/links/new").text)
-    response = admin_client.post("/admin/links/new", data={**data, "csrf_token": token})
-    assert response.status_code == 302, response.text
-    return re.search(r"/admin/links/(plink_[0-9a-f]{24})", response.headers["Location"])[1]
-
-
-def pay_link(client, link_id: str, quantity=None):
-    page = client.get(f"/l/{link_id}")
-    token = csrf_token(page.text)
-    data = {"csrf_token": token}
-    if quantity is not None:
-        data["quantity"] = str(quantity)
-    return client.post(f"/l/{link_id}/pay", data=data)
-
-
-def order_from(response) -> str:
-    assert response.status_code == 303, response.text
-    return re.search(r"orderId=(ord_[0-9a-f]{24})", response.headers["Location"])[1]
-
-
-def simulate(client, order_id: str, outcome: str = "succeeded"):
-    return sandbox_post(client, order_id, outcome)
 
 
 def utc_input(moment: datetime) -> str:
@@ -299,6 +280,7 @@ class TestPassword:
         assert "Members only" not in customer.get(f"/l/{link_id}").text
 
 
+@pytest.mark.multiprocess  # zbarimg reads the PNG
 def test_qr_code_decodes_to_the_link_url(admin_client, client, app, service_id, tmp_path):
     app.config["PUBLIC_BASE_URL"] = "https://pay.example.com"
     link_id = create_link(admin_client, service_id)
@@ -377,8 +359,7 @@ def test_admin_copy_and_edit(admin_client, service_id):
 )
 def test_bad_link_input_is_422(admin_client, service_id, fields, message):
     data = {"title": "Sale", "service_id": service_id, "quantity": "1", **fields}
-    token = csrf_token(admin_client.get("/admin/links/new").text)
-    response = admin_client.post("/admin/links/new", data={**data, "csrf_token": token})
+    response = form_post(admin_client, "/admin/links/new", data)
     assert response.status_code == 422
     assert message in response.text
     assert "No payment links yet" in admin_client.get("/admin/links").text
@@ -387,8 +368,7 @@ def test_bad_link_input_is_422(admin_client, service_id, fields, message):
 def test_total_over_the_ceiling_is_refused(admin_client, make):
     pricey = make.service(title="Yacht", price="500000", slug="yacht")
     data = {"title": "Yachts", "service_id": pricey, "quantity": "3"}
-    token = csrf_token(admin_client.get("/admin/links/new").text)
-    response = admin_client.post("/admin/links/new", data={**data, "csrf_token": token})
+    response = form_post(admin_client, "/admin/links/new", data)
     assert response.status_code == 422
     assert "would exceed" in response.text
 
@@ -431,9 +411,7 @@ class TestApi:
         )
 
     def post(self, client, key, **body):
-        return client.post(
-            "/api/v1/payment-links", json=body, headers={"Authorization": f"Bearer {key}"}
-        )
+        return client.post("/api/v1/payment-links", json=body, headers=bearer(key))
 
     def test_create_and_fetch(self, client, make, provider):
         _, key = provider
@@ -448,14 +426,10 @@ class TestApi:
         assert body["unitAmount"] == Decimal("5.00")
         assert body["metadata"] == {"campaign": "vip"}
         assert "password" not in body and body["passwordProtected"] is True
-        fetched = client.get(
-            f"/api/v1/payment-links/{body['id']}", headers={"Authorization": f"Bearer {key}"}
-        )
+        fetched = client.get(f"/api/v1/payment-links/{body['id']}", headers=bearer(key))
         assert fetched.get_json() == body
         _, other_key = make.provider(service_id=make.service(title="Other", slug="o"), name="O")
-        other = client.get(
-            f"/api/v1/payment-links/{body['id']}", headers={"Authorization": f"Bearer {other_key}"}
-        )
+        other = client.get(f"/api/v1/payment-links/{body['id']}", headers=bearer(other_key))
         assert other.status_code == 404
 
     @pytest.mark.parametrize(
@@ -482,9 +456,7 @@ class TestApi:
         _, key = provider
         link_id = self.post(client, key, quantity=2).get_json()["id"]
         order_id = order_from(pay_link(client, link_id))
-        order = client.get(
-            f"/api/v1/orders/{order_id}", headers={"Authorization": f"Bearer {key}"}
-        ).get_json()
+        order = order_json(client, key, order_id)
         assert order["paymentLinkId"] == link_id and order["quantity"] == 2
         simulate(client, order_id)
         page = client.get(f"/checkout?orderId={order_id}").text

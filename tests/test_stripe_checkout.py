@@ -6,7 +6,15 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from tests.conftest import open_order
+from tests.helpers import (
+    create_link,
+    csrf_token,
+    open_order,
+    order_from,
+    order_json,
+    pay_link,
+    pay_with_card,
+)
 
 PUBLISHABLE = "pk_test_kassa"
 
@@ -18,31 +26,6 @@ def app_config(stripe_standin):
         "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE,
         "STRIPE_API_BASE": stripe_standin,
     }
-
-
-@pytest.fixture
-def stripe_client(stripe_standin):
-    """The test's own view of the stand-in, as a customer's wallet would act on it."""
-    return stripe.StripeClient(
-        "sk_test_kassa", base_addresses={"api": stripe_standin}, max_network_retries=0
-    )
-
-
-def pay_with_card(stripe_client, payment_intent_id: str, number: str) -> None:
-    method = stripe_client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
-        }
-    )
-    stripe_client.v1.payment_intents.update(payment_intent_id, params={"payment_method": method.id})
-    stripe_client.v1.payment_intents.confirm(payment_intent_id)
-
-
-def order_json(client, key, order_id):
-    return client.get(
-        f"/api/v1/orders/{order_id}", headers={"Authorization": f"Bearer {key}"}
-    ).get_json()
 
 
 def test_checkout_creates_one_payment_intent_with_metadata(client, api_key, stripe_client):
@@ -145,7 +128,6 @@ def test_reconciliation_applies_a_missed_webhook(client, runner, api_key, stripe
 
 
 def test_admin_refund_goes_through_stripe(client, admin_client, api_key, stripe_client, app):
-    from tests.conftest import csrf_token
     from tests.stripe_signing import WEBHOOK_SECRET, event, post_event
 
     app.config["STRIPE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
@@ -177,26 +159,12 @@ def test_admin_refund_goes_through_stripe(client, admin_client, api_key, stripe_
 
 
 def test_link_orders_describe_the_link_to_stripe(client, admin_client, make, stripe_client):
-    from tests.conftest import csrf_token
-
     service_id = make.service(title="Gold", price="5", slug="gold")
-    token = csrf_token(admin_client.get("/admin/links/new").text)
-    response = admin_client.post(
-        "/admin/links/new",
-        data={
-            "title": "Gold rush",
-            "service_id": service_id,
-            "quantity": "2",
-            "metadata_text": "campaign=rush",
-            "active": "y",
-            "csrf_token": token,
-        },
+    link_id = create_link(
+        admin_client, service_id, title="Gold rush", quantity="2", metadata_text="campaign=rush"
     )
-    link_id = re.search(r"(plink_[0-9a-f]{24})", response.headers["Location"])[1]
     customer = client.application.test_client()
-    page = customer.get(f"/l/{link_id}")
-    paid = customer.post(f"/l/{link_id}/pay", data={"csrf_token": csrf_token(page.text)})
-    order_id = re.search(r"orderId=(ord_[0-9a-f]{24})", paid.headers["Location"])[1]
+    order_id = order_from(pay_link(customer, link_id))
     checkout = customer.get(f"/checkout?orderId={order_id}")
     intent_id = re.search(r'data-client-secret="(pi_[A-Za-z0-9]+)_secret_', checkout.text)[1]
     intent = stripe_client.v1.payment_intents.retrieve(intent_id)

@@ -8,8 +8,8 @@ import re
 
 import pytest
 import requests
-import stripe
 
+from tests.helpers import bearer, pay_with_card
 from tests.plugins.servers import wait_until
 from tests.stripe_signing import WEBHOOK_SECRET
 
@@ -44,16 +44,14 @@ def stripe_sends_webhooks_to(stripe_standin):
 
 
 def test_paid_at_stripe_reaches_the_provider(
-    stripe_standin, stripe_sends_webhooks_to, live_server, make, admin_client, receiver, worker
+    stripe_sends_webhooks_to, live_server, stripe_client, admin_client, receiver, worker, hooked
 ):
-    provider_id, key = make.provider(webhook_url=receiver.hook_url)
-    page = admin_client.get(f"/admin/providers/{provider_id}").text
-    receiver.control(secret=re.search(r'value="(whsec_[^"]+)" data-webhook-secret', page)[1])
+    _, key, _ = hooked
     stripe_sends_webhooks_to(live_server.url + "/webhooks/stripe")
 
     order = requests.post(
         live_server.url + "/api/v1/create-payment-intent",
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
         json={"externalId": "E2E-1", "amount": 25},
         timeout=10,
     ).json()
@@ -61,17 +59,7 @@ def test_paid_at_stripe_reaches_the_provider(
     assert checkout.status_code == 200
     intent_id = re.search(r'data-client-secret="(pi_[A-Za-z0-9]+)_secret_', checkout.text)[1]
 
-    wallet = stripe.StripeClient(
-        "sk_test_kassa", base_addresses={"api": stripe_standin}, max_network_retries=0
-    )
-    method = wallet.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"},
-        }
-    )
-    wallet.v1.payment_intents.update(intent_id, params={"payment_method": method.id})
-    wallet.v1.payment_intents.confirm(intent_id)
+    pay_with_card(stripe_client, intent_id, "4242424242424242")
 
     accepted = wait_until(receiver.accepted, 30, message="the provider is notified")
     assert accepted[0]["event"] == "payment_succeeded"

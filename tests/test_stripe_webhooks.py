@@ -11,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkout.stripe_events import HANDLERS
-from tests.conftest import csrf_token, notified, open_order, transitions
+from tests.helpers import (
+    UNREACHABLE_HOOK,
+    csrf_token,
+    notified,
+    open_order,
+    order_json,
+    order_page,
+    transitions,
+)
 from tests.stripe_signing import (
     WEBHOOK_SECRET,
     event,
@@ -21,8 +29,6 @@ from tests.stripe_signing import (
     signature,
 )
 
-HOOK = "http://127.0.0.1:9/kassa-hook"
-
 
 @pytest.fixture
 def app_config():
@@ -30,23 +36,9 @@ def app_config():
 
 
 @pytest.fixture
-def provider_key(make):
-    return make.provider(webhook_url=HOOK)[1]
-
-
-@pytest.fixture
 def order(client, provider_key):
     """A $15 Cash App order; returns its API view."""
     return open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
-
-
-def fetch(client, key, order_id):
-    headers = {"Authorization": f"Bearer {key}"}
-    return client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
-
-
-def order_page(admin_client, order_id) -> str:
-    return admin_client.get(f"/admin/orders/{order_id}").text
 
 
 def intent_event(kind, order, status, intent_id="pi_1", **extra):
@@ -61,7 +53,7 @@ def test_payment_succeeded_marks_paid_and_queues_one_notification(
     assert response.status_code == 200
     assert response.get_json() == {"received": True, "result": "queued"}
     assert response.applied == "applied"
-    body = fetch(client, provider_key, order["orderId"])
+    body = order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid"
     assert body["stripePaymentIntentId"] == "pi_1"
     assert body["paidAmount"] == body["amount"]
@@ -70,18 +62,18 @@ def test_payment_succeeded_marks_paid_and_queues_one_notification(
 
 def test_processing_then_succeeded(client, provider_key, order):
     post_event(client, intent_event("payment_intent.processing", order, "processing"))
-    assert fetch(client, provider_key, order["orderId"])["status"] == "processing"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "processing"
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
-    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 def test_failed_then_retry_succeeds(client, admin_client, provider_key, order):
     post_event(
         client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
     )
-    assert fetch(client, provider_key, order["orderId"])["status"] == "failed"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "failed"
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
-    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
     page = order_page(admin_client, order["orderId"])
     assert notified(page) == ["payment_failed", "payment_succeeded"]
     assert transitions(page) == ["pending → failed", "failed → paid"]
@@ -89,7 +81,7 @@ def test_failed_then_retry_succeeds(client, admin_client, provider_key, order):
 
 def test_canceled(client, admin_client, provider_key, order):
     post_event(client, intent_event("payment_intent.canceled", order, "canceled"))
-    assert fetch(client, provider_key, order["orderId"])["status"] == "canceled"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "canceled"
     assert notified(order_page(admin_client, order["orderId"])) == []
 
 
@@ -113,13 +105,13 @@ def test_late_failure_after_success_never_downgrades(client, admin_client, provi
         client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
     )
     assert response.status_code == 200
-    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
     assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
 
 
 def test_paid_amount_that_differs_is_flagged(client, admin_client, provider_key, order):
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", amount=1000))
-    body = fetch(client, provider_key, order["orderId"])
+    body = order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid"
     assert body["amountMismatch"] is True
     assert body["paidAmount"] == Decimal("10.00")
@@ -130,13 +122,15 @@ def test_intent_found_by_id_without_metadata(client, provider_key, order):
     post_event(client, intent_event("payment_intent.processing", order, "processing", "pi_77"))
     bare = payment_intent(None, 1500, "succeeded", "pi_77")
     post_event(client, event("payment_intent.succeeded", bare))
-    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 @pytest.fixture
 def button_order(client, make):
     service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1A")
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True, webhook_url=HOOK)
+    _, key = make.provider(
+        service_id=service_id, use_stripe_checkout=True, webhook_url=UNREACHABLE_HOOK
+    )
     created = open_order(client, key, externalId="B-1").get_json()
     return key, created["orderId"]
 
@@ -156,7 +150,7 @@ def session(order_id, payment_status="paid", amount_total=30000, intent="pi_cs")
 def test_checkout_session_completed_paid(client, admin_client, button_order):
     key, order_id = button_order
     post_event(client, event("checkout.session.completed", session(order_id)))
-    body = fetch(client, key, order_id)
+    body = order_json(client, key, order_id)
     assert body["status"] == "paid"
     assert body["stripePaymentIntentId"] == "pi_cs"
     assert notified(order_page(admin_client, order_id)) == ["payment_succeeded"]
@@ -165,18 +159,18 @@ def test_checkout_session_completed_paid(client, admin_client, button_order):
 def test_checkout_session_async_payment(client, button_order):
     key, order_id = button_order
     post_event(client, event("checkout.session.completed", session(order_id, "unpaid")))
-    assert fetch(client, key, order_id)["status"] == "processing"
+    assert order_json(client, key, order_id)["status"] == "processing"
     post_event(client, event("checkout.session.async_payment_succeeded", session(order_id)))
-    assert fetch(client, key, order_id)["status"] == "paid"
+    assert order_json(client, key, order_id)["status"] == "paid"
 
 
 def test_checkout_session_async_failure_and_expiry(client, admin_client, button_order):
     key, order_id = button_order
     post_event(client, event("checkout.session.completed", session(order_id, "unpaid")))
     post_event(client, event("checkout.session.async_payment_failed", session(order_id, "unpaid")))
-    assert fetch(client, key, order_id)["status"] == "failed"
+    assert order_json(client, key, order_id)["status"] == "failed"
     post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
-    assert fetch(client, key, order_id)["status"] == "failed"
+    assert order_json(client, key, order_id)["status"] == "failed"
     assert notified(order_page(admin_client, order_id)) == ["payment_failed"]
 
 
@@ -184,13 +178,13 @@ def test_expired_session_fails_a_pending_order(client, button_order):
     key, order_id = button_order
     response = post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
     assert response.status_code == 200
-    assert fetch(client, key, order_id)["status"] == "failed"
+    assert order_json(client, key, order_id)["status"] == "failed"
 
 
 def test_customer_adjusted_amount_is_flagged(client, button_order):
     key, order_id = button_order
     post_event(client, event("checkout.session.completed", session(order_id, amount_total=60000)))
-    body = fetch(client, key, order_id)
+    body = order_json(client, key, order_id)
     assert body["status"] == "paid"
     assert body["amountMismatch"] is True
 
@@ -209,12 +203,12 @@ def charge(amount_refunded, intent="pi_1"):
 def test_partial_then_full_refund(client, admin_client, provider_key, order):
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
     post_event(client, event("charge.refunded", charge(500)))
-    body = fetch(client, provider_key, order["orderId"])
+    body = order_json(client, provider_key, order["orderId"])
     assert body["status"] == "refunded"
     assert body["refundedAmount"] == Decimal("5.00")
     post_event(client, event("charge.refunded", charge(1500)))
     post_event(client, event("charge.refunded", charge(500)))  # late, smaller: no effect
-    body = fetch(client, provider_key, order["orderId"])
+    body = order_json(client, provider_key, order["orderId"])
     assert body["refundedAmount"] == Decimal("15.00")
     page = order_page(admin_client, order["orderId"])
     assert notified(page) == ["payment_succeeded", "payment_refunded", "payment_refunded"]
@@ -223,7 +217,7 @@ def test_partial_then_full_refund(client, admin_client, provider_key, order):
 def test_refund_of_unpaid_order_changes_nothing(client, provider_key, order):
     post_event(client, intent_event("payment_intent.processing", order, "processing"))
     post_event(client, event("charge.refunded", charge(1500)))
-    assert fetch(client, provider_key, order["orderId"])["status"] == "processing"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "processing"
 
 
 def test_unknown_type_is_acknowledged_and_ignored(client, provider_key, order):
@@ -239,14 +233,14 @@ def test_unknown_order_is_acknowledged_and_changes_nothing(client, provider_key,
     assert response.status_code == 200
     assert response.get_json()["result"] == "queued"
     assert response.applied == "ignored: no order for this PaymentIntent"
-    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_stale_signature_is_refused(client, provider_key, order):
     payload = intent_event("payment_intent.succeeded", order, "succeeded")
     response = post_event(client, payload, timestamp=int(time.time()) - 301)
     assert response.status_code == 400
-    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_replayed_request_with_old_signature_is_refused(client, provider_key, order):
@@ -255,7 +249,7 @@ def test_replayed_request_with_old_signature_is_refused(client, provider_key, or
     old = signature(body, timestamp=int(time.time()) - 3600)
     response = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": old})
     assert response.status_code == 400
-    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 BAD_DATA = b'{"id": "evt_1", "object": "event", "type": "payment_intent.succeeded", "data": [1]}'
@@ -286,7 +280,7 @@ def test_bad_requests_are_400_and_change_nothing(client, provider_key, order, ta
     response = client.post("/webhooks/stripe", data=body, headers=headers)
     assert response.status_code == 400
     assert "error" in response.get_json()
-    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_oversized_event_is_413(client, provider_key, order):
@@ -294,7 +288,7 @@ def test_oversized_event_is_413(client, provider_key, order):
     payload["data"]["object"]["padding"] = "x" * 300_000
     response = post_event(client, payload)
     assert response.status_code == 413
-    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 class TestWithoutSecret:
@@ -305,7 +299,7 @@ class TestWithoutSecret:
     def test_unconfigured_webhooks_answer_503_so_stripe_retries(self, client, provider_key, order):
         payload = intent_event("payment_intent.succeeded", order, "succeeded")
         assert post_event(client, payload).status_code == 503
-        assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+        assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_admin_can_refund_in_sandbox(client, admin_client, provider_key, order):
@@ -317,10 +311,10 @@ def test_admin_can_refund_in_sandbox(client, admin_client, provider_key, order):
     assert "at most what is left" in too_much.text
     response = admin_client.post(f"{url}/refund", data={"amount": "5", "csrf_token": token})
     assert response.status_code == 302
-    body = fetch(client, provider_key, order["orderId"])
+    body = order_json(client, provider_key, order["orderId"])
     assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("5.00")
     admin_client.post(f"{url}/refund", data={"amount": "", "csrf_token": token})
-    assert fetch(client, provider_key, order["orderId"])["refundedAmount"] == Decimal("15.00")
+    assert order_json(client, provider_key, order["orderId"])["refundedAmount"] == Decimal("15.00")
     again = admin_client.post(f"{url}/refund", data={"amount": "", "csrf_token": token})
     assert again.status_code == 422
 
@@ -341,7 +335,7 @@ def test_stripe_hears_200_once_the_event_is_recorded_and_a_worker_applies_it(
     payload = intent_event("payment_intent.succeeded", order, "succeeded")
     response = post_event(client, payload, apply=False)
     assert response.get_json() == {"received": True, "result": "queued"}
-    assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
     waiting = admin_client.get("/admin/stripe-events?state=waiting").text
     assert payload["id"] in waiting
     assert 'data-stripe-events="waiting">1<' in admin_client.get("/admin/").text
@@ -350,7 +344,7 @@ def test_stripe_hears_200_once_the_event_is_recorded_and_a_worker_applies_it(
     with app.app_context():
         assert tasks.apply_stripe_event.call_local(payload["id"]) == "applied"
         assert tasks.apply_stripe_event.call_local(payload["id"]) is None  # a second copy
-    assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
     assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
     events = admin_client.get("/admin/stripe-events").text
     assert payload["id"] in events and ">applied<" in events
@@ -423,7 +417,7 @@ class TestApplyFailures:
                 tasks.apply_stripe_event.call_local(payload["id"])
             page = admin_client.get("/admin/stripe-events").text
             assert re.search(rf"failed: \w+</td>\s*<td class=\"num\">{attempt}<", page)
-            assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+            assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
             assert notified(order_page(admin_client, order["orderId"])) == []
             # The sweep queues it again until the attempts run out.
             swept = json.loads(runner.invoke(args=["sweep-outbox", "--json"]).output)
@@ -444,7 +438,7 @@ class TestApplyFailures:
         assert queued_event_ids(app) == [payload["id"]]
         with app.app_context():
             assert tasks.apply_stripe_event.call_local(payload["id"]) == "applied"
-        assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+        assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
         assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
         assert 'data-stripe-events="failed">0<' in admin_client.get("/admin/").text
         again = admin_client.post(retry_url, data={"csrf_token": csrf_token(failed)})
@@ -489,12 +483,12 @@ class TestDatabaseTrouble:
                 blocker.rollback()
                 blocker.close()
         assert response.status_code == 500
-        assert fetch(client, provider_key, order["orderId"])["status"] == "pending"
+        assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
         retry = post_event(client, payload)
         assert retry.status_code == 200
         assert retry.get_json()["result"] == "queued"
         assert retry.applied == "applied"
-        assert fetch(client, provider_key, order["orderId"])["status"] == "paid"
+        assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 fuzzed_values = st.recursive(

@@ -5,8 +5,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-pytestmark = pytest.mark.browser
-
 
 class _SiteHandler(BaseHTTPRequestHandler):
     def do_GET(self):

@@ -6,6 +6,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from tests.helpers import bearer
+
 pytestmark = pytest.mark.browser
 
 
@@ -41,7 +43,7 @@ def test_admin_creates_service_and_provider(page: Page, live_server, make):
 
     response = requests.post(
         live_server.url + "/api/v1/create-payment-intent",
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
         json={"externalId": "FROM-ADMIN", "amount": 10},
         timeout=10,
     )

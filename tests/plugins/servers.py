@@ -1,4 +1,8 @@
-"""Real servers for tests: the app on a local port, a Stripe stand-in, and Chromium settings."""
+"""Real servers for tests: the app on a local port, a Stripe stand-in, and Chromium settings.
+
+Tests that start processes are marked `multiprocess` (and Playwright tests `browser`) from
+the fixtures they use, so `pytest -m "not multiprocess and not browser"` is a quick run.
+"""
 
 import os
 import signal
@@ -15,6 +19,10 @@ from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
+# Fixtures that start processes: a test that uses one, even through another fixture, is
+# marked multiprocess. A test that starts a process itself carries the mark by hand.
+PROCESS_FIXTURES = {"stripe_standin", "receiver", "worker", "workers", "web_servers"}
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -24,6 +32,28 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests by the fixtures they use: processes are multiprocess, Playwright is browser."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & PROCESS_FIXTURES:
+            item.add_marker(pytest.mark.multiprocess)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def _processes_need_the_mark(request, monkeypatch):
+    """Fail a test that starts a process without the mark, so the quick run stays in-process."""
+    if {mark.name for mark in request.node.iter_markers()} & {"multiprocess", "browser"}:
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("this test starts a process: mark it pytest.mark.multiprocess")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
 def free_port() -> int:

@@ -1,0 +1,146 @@
+"""Helpers the test modules share: requests made as a client would, and reading pages."""
+
+import re
+
+# A provider webhook URL where nothing listens: notifications are queued and never arrive.
+UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
+
+
+def bearer(key: str) -> dict:
+    """The Authorization header that carries a provider's API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def open_order(client, key, **body):
+    """POST create-payment-intent with a Bearer key; returns the response."""
+    return client.post("/api/v1/create-payment-intent", json=body, headers=bearer(key))
+
+
+def order_json(client, key, order_id: str) -> dict:
+    """The order as the provider's API shows it."""
+    return client.get(f"/api/v1/orders/{order_id}", headers=bearer(key)).get_json()
+
+
+def order_page(admin_client, order_id: str) -> str:
+    """The admin's page of an order."""
+    return admin_client.get(f"/admin/orders/{order_id}").text
+
+
+def notified(order_page: str) -> list[str]:
+    """Event names in the admin order page's notifications table."""
+    start, end = order_page.index("<h2>Notifications</h2>"), order_page.index("<h2>Timeline</h2>")
+    return re.findall(r"<td>(payment_\w+)</td>", order_page[start:end])
+
+
+def transitions(order_page: str) -> list[str]:
+    """Status changes in the admin order page's timeline, oldest first."""
+    return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
+
+
+def webhook_secret(provider_page: str) -> str:
+    """The signing secret on the admin's page of a provider."""
+    return re.search(r'value="(whsec_[^"]+)" data-webhook-secret', provider_page)[1]
+
+
+def new_order(client, key, **body) -> str:
+    """Open an order through the API; its id."""
+    return open_order(client, key, **body).get_json()["orderId"]
+
+
+def simulate(client, order_id: str, outcome: str = "succeeded", **extra):
+    """Press a sandbox button of an order's checkout page; returns the response.
+
+    The form token belongs to the order, so the client reads it from the page once, while
+    the page still shows the buttons, and reuses it for later presses (a paid page has no
+    form). The client keeps it, so no token outlives the test.
+    """
+    tokens = vars(client).setdefault("sandbox_tokens", {})
+    if order_id not in tokens:
+        tokens[order_id] = csrf_token(client.get(f"/checkout?orderId={order_id}").text)
+    data = {"orderId": order_id, "outcome": outcome, "csrf_token": tokens[order_id]}
+    return client.post("/checkout/sandbox", data=data, **extra)
+
+
+def pay(client, key, external_id: str, **body) -> str:
+    """Open an order through the API and press the sandbox's success button; its id."""
+    order_id = new_order(client, key, externalId=external_id, **body)
+    assert simulate(client, order_id).status_code == 303
+    return order_id
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+def form_post(client, page_url: str, data: dict, post_url: str | None = None):
+    """Submit a form as a browser does: read the page's CSRF token, then POST."""
+    token = csrf_token(client.get(page_url).text)
+    return client.post(post_url or page_url, data={**data, "csrf_token": token})
+
+
+def sign_in(client, email: str, password: str):
+    """Submit the admin sign-in form; returns the response."""
+    return form_post(client, "/admin/login", {"email": email, "password": password})
+
+
+def provider_form(service: str, **fields) -> dict:
+    """The admin's provider form, filled in; fields override."""
+    return {
+        "name": "Bitloader",
+        "service_id": service,
+        "active": "y",
+        "webhook_url": "https://hooks.example/kassa",
+        "success_url": "https://bitloader.example/success?orderId={orderId}",
+        "cancel_url": "https://bitloader.example/cancelled",
+        **fields,
+    }
+
+
+def create_link(admin_client, service_id: str, **fields) -> str:
+    """Create a payment link through the admin form; returns its id."""
+    data = {"title": "Spring sale", "service_id": service_id, "quantity": "1", "active": "y"}
+    response = form_post(admin_client, "/admin/links/new", {**data, **fields})
+    assert response.status_code == 302, response.text
+    return re.search(r"/admin/links/(plink_[0-9a-f]{24})", response.headers["Location"])[1]
+
+
+def pay_link(client, link_id: str, quantity=None):
+    """Press Pay on a payment link's page; returns the response."""
+    page = client.get(f"/l/{link_id}")
+    token = csrf_token(page.text)
+    data = {"csrf_token": token}
+    if quantity is not None:
+        data["quantity"] = str(quantity)
+    return client.post(f"/l/{link_id}/pay", data=data)
+
+
+def order_from(response) -> str:
+    """The id of the order a payment link's Pay button redirected to."""
+    assert response.status_code == 303, response.text
+    return re.search(r"orderId=(ord_[0-9a-f]{24})", response.headers["Location"])[1]
+
+
+def one_webhook_id_per_order(log: list[dict]) -> dict[str, set[str]]:
+    """The receiver's webhook ids per order; asserts each order kept a single id."""
+    ids: dict[str, set[str]] = {}
+    for entry in log:
+        ids.setdefault(entry["orderId"], set()).add(entry["webhookId"])
+    assert all(len(found) == 1 for found in ids.values()), "a notification changed its id"
+    return ids
+
+
+def pay_with_card(stripe_client, payment_intent_id: str, number: str) -> None:
+    """Pay a PaymentIntent at the Stripe stand-in with a test card, as a customer's wallet does."""
+    method = stripe_client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    stripe_client.v1.payment_intents.update(payment_intent_id, params={"payment_method": method.id})
+    stripe_client.v1.payment_intents.confirm(payment_intent_id)
