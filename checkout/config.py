@@ -70,6 +70,8 @@ def load(environ: dict | None = None) -> dict:
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", "").strip() or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "").strip().rstrip("/") or None,
+        # None: the version the installed stripe package was generated for.
+        "STRIPE_API_VERSION": env.get("STRIPE_API_VERSION", "").strip() or None,
         "PUBLIC_BASE_URL": public_base_url or None,
         "ALLOW_PRIVATE_WEBHOOK_URLS": _flag(env, "ALLOW_PRIVATE_WEBHOOK_URLS"),
         "NOTIFICATION_RETRY_SCHEDULE": env.get(

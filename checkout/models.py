@@ -44,9 +44,14 @@ class OrderStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     PAID = "paid"
+    # Stripe received less than the order costs (or another currency); an admin decides.
+    UNDERPAID = "underpaid"
     FAILED = "failed"
     CANCELED = "canceled"
+    PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    DISPUTE_LOST = "dispute_lost"
 
 
 class PaymentMode(StrEnum):
@@ -81,6 +86,8 @@ class Service(db.Model):
     price_minor: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
     buy_button_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The Stripe Payment Link (plink_…) behind the Buy Button: only its sessions pay orders.
+    stripe_payment_link_id: Mapped[str | None] = mapped_column(sa.String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -233,6 +240,20 @@ class Order(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     paid_at: Mapped[datetime | None]
     synced_at: Mapped[datetime | None]
+    # Paid with a live Stripe key (false for sandbox and Stripe's test mode).
+    livemode: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Numbers the idempotency key of the PaymentIntent creation; raised after a transient
+    # Stripe error, whose answer Stripe would otherwise replay for 24 hours.
+    payment_attempt: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the Stripe event behind the latest status change was created: an older event
+    # arriving late never moves the order backwards.
+    last_event_at: Mapped[datetime | None]
+    status_before_dispute: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus))
+    dispute_id: Mapped[str | None] = mapped_column(sa.String(255))
+    dispute_status: Mapped[str | None] = mapped_column(sa.String(40))
+    dispute_reason: Mapped[str | None] = mapped_column(sa.String(80))
+    dispute_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    dispute_evidence_due_by: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
     provider: Mapped[Provider | None] = relationship()
@@ -278,6 +299,36 @@ class OrderEvent(db.Model):
     message: Mapped[str] = mapped_column(sa.String(500))
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+class Refund(db.Model):
+    """A Stripe refund (or a sandbox one) of an order's payment, with Stripe's status.
+
+    Kept per refund id, so a refund that fails or is canceled later is taken back out of
+    the order's refunded total, and one that arrives before its payment is not lost.
+    """
+
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    order_id: Mapped[str | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    # Stripe's: pending, requires_action, succeeded, failed or canceled.
+    status: Mapped[str] = mapped_column(sa.String(24))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Setting(db.Model):
+    """A value Kassa learns while running (e.g. that Stripe refuses Cash App Pay)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ThrottleHit(db.Model):

@@ -285,6 +285,20 @@ def apply_outcome(
     return True
 
 
+def settle_quantity(order: Order, quantity: int, *, source: str) -> bool:
+    """Set a locked, unpaid order to the quantity the customer bought on Stripe's page;
+    its amount follows at the order's unit price. Returns whether it changed."""
+    if quantity == order.quantity or quantity < 1 or not is_unpaid(order):
+        return False
+    amount = order.unit_price_minor * quantity
+    if amount > money.MAX_MINOR:
+        return False
+    note(order, "quantity", f"{source}: {order.quantity} → {quantity} bought")
+    order.quantity = quantity
+    order.amount_minor = amount
+    return True
+
+
 def _record_payment(order: Order, amount_minor: int | None, currency: str | None) -> None:
     order.paid_at = utcnow()
     order.paid_amount_minor = order.amount_minor if amount_minor is None else amount_minor

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
@@ -50,15 +50,49 @@ def _order_for_intent(intent: dict) -> Order | None:
     return order
 
 
-def _intent_handler(outcome: Outcome) -> Callable[[dict, str], tuple[str, Order | None]]:
-    def handle(intent: dict, source: str) -> tuple[str, Order | None]:
+@dataclass(frozen=True)
+class EventContext:
+    """What a handler knows of the event besides its object."""
+
+    id: str
+    type: str
+    created: datetime | None
+    livemode: bool
+
+    @property
+    def source(self) -> str:
+        """How the order's timeline names the event."""
+        return f"Stripe {self.type}"
+
+    @classmethod
+    def of(cls, event: dict) -> "EventContext":
+        created = _int(event.get("created"))
+        return cls(
+            id=event["id"],
+            type=event["type"],
+            created=(
+                datetime.fromtimestamp(created, UTC).replace(tzinfo=None)
+                if created is not None and created < 2**37
+                else None
+            ),
+            livemode=event.get("livemode") is True,
+        )
+
+
+# A handler applies one event's object to its order, inside the event's transaction, and
+# returns what it did (shown to admins) and the order, if it found one.
+Handler = Callable[[dict, EventContext], tuple[str, Order | None]]
+
+
+def _intent_handler(outcome: Outcome) -> Handler:
+    def handle(intent: dict, event: EventContext) -> tuple[str, Order | None]:
         order = _order_for_intent(intent)
         if order is None:
             return "ignored: no order for this PaymentIntent", None
         changed = orders.apply_outcome(
             order,
             outcome,
-            source=source,
+            source=event.source,
             payment_intent_id=_text(intent.get("id")),
             amount_received_minor=_int(intent.get("amount_received")),
             currency_received=_text(intent.get("currency")),
@@ -68,10 +102,10 @@ def _intent_handler(outcome: Outcome) -> Callable[[dict, str], tuple[str, Order 
     return handle
 
 
-def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str, Order | None]]:
+def _session_handler(outcome: Outcome | None) -> Handler:
     """Checkout Session events; outcome None means: decide by payment_status."""
 
-    def handle(session: dict, source: str) -> tuple[str, Order | None]:
+    def handle(session: dict, event: EventContext) -> tuple[str, Order | None]:
         reference = _text(session.get("client_reference_id"))
         order = orders.lock_order(reference) if reference else None
         if order is None:
@@ -86,7 +120,7 @@ def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str
         changed = orders.apply_outcome(
             order,
             chosen,
-            source=source,
+            source=event.source,
             payment_intent_id=_text(session.get("payment_intent")),
             amount_received_minor=_int(session.get("amount_total")),
             currency_received=_text(session.get("currency")),
@@ -96,13 +130,13 @@ def _session_handler(outcome: Outcome | None) -> Callable[[dict, str], tuple[str
     return handle
 
 
-def _charge_refunded(charge: dict, source: str) -> tuple[str, Order | None]:
+def _charge_refunded(charge: dict, event: EventContext) -> tuple[str, Order | None]:
     intent_id = _text(charge.get("payment_intent"))
     order = orders.lock_order(payment_intent_id=intent_id) if intent_id else None
     refunded = _int(charge.get("amount_refunded"))
     if order is None or refunded is None:
         return "ignored: no order for this charge", None
-    changed = orders.apply_refund(order, refunded, source=source)
+    changed = orders.apply_refund(order, refunded, source=event.source)
     return ("applied" if changed else "no change"), order
 
 
@@ -123,7 +157,7 @@ def _text(value: object, limit: int = 255) -> str | None:
     return None
 
 
-HANDLERS: dict[str, Callable[[dict, str], tuple[str, Order | None]]] = {
+HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": _intent_handler(Outcome.SUCCEEDED),
     "payment_intent.processing": _intent_handler(Outcome.PROCESSING),
     "payment_intent.payment_failed": _intent_handler(Outcome.FAILED),
@@ -135,6 +169,11 @@ HANDLERS: dict[str, Callable[[dict, str], tuple[str, Order | None]]] = {
     "checkout.session.expired": _session_handler(Outcome.FAILED),
     "charge.refunded": _charge_refunded,
 }
+
+# Events whose object must be completed from Stripe before it is applied (a Checkout
+# Session's line items, say). Fetching runs before the event's transaction, so no lock is
+# held while Stripe answers; a failure counts as an attempt, retried by the sweep.
+FETCHERS: dict[str, Callable[[dict], dict]] = {}
 
 
 def check_shape(event: dict) -> tuple[str, str]:
@@ -208,6 +247,29 @@ def apply_recorded(event_id: str) -> str | None:
     transaction. A failure rolls all of it back and counts an attempt; the sweep tries
     again until MAX_APPLY_ATTEMPTS, after which the event shows as failed to admins.
     """
+    try:
+        return _apply(event_id)
+    except Exception as error:
+        db.session.rollback()
+        _count_failure(event_id, error)
+        raise
+
+
+def _apply(event_id: str) -> str | None:
+    recorded = db.session.execute(
+        select(StripeEvent.payload).where(
+            StripeEvent.id == event_id, StripeEvent.applied_at.is_(None)
+        )
+    ).scalar_one_or_none()
+    db.session.commit()
+    if recorded is None:
+        return None
+    event = json.loads(recorded)
+    context = EventContext.of(event)
+    data_object = event["data"]["object"]
+    fetch = FETCHERS.get(context.type)
+    if fetch is not None:
+        data_object = fetch(data_object)
 
     def work() -> str | None:
         # Claim first: a concurrent worker waits on this row (SQLite: on the write lock),
@@ -220,11 +282,7 @@ def apply_recorded(event_id: str) -> str | None:
         ).rowcount
         if claimed != 1:
             return None
-        event_type, payload = db.session.execute(
-            select(StripeEvent.type, StripeEvent.payload).where(StripeEvent.id == event_id)
-        ).one()
-        data_object = json.loads(payload)["data"]["object"]
-        result, order = HANDLERS[event_type](data_object, f"Stripe {event_type}")
+        result, order = HANDLERS[context.type](data_object, context)
         db.session.execute(
             update(StripeEvent)
             .where(StripeEvent.id == event_id)
@@ -233,15 +291,10 @@ def apply_recorded(event_id: str) -> str | None:
             .execution_options(synchronize_session=False)
         )
         if order is None:
-            log.warning("Stripe event %s (%s): %s", event_id, event_type, result)
+            log.warning("Stripe event %s (%s): %s", event_id, context.type, result)
         return result
 
-    try:
-        return in_transaction(work)
-    except Exception as error:
-        db.session.rollback()
-        _count_failure(event_id, error)
-        raise
+    return in_transaction(work)
 
 
 def _count_failure(event_id: str, error: Exception) -> None:

@@ -10,6 +10,8 @@ from checkout.models import Order
 
 StripeError = stripe.StripeError
 SIGNATURE_TOLERANCE = 300
+# The API version the installed SDK was generated for; its typed params describe it.
+SDK_API_VERSION = stripe.api_version
 
 
 class InvalidWebhook(ValueError):
@@ -40,11 +42,17 @@ def publishable_key() -> str | None:
     return current_app.config["STRIPE_PUBLISHABLE_KEY"]
 
 
+def api_version() -> str:
+    """The Stripe API version every request sends: STRIPE_API_VERSION, else the SDK's."""
+    return current_app.config["STRIPE_API_VERSION"] or SDK_API_VERSION
+
+
 def _client() -> stripe.StripeClient:
     config = current_app.config
     base = config["STRIPE_API_BASE"]
     return stripe.StripeClient(
         config["STRIPE_SECRET_KEY"],
+        stripe_version=api_version(),
         base_addresses={"api": base} if base else None,
         max_network_retries=config.get("STRIPE_MAX_NETWORK_RETRIES", 2),
     )
@@ -95,7 +103,7 @@ def create_cashapp_payment_intent(order: Order) -> PaymentIntentView:
         params={
             "amount": order.amount_minor,
             "currency": order.currency,
-            "payment_method_types": ["cashapp"],
+            "allowed_payment_method_types": ["cashapp"],
             "metadata": payment_intent_metadata(order),
             "description": payment_description(order),
         },
