@@ -234,6 +234,8 @@ class Order(db.Model):
     )
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     paid_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The currency Stripe received paid_amount_minor in (normally the order's).
+    paid_currency: Mapped[str | None] = mapped_column(sa.String(3))
     refunded_amount_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     amount_mismatch: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -242,6 +244,8 @@ class Order(db.Model):
     synced_at: Mapped[datetime | None]
     # Paid with a live Stripe key (false for sandbox and Stripe's test mode).
     livemode: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When an admin accepted an underpayment as payment in full.
+    accepted_at: Mapped[datetime | None]
     # Numbers the idempotency key of the PaymentIntent creation; raised after a transient
     # Stripe error, whose answer Stripe would otherwise replay for 24 hours.
     payment_attempt: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -276,11 +280,20 @@ class Order(db.Model):
 
     @property
     def paid_amount_display(self) -> str:
-        return money.format_money(self.paid_amount_minor or 0, self.currency)
+        currency = self.paid_currency or self.currency
+        if not money.is_supported(currency):
+            return f"{self.paid_amount_minor or 0} {currency.upper()} (minor units)"
+        return money.format_money(self.paid_amount_minor or 0, currency)
 
     @property
     def refunded_amount_display(self) -> str:
         return money.format_money(self.refunded_amount_minor, self.currency)
+
+    @property
+    def dispute_amount_display(self) -> str | None:
+        if self.dispute_amount_minor is None:
+            return None
+        return money.format_money(self.dispute_amount_minor, self.currency)
 
     @property
     def unit_price_display(self) -> str:
@@ -317,6 +330,8 @@ class Refund(db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3))
     # Stripe's: pending, requires_action, succeeded, failed or canceled.
     status: Mapped[str] = mapped_column(sa.String(24))
+    # The admin form submission that asked for it: a double click is one refund.
+    request_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

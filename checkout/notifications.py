@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import requests
 from flask import current_app
@@ -23,7 +24,6 @@ from checkout.models import (
     Notification,
     NotificationStatus,
     Order,
-    OrderStatus,
     Provider,
     new_id,
     new_webhook_secret,
@@ -32,14 +32,25 @@ from checkout.models import (
 
 log = logging.getLogger(__name__)
 
-EVENT_BY_STATUS = {
-    OrderStatus.PAID: "payment_succeeded",
-    OrderStatus.FAILED: "payment_failed",
-    OrderStatus.REFUNDED: "payment_refunded",
-}
-TEST_EVENT = "test"
-# Every event a provider can receive, for filters and the API document.
-EVENTS = (*EVENT_BY_STATUS.values(), TEST_EVENT)
+
+class ProviderEvent(StrEnum):
+    """What a notification tells a provider; orders.py decides which change sends which."""
+
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_UNDERPAID = "payment_underpaid"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_CANCELED = "payment_canceled"
+    PAYMENT_REFUNDED = "payment_refunded"
+    REFUND_FAILED = "payment_refund_failed"
+    PAYMENT_DISPUTED = "payment_disputed"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
+    TEST = "test"
+
+
+# Every event about an order, and every event at all (for filters and the API document).
+ORDER_EVENTS = tuple(event.value for event in ProviderEvent if event is not ProviderEvent.TEST)
+EVENTS = (*ORDER_EVENTS, ProviderEvent.TEST.value)
 RESPONSE_KEPT = 2048
 ROTATION_OVERLAP = timedelta(hours=24)
 _http = threading.local()
@@ -65,13 +76,11 @@ def _deliver_after_commit(notification: Notification) -> None:
     database.after_commit("deliver_notification", notification.id)
 
 
-def record_for_order(order: Order) -> Notification | None:
-    """Queue the notification the order's new status calls for; the caller commits."""
-    event_name = EVENT_BY_STATUS.get(order.status)
-    if event_name is None or order.provider is None or not order.provider.webhook_url:
+def record_for_order(order: Order, event: ProviderEvent) -> Notification | None:
+    """Queue a notification of an order's change to its provider; the caller commits."""
+    if order.provider is None or not order.provider.webhook_url:
         return None
-    payload = schemas.order_notification(order, event_name)
-    return _add(order.provider, event_name, payload, order)
+    return _add(order.provider, event.value, schemas.order_notification(order, event.value), order)
 
 
 class NoWebhookUrl(DomainError):
@@ -82,7 +91,7 @@ def send_test(provider: Provider) -> Notification:
     """Queue a test event to the provider's endpoint."""
     if not provider.webhook_url:
         raise NoWebhookUrl("Set a webhook URL first.")
-    notification = _add(provider, TEST_EVENT, schemas.test_notification(provider), None)
+    notification = _add(provider, ProviderEvent.TEST, schemas.test_notification(provider), None)
     db.session.commit()
     return notification
 

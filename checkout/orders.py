@@ -2,11 +2,12 @@
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -21,9 +22,11 @@ from checkout.models import (
     PaymentLink,
     PaymentMode,
     Provider,
+    Refund,
     Service,
     utcnow,
 )
+from checkout.notifications import ProviderEvent
 
 EXTERNAL_ID_MAX = 255
 ORDER_ID = re.compile(r"^ord_[0-9a-f]{24}\Z")
@@ -53,6 +56,10 @@ class ExternalIdTaken(OrderError):
     """The provider's externalId already names an order with another amount."""
 
 
+class NotUnderpaid(DomainError):
+    """An admin asked to accept an underpayment of an order that is not underpaid."""
+
+
 # Status groupings: every module and template asks these, never a list of its own.
 # A customer may start (or retry) paying.
 PAYABLE = frozenset({OrderStatus.PENDING, OrderStatus.FAILED})
@@ -60,10 +67,26 @@ PAYABLE = frozenset({OrderStatus.PENDING, OrderStatus.FAILED})
 UNFINISHED = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
 # Not paid yet, and not given up on.
 UNPAID = PAYABLE | UNFINISHED
-# Money was received (and may since have been refunded in part or in full).
-COMPLETED = frozenset({OrderStatus.PAID, OrderStatus.REFUNDED})
+# A sale that went through at its price (or an accepted underpayment), whatever refunds or
+# disputes followed: what payment links count as uses and analytics as revenue.
+COMPLETED = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+        OrderStatus.DISPUTED,
+    }
+)
+# Money arrived, whatever happened to it since.
+RECEIVED = COMPLETED | {OrderStatus.UNDERPAID, OrderStatus.DISPUTE_LOST}
+# What Stripe lets an admin refund (it refuses refunds of a disputed charge).
+REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.UNDERPAID, OrderStatus.PARTIALLY_REFUNDED})
+# An admin has to decide (accept or refund) or answer (evidence for the bank).
+NEEDS_ADMIN = frozenset({OrderStatus.UNDERPAID, OrderStatus.DISPUTED})
 # Nothing more happens on the checkout page.
-FINAL = COMPLETED | {OrderStatus.CANCELED}
+FINAL = RECEIVED | {OrderStatus.CANCELED}
+# Refund statuses of Stripe's that count towards the refunded total.
+ACTIVE_REFUND = frozenset({"pending", "requires_action", "succeeded"})
 
 
 def is_payable(order: Order) -> bool:
@@ -77,16 +100,31 @@ def is_unpaid(order: Order) -> bool:
 
 
 def is_final(order: Order) -> bool:
-    """Whether the order is paid, refunded or canceled."""
+    """Whether nothing more happens on the order's checkout page."""
     return order.status in FINAL
 
 
+def paid_minor(order: Order) -> int:
+    """What Stripe received for the order, in minor units."""
+    return order.amount_minor if order.paid_amount_minor is None else order.paid_amount_minor
+
+
 def refundable_minor(order: Order) -> int:
-    """What is left to refund, in minor units; 0 for an order that was never paid."""
-    if order.status not in COMPLETED:
+    """What is left to refund, in minor units; 0 where no refund is possible."""
+    if order.status not in REFUNDABLE:
         return 0
-    paid = order.paid_amount_minor or order.amount_minor
-    return max(paid - order.refunded_amount_minor, 0)
+    return max(paid_minor(order) - order.refunded_amount_minor, 0)
+
+
+def is_fully_refunded(order: Order) -> bool:
+    """Whether everything received has been refunded."""
+    return order.status in RECEIVED and order.refunded_amount_minor >= paid_minor(order) > 0
+
+
+def _covers_order(order: Order) -> bool:
+    """Whether the payment received pays the order in full, in its currency."""
+    currency = order.paid_currency or order.currency
+    return currency == order.currency and paid_minor(order) >= order.amount_minor
 
 
 class Outcome(StrEnum):
@@ -105,19 +143,49 @@ TARGET = {
     Outcome.CANCELED: OrderStatus.CANCELED,
 }
 
+_REFUND_OR_DISPUTE = {
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+    OrderStatus.DISPUTED,
+    OrderStatus.DISPUTE_LOST,
+}
 # Which status may follow which. Anything else (a late failure after paid) is ignored.
 TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     OrderStatus.PENDING: {
         OrderStatus.PROCESSING,
         OrderStatus.PAID,
+        OrderStatus.UNDERPAID,
         OrderStatus.FAILED,
         OrderStatus.CANCELED,
     },
-    OrderStatus.PROCESSING: {OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELED},
-    OrderStatus.FAILED: {OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.CANCELED},
-    OrderStatus.PAID: {OrderStatus.REFUNDED},
-    OrderStatus.REFUNDED: {OrderStatus.REFUNDED},
+    OrderStatus.PROCESSING: {
+        OrderStatus.PAID,
+        OrderStatus.UNDERPAID,
+        OrderStatus.FAILED,
+        OrderStatus.CANCELED,
+    },
+    OrderStatus.FAILED: {
+        OrderStatus.PROCESSING,
+        OrderStatus.PAID,
+        OrderStatus.UNDERPAID,
+        OrderStatus.CANCELED,
+    },
+    # An admin accepts an underpayment (paid) or refunds it.
+    OrderStatus.UNDERPAID: {OrderStatus.PAID, *_REFUND_OR_DISPUTE},
+    OrderStatus.PAID: _REFUND_OR_DISPUTE,
+    # A refund that fails goes back: to paid (or underpaid) when none is left.
+    OrderStatus.PARTIALLY_REFUNDED: {OrderStatus.PAID, OrderStatus.UNDERPAID, *_REFUND_OR_DISPUTE},
+    OrderStatus.REFUNDED: {OrderStatus.PAID, OrderStatus.UNDERPAID, *_REFUND_OR_DISPUTE},
+    # A dispute won goes back to where the order was when it was opened.
+    OrderStatus.DISPUTED: {
+        OrderStatus.PAID,
+        OrderStatus.UNDERPAID,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+        OrderStatus.DISPUTE_LOST,
+    },
     OrderStatus.CANCELED: set(),
+    OrderStatus.DISPUTE_LOST: set(),
 }
 
 
@@ -256,6 +324,49 @@ def note(order: Order, kind: str, message: str) -> None:
     db.session.add(OrderEvent(order=order, kind=kind, message=message[:500]))
 
 
+def _stale(order: Order, event_created: datetime | None) -> bool:
+    """Whether an event is older than the one behind the order's latest change."""
+    return (
+        event_created is not None
+        and order.last_event_at is not None
+        and event_created < order.last_event_at
+    )
+
+
+def _move(
+    order: Order,
+    target: OrderStatus,
+    event: ProviderEvent | None,
+    *,
+    source: str,
+    event_created: datetime | None = None,
+) -> bool:
+    """Change a locked order's status if the rules allow, with its timeline line and the
+    provider's notification in the same transaction; return whether it changed."""
+    if target is order.status:
+        return False
+    if target not in TRANSITIONS[order.status]:
+        note(order, "ignored", f"{source}: {target} ignored, order is {order.status}")
+        return False
+    previous = order.status
+    order.status = target
+    if event_created is not None and (
+        order.last_event_at is None or event_created > order.last_event_at
+    ):
+        order.last_event_at = event_created
+    note(order, "status", f"{previous} → {target} ({source})")
+    if event is not None:
+        notifications.record_for_order(order, event)
+    return True
+
+
+OUTCOME_EVENT = {
+    Outcome.PROCESSING: None,
+    Outcome.FAILED: ProviderEvent.PAYMENT_FAILED,
+    Outcome.CANCELED: ProviderEvent.PAYMENT_CANCELED,
+}
+
+
 def apply_outcome(
     order: Order,
     outcome: Outcome,
@@ -264,24 +375,38 @@ def apply_outcome(
     payment_intent_id: str | None = None,
     amount_received_minor: int | None = None,
     currency_received: str | None = None,
+    event_created: datetime | None = None,
 ) -> bool:
     """Move a locked order to the status an outcome implies; return whether it changed.
 
-    The provider's notification is written in the same transaction as the change.
+    A payment below the order's amount, or in another currency, is underpaid, never paid.
+    An event older than the order's latest change never moves it backwards. The
+    provider's notification is written in the same transaction as the change.
     """
-    target = TARGET[outcome]
     if payment_intent_id and not order.stripe_payment_intent_id:
         order.stripe_payment_intent_id = payment_intent_id
-    if target not in TRANSITIONS[order.status]:
-        if target is not order.status:
+    if outcome is not Outcome.SUCCEEDED:
+        if _stale(order, event_created) and order.status is not TARGET[outcome]:
+            note(order, "ignored", f"{source}: {outcome} ignored, older than the last change")
+            return False
+        return _move(
+            order,
+            TARGET[outcome],
+            OUTCOME_EVENT[outcome],
+            source=source,
+            event_created=event_created,
+        )
+    if order.status not in UNPAID:
+        if order.status not in RECEIVED:
             note(order, "ignored", f"{source}: {outcome} ignored, order is {order.status}")
         return False
-    previous = order.status
-    order.status = target
-    if target is OrderStatus.PAID:
-        _record_payment(order, amount_received_minor, currency_received)
-    note(order, "status", f"{previous} → {target} ({source})")
-    notifications.record_for_order(order)
+    _record_payment(order, amount_received_minor, currency_received)
+    if _covers_order(order):
+        target, event = OrderStatus.PAID, ProviderEvent.PAYMENT_SUCCEEDED
+    else:
+        target, event = OrderStatus.UNDERPAID, ProviderEvent.PAYMENT_UNDERPAID
+    _move(order, target, event, source=source, event_created=event_created)
+    settle_refunds(order, source=source)  # refunds Stripe reported before the payment
     return True
 
 
@@ -299,34 +424,211 @@ def settle_quantity(order: Order, quantity: int, *, source: str) -> bool:
     return True
 
 
+def _display(minor: int, currency: str) -> str:
+    if money.is_supported(currency):
+        return money.format_money(minor, currency)
+    return f"{minor} {currency.upper()} minor units"
+
+
 def _record_payment(order: Order, amount_minor: int | None, currency: str | None) -> None:
     order.paid_at = utcnow()
     order.paid_amount_minor = order.amount_minor if amount_minor is None else amount_minor
-    currency = (currency or order.currency).lower()
-    if order.paid_amount_minor != order.amount_minor or currency != order.currency:
+    order.paid_currency = (currency or order.currency).lower()[:3]
+    if order.paid_amount_minor != order.amount_minor or order.paid_currency != order.currency:
         order.amount_mismatch = True
-        paid = (
-            money.format_money(order.paid_amount_minor, currency)
-            if money.is_supported(currency)
-            else f"{order.paid_amount_minor} {currency.upper()} minor units"
-        )
+        paid = _display(order.paid_amount_minor, order.paid_currency)
         note(order, "amount_mismatch", f"Paid {paid}, expected {order.amount_display}")
 
 
-def apply_refund(order: Order, refunded_total_minor: int, *, source: str) -> bool:
-    """Record a refund total on a locked paid order; return whether it changed."""
-    if order.status not in COMPLETED:
-        note(order, "ignored", f"{source}: refund ignored, order is {order.status}")
+def accept_underpaid(order_id: str, *, by: str) -> Order | None:
+    """An admin takes an underpayment as payment in full: paid, and the provider is told
+    payment_succeeded with the amount really received. None for an unknown order."""
+
+    def accept(order: Order) -> None:
+        if order.status is not OrderStatus.UNDERPAID:
+            raise NotUnderpaid(f"Order {order.id} is {order.status}, not underpaid")
+        order.accepted_at = utcnow()
+        _move(order, OrderStatus.PAID, ProviderEvent.PAYMENT_SUCCEEDED, source=f"accepted by {by}")
+
+    return _change_locked(order_id, accept)
+
+
+# Refunds: kept per Stripe refund id, the order's total is what they add up to.
+
+
+def record_refund(
+    order: Order | None,
+    *,
+    refund_id: str,
+    payment_intent_id: str | None,
+    amount_minor: int,
+    currency: str,
+    status: str,
+    request_key: str | None = None,
+) -> Refund:
+    """Store a refund as Stripe reports it; failed and canceled are final. The caller then
+    settles the order's total (settle_refunds) and commits."""
+    row = db.session.get(Refund, refund_id, with_for_update=True)
+    if row is None:
+        row = Refund(
+            id=refund_id,
+            payment_intent_id=payment_intent_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            status=status,
+            request_key=request_key,
+        )
+        db.session.add(row)
+    elif row.status not in ("failed", "canceled"):
+        row.status = status
+        row.amount_minor = amount_minor
+    if order is not None:
+        row.order_id = order.id
+        row.payment_intent_id = row.payment_intent_id or order.stripe_payment_intent_id
+    db.session.flush()
+    return row
+
+
+def settle_refunds(order: Order, *, source: str) -> bool:
+    """Bring a locked order's refunded total and status in line with its refunds; return
+    whether it changed.
+
+    Refunds that arrived before the payment wait until the order is paid. A refund that
+    failed or was canceled leaves the total; the total never exceeds what was paid.
+    """
+    if order.status not in RECEIVED or order.status is OrderStatus.DISPUTE_LOST:
         return False
-    if refunded_total_minor <= order.refunded_amount_minor:
+    if order.stripe_payment_intent_id:
+        db.session.execute(
+            update(Refund)
+            .where(
+                Refund.payment_intent_id == order.stripe_payment_intent_id,
+                Refund.order_id.is_(None),
+            )
+            .values(order_id=order.id)
+            .execution_options(synchronize_session=False)
+        )
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
+            Refund.order_id == order.id, Refund.status.in_(ACTIVE_REFUND)
+        )
+    )
+    paid = paid_minor(order)
+    if total > paid:
+        note(
+            order,
+            "refund",
+            f"{source}: refunds add up to {order_display(order, total)}, more than the "
+            f"{order_display(order, paid)} paid; counted as {order_display(order, paid)}",
+        )
+        total = paid
+    previous = order.refunded_amount_minor
+    if total == previous:
         return False
-    previous = order.status
-    order.refunded_amount_minor = refunded_total_minor
-    order.status = OrderStatus.REFUNDED
-    refunded = money.format_money(refunded_total_minor, order.currency)
-    note(order, "status", f"{previous} → refunded, {refunded} in all ({source})")
-    notifications.record_for_order(order)
+    order.refunded_amount_minor = total
+    event = ProviderEvent.PAYMENT_REFUNDED if total > previous else ProviderEvent.REFUND_FAILED
+    note(
+        order,
+        "refund",
+        f"Refunded {order_display(order, total)} in all, was {order_display(order, previous)} "
+        f"({source})",
+    )
+    if order.status is OrderStatus.DISPUTED:
+        target = OrderStatus.DISPUTED
+    elif total == 0:
+        target = (
+            OrderStatus.PAID if order.accepted_at or _covers_order(order) else OrderStatus.UNDERPAID
+        )
+    else:
+        target = OrderStatus.REFUNDED if total >= paid else OrderStatus.PARTIALLY_REFUNDED
+    if not _move(order, target, event, source=source):
+        notifications.record_for_order(order, event)  # the total changed, the status did not
     return True
+
+
+def order_display(order: Order, minor: int) -> str:
+    """An amount in the currency the order was paid in."""
+    return _display(minor, order.paid_currency or order.currency)
+
+
+# Disputes
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """The parts of a Stripe dispute an order keeps."""
+
+    id: str
+    status: str
+    reason: str | None
+    amount_minor: int | None
+    evidence_due_by: datetime | None
+
+
+def _keep_dispute(order: Order, dispute: Dispute) -> None:
+    order.dispute_id = dispute.id
+    order.dispute_status = dispute.status[:40]
+    order.dispute_reason = (dispute.reason or "")[:80] or None
+    order.dispute_amount_minor = dispute.amount_minor
+    order.dispute_evidence_due_by = dispute.evidence_due_by
+
+
+def open_dispute(
+    order: Order, dispute: Dispute, *, source: str, event_created: datetime | None = None
+) -> bool:
+    """A customer disputed the payment with their bank: the order is disputed until Stripe
+    closes it. Returns whether the order changed."""
+    if order.status not in RECEIVED or order.status is OrderStatus.DISPUTE_LOST:
+        note(order, "ignored", f"{source}: dispute ignored, order is {order.status}")
+        return False
+    _keep_dispute(order, dispute)
+    if order.status is OrderStatus.DISPUTED:
+        return True
+    order.status_before_dispute = order.status
+    return _move(
+        order,
+        OrderStatus.DISPUTED,
+        ProviderEvent.PAYMENT_DISPUTED,
+        source=source,
+        event_created=event_created,
+    )
+
+
+def update_dispute(order: Order, dispute: Dispute, *, source: str) -> bool:
+    """Keep a dispute's new status and deadline (evidence submitted, under review)."""
+    if order.dispute_id not in (None, dispute.id) or order.dispute_status == dispute.status:
+        return False
+    note(order, "dispute", f"Dispute {dispute.id}: {order.dispute_status} → {dispute.status}")
+    _keep_dispute(order, dispute)
+    return True
+
+
+def close_dispute(
+    order: Order, dispute: Dispute, *, source: str, event_created: datetime | None = None
+) -> bool:
+    """Stripe closed the dispute: won goes back to where the order was, lost is final."""
+    if order.status not in RECEIVED or order.status is OrderStatus.DISPUTE_LOST:
+        note(order, "ignored", f"{source}: dispute ignored, order is {order.status}")
+        return False
+    _keep_dispute(order, dispute)
+    if dispute.status == "lost":
+        return _move(
+            order,
+            OrderStatus.DISPUTE_LOST,
+            ProviderEvent.DISPUTE_LOST,
+            source=source,
+            event_created=event_created,
+        )
+    note(order, "dispute", f"Dispute {dispute.id} closed: {dispute.status} ({source})")
+    if order.status is not OrderStatus.DISPUTED:
+        return True
+    return _move(
+        order,
+        order.status_before_dispute or OrderStatus.PAID,
+        ProviderEvent.DISPUTE_WON,
+        source=source,
+        event_created=event_created,
+    )
 
 
 def _change_locked(order_id: str, change: Callable[[Order], object]) -> Order | None:
@@ -344,13 +646,6 @@ def _change_locked(order_id: str, change: Callable[[Order], object]) -> Order | 
 def record_outcome(order_id: str, outcome: Outcome, *, source: str) -> Order | None:
     """Apply an outcome to an order in its own transaction; None when the order is unknown."""
     return _change_locked(order_id, lambda order: apply_outcome(order, outcome, source=source))
-
-
-def record_refund(order_id: str, refunded_total_minor: int, *, source: str) -> Order | None:
-    """Apply a refund total to an order in its own transaction."""
-    return _change_locked(
-        order_id, lambda order: apply_refund(order, refunded_total_minor, source=source)
-    )
 
 
 def find_order(order_id: str | None) -> Order | None:

@@ -1,17 +1,20 @@
 """Paying an order: Stripe PaymentIntents, their status, and the sandbox that stands in for them."""
 
+import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from checkout import orders, stripe_gateway
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
-from checkout.models import Order, PaymentMode, utcnow
+from checkout.models import Order, OrderStatus, PaymentMode, Refund, utcnow
 from checkout.orders import Outcome
-from checkout.stripe_gateway import PaymentIntentView
+from checkout.stripe_gateway import PaymentIntentView, RefundView
 
 OUTCOME_BY_INTENT_STATUS = {
     "processing": Outcome.PROCESSING,
@@ -24,6 +27,8 @@ SYNC_INTERVAL = timedelta(seconds=5)
 # Stripe retries a webhook for three days; past that an unfinished order is left alone.
 RECONCILE_WINDOW = timedelta(days=3)
 RECONCILE_BATCH = 100
+# Refunds made in sandbox mode: ids Stripe never uses.
+SANDBOX_REFUND = "sandbox_re_"
 log = logging.getLogger(__name__)
 
 
@@ -131,11 +136,33 @@ def reconcile(after: timedelta) -> int:
     return len(rows)
 
 
-def refund(order_id: str, amount_minor: int | None) -> str | None:
-    """Refund a paid order, fully or in part; returns Stripe's refund id, whose
-    charge.refunded event then changes the order, or None when sandbox mode refunded at once."""
+@dataclass(frozen=True)
+class RefundRequested:
+    """A refund asked for: its id, whether sandbox mode made it at once, and whether this
+    request repeated one already made (a double click)."""
+
+    refund_id: str
+    sandbox: bool = False
+    repeated: bool = False
+
+
+def refund(order_id: str, amount_minor: int | None, request_key: str) -> RefundRequested:
+    """Refund a paid order, fully or in part, once per request_key (the admin form
+    submission's token, also Stripe's idempotency key).
+
+    The refund is recorded and the order's total changes at once; Stripe's later refund
+    events confirm it, or take it back out if it fails. An underpaid order is refunded in
+    full or accepted, never in part.
+    """
+    earlier = db.session.scalar(select(Refund).where(Refund.request_key == request_key))
+    if earlier is not None:
+        return RefundRequested(earlier.id, earlier.id.startswith(SANDBOX_REFUND), repeated=True)
     order = orders.find_order(order_id)
-    if order is None or order.status not in orders.COMPLETED:
+    if order is None or order.status not in orders.REFUNDABLE:
+        if order is not None and orders.is_fully_refunded(order):
+            raise RefundError("This order is already fully refunded")
+        if order is not None and order.status is OrderStatus.DISPUTED:
+            raise RefundError("Only a paid order can be refunded: this one is disputed")
         raise RefundError("Only a paid order can be refunded")
     refundable = orders.refundable_minor(order)
     amount = refundable if amount_minor is None else amount_minor
@@ -143,17 +170,46 @@ def refund(order_id: str, amount_minor: int | None) -> str | None:
         raise RefundError("This order is already fully refunded")
     if not 0 < amount <= refundable:
         raise RefundError("The refund must be more than zero and at most what is left to refund")
-    if not stripe_gateway.is_live():
-        orders.record_refund(order.id, order.refunded_amount_minor + amount, source="sandbox")
-        return None
-    if not order.stripe_payment_intent_id:
+    if order.status is OrderStatus.UNDERPAID and amount != refundable:
+        raise RefundError("An underpaid payment is refunded in full, or accepted")
+    sandbox = not stripe_gateway.is_live()
+    if sandbox:
+        digest = hashlib.sha256(request_key.encode()).hexdigest()[:24]
+        made = RefundView(
+            SANDBOX_REFUND + digest,
+            amount,
+            order.paid_currency or order.currency,
+            "succeeded",
+            order.stripe_payment_intent_id,
+        )
+    elif not order.stripe_payment_intent_id:
         raise RefundError("This order has no Stripe payment to refund")
-    key = f"kassa-{order.id}-refund-{order.refunded_amount_minor}-{amount}"
-    refund_id = stripe_gateway.create_refund(order.stripe_payment_intent_id, amount, key)
+    else:
+        made = stripe_gateway.create_refund(
+            order.stripe_payment_intent_id, amount, f"kassa-refund-{request_key}"
+        )
 
     def work() -> None:
         locked = orders.lock_order(order.id)
-        orders.note(locked, "refund", f"Refund {refund_id} requested from Stripe")
+        orders.record_refund(
+            locked,
+            refund_id=made.id,
+            payment_intent_id=made.payment_intent or locked.stripe_payment_intent_id,
+            amount_minor=made.amount,
+            currency=made.currency,
+            status=made.status,
+            request_key=request_key,
+        )
+        orders.note(
+            locked,
+            "refund",
+            f"Refund {made.id} of {orders.order_display(locked, made.amount)}: {made.status}",
+        )
+        orders.settle_refunds(locked, source="sandbox" if sandbox else "admin refund")
 
-    in_transaction(work)
-    return refund_id
+    try:
+        in_transaction(work)
+    except IntegrityError:  # the same submission, at the same moment
+        db.session.rollback()
+        return RefundRequested(made.id, sandbox, repeated=True)
+    return RefundRequested(made.id, sandbox)

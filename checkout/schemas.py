@@ -11,7 +11,15 @@ depends on them (the base URL, a link's use so far).
 from decimal import Decimal
 
 from checkout import jsonio, money, urls
-from checkout.models import Order, PaymentLink, PaymentMode, Provider, Service, utcnow
+from checkout.models import (
+    Order,
+    OrderStatus,
+    PaymentLink,
+    PaymentMode,
+    Provider,
+    Service,
+    utcnow,
+)
 
 # How the API names the fields that services name after model columns; an error about a
 # field names it as the API caller wrote it.
@@ -36,6 +44,25 @@ def _amount(minor: int | None, currency: str) -> Decimal | None:
     return None if minor is None else money.to_decimal(minor, currency)
 
 
+def _paid_amount(row: Order) -> Decimal | None:
+    currency = row.paid_currency or row.currency
+    if row.paid_amount_minor is None or not money.is_supported(currency):
+        return None
+    return money.to_decimal(row.paid_amount_minor, currency)
+
+
+def _dispute(row: Order) -> dict | None:
+    if row.dispute_id is None:
+        return None
+    return {
+        "id": row.dispute_id,
+        "status": row.dispute_status,
+        "reason": row.dispute_reason,
+        "amount": _amount(row.dispute_amount_minor, row.currency),
+        "evidenceDueBy": jsonio.timestamp(row.dispute_evidence_due_by),
+    }
+
+
 def order(row: Order) -> dict:
     """An order as the API and notifications show it, without request-dependent URLs."""
     fields = {
@@ -48,11 +75,14 @@ def order(row: Order) -> dict:
         "status": row.status.value,
         "createdAt": jsonio.timestamp(row.created_at),
         "paidAt": jsonio.timestamp(row.paid_at),
-        "paidAmount": _amount(row.paid_amount_minor, row.currency),
+        "paidAmount": _paid_amount(row),
+        "paidCurrency": row.paid_currency,
         "refundedAmount": _amount(row.refunded_amount_minor or None, row.currency),
+        "fullyRefunded": row.status is OrderStatus.REFUNDED,
         "amountMismatch": row.amount_mismatch,
         "stripePaymentIntentId": row.stripe_payment_intent_id,
         "paymentLinkId": row.payment_link_id,
+        "dispute": _dispute(row),
     }
     if row.mode is PaymentMode.BUY_BUTTON:
         fields["stripeBuyButtonId"] = row.service.buy_button_id

@@ -17,12 +17,13 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from checkout import database, orders
+from checkout import database, orders, stripe_gateway
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import Order, StripeEvent, utcnow
 from checkout.orders import Outcome
+from checkout.stripe_gateway import RefundView
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def _intent_handler(outcome: Outcome) -> Handler:
             payment_intent_id=_text(intent.get("id")),
             amount_received_minor=_int(intent.get("amount_received")),
             currency_received=_text(intent.get("currency")),
+            event_created=event.created,
         )
         return ("applied" if changed else "no change"), order
 
@@ -124,20 +126,113 @@ def _session_handler(outcome: Outcome | None) -> Handler:
             payment_intent_id=_text(session.get("payment_intent")),
             amount_received_minor=_int(session.get("amount_total")),
             currency_received=_text(session.get("currency")),
+            event_created=event.created,
         )
         return ("applied" if changed else "no change"), order
 
     return handle
 
 
-def _charge_refunded(charge: dict, event: EventContext) -> tuple[str, Order | None]:
+def _session_expired(session: dict, event: EventContext) -> tuple[str, Order | None]:
+    """An abandoned Checkout Session ends nothing: the order can still be paid."""
+    reference = _text(session.get("client_reference_id"))
+    order = orders.lock_order(reference) if reference else None
+    if order is None:
+        return "ignored: no order for this client_reference_id", None
+    if orders.is_unpaid(order):
+        orders.note(order, "session", "A Checkout Session expired unpaid; it can still be paid")
+    return "no change", order
+
+
+def _refunds_of_charge(charge: dict) -> dict:
+    """charge.refunded carries only a total: list the charge's refunds from Stripe."""
     intent_id = _text(charge.get("payment_intent"))
+    refunds = stripe_gateway.list_refunds(intent_id) if intent_id else []
+    return {**charge, "kassa_refunds": refunds}
+
+
+def _settle_refunds(
+    intent_id: str | None, refunds: list[RefundView], event: EventContext
+) -> tuple[str, Order | None]:
     order = orders.lock_order(payment_intent_id=intent_id) if intent_id else None
-    refunded = _int(charge.get("amount_refunded"))
-    if order is None or refunded is None:
-        return "ignored: no order for this charge", None
-    changed = orders.apply_refund(order, refunded, source=event.source)
-    return ("applied" if changed else "no change"), order
+    for refund in refunds:
+        orders.record_refund(
+            order,
+            refund_id=refund.id,
+            payment_intent_id=refund.payment_intent or intent_id,
+            amount_minor=refund.amount,
+            currency=refund.currency,
+            status=refund.status,
+        )
+    if order is None:
+        # Kept by PaymentIntent: applied once an order is paid through it.
+        return "kept: no order for this PaymentIntent yet", None
+    if not orders.settle_refunds(order, source=event.source):
+        return (
+            "no change" if order.status in orders.RECEIVED else "kept: order not paid yet"
+        ), order
+    return "applied", order
+
+
+def _charge_refunded(charge: dict, event: EventContext) -> tuple[str, Order | None]:
+    return _settle_refunds(
+        _text(charge.get("payment_intent")), charge.get("kassa_refunds", []), event
+    )
+
+
+def _refund_changed(refund: dict, event: EventContext) -> tuple[str, Order | None]:
+    """refund.created, refund.updated and refund.failed: one refund's status."""
+    refund_id, amount = _text(refund.get("id")), _int(refund.get("amount"))
+    currency, status = _text(refund.get("currency"), 3), _text(refund.get("status"), 24)
+    if not (refund_id and amount is not None and currency and status):
+        return "ignored: malformed refund", None
+    if event.type == "refund.failed":
+        status = "failed"
+    view = RefundView(
+        refund_id, amount, currency.lower(), status, _text(refund.get("payment_intent"))
+    )
+    return _settle_refunds(view.payment_intent, [view], event)
+
+
+def _dispute_of(dispute: dict) -> orders.Dispute | None:
+    dispute_id, status = _text(dispute.get("id")), _text(dispute.get("status"), 40)
+    if not dispute_id or not status:
+        return None
+    details = dispute.get("evidence_details")
+    due = _int(details.get("due_by")) if isinstance(details, dict) else None
+    return orders.Dispute(
+        id=dispute_id,
+        status=status,
+        reason=_text(dispute.get("reason"), 80),
+        amount_minor=_int(dispute.get("amount")),
+        evidence_due_by=(
+            datetime.fromtimestamp(due, UTC).replace(tzinfo=None) if due and due < 2**37 else None
+        ),
+    )
+
+
+def _intent_of_dispute(dispute: dict) -> dict:
+    """A dispute names its charge; older ones name no PaymentIntent: ask Stripe."""
+    if _text(dispute.get("payment_intent")) or not _text(dispute.get("charge")):
+        return dispute
+    return {**dispute, "payment_intent": stripe_gateway.charge_payment_intent(dispute["charge"])}
+
+
+def _dispute_handler(change: Callable) -> Handler:
+    def handle(dispute: dict, event: EventContext) -> tuple[str, Order | None]:
+        found = _dispute_of(dispute)
+        intent_id = _text(dispute.get("payment_intent"))
+        order = orders.lock_order(payment_intent_id=intent_id) if intent_id else None
+        if found is None or order is None:
+            return "ignored: no order for this dispute", None
+        changed = change(order, found, source=event.source, event_created=event.created)
+        return ("applied" if changed else "no change"), order
+
+    return handle
+
+
+def _dispute_updated(order: Order, dispute: orders.Dispute, *, source: str, event_created):
+    return orders.update_dispute(order, dispute, source=source)
 
 
 # A signature proves who sent an event, not its shape: fields are used only when well formed.
@@ -165,15 +260,25 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": _session_handler(None),
     "checkout.session.async_payment_succeeded": _session_handler(Outcome.SUCCEEDED),
     "checkout.session.async_payment_failed": _session_handler(Outcome.FAILED),
-    # An abandoned Checkout Session: the attempt ended unpaid; a new session can still pay.
-    "checkout.session.expired": _session_handler(Outcome.FAILED),
+    "checkout.session.expired": _session_expired,
     "charge.refunded": _charge_refunded,
+    "refund.created": _refund_changed,
+    "refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
+    "charge.dispute.created": _dispute_handler(orders.open_dispute),
+    "charge.dispute.updated": _dispute_handler(_dispute_updated),
+    "charge.dispute.closed": _dispute_handler(orders.close_dispute),
 }
 
 # Events whose object must be completed from Stripe before it is applied (a Checkout
 # Session's line items, say). Fetching runs before the event's transaction, so no lock is
 # held while Stripe answers; a failure counts as an attempt, retried by the sweep.
-FETCHERS: dict[str, Callable[[dict], dict]] = {}
+FETCHERS: dict[str, Callable[[dict], dict]] = {
+    "charge.refunded": _refunds_of_charge,
+    "charge.dispute.created": _intent_of_dispute,
+    "charge.dispute.updated": _intent_of_dispute,
+    "charge.dispute.closed": _intent_of_dispute,
+}
 
 
 def check_shape(event: dict) -> tuple[str, str]:

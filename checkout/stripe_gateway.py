@@ -141,12 +141,52 @@ def verify_event(payload: bytes, signature: str | None) -> dict:
     return event
 
 
-def create_refund(payment_intent_id: str, amount_minor: int | None, idempotency_key: str) -> str:
-    """Ask Stripe to refund a PaymentIntent (all of it when amount is None); returns the id."""
+@dataclass(frozen=True)
+class RefundView:
+    """The parts of a Stripe refund Kassa keeps."""
+
+    id: str
+    amount: int
+    currency: str
+    status: str
+    payment_intent: str | None
+
+
+def _refund_view(refund) -> RefundView:
+    return RefundView(
+        id=refund.id,
+        amount=refund.amount,
+        currency=refund.currency,
+        status=refund.status or "pending",
+        payment_intent=getattr(refund, "payment_intent", None),
+    )
+
+
+def create_refund(
+    payment_intent_id: str, amount_minor: int | None, idempotency_key: str
+) -> RefundView:
+    """Ask Stripe to refund a PaymentIntent (all of it when amount is None)."""
     params: dict = {"payment_intent": payment_intent_id}
     if amount_minor is not None:
         params["amount"] = amount_minor
     refund = _client().v1.refunds.create(
         params=params, options={"idempotency_key": idempotency_key}
     )
-    return refund.id
+    return _refund_view(refund)
+
+
+REFUND_PAGE = 100
+
+
+def list_refunds(payment_intent_id: str) -> list[RefundView]:
+    """Every refund of a PaymentIntent, as Stripe has them now."""
+    refunds = _client().v1.refunds.list(
+        params={"payment_intent": payment_intent_id, "limit": REFUND_PAGE}
+    )
+    return [_refund_view(refund) for refund in refunds.auto_paging_iter()]
+
+
+def charge_payment_intent(charge_id: str) -> str | None:
+    """The PaymentIntent a charge belongs to."""
+    charge = _client().v1.charges.retrieve(charge_id)
+    return getattr(charge, "payment_intent", None)

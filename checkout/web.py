@@ -11,6 +11,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     orders.PaymentNotConfigured: 400,
     orders.ServiceUnavailable: 409,
     orders.ExternalIdTaken: 409,
+    orders.NotUnderpaid: 409,
     payment_links.LinkClosed: 410,
     payment_links.LinkBusy: 409,
     payment_links.LinkMisconfigured: 409,

@@ -14,6 +14,7 @@ def dashboard():
     return render_template(
         "admin/dashboard.html",
         counts=orders.count_by_status(),
+        attention=sorted(orders.NEEDS_ADMIN),
         failed_deliveries=deliveries[NotificationStatus.FAILED],
         link_totals=link_analytics.totals(),
         pending_deliveries=deliveries[NotificationStatus.PENDING],

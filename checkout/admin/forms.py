@@ -1,10 +1,13 @@
 """Admin forms. They check shape; the rules live in the services they feed."""
 
+import secrets
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -13,7 +16,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from checkout import money, notifications
 from checkout.models import AfterPayment, NotificationStatus, OrderStatus
@@ -134,12 +137,25 @@ class ResendFailedForm(FlaskForm):
     )
 
 
+def _request_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
 class RefundForm(FlaskForm):
     amount = StringField(
         "Amount to refund",
         validators=[Optional(), Length(max=32)],
         description="Empty: everything not yet refunded",
     )
+    # One per rendered form: submitting it twice (a double click) refunds once.
+    request_key = HiddenField(
+        default=_request_key,
+        validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")],
+    )
+
+    def renew(self) -> None:
+        """A fresh key, for a form shown again after a refused refund."""
+        self.request_key.data = _request_key()
 
 
 class LinkForm(FlaskForm):

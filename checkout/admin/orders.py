@@ -1,10 +1,11 @@
 """Admin views for orders: the filtered list, one order, and refunds."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from checkout import money, notifications, orders, payments
-from checkout.admin.common import bp, one_page, provider_choices
-from checkout.admin.forms import OrderFilterForm, RefundForm
+from checkout import money, notifications, orders, payments, web
+from checkout.admin.common import bp, one_page, provider_choices, require_action_form
+from checkout.admin.forms import ActionForm, OrderFilterForm, RefundForm
 from checkout.models import Order, OrderStatus
 from checkout.stripe_gateway import StripeError
 
@@ -49,6 +50,8 @@ def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
         order=row,
         refund_form=refund_form,
         refundable=orders.refundable_minor(row),
+        needs_decision=row.status is OrderStatus.UNDERPAID,
+        action_form=ActionForm(),
         notifications=sent,
     ), status
 
@@ -64,15 +67,33 @@ def refund_order(order_id: str):
         return _order_page(row, form, 422)
     try:
         amount = money.parse(form.amount.data, row.currency) if form.amount.data else None
-        reference = payments.refund(row.id, amount)
+        requested = payments.refund(row.id, amount, form.request_key.data)
     except (money.AmountError, payments.RefundError) as error:
         flash(str(error), "error")
+        form.renew()
         return _order_page(row, form, 422)
     except StripeError as error:
         flash(f"Stripe refused the refund: {error.user_message or error}", "error")
+        form.renew()
         return _order_page(row, form, 502)
-    if reference is None:
+    if requested.repeated:
+        flash(f"Refund {requested.refund_id} was already requested by this form.", "success")
+    elif requested.sandbox:
         flash("Refunded (sandbox).", "success")
     else:
-        flash(f"Refund {reference} requested; the order updates when Stripe confirms.", "success")
+        flash(f"Refund {requested.refund_id} requested from Stripe.", "success")
     return redirect(url_for("admin.order", order_id=row.id))
+
+
+@bp.post("/orders/<order_id>/accept")
+def accept_order(order_id: str):
+    """Accept an underpaid order as paid: the provider hears payment_succeeded."""
+    if orders.find_order(order_id) is None:
+        abort(404)
+    require_action_form()
+    try:
+        orders.accept_underpaid(order_id, by=current_user.email)
+    except orders.NotUnderpaid as error:
+        abort(web.status_for(error), description=error.message)
+    flash("Accepted as paid; the provider has been told.", "success")
+    return redirect(url_for("admin.order", order_id=order_id))

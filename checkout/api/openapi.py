@@ -33,17 +33,40 @@ _ORDER_FIELDS = {
     "status": {"type": "string", "enum": [status.value for status in OrderStatus]},
     "createdAt": {"type": "string", "format": "date-time"},
     "paidAt": _NULLABLE_TIME,
-    "paidAmount": {"type": ["number", "null"], "description": "What Stripe received."},
+    "paidAmount": {
+        "type": ["number", "null"],
+        "description": "What Stripe received, in paidCurrency; below amount the order is "
+        "underpaid, not paid.",
+    },
+    "paidCurrency": {
+        "type": ["string", "null"],
+        "description": "The currency Stripe received the payment in; normally currency.",
+    },
     "refundedAmount": {
         "type": ["number", "null"],
-        "description": "Refunded so far, in all; null until the first refund.",
+        "description": "Refunded so far, in all; null until the first refund. A refund "
+        "that fails is taken back out.",
     },
+    "fullyRefunded": {"type": "boolean", "description": "Everything paid has been refunded."},
     "amountMismatch": {
         "type": "boolean",
         "description": "The amount or currency paid differs from the order's.",
     },
     "stripePaymentIntentId": _NULLABLE_STRING,
     "paymentLinkId": _NULLABLE_STRING,
+    "dispute": {
+        "type": ["object", "null"],
+        "description": "The customer's dispute with their bank, while and after there is one.",
+        "required": ["id", "status", "reason", "amount", "evidenceDueBy"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "string", "description": "Stripe's dispute status."},
+            "reason": _NULLABLE_STRING,
+            "amount": {"type": ["number", "null"]},
+            "evidenceDueBy": _NULLABLE_TIME,
+        },
+    },
     "stripeBuyButtonId": {"type": "string", "description": "Present in Buy Button mode only."},
 }
 _ORDER_REQUIRED = [name for name in _ORDER_FIELDS if name != "stripeBuyButtonId"]
@@ -103,7 +126,7 @@ SCHEMAS = {
         "properties": {
             "event": {
                 "type": "string",
-                "enum": list(notifications.EVENT_BY_STATUS.values()),
+                "enum": list(notifications.ORDER_EVENTS),
             },
             **_ORDER_FIELDS,
             **_NOTIFICATION_FIELDS,

@@ -1,5 +1,5 @@
-"""live money: order livemode, payment attempts, disputes, refunds by id, settings,
-the Stripe Payment Link behind a service's Buy Button
+"""live money: order livemode, paid currency, accepted underpayments, payment attempts,
+disputes, refunds by id, settings, the Stripe Payment Link behind a service's Buy Button
 
 Revision ID: 0005_live_money
 Revises: 0004_deferred_stripe_events
@@ -26,6 +26,8 @@ def upgrade():
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('livemode', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('paid_currency', sa.String(length=3), nullable=True))
+        batch_op.add_column(sa.Column('accepted_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('payment_attempt', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('last_event_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('status_before_dispute', sa.Enum(*STATUSES, name='orderstatus', native_enum=False, length=24), nullable=True))
@@ -42,10 +44,12 @@ def upgrade():
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('request_key', sa.String(length=100), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_refunds_order_id_orders')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('request_key', name=op.f('uq_refunds_request_key'))
     )
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refunds_order_id'), ['order_id'], unique=False)
@@ -79,7 +83,8 @@ def downgrade():
     with op.batch_alter_table('orders', schema=None) as batch_op:
         for column in ('dispute_evidence_due_by', 'dispute_amount_minor', 'dispute_reason',
                        'dispute_status', 'dispute_id', 'status_before_dispute',
-                       'last_event_at', 'payment_attempt', 'livemode'):
+                       'last_event_at', 'payment_attempt', 'accepted_at', 'paid_currency',
+                       'livemode'):
             batch_op.drop_column(column)
     with op.batch_alter_table('services', schema=None) as batch_op:
         batch_op.drop_column('stripe_payment_link_id')
