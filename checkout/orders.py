@@ -594,7 +594,9 @@ def open_dispute(
     )
 
 
-def update_dispute(order: Order, dispute: Dispute, *, source: str) -> bool:
+def update_dispute(
+    order: Order, dispute: Dispute, *, source: str, event_created: datetime | None = None
+) -> bool:
     """Keep a dispute's new status and deadline (evidence submitted, under review)."""
     if order.dispute_id not in (None, dispute.id) or order.dispute_status == dispute.status:
         return False

@@ -67,15 +67,10 @@ class EventContext:
 
     @classmethod
     def of(cls, event: dict) -> "EventContext":
-        created = _int(event.get("created"))
         return cls(
             id=event["id"],
             type=event["type"],
-            created=(
-                datetime.fromtimestamp(created, UTC).replace(tzinfo=None)
-                if created is not None and created < 2**37
-                else None
-            ),
+            created=_moment(event.get("created")),
             livemode=event.get("livemode") is True,
         )
 
@@ -199,15 +194,12 @@ def _dispute_of(dispute: dict) -> orders.Dispute | None:
     if not dispute_id or not status:
         return None
     details = dispute.get("evidence_details")
-    due = _int(details.get("due_by")) if isinstance(details, dict) else None
     return orders.Dispute(
         id=dispute_id,
         status=status,
         reason=_text(dispute.get("reason"), 80),
         amount_minor=_int(dispute.get("amount")),
-        evidence_due_by=(
-            datetime.fromtimestamp(due, UTC).replace(tzinfo=None) if due and due < 2**37 else None
-        ),
+        evidence_due_by=_moment(details.get("due_by")) if isinstance(details, dict) else None,
     )
 
 
@@ -231,10 +223,6 @@ def _dispute_handler(change: Callable) -> Handler:
     return handle
 
 
-def _dispute_updated(order: Order, dispute: orders.Dispute, *, source: str, event_created):
-    return orders.update_dispute(order, dispute, source=source)
-
-
 # A signature proves who sent an event, not its shape: fields are used only when well formed.
 
 
@@ -243,6 +231,14 @@ def _int(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
     return None
+
+
+def _moment(value: object) -> datetime | None:
+    """A Unix time Stripe sent, as a stored (naive UTC) time, else None."""
+    seconds = _int(value)
+    if seconds is None or seconds >= 2**37:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 
 
 def _text(value: object, limit: int = 255) -> str | None:
@@ -266,7 +262,7 @@ HANDLERS: dict[str, Handler] = {
     "refund.updated": _refund_changed,
     "refund.failed": _refund_changed,
     "charge.dispute.created": _dispute_handler(orders.open_dispute),
-    "charge.dispute.updated": _dispute_handler(_dispute_updated),
+    "charge.dispute.updated": _dispute_handler(orders.update_dispute),
     "charge.dispute.closed": _dispute_handler(orders.close_dispute),
 }
 
