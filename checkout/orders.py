@@ -147,6 +147,8 @@ def price_order(provider: Provider, amount: object) -> int:
             raise PaymentNotConfigured(
                 f"Cash App payments are not available in {service.currency.upper()}"
             )
+        if stripe_gateway.is_live() and stripe_gateway.cashapp_refused():
+            raise stripe_gateway.CashAppUnavailable("Cash App payments are not available")
         if amount is None:
             quantity = 1
         else:

@@ -284,7 +284,7 @@ def openapi_document(server_url: str) -> dict:
                             "Malformed JSON; in Cash App mode an amount below the price "
                             "(zero or negative included) or not a multiple of it; an order "
                             "below Stripe's minimum charge; Buy Button not configured; "
-                            "Cash App payments not available in the currency"
+                            "Cash App payments not available (currency, or refused by Stripe)"
                         ),
                         "401": _UNAUTHORIZED,
                         "409": _error_response(
