@@ -178,7 +178,7 @@ def checkout():
 
 @bp.get("/checkout/status")
 def status():
-    """The order's status, for the page to poll while a payment is processing."""
+    """The order's status, for the page to poll while a payment may still arrive."""
     order = orders.find_order(request.args.get("orderId"))
     if order is None:
         return jsonify(error="Order not found"), 404
@@ -186,7 +186,9 @@ def status():
         order = payments.refresh(order)
     except stripe_gateway.StripeError:
         log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
-    return jsonify(orderId=order.id, status=order.status.value), 200, web.NO_STORE
+    # `final`: nothing more will happen to the order, so the page stops asking.
+    answer = jsonify(orderId=order.id, status=order.status.value, final=orders.is_final(order))
+    return answer, 200, web.NO_STORE
 
 
 @bp.post("/checkout/sandbox")
