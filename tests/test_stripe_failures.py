@@ -64,6 +64,22 @@ def test_after_a_transient_error_a_reload_uses_a_new_key_and_works(
     assert "the next try is attempt 1" in order_page(admin_client, order_id)
 
 
+def test_after_no_answer_a_reload_uses_a_new_key_and_works(
+    client, admin_client, app, api_key, stripe_standin
+):
+    order_id = new_order(client, api_key, externalId="T-0")
+    app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens: no answer
+    first = client.get(f"/checkout?orderId={order_id}")
+    assert first.status_code == 503
+    assert "Payments are unavailable right now" in first.text
+    assert "(no answer); the next try is attempt 1" in order_page(admin_client, order_id)
+
+    app.config["STRIPE_API_BASE"] = stripe_standin
+    second = client.get(f"/checkout?orderId={order_id}")
+    assert second.status_code == 200
+    assert client_secret(second.text)
+
+
 def test_a_refused_request_keeps_its_key(client, admin_client, api_key, stripe_faults):
     order_id = new_order(client, api_key, externalId="T-2")
     refused = {"type": "invalid_request_error", "message": "Invalid integer", "param": "amount"}
