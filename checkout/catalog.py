@@ -56,6 +56,7 @@ def _apply_service(service: Service, fields: ServiceFields) -> Service:
         raise ValidationError("currency", f"Unsupported currency {fields.currency!r}")
     try:
         price_minor = money.parse(str(fields.price), currency)
+        money.check_minimum_charge(price_minor, currency)
     except money.AmountError as error:
         raise ValidationError("price", str(error)) from None
     buy_button_id = (fields.buy_button_id or "").strip() or None

@@ -36,6 +36,31 @@ SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹", "kr
 # Stripe refuses amounts with more than eight digits in minor units.
 MAX_MINOR = 99_999_999
 
+# Stripe's smallest charge, in minor units, for the currencies above that its table lists
+# (docs.stripe.com/currencies, "Minimum and maximum charge amounts"). Stripe applies the
+# minimum of the account's settlement currency: ZAR, KRW, VND, CLP, KWD, BHD, JOD and OMR
+# have no row of their own, and are only checked by Stripe after conversion.
+MINIMUM_CHARGE_MINOR: dict[str, int] = {
+    "usd": 50,
+    "eur": 50,
+    "gbp": 30,
+    "cad": 50,
+    "aud": 50,
+    "nzd": 50,
+    "chf": 50,
+    "sek": 300,
+    "nok": 300,
+    "dkk": 250,
+    "pln": 200,
+    "czk": 1500,
+    "sgd": 50,
+    "hkd": 400,
+    "mxn": 1000,
+    "brl": 50,
+    "inr": 50,
+    "jpy": 50,
+}
+
 
 class AmountError(ValueError):
     """An amount that cannot be charged: not a number, not positive, too precise or too big."""
@@ -75,6 +100,15 @@ def to_minor(amount: Decimal | int, currency: str) -> int:
     if minor > MAX_MINOR:
         raise AmountError(ceiling)
     return minor
+
+
+def check_minimum_charge(minor: int, currency: str) -> None:
+    """Raise AmountError for an amount below the smallest charge Stripe makes in the currency."""
+    minimum = MINIMUM_CHARGE_MINOR.get(currency)
+    if minimum is not None and minor < minimum:
+        raise AmountError(
+            f"Amount is below Stripe's minimum charge of {format_money(minimum, currency)}"
+        )
 
 
 def parse(text: str, currency: str) -> int:

@@ -44,6 +44,10 @@ class AmountRefused(OrderError):
     """A valid amount the service's price does not allow (below it, or not a multiple)."""
 
 
+class AmountBelowMinimum(AmountRefused):
+    """An order total below the smallest charge Stripe makes in its currency."""
+
+
 class AmountInvalid(OrderError):
     """An amount that is no amount at all: not positive, too precise or too large."""
 
@@ -194,29 +198,47 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def price_order(provider: Provider, amount: Decimal | int | None) -> int:
-    """The quantity a provider's request buys, or raise OrderError."""
+def price_order(provider: Provider, amount: object) -> int:
+    """The quantity a provider's request buys, or raise OrderError.
+
+    `amount` is the request's value as it came: only Cash App mode reads it, so in Buy Button
+    mode anything there is ignored.
+    """
     service = provider.service
     price = service.price_minor
     if provider.mode is PaymentMode.BUY_BUTTON:
         if not service.buy_button_id:
             raise PaymentNotConfigured("Stripe Buy Button not configured")
-        return 1
-    if stripe_gateway.is_live() and service.currency != "usd":
-        raise PaymentNotConfigured(
-            f"Cash App payments are not available in {service.currency.upper()}"
-        )
-    if amount is None:
-        return 1
+        quantity = 1
+    else:
+        if stripe_gateway.is_live() and service.currency != "usd":
+            raise PaymentNotConfigured(
+                f"Cash App payments are not available in {service.currency.upper()}"
+            )
+        if stripe_gateway.is_live() and stripe_gateway.cashapp_refused():
+            raise stripe_gateway.CashAppUnavailable("Cash App payments are not available")
+        if amount is None:
+            quantity = 1
+        else:
+            if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+                raise AmountInvalid("amount must be a number")
+            if not Decimal(amount).is_nan() and amount <= 0:
+                raise AmountRefused("Amount cannot be less than service price")
+            try:
+                total = money.to_minor(amount, service.currency)
+            except money.AmountError as error:
+                raise AmountInvalid(str(error)) from None
+            if total < price:
+                raise AmountRefused("Amount cannot be less than service price")
+            if total % price:
+                raise AmountRefused(f"Amount must be a multiple of {_plain(service.price)}")
+            quantity = total // price
     try:
-        total = money.to_minor(amount, service.currency)
+        money.check_minimum_charge(price * quantity, service.currency)
     except money.AmountError as error:
-        raise AmountInvalid(str(error)) from None
-    if total < price:
-        raise AmountRefused("Amount cannot be less than service price")
-    if total % price:
-        raise AmountRefused(f"Amount must be a multiple of {_plain(service.price)}")
-    return total // price
+        # Only a service priced before the rule existed gets here; saving one checks it.
+        raise AmountBelowMinimum(str(error)) from None
+    return quantity
 
 
 def new_order(
@@ -249,7 +271,7 @@ def new_order(
     return order
 
 
-def open_order(provider: Provider, external_id: str | None, amount: Decimal | int | None) -> Order:
+def open_order(provider: Provider, external_id: str | None, amount: object) -> Order:
     """Create the order for a provider's request, or return the one its externalId made."""
     service = provider.service
     if not service.active:

@@ -67,14 +67,62 @@ def apply_intent(order_id: str, intent: PaymentIntentView, source: str) -> Order
 
 
 def prepare_cashapp_payment(order: Order) -> PaymentIntentView:
-    """The order's PaymentIntent (created on first use), with the order synced to it."""
+    """The order's PaymentIntent (created on first use), with the order synced to it.
+
+    Raises stripe_gateway.CashAppUnavailable when Stripe refuses Cash App Pay to the
+    account, and StripeError when Stripe fails otherwise.
+    """
     if order.stripe_payment_intent_id:
         intent = stripe_gateway.retrieve_payment_intent(order.stripe_payment_intent_id)
     else:
-        intent = stripe_gateway.create_cashapp_payment_intent(order)
+        intent = _create_intent(order)
         _remember_intent(order.id, intent.id)
     apply_intent(order.id, intent, source="Stripe PaymentIntent")
     return intent
+
+
+def _create_intent(order: Order) -> PaymentIntentView:
+    """Ask Stripe for the order's PaymentIntent, learning from how Stripe answers."""
+    attempt = order.payment_attempt
+    try:
+        intent = stripe_gateway.create_cashapp_payment_intent(order)
+    except stripe_gateway.CashAppUnavailable as refusal:
+        # New orders are refused from now on, until Stripe takes Cash App Pay again.
+        stripe_gateway.remember_cashapp_refusal(refusal.reason)
+        raise
+    except stripe_gateway.StripeError as error:
+        if stripe_gateway.is_transient(error):
+            _next_attempt(order.id, attempt, error)
+        raise
+    stripe_gateway.forget_cashapp_refusal()
+    return intent
+
+
+def _next_attempt(order_id: str, failed_attempt: int, error: stripe_gateway.StripeError) -> None:
+    """Number the order's next creation anew: Stripe would replay this error for its key."""
+
+    def work() -> None:
+        order = orders.lock_order(order_id)
+        if order is not None and order.payment_attempt == failed_attempt:
+            order.payment_attempt = failed_attempt + 1
+            status = error.http_status or "no answer"
+            orders.note(
+                order,
+                "stripe_error",
+                f"Stripe could not create the PaymentIntent ({status}); "
+                f"the next try is attempt {failed_attempt + 1}",
+            )
+
+    in_transaction(work)
+
+
+def note_cashapp_capability(status: str | None) -> bool:
+    """Take in the account's cashapp_payments capability (as `stripe check` reads it from
+    GET /v1/account): when it is active, forget an earlier refusal. Returns whether one was
+    forgotten."""
+    if status != "active":
+        return False
+    return stripe_gateway.forget_cashapp_refusal()
 
 
 def _remember_intent(order_id: str, payment_intent_id: str) -> None:

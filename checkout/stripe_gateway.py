@@ -1,14 +1,24 @@
 """Every Stripe call Kassa makes. Nothing else imports stripe."""
 
+import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
 import stripe
 from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 
-from checkout.models import Order
+from checkout.database import in_transaction
+from checkout.errors import DomainError
+from checkout.extensions import db
+from checkout.models import Order, Setting
 
 StripeError = stripe.StripeError
+log = logging.getLogger(__name__)
+# The settings row that remembers Stripe refusing Cash App Pay to the account.
+CASHAPP_REFUSED = "stripe_cashapp_refused"
 SIGNATURE_TOLERANCE = 300
 # The API version the installed SDK was generated for; its typed params describe it.
 SDK_API_VERSION = stripe.api_version
@@ -16,6 +26,14 @@ SDK_API_VERSION = stripe.api_version
 
 class InvalidWebhook(ValueError):
     """A webhook request that is not a correctly signed, fresh Stripe event."""
+
+
+class CashAppUnavailable(DomainError):
+    """Stripe does not let this account take Cash App Pay (not activated, or not eligible)."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass(frozen=True)
@@ -97,19 +115,117 @@ def payment_description(order: Order) -> str:
     return f"{order.service.title} | Direct"
 
 
+def payment_intent_key(order: Order) -> str:
+    """The idempotency key of the order's PaymentIntent creation, numbered by its attempt.
+
+    Stripe replays the answer to a key for 24 hours, errors included, so an attempt that
+    met a transient error is followed by one with a new number.
+    """
+    key = f"kassa-{order.id}-payment-intent"
+    return f"{key}-{order.payment_attempt}" if order.payment_attempt else key
+
+
 def create_cashapp_payment_intent(order: Order) -> PaymentIntentView:
-    """Create the order's Cash App PaymentIntent; the idempotency key makes a repeat harmless."""
-    intent = _client().v1.payment_intents.create(
-        params={
-            "amount": order.amount_minor,
-            "currency": order.currency,
-            "allowed_payment_method_types": ["cashapp"],
-            "metadata": payment_intent_metadata(order),
-            "description": payment_description(order),
-        },
-        options={"idempotency_key": f"kassa-{order.id}-payment-intent"},
-    )
+    """Create the order's Cash App PaymentIntent; the idempotency key makes a repeat harmless.
+
+    Raises CashAppUnavailable when Stripe refuses Cash App Pay for the account.
+    """
+    try:
+        intent = _client().v1.payment_intents.create(
+            params={
+                "amount": order.amount_minor,
+                "currency": order.currency,
+                "allowed_payment_method_types": ["cashapp"],
+                "metadata": payment_intent_metadata(order),
+                "description": payment_description(order),
+            },
+            options={"idempotency_key": payment_intent_key(order)},
+        )
+    except stripe.InvalidRequestError as error:
+        if refuses_cashapp(error):
+            raise CashAppUnavailable(
+                "Cash App payments are not available", reason=error.user_message
+            ) from error
+        raise
     return _view(intent)
+
+
+def refuses_cashapp(error: StripeError) -> bool:
+    """Whether Stripe refused a Cash App PaymentIntent because the account cannot take it.
+
+    Stripe answers 400 invalid_request_error, either with code payment_method_unactivated
+    or on the payment method types parameter ("The payment method type "cashapp" is
+    invalid. Please ensure the provided type is activated in your dashboard …").
+    """
+    details = error.error
+    if error.http_status != 400 or details is None:
+        return False
+    if getattr(details, "type", None) != "invalid_request_error":
+        return False
+    code = getattr(details, "code", None)
+    if code == "payment_method_unactivated":
+        return True
+    if code == "payment_method_types_no_longer_supported":
+        return False
+    param = getattr(details, "param", None) or ""
+    return param.startswith(("allowed_payment_method_types", "payment_method_types"))
+
+
+def is_transient(error: StripeError) -> bool:
+    """Whether a Stripe error may pass by itself: no answer, rate limited (429), or 5xx."""
+    status = error.http_status
+    return (
+        isinstance(error, stripe.APIConnectionError)
+        or status is None
+        or status == 429
+        or status >= 500
+    )
+
+
+def _key_fingerprint() -> str:
+    """Which secret key a remembered refusal belongs to, without storing the key."""
+    secret = current_app.config["STRIPE_SECRET_KEY"] or ""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def cashapp_refused() -> bool:
+    """Whether Stripe refused Cash App Pay to the configured account, and has not since taken it."""
+    row = db.session.get(Setting, CASHAPP_REFUSED)
+    if row is None:
+        return False
+    try:
+        remembered = json.loads(row.value)
+    except ValueError:
+        return True
+    return not isinstance(remembered, dict) or remembered.get("key") == _key_fingerprint()
+
+
+def remember_cashapp_refusal(reason: str) -> None:
+    """Note that Stripe refused Cash App Pay to this account, so new orders are refused too."""
+    value = json.dumps({"key": _key_fingerprint(), "reason": reason[:1000]})
+
+    def work() -> None:
+        row = db.session.get(Setting, CASHAPP_REFUSED)
+        if row is None:
+            db.session.add(Setting(key=CASHAPP_REFUSED, value=value))
+        else:
+            row.value = value
+
+    try:
+        in_transaction(work)
+    except IntegrityError:
+        db.session.rollback()  # a concurrent request remembered it first
+        return
+    log.warning("Stripe refuses Cash App Pay for this account: %s", reason)
+
+
+def forget_cashapp_refusal() -> bool:
+    """Forget an earlier refusal of Cash App Pay; returns whether there was one."""
+    forgotten = db.session.execute(delete(Setting).where(Setting.key == CASHAPP_REFUSED))
+    db.session.commit()
+    if forgotten.rowcount:
+        log.warning("Stripe takes Cash App Pay for this account again")
+    return bool(forgotten.rowcount)
 
 
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:

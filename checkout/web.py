@@ -1,6 +1,13 @@
 """What the blueprints share: the HTTP status each domain error answers with, and headers."""
 
-from checkout import notifications, orders, payment_links, payments, stripe_events
+from checkout import (
+    notifications,
+    orders,
+    payment_links,
+    payments,
+    stripe_events,
+    stripe_gateway,
+)
 from checkout.errors import DomainError, ValidationError
 
 # The one place a domain error becomes an HTTP status.
@@ -12,6 +19,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     orders.ServiceUnavailable: 409,
     orders.ExternalIdTaken: 409,
     orders.NotUnderpaid: 409,
+    stripe_gateway.CashAppUnavailable: 400,
     payment_links.LinkClosed: 410,
     payment_links.LinkBusy: 409,
     payment_links.LinkMisconfigured: 409,

@@ -153,6 +153,17 @@ def stripe_client(stripe_standin):
 
 
 @pytest.fixture
+def stripe_faults(stripe_standin):
+    """Stripe errors on demand at the stand-in (tests/standin/faults.py)."""
+    from tests.stripe_faults import StripeFaults
+
+    faults = StripeFaults(stripe_standin)
+    faults.clear()
+    yield faults
+    faults.clear()
+
+
+@pytest.fixture
 def hooked(make, admin_client, receiver):
     """A provider whose webhook URL is the receiver, which knows the signing secret.
 

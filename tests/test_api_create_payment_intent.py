@@ -71,15 +71,21 @@ def test_zero_decimal_currency(client, make):
 
 
 @pytest.mark.parametrize(
-    ("amount", "error"),
+    ("raw_amount", "error"),
     [
-        (7, "Amount must be a multiple of 5"),
-        (3, "Amount cannot be less than service price"),
-        (Decimal("5.01"), "Amount must be a multiple of 5"),
+        ("7", "Amount must be a multiple of 5"),
+        ("3", "Amount cannot be less than service price"),
+        ("5.01", "Amount must be a multiple of 5"),
+        ("0", "Amount cannot be less than service price"),
+        ("0.00", "Amount cannot be less than service price"),
+        ("-0", "Amount cannot be less than service price"),
+        ("-5", "Amount cannot be less than service price"),
+        ("-1e400", "Amount cannot be less than service price"),
     ],
 )
-def test_amount_rules_answer_400(client, app, api_key, amount, error):
-    response = open_order(client, api_key, externalId="X", amount=amount)
+def test_amount_rules_answer_400(client, app, api_key, raw_amount, error):
+    body = f'{{"apiKey": "{api_key}", "externalId": "X", "amount": {raw_amount}}}'
+    response = client.post(URL, data=body)
     assert response.status_code == 400
     assert response.get_json() == {"error": error}
     assert order_count(app) == 0
@@ -94,8 +100,6 @@ def test_multiple_message_uses_the_exact_price(client, make):
 @pytest.mark.parametrize(
     ("raw_amount", "error"),
     [
-        ("0", "Amount must be greater than zero"),
-        ("-5", "Amount must be greater than zero"),
         ("5.001", "Amount has more than 2 decimal places for USD"),
         ("1e400", "Amount cannot exceed $999,999.99"),
         ("100000000", "Amount cannot exceed $999,999.99"),
@@ -233,6 +237,17 @@ def test_buy_button_mode_ignores_amount(client, make):
     assert Decimal(str(body["amount"])) == Decimal("300")
 
 
+@pytest.mark.parametrize("raw_amount", ['"100"', "true", "[5]", "{}", "0", "-3", "5.001", "1e400"])
+def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amount):
+    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Abc")
+    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    response = client.post(URL, data=f'{{"apiKey": "{key}", "amount": {raw_amount}}}')
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["quantity"] == 1
+    assert Decimal(str(body["amount"])) == Decimal("300")
+
+
 def test_buy_button_mode_without_button_id_is_400(client, app, make):
     _, key = make.provider(use_stripe_checkout=True)
     response = open_order(client, key, externalId="B-1")
@@ -261,3 +276,30 @@ def test_wrong_method_and_unknown_path_answer_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize(("price", "currency"), [("0.50", "usd"), ("0.30", "gbp"), ("1", "zar")])
+def test_a_price_at_stripes_minimum_charge_is_accepted(client, make, price, currency):
+    _, key = make.provider(service_id=make.service(title="Tiny", price=price, currency=currency))
+    response = open_order(client, key, externalId="T-1")
+    assert response.status_code == 200
+    assert response.get_json()["currency"] == currency
+
+
+def test_an_order_below_stripes_minimum_charge_is_400(client, app, make):
+    """A service priced before the rule existed: its orders are refused, not left to a 503."""
+    from checkout.extensions import db
+    from checkout.models import Service
+
+    service_id = make.service(title="Penny Sweets", price="5")
+    _, key = make.provider(service_id=service_id)
+    with app.app_context():
+        db.session.get(Service, service_id).price_minor = 10
+        db.session.commit()
+    response = open_order(client, key, externalId="P-1")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Amount is below Stripe's minimum charge of $0.50"}
+    assert order_count(app) == 0
+    enough = open_order(client, key, externalId="P-2", amount=Decimal("0.50"))
+    assert enough.status_code == 200
+    assert enough.get_json()["quantity"] == 5

@@ -200,7 +200,7 @@ class TestLiveMode:
         order_id = new_order(client, key, externalId="B-1")
         page = client.get(f"/checkout?orderId={order_id}")
         assert page.status_code == 200
-        assert 'src="https://js.stripe.com/v3/buy-button.js"' in page.text
+        assert 'data-buy-button-script="https://js.stripe.com/v3/buy-button.js"' in page.text
         assert re.search(
             r'<stripe-buy-button buy-button-id="buy_btn_1Xyz"\s+publishable-key="pk_test_12345"'
             rf'\s+client-reference-id="{order_id}"',

@@ -99,6 +99,9 @@ def test_cli_errors_exit_1_with_a_message(runner):
     assert "no service with slug 'nope'" in body["error"]
     text = runner.invoke(args=["services", "create", "--title", "X", "--price", "abc"])
     assert text.exit_code == 1
+    code, body = run_json(runner, "services", "create", "--title", "X", "--price", "0.25")
+    assert code == 1
+    assert body["error"] == "price: Amount is below Stripe's minimum charge of $0.50"
 
 
 def test_demo_seeds_everything_and_can_run_twice(runner, client):

@@ -106,7 +106,7 @@ def test_status_poll_asks_stripe(client, api_key, stripe_client):
         db.session.get(Order, order_id).synced_at = None
         db.session.commit()
     status = client.get(f"/checkout/status?orderId={order_id}").get_json()
-    assert status == {"orderId": order_id, "status": "paid"}
+    assert status == {"orderId": order_id, "status": "paid", "final": True}
 
 
 def test_reconciliation_applies_a_missed_webhook(client, runner, api_key, stripe_client):

@@ -106,7 +106,8 @@ SCHEMAS = {
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "description": "Cash App mode only: a multiple of the service price, "
-                "in major units (5 means $5.00). Ignored in Buy Button mode.",
+                "in major units (5 means $5.00). Ignored in Buy Button mode, whatever "
+                "its type.",
             },
         },
     },
@@ -303,8 +304,10 @@ def openapi_document(server_url: str) -> dict:
                     "responses": {
                         "200": _json("Order", "The order, new or the one externalId made"),
                         "400": _error_response(
-                            "Malformed JSON, amount not a multiple of the price or below it, "
-                            "or Buy Button not configured"
+                            "Malformed JSON; in Cash App mode an amount below the price "
+                            "(zero or negative included) or not a multiple of it; an order "
+                            "below Stripe's minimum charge; Buy Button not configured; "
+                            "Cash App payments not available (currency, or refused by Stripe)"
                         ),
                         "401": _UNAUTHORIZED,
                         "409": _error_response(
@@ -312,7 +315,10 @@ def openapi_document(server_url: str) -> dict:
                             "or the service is not available"
                         ),
                         "413": _error_response("Body larger than 64 KiB"),
-                        "422": _UNPROCESSABLE,
+                        "422": _error_response(
+                            "externalId of the wrong type or length; in Cash App mode an "
+                            "amount that is not a number, too precise or too large"
+                        ),
                     },
                 }
             },

@@ -44,7 +44,9 @@ SANDBOX_OUTCOMES = {
 class PaymentPanel:
     """What the pay area of the page shows."""
 
-    kind: str  # "sandbox", "cashapp", "buy_button" or "unavailable"
+    # "sandbox", "cashapp", "buy_button", "unavailable" (Stripe failed; reload later) or
+    # "cashapp_refused" (Stripe does not let the seller take Cash App Pay)
+    kind: str
     client_secret: str | None = None
     buy_button_id: str | None = None
 
@@ -67,6 +69,8 @@ def _payment_panel(order: Order) -> tuple[Order, PaymentPanel | None]:
         return order, None
     try:
         intent = payments.prepare_cashapp_payment(order)
+    except stripe_gateway.CashAppUnavailable:
+        return order, PaymentPanel("cashapp_refused")
     except stripe_gateway.StripeError:
         log.exception("Stripe refused to prepare order %s", order.id)
         return order, PaymentPanel("unavailable")
@@ -164,7 +168,7 @@ def checkout():
         poll=order.status is OrderStatus.PROCESSING
         or (panel is not None and panel.kind == "buy_button"),
     )
-    if panel is not None and panel.kind == "unavailable":
+    if panel is not None and panel.kind in ("unavailable", "cashapp_refused"):
         return response, 503, web.NO_STORE
     # A Cash App panel holds a PaymentIntent that is checked with Stripe on every view.
     if key and (panel is None or panel.kind in ("sandbox", "buy_button")):
@@ -174,7 +178,7 @@ def checkout():
 
 @bp.get("/checkout/status")
 def status():
-    """The order's status, for the page to poll while a payment is processing."""
+    """The order's status, for the page to poll while a payment may still arrive."""
     order = orders.find_order(request.args.get("orderId"))
     if order is None:
         return jsonify(error="Order not found"), 404
@@ -182,7 +186,9 @@ def status():
         order = payments.refresh(order)
     except stripe_gateway.StripeError:
         log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
-    return jsonify(orderId=order.id, status=order.status.value), 200, web.NO_STORE
+    # `final`: nothing more will happen to the order, so the page stops asking.
+    answer = jsonify(orderId=order.id, status=order.status.value, final=orders.is_final(order))
+    return answer, 200, web.NO_STORE
 
 
 @bp.post("/checkout/sandbox")

@@ -69,3 +69,29 @@ def test_failed_payment_can_be_retried(page: Page, live_server, make):
     expect(page.get_by_text("Try again:")).to_be_visible()
     page.get_by_role("button", name="Simulate success").click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+
+
+def test_polling_stops_once_the_order_is_final(page: Page, live_server, make, app):
+    _, key = make.provider(success_url=None)
+    order = requests.post(
+        live_server.url + "/api/v1/create-payment-intent", json={"apiKey": key}, timeout=10
+    ).json()
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/checkout/status" in r.url else None)
+    page.clock.install()
+    page.goto(order["checkoutUrl"])
+    page.get_by_role("button", name="Simulate processing").click()
+    expect(page.get_by_role("heading", name="Payment processing")).to_be_visible()
+
+    from checkout import payments
+    from checkout.orders import Outcome
+
+    with app.app_context():
+        payments.simulate(order["orderId"], Outcome.SUCCEEDED)
+    with page.expect_navigation():
+        page.clock.run_for(2500)
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    asked = len(polls)
+    page.clock.run_for(120_000)
+    page.wait_for_timeout(500)
+    assert len(polls) == asked

@@ -5,4 +5,4 @@ One module per area, each changing `localstripe.resources` or adding routes to
 `localstripe.server.app` when imported.
 """
 
-from standin import idempotency, localstripe_fixes, refunds  # noqa: F401
+from standin import faults, idempotency, localstripe_fixes, refunds  # noqa: F401

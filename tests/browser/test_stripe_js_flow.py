@@ -1,0 +1,287 @@
+"""The customer's side with Stripe keys, in Chromium: js.stripe.com is out of reach, so
+Playwright serves stubs of Stripe.js and buy-button.js that record what the page asks of
+them, while the app talks to the Stripe stand-in through the real SDK."""
+
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import stripe
+from playwright.sync_api import Page, expect
+
+from tests.helpers import pay_with_card
+
+pytestmark = pytest.mark.browser
+
+PUBLISHABLE = "pk_test_kassa_browser"
+STRIPE_JS = "https://js.stripe.com/v3/"
+BUY_BUTTON_JS = "https://js.stripe.com/v3/buy-button.js"
+
+# Stripe.js as far as the page uses it. confirmCashappPayment behaves as the test says:
+# "redirect" leaves for return_url the way Stripe does after the customer's Cash App
+# (adding payment_intent, payment_intent_client_secret, redirect_status), "reject" fails the
+# promise, "error" resolves it with {error}. Every call is reported to the test first.
+STRIPE_STUB = """
+(function () {
+  var config = %s;
+  window.Stripe = function (publishableKey) {
+    window.kassaStripeCall("Stripe", [publishableKey]);
+    return {
+      confirmCashappPayment: function (clientSecret, data) {
+        return window.kassaStripeCall("confirmCashappPayment", [clientSecret, data])
+          .then(function () {
+            if (config.outcome === "reject") throw new Error("stub: lost the connection");
+            if (config.outcome === "error") {
+              return { error: { type: "card_error", message: config.message } };
+            }
+            var back = new URL(data.return_url);
+            back.searchParams.set("payment_intent", clientSecret.split("_secret_")[0]);
+            back.searchParams.set("payment_intent_client_secret", clientSecret);
+            back.searchParams.set("redirect_status", config.redirectStatus);
+            window.location.assign(back.href);
+            return new Promise(function () {});
+          });
+      },
+    };
+  };
+})();
+"""
+
+# <stripe-buy-button> as far as the page uses it: it checks its three attributes, shows
+# whether they were right, and exposes what it got as window.kassaBuyButton.
+BUY_BUTTON_STUB = """
+customElements.define("stripe-buy-button", class extends HTMLElement {
+  connectedCallback() {
+    var got = {
+      buyButtonId: this.getAttribute("buy-button-id"),
+      publishableKey: this.getAttribute("publishable-key"),
+      clientReferenceId: this.getAttribute("client-reference-id"),
+    };
+    var problems = [];
+    if (!/^buy_btn_[A-Za-z0-9]+$/.test(got.buyButtonId || "")) problems.push("buy-button-id");
+    if (!/^pk_(test|live)_\\w+$/.test(got.publishableKey || "")) problems.push("publishable-key");
+    if (!/^ord_[0-9a-f]{24}$/.test(got.clientReferenceId || "")) {
+      problems.push("client-reference-id");
+    }
+    window.kassaBuyButton = got;
+    this.setAttribute("data-stub", problems.length ? "refused" : "ok");
+    this.textContent = problems.length
+      ? "Stub Buy Button refused: " + problems.join(", ")
+      : "Stub Buy Button for " + got.clientReferenceId;
+  }
+});
+"""
+
+
+@pytest.fixture
+def app_config(stripe_standin):
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_kassa",
+        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE,
+        "STRIPE_API_BASE": stripe_standin,
+    }
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> list[str]:
+    """Content Security Policy complaints the page logs; the tests expect none."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return found
+
+
+@pytest.fixture
+def stripe_js(page: Page):
+    """Serve the Stripe.js stub; returns (configure, calls): configure(outcome, ...) before
+    the page loads, calls lists [name, args] as the page made them."""
+    calls: list[list] = []
+    config = {"outcome": "redirect", "redirectStatus": "succeeded", "message": ""}
+    page.expose_function("kassaStripeCall", lambda name, args: calls.append([name, args]))
+    page.route(
+        STRIPE_JS,
+        lambda route: route.fulfill(
+            status=200,
+            content_type="application/javascript",
+            body=STRIPE_STUB % json.dumps(config),
+        ),
+    )
+
+    def configure(outcome: str = "redirect", redirect_status: str = "succeeded", message=""):
+        config.update(outcome=outcome, redirectStatus=redirect_status, message=message)
+
+    return configure, calls
+
+
+def open_order(base_url: str, key: str, **body) -> dict:
+    response = requests.post(
+        base_url + "/api/v1/create-payment-intent", json={"apiKey": key, **body}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def intent_of(base_url: str, key: str, order_id: str) -> str:
+    response = requests.get(
+        f"{base_url}/api/v1/orders/{order_id}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    return response.json()["stripePaymentIntentId"]
+
+
+def test_pay_button_confirms_once_and_the_page_believes_stripe_not_the_return(
+    page: Page, live_server, api_key, stripe_js, stripe_client, csp_violations
+):
+    configure, calls = stripe_js
+    # The customer's Cash App says it failed; the stand-in, which Kassa asks, says it paid.
+    configure("redirect", redirect_status="failed")
+    order = open_order(live_server.url, api_key, externalId="JS-1", amount=10)
+    page.goto(order["checkoutUrl"])
+    button = page.get_by_role("button", name="Pay $10.00 with Cash App Pay")
+    expect(button).to_be_enabled()
+
+    intent_id = intent_of(live_server.url, api_key, order["orderId"])
+    secret = stripe_client.v1.payment_intents.retrieve(intent_id).client_secret
+    pay_with_card(stripe_client, intent_id, "4242424242424242")
+    button.dblclick()
+
+    page.wait_for_url(re.compile(r"redirect_status=failed"))
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    back = parse_qs(urlsplit(page.url).query)
+    assert back["payment_intent"] == [intent_id]
+    assert back["payment_intent_client_secret"] == [secret]
+    return_url = f"{live_server.url}/checkout?orderId={order['orderId']}"
+    assert calls == [
+        ["Stripe", [PUBLISHABLE]],
+        [
+            "confirmCashappPayment",
+            [secret, {"payment_method": {"type": "cashapp"}, "return_url": return_url}],
+        ],
+    ]
+    assert csp_violations == []
+
+
+@pytest.mark.parametrize(
+    ("card", "shown"),
+    [(None, "Pay $5.00 with Cash App Pay"), ("4000000000000341", "Try again with Cash App Pay")],
+)
+def test_a_lying_redirect_status_never_shows_success(
+    page: Page, live_server, api_key, stripe_js, stripe_client, card, shown
+):
+    configure, calls = stripe_js
+    configure("redirect", redirect_status="succeeded")
+    order = open_order(live_server.url, api_key, externalId="JS-2")
+    page.goto(order["checkoutUrl"])
+    if card:
+        intent_id = intent_of(live_server.url, api_key, order["orderId"])
+        with pytest.raises(stripe.CardError):
+            pay_with_card(stripe_client, intent_id, card)
+    page.get_by_role("button", name="Pay $5.00 with Cash App Pay").click()
+
+    page.wait_for_url(re.compile(r"redirect_status=succeeded"))
+    expect(page.get_by_role("button", name=shown)).to_be_visible()
+    expect(page.get_by_text("Payment received")).to_have_count(0)
+    if card:
+        expect(page.get_by_role("heading", name="Payment failed")).to_be_visible()
+    assert [name for name, _ in calls] == ["Stripe", "confirmCashappPayment"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "message"),
+    [
+        ("reject", "Cash App Pay could not start. Nothing was charged."),
+        ("error", "Your Cash App payment was declined."),
+    ],
+)
+def test_a_failed_confirmation_shows_why_and_the_button_works_again(
+    page: Page, live_server, api_key, stripe_js, csp_violations, outcome, message
+):
+    configure, calls = stripe_js
+    configure(outcome, message="Your Cash App payment was declined.")
+    order = open_order(live_server.url, api_key, externalId="JS-3")
+    page.goto(order["checkoutUrl"])
+    button = page.get_by_role("button", name="Pay $5.00 with Cash App Pay")
+    button.click()
+
+    expect(page.get_by_role("alert")).to_contain_text(message)
+    expect(button).to_be_enabled()
+    expect(button).not_to_have_attribute("aria-busy", "true")
+    assert page.url == order["checkoutUrl"]
+    button.click()
+    expect(page.get_by_role("alert")).to_contain_text(message)
+    assert [name for name, _ in calls] == ["Stripe", *["confirmCashappPayment"] * 2]
+    assert csp_violations == []
+
+
+def test_stripe_js_that_does_not_load_is_explained(page: Page, live_server, api_key):
+    page.route(STRIPE_JS, lambda route: route.abort("internetdisconnected"))
+    order = open_order(live_server.url, api_key, externalId="JS-4")
+    page.goto(order["checkoutUrl"])
+    expect(page.get_by_role("alert")).to_contain_text("The payment form could not load.")
+    expect(page.get_by_role("button", name="Pay $5.00 with Cash App Pay")).to_be_disabled()
+
+
+def buy_button_order(make, base_url: str) -> dict:
+    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Xyz")
+    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    return open_order(base_url, key, externalId="BB-1")
+
+
+def test_buy_button_gets_its_id_key_and_the_order(page: Page, live_server, make, csp_violations):
+    page.route(
+        BUY_BUTTON_JS,
+        lambda route: route.fulfill(
+            status=200, content_type="application/javascript", body=BUY_BUTTON_STUB
+        ),
+    )
+    order = buy_button_order(make, live_server.url)
+    page.goto(order["checkoutUrl"])
+    element = page.locator("stripe-buy-button")
+    expect(element).to_have_attribute("data-stub", "ok")
+    expect(element).to_have_text(f"Stub Buy Button for {order['orderId']}")
+    assert page.evaluate("window.kassaBuyButton") == {
+        "buyButtonId": "buy_btn_1Xyz",
+        "publishableKey": PUBLISHABLE,
+        "clientReferenceId": order["orderId"],
+    }
+    expect(page.locator("[data-buy-button-error]")).to_be_hidden()
+    assert csp_violations == []
+
+
+def test_buy_button_script_that_does_not_load_is_explained(page: Page, live_server, make):
+    page.route(BUY_BUTTON_JS, lambda route: route.abort("internetdisconnected"))
+    order = buy_button_order(make, live_server.url)
+    page.goto(order["checkoutUrl"])
+    expect(page.get_by_role("alert")).to_contain_text("Stripe's payment button could not load.")
+
+
+def test_polling_gives_up_after_a_while(page: Page, live_server, make):
+    page.route(
+        BUY_BUTTON_JS,
+        lambda route: route.fulfill(
+            status=200, content_type="application/javascript", body=BUY_BUTTON_STUB
+        ),
+    )
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/checkout/status" in r.url else None)
+    page.clock.install()
+    order = buy_button_order(make, live_server.url)
+    page.goto(order["checkoutUrl"])
+    stopped = page.get_by_text("This page has stopped checking for updates.")
+    expect(stopped).to_be_hidden()
+    with page.expect_response("**/checkout/status?*"):
+        page.clock.run_for(2500)
+    with page.expect_response("**/checkout/status?*"):
+        page.clock.fast_forward("16:00")
+    expect(stopped).to_be_visible()
+    asked = len(polls)
+    page.clock.run_for(60_000)
+    page.wait_for_timeout(500)
+    assert len(polls) == asked
