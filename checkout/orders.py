@@ -217,28 +217,32 @@ def price_order(provider: Provider, amount: object) -> int:
             )
         if stripe_gateway.is_live() and stripe_gateway.cashapp_refused():
             raise stripe_gateway.CashAppUnavailable("Cash App payments are not available")
-        if amount is None:
-            quantity = 1
-        else:
-            if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
-                raise AmountInvalid("amount must be a number")
-            if not Decimal(amount).is_nan() and amount <= 0:
-                raise AmountRefused("Amount cannot be less than service price")
-            try:
-                total = money.to_minor(amount, service.currency)
-            except money.AmountError as error:
-                raise AmountInvalid(str(error)) from None
-            if total < price:
-                raise AmountRefused("Amount cannot be less than service price")
-            if total % price:
-                raise AmountRefused(f"Amount must be a multiple of {_plain(service.price)}")
-            quantity = total // price
+        quantity = _cash_app_quantity(service, amount)
     try:
         money.check_minimum_charge(price * quantity, service.currency)
     except money.AmountError as error:
         # Only a service priced before the rule existed gets here; saving one checks it.
         raise AmountBelowMinimum(str(error)) from None
     return quantity
+
+
+def _cash_app_quantity(service: Service, amount: object) -> int:
+    """The quantity a Cash App request's amount buys: a multiple of the price, 1 if none."""
+    if amount is None:
+        return 1
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+        raise AmountInvalid("amount must be a number")
+    if not Decimal(amount).is_nan() and amount <= 0:
+        raise AmountRefused("Amount cannot be less than service price")
+    try:
+        total = money.to_minor(amount, service.currency)
+    except money.AmountError as error:
+        raise AmountInvalid(str(error)) from None
+    if total < service.price_minor:
+        raise AmountRefused("Amount cannot be less than service price")
+    if total % service.price_minor:
+        raise AmountRefused(f"Amount must be a multiple of {_plain(service.price)}")
+    return total // service.price_minor
 
 
 def new_order(
@@ -272,16 +276,19 @@ def new_order(
 
 
 def open_order(provider: Provider, external_id: str | None, amount: object) -> Order:
-    """Create the order for a provider's request, or return the one its externalId made."""
+    """Create the order for a provider's request, or return the one its externalId made.
+
+    A repeated request gets its order back whatever happened since (the service turned
+    off, Cash App refused): only a different amount is a conflict.
+    """
+    if external_id is not None:
+        existing = _find_by_external_id(provider.id, external_id)
+        if existing is not None:
+            return _same_or_conflict(existing, provider, amount)
     service = provider.service
     if not service.active:
         raise ServiceUnavailable("Service is not available")
     quantity = price_order(provider, amount)
-    total = service.price_minor * quantity
-    if external_id is not None:
-        existing = _find_by_external_id(provider.id, external_id)
-        if existing is not None:
-            return _same_or_conflict(existing, total)
     order = new_order(
         service,
         quantity,
@@ -298,7 +305,7 @@ def open_order(provider: Provider, external_id: str | None, amount: object) -> O
         existing = _find_by_external_id(provider.id, external_id)
         if existing is None:
             raise
-        return _same_or_conflict(existing, total)
+        return _same_or_conflict(existing, provider, amount)
     return order
 
 
@@ -308,7 +315,10 @@ def _find_by_external_id(provider_id: str, external_id: str | None) -> Order | N
     )
 
 
-def _same_or_conflict(existing: Order, total: int) -> Order:
+def _same_or_conflict(existing: Order, provider: Provider, amount: object) -> Order:
+    if existing.mode is PaymentMode.BUY_BUTTON:
+        return existing  # its amount is what was bought on Stripe's page; a request has none
+    total = provider.service.price_minor * _cash_app_quantity(provider.service, amount)
     if existing.amount_minor != total:
         raise ExternalIdTaken(
             f"externalId {existing.external_id!r} is already used by order {existing.id} "

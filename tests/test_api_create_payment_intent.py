@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from checkout import jsonio
-from tests.helpers import bearer, open_order
+from tests.helpers import bearer, form_post, open_order
 
 URL = "/api/v1/create-payment-intent"
 
@@ -210,6 +210,21 @@ def test_same_external_id_with_another_amount_is_409(client, app, api_key):
     omitted = open_order(client, api_key, externalId="ORDER-1")
     assert omitted.status_code == 409
     assert order_count(app) == 1
+
+
+def test_a_repeated_request_gets_its_order_back_after_the_service_is_turned_off(
+    client, app, admin_client, make
+):
+    service_id = make.service()
+    _, key = make.provider(service_id=service_id)
+    first = open_order(client, key, externalId="ORDER-1", amount=10).get_json()
+    edit = f"/admin/services/{service_id}/edit"
+    fields = {"title": "Premium Credits", "price": "5", "currency": "usd", "slug": "premium"}
+    assert form_post(admin_client, edit, fields).status_code == 302  # "active" unticked
+    again = open_order(client, key, externalId="ORDER-1", amount=10)
+    assert again.status_code == 200 and again.get_json()["orderId"] == first["orderId"]
+    assert open_order(client, key, externalId="ORDER-2", amount=10).status_code == 409
+    assert open_order(client, key, externalId="ORDER-1", amount=5).status_code == 409
 
 
 def test_external_ids_are_scoped_per_provider(client, make):
