@@ -2,7 +2,9 @@
 documented shapes. Test plumbing only; `tests/stripe_standin.py` runs it.
 
 One module per area, each changing `localstripe.resources` or adding routes to
-`localstripe.server.app` when imported.
+`localstripe.server.app` when imported. `control` opens the test routes under `/_kassa/`;
+`contract` records every request for the suite's contract check; `versions` enforces the
+API version rules.
 """
 
-from standin import localstripe_fixes  # noqa: F401
+from standin import contract, control, localstripe_fixes, versions  # noqa: F401
