@@ -53,6 +53,7 @@ def order(row: Order) -> dict:
         "amountMismatch": row.amount_mismatch,
         "stripePaymentIntentId": row.stripe_payment_intent_id,
         "paymentLinkId": row.payment_link_id,
+        "livemode": row.livemode,
     }
     if row.mode is PaymentMode.BUY_BUTTON:
         fields["stripeBuyButtonId"] = row.service.buy_button_id

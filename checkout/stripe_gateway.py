@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import stripe
 from flask import current_app
 
+from checkout import config
 from checkout.models import Order
 
 StripeError = stripe.StripeError
@@ -150,3 +151,13 @@ def create_refund(payment_intent_id: str, amount_minor: int | None, idempotency_
         params=params, options={"idempotency_key": idempotency_key}
     )
     return refund.id
+
+
+def mode() -> str:
+    """'sandbox' without Stripe keys, else 'test' or 'live', from the secret key's prefix."""
+    return config.stripe_mode(current_app.config)
+
+
+def is_livemode() -> bool:
+    """Whether payments are real: live Stripe keys (sandbox and Stripe test mode are not)."""
+    return mode() == "live"

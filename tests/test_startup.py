@@ -11,15 +11,10 @@ import requests
 from checkout import create_app
 from checkout.config import ConfigError
 from tests.conftest import BASE_CONFIG
+from tests.helpers import LIVE_SETTINGS, TEST_KEYS
 from tests.plugins.servers import ROOT, free_port, wait_until
 
-LIVE = {
-    "STRIPE_SECRET_KEY": "sk_live_kassa",
-    "STRIPE_PUBLISHABLE_KEY": "pk_live_kassa",
-    "STRIPE_WEBHOOK_SECRET": "whsec_live_kassa",
-    "PUBLIC_BASE_URL": "https://pay.example.com",
-}
-TEST_KEYS = {"STRIPE_SECRET_KEY": "sk_test_kassa", "STRIPE_PUBLISHABLE_KEY": "pk_test_kassa"}
+LIVE = LIVE_SETTINGS
 VERSION = "2026-10-28.endive"
 ENDIVE = "2026-09-30.endive"
 
