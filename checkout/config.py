@@ -5,6 +5,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +126,12 @@ def check_stripe(settings: Mapping) -> list[str]:
     "simulate success". Live keys need the webhook secret and an https public URL; with
     test keys their absence is only a warning, so Stripe's test mode works on localhost.
     """
+    version = settings.get("STRIPE_API_VERSION")
+    if version and not _is_api_version(version):
+        raise ConfigError(
+            f"STRIPE_API_VERSION is {version!r}: give a Stripe API version such as "
+            "2026-10-28.endive, or unset it to use the installed stripe package's version"
+        )
     secret = settings.get("STRIPE_SECRET_KEY")
     publishable = settings.get("STRIPE_PUBLISHABLE_KEY")
     if bool(secret) != bool(publishable):
@@ -165,6 +172,15 @@ def check_stripe(settings: Mapping) -> list[str]:
             + "; ".join(needs)
         )
     return needs
+
+
+def _is_api_version(version: str) -> bool:
+    """'2026-10-28.endive', '2024-06-20' or '2026-08-26.preview': a date, then a name."""
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(\.[a-z]+)?", version)
+    try:
+        return match is not None and bool(date.fromisoformat(match[1]))
+    except ValueError:
+        return False
 
 
 def _key_mode(name: str, key: str, modes: dict[str, str]) -> str:

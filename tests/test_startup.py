@@ -53,6 +53,8 @@ ENDIVE = "2026-09-30.endive"
             "STRIPE_SECRET_KEY must start with sk_test_, rk_test_, sk_live_, rk_live_ "
             "(it starts with 'pk_test_')",
         ),
+        ({"STRIPE_API_VERSION": "2026-13-01"}, "STRIPE_API_VERSION is '2026-13-01': give a"),
+        ({"STRIPE_API_VERSION": "endive"}, "such as 2026-10-28.endive, or unset it"),
         (
             {**TEST_KEYS, "STRIPE_PUBLISHABLE_KEY": "whsec_oops"},
             "STRIPE_PUBLISHABLE_KEY must start with pk_test_, pk_live_ (it starts with 'whsec_')",
@@ -73,6 +75,7 @@ def test_the_app_refuses_a_half_mixed_or_unsafe_stripe_setup(settings, message):
         LIVE,
         {**LIVE, "STRIPE_SECRET_KEY": "rk_live_restricted"},
         {**TEST_KEYS, "PUBLIC_BASE_URL": "http://localhost:8000"},
+        {**TEST_KEYS, "STRIPE_API_VERSION": "2026-08-26.preview"},
     ],
 )
 def test_complete_setups_start(settings):

@@ -8,6 +8,7 @@ a 400 in Stripe's error shape, and earlier versions keep accepting it. A request
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from aiohttp import web
 from localstripe import server
@@ -46,6 +47,14 @@ RULES = [
 ]
 
 
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _error(message: str, **fields) -> web.Response:
     error = {"type": "invalid_request_error", **fields, "message": message}
     return web.json_response({"error": error}, status=400)
@@ -57,7 +66,7 @@ async def _enforce(request: web.Request, handler):
         return await handler(request)
     version = request.headers.get("Stripe-Version") or ACCOUNT_DEFAULT_VERSION
     match = VERSION.match(version)
-    if match is None:
+    if match is None or not _is_date(match[1]):
         return _error(f"Invalid Stripe API version: {version}")
     rules = [
         rule
