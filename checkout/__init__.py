@@ -120,13 +120,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-MODE_NAMES = {
-    "sandbox": "sandbox mode (no Stripe keys, no real money moves)",
-    "test": "Stripe test mode",
-    "live": "Stripe live mode",
-}
-
-
 def create_app_for_process() -> Flask:
     """The app of an entry point (gunicorn, huey_consumer, flask): a configuration error ends
     the process with its reason, and one log line says the mode and the Stripe API version."""
@@ -140,12 +133,8 @@ def create_app_for_process() -> Flask:
     for warning in config.check_stripe(app.config):
         log.warning("Stripe test mode: %s", warning)
     with app.app_context():
-        version = stripe_gateway.api_version()
-    log.info(
-        "Kassa starts in %s, Stripe API version %s",
-        MODE_NAMES[config.stripe_mode(app.config)],
-        version,
-    )
+        mode, version = stripe_gateway.mode(), stripe_gateway.api_version()
+    log.info("Kassa starts in %s, Stripe API version %s", stripe_gateway.MODE_NAMES[mode], version)
     return app
 
 

@@ -150,3 +150,21 @@ def provider(row: Provider) -> dict:
         "successUrl": row.success_url,
         "cancelUrl": row.cancel_url,
     }
+
+
+def stripe_check(mode: str, api_version: str, findings: list) -> dict:
+    """`stripe check --json`: the mode, the pinned API version and each check's findings
+    (stripe_setup.Finding: check, ok, message)."""
+    return {
+        "ok": all(finding.ok for finding in findings),
+        "mode": mode,
+        "livemode": mode == "live",
+        "apiVersion": api_version,
+        "checks": [
+            {"check": finding.check, "ok": finding.ok, "message": finding.message}
+            for finding in findings
+        ],
+        "problems": [
+            f"{finding.check}: {finding.message}" for finding in findings if not finding.ok
+        ],
+    }

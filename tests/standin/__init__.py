@@ -4,7 +4,7 @@ documented shapes. Test plumbing only; `tests/stripe_standin.py` runs it.
 One module per area, each changing `localstripe.resources` or adding routes to
 `localstripe.server.app` when imported. `control` opens the test routes under `/_kassa/`;
 `contract` records every request for the suite's contract check; `versions` enforces the
-API version rules.
+API version rules; `account` answers for the account and its webhook endpoints.
 """
 
-from standin import contract, control, localstripe_fixes, versions  # noqa: F401
+from standin import account, contract, control, localstripe_fixes, versions  # noqa: F401

@@ -9,6 +9,11 @@ from localstripe import server
 PREFIX = "/_kassa/"
 
 
+def bad_request(message: str) -> web.HTTPBadRequest:
+    """A control request's 400, to raise: {"error": message}."""
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
 async def read_json(request: web.Request) -> dict:
     """The JSON object a control request carries; 400 for anything else."""
     try:
@@ -16,8 +21,7 @@ async def read_json(request: web.Request) -> dict:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        body = json.dumps({"error": "send a JSON object"})
-        raise web.HTTPBadRequest(text=body, content_type="application/json")
+        raise bad_request("send a JSON object")
     return data
 
 
