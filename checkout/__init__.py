@@ -1,6 +1,7 @@
 """Kassa: a self-hosted hosted-checkout server."""
 
 import logging
+import sys
 
 from flask import Flask, abort, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -78,6 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     if test_config:
         app.config.update(test_config)
+    config.check_stripe(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
@@ -116,6 +118,41 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def create_app_for_process() -> Flask:
+    """The app of an entry point (gunicorn, huey_consumer, flask): a configuration error ends
+    the process with its reason, and one log line says the mode and the Stripe API version."""
+    try:
+        app = create_app()
+    except config.ConfigError as error:
+        sys.stderr.write(f"Kassa cannot start: {error}\n")
+        # 3 is gunicorn's "worker failed to boot": its master stops instead of retrying.
+        raise SystemExit(3) from None
+    _log_to_stderr()
+    for warning in config.check_stripe(app.config):
+        log.warning("Stripe test mode: %s", warning)
+    with app.app_context():
+        mode, version = stripe_gateway.mode(), stripe_gateway.api_version()
+    log.info("Kassa starts in %s, Stripe API version %s", stripe_gateway.MODE_NAMES[mode], version)
+    return app
+
+
+def _log_to_stderr() -> None:
+    """Let Kassa's log lines show in gunicorn's and huey_consumer's output, which configure
+    only their own loggers: a handler on the `checkout` logger, unless logging is set up."""
+    logger = logging.getLogger(__name__)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+                "%Y-%m-%d %H:%M:%S %z",
+            )
+        )
+        logger.addHandler(handler)
 
 
 def _wants_json() -> bool:

@@ -18,6 +18,8 @@ from checkout import (
     payment_links,
     payments,
     schemas,
+    stripe_gateway,
+    stripe_setup,
     tasks,
     urls,
 )
@@ -281,6 +283,33 @@ def sweep_command(as_json: bool) -> None:
     )
 
 
+stripe_cli = AppGroup("stripe", help="Check Kassa's Stripe setup.")
+
+
+@stripe_cli.command("check")
+@json_option
+def stripe_check_command(as_json: bool) -> None:
+    """Check that the configured Stripe account is ready for Kassa's payments: the mode, the
+    pinned API version, Cash App Pay, the webhook endpoint. Exits 1 on any problem."""
+    report = stripe_setup.run()
+    data = schemas.stripe_check(report.mode, report.api_version, report.findings)
+    lines = [f"{stripe_gateway.MODE_NAMES[report.mode]}, API version {report.api_version}"]
+    lines += [
+        f"  {'ok' if finding.ok else 'PROBLEM':8} {finding.check}: {finding.message}"
+        for finding in report.findings
+    ]
+    count = len(report.problems)
+    lines.append(
+        f"{count} problem{'s' if count > 1 else ''}: fix {'them' if count > 1 else 'it'} and "
+        "run this again."
+        if count
+        else f"All good: ready for payments in {stripe_gateway.MODE_NAMES[report.mode]}."
+    )
+    _emit(as_json, data, "\n".join(lines))
+    if not report.ok:
+        sys.exit(1)
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app`."""
     commands = (
@@ -291,6 +320,7 @@ def register_cli(app: Flask) -> None:
         reconcile_command,
         sweep_command,
         links_cli,
+        stripe_cli,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -1,8 +1,11 @@
 """Configuration, read once from the environment, with embedded defaults."""
 
 import os
+import re
 import secrets
 import time
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -12,6 +15,14 @@ DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+
+# Stripe's key prefixes and the mode each belongs to (rk_: restricted secret keys).
+SECRET_KEY_MODES = {"sk_test_": "test", "rk_test_": "test", "sk_live_": "live", "rk_live_": "live"}
+PUBLISHABLE_KEY_MODES = {"pk_test_": "test", "pk_live_": "live"}
+
+
+class ConfigError(ValueError):
+    """Settings Kassa refuses to start with; the message names the variable to fix."""
 
 
 def _flag(environ: dict, name: str) -> bool:
@@ -98,3 +109,85 @@ def huey_settings(environ: dict | None = None) -> dict:
         "redis_url": env.get("REDIS_URL", "").strip() or None,
         "sqlite_path": str(_instance_path(env) / "huey.db"),
     }
+
+
+def stripe_mode(settings: Mapping) -> str:
+    """'sandbox' without Stripe keys, else 'test' or 'live' from the secret key's prefix."""
+    key = settings.get("STRIPE_SECRET_KEY")
+    if not key:
+        return "sandbox"
+    return "live" if key.startswith(("sk_live_", "rk_live_")) else "test"
+
+
+def check_stripe(settings: Mapping) -> list[str]:
+    """Refuse a half, mixed or unsafe live Stripe setup; return what test mode should warn of.
+
+    One key without the other would silently mean sandbox mode, where anyone can press
+    "simulate success". Live keys need the webhook secret and an https public URL; with
+    test keys their absence is only a warning, so Stripe's test mode works on localhost.
+    """
+    version = settings.get("STRIPE_API_VERSION")
+    if version and not _is_api_version(version):
+        raise ConfigError(
+            f"STRIPE_API_VERSION is {version!r}: give a Stripe API version such as "
+            "2026-10-28.endive, or unset it to use the installed stripe package's version"
+        )
+    secret = settings.get("STRIPE_SECRET_KEY")
+    publishable = settings.get("STRIPE_PUBLISHABLE_KEY")
+    if bool(secret) != bool(publishable):
+        missing, present = (
+            ("STRIPE_PUBLISHABLE_KEY", "STRIPE_SECRET_KEY")
+            if secret
+            else ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY")
+        )
+        raise ConfigError(
+            f"{missing} is not set but {present} is: set both to take payments with Stripe, "
+            "or neither for sandbox mode"
+        )
+    if not secret:
+        return []
+    mode = _key_mode("STRIPE_SECRET_KEY", secret, SECRET_KEY_MODES)
+    publishable_mode = _key_mode("STRIPE_PUBLISHABLE_KEY", publishable, PUBLISHABLE_KEY_MODES)
+    if mode != publishable_mode:
+        raise ConfigError(
+            f"STRIPE_SECRET_KEY is a {mode} key but STRIPE_PUBLISHABLE_KEY is a "
+            f"{publishable_mode} key: use the two keys of one mode"
+        )
+    needs = []
+    if not settings.get("STRIPE_WEBHOOK_SECRET"):
+        needs.append(
+            "STRIPE_WEBHOOK_SECRET is not set (the signing secret of Stripe's webhook "
+            "endpoint; without it Kassa answers Stripe's events with 503)"
+        )
+    base_url = settings.get("PUBLIC_BASE_URL") or ""
+    if not base_url.startswith("https://"):
+        needs.append(
+            f"PUBLIC_BASE_URL is {base_url!r}, not an https URL"
+            if base_url
+            else "PUBLIC_BASE_URL is not set (the https origin customers and Stripe reach)"
+        )
+    if mode == "live" and needs:
+        raise ConfigError(
+            "live Stripe keys need STRIPE_WEBHOOK_SECRET and an https PUBLIC_BASE_URL: "
+            + "; ".join(needs)
+        )
+    return needs
+
+
+def _is_api_version(version: str) -> bool:
+    """'2026-10-28.endive', '2024-06-20' or '2026-08-26.preview': a date, then a name."""
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(\.[a-z]+)?", version)
+    try:
+        return match is not None and bool(date.fromisoformat(match[1]))
+    except ValueError:
+        return False
+
+
+def _key_mode(name: str, key: str, modes: dict[str, str]) -> str:
+    for prefix, mode in modes.items():
+        if key.startswith(prefix):
+            return mode
+    # Name only the key's kind (pk_test_, whsec_), never its secret part.
+    kind = re.match(r"[A-Za-z]+_(?:test_|live_)?", key)
+    found = f"it starts with {kind[0]!r}" if kind else "it has no Stripe key prefix"
+    raise ConfigError(f"{name} must start with {', '.join(modes)} ({found})")

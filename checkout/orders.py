@@ -267,6 +267,7 @@ def new_order(
         unit_price_minor=service.price_minor,
         quantity=quantity,
         amount_minor=service.price_minor * quantity,
+        livemode=stripe_gateway.is_livemode(),
     )
     order.events.append(
         OrderEvent(kind="created", message=f"Opened {opened_by}: {quantity} × {service.title}")

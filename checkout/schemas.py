@@ -83,6 +83,7 @@ def order(row: Order) -> dict:
         "stripePaymentIntentId": row.stripe_payment_intent_id,
         "paymentLinkId": row.payment_link_id,
         "dispute": _dispute(row),
+        "livemode": row.livemode,
     }
     if row.mode is PaymentMode.BUY_BUTTON:
         fields["stripeBuyButtonId"] = row.service.buy_button_id
@@ -178,4 +179,22 @@ def provider(row: Provider) -> dict:
         "webhookUrl": row.webhook_url,
         "successUrl": row.success_url,
         "cancelUrl": row.cancel_url,
+    }
+
+
+def stripe_check(mode: str, api_version: str, findings: list) -> dict:
+    """`stripe check --json`: the mode, the pinned API version and each check's findings
+    (stripe_setup.Finding: check, ok, message)."""
+    return {
+        "ok": all(finding.ok for finding in findings),
+        "mode": mode,
+        "livemode": mode == "live",
+        "apiVersion": api_version,
+        "checks": [
+            {"check": finding.check, "ok": finding.ok, "message": finding.message}
+            for finding in findings
+        ],
+        "problems": [
+            f"{finding.check}: {finding.message}" for finding in findings if not finding.ok
+        ],
     }

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from checkout import config
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
@@ -306,3 +307,68 @@ def charge_payment_intent(charge_id: str) -> str | None:
     """The PaymentIntent a charge belongs to."""
     charge = _client().v1.charges.retrieve(charge_id)
     return getattr(charge, "payment_intent", None)
+
+
+def mode() -> str:
+    """'sandbox' without Stripe keys, else 'test' or 'live', from the secret key's prefix."""
+    return config.stripe_mode(current_app.config)
+
+
+def is_livemode() -> bool:
+    """Whether payments are real: live Stripe keys (sandbox and Stripe test mode are not)."""
+    return mode() == "live"
+
+
+MODE_NAMES = {
+    "sandbox": "sandbox mode (no Stripe keys, no real money moves)",
+    "test": "Stripe test mode",
+    "live": "Stripe live mode",
+}
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """The parts of the Stripe account Kassa's setup check reads."""
+
+    id: str
+    capabilities: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WebhookEndpointView:
+    """A webhook endpoint of the Stripe account."""
+
+    id: str
+    url: str
+    status: str
+    enabled_events: tuple[str, ...]
+    livemode: bool
+
+
+def retrieve_account() -> AccountView:
+    """The account the secret key belongs to."""
+    account = _client().v1.accounts.retrieve_current().to_dict()
+    return AccountView(id=account["id"], capabilities=account.get("capabilities") or {})
+
+
+def list_webhook_endpoints() -> list[WebhookEndpointView]:
+    """Every webhook endpoint of the account, all pages."""
+    first = _client().v1.webhook_endpoints.list(params={"limit": 100})
+    return [
+        WebhookEndpointView(
+            id=endpoint.id,
+            url=endpoint.url,
+            status=endpoint.status,
+            enabled_events=tuple(endpoint.enabled_events),
+            livemode=endpoint.livemode,
+        )
+        for endpoint in first.auto_paging_iter()
+    ]
+
+
+def describe_error(error: StripeError) -> str:
+    """A Stripe error in one line: what Stripe answered, or that it could not be reached."""
+    if isinstance(error, stripe.APIConnectionError):
+        return "could not reach Stripe (network error)"
+    message = " ".join(str(error.user_message or error).split())
+    return f"Stripe answered {error.http_status}: {message}" if error.http_status else message

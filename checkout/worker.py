@@ -3,9 +3,9 @@
 It builds the app once, from the environment, and gives it to the tasks.
 """
 
-from checkout import create_app, tasks
+from checkout import create_app_for_process, tasks
 from checkout.queue import huey
 
-tasks.use_app(create_app())
+tasks.use_app(create_app_for_process())
 
 __all__ = ["huey"]

@@ -17,8 +17,9 @@ from checkout import create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.extensions import db  # noqa: E402
 from tests.helpers import UNREACHABLE_HOOK, sign_in, webhook_secret  # noqa: E402
+from tests.stripe_contract import WALLET_KEY  # noqa: E402
 
-pytest_plugins = ["tests.plugins.servers"]
+pytest_plugins = ["tests.plugins.servers", "tests.plugins.contract"]
 
 BASE_CONFIG = {
     "TESTING": True,
@@ -146,9 +147,12 @@ def provider_key(make):
 
 @pytest.fixture
 def stripe_client(stripe_standin):
-    """The test's own view of the Stripe stand-in, as a customer's wallet would act on it."""
+    """The test's own view of the Stripe stand-in, as a customer's wallet would act on it.
+
+    Its key tells its requests apart from Kassa's, which the contract check holds to the SDK.
+    """
     return stripe.StripeClient(
-        "sk_test_kassa", base_addresses={"api": stripe_standin}, max_network_retries=0
+        WALLET_KEY, base_addresses={"api": stripe_standin}, max_network_retries=0
     )
 
 

@@ -144,3 +144,14 @@ def pay_with_card(stripe_client, payment_intent_id: str, number: str) -> None:
     )
     stripe_client.v1.payment_intents.update(payment_intent_id, params={"payment_method": method.id})
     stripe_client.v1.payment_intents.confirm(payment_intent_id)
+
+
+# Complete Stripe settings of each mode: test keys alone start (with warnings); live keys
+# need the webhook secret and an https public URL.
+TEST_KEYS = {"STRIPE_SECRET_KEY": "sk_test_kassa", "STRIPE_PUBLISHABLE_KEY": "pk_test_kassa"}
+LIVE_SETTINGS = {
+    "STRIPE_SECRET_KEY": "sk_live_kassa",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_kassa",
+    "STRIPE_WEBHOOK_SECRET": "whsec_live_kassa",
+    "PUBLIC_BASE_URL": "https://pay.example.com",
+}

@@ -67,6 +67,11 @@ _ORDER_FIELDS = {
             "evidenceDueBy": _NULLABLE_TIME,
         },
     },
+    "livemode": {
+        "type": "boolean",
+        "description": "True only for an order opened with live Stripe keys; false in "
+        "sandbox mode and Stripe test mode. Refuse false in production.",
+    },
     "stripeBuyButtonId": {"type": "string", "description": "Present in Buy Button mode only."},
 }
 _ORDER_REQUIRED = [name for name in _ORDER_FIELDS if name != "stripeBuyButtonId"]

@@ -2,7 +2,18 @@
 documented shapes. Test plumbing only; `tests/stripe_standin.py` runs it.
 
 One module per area, each changing `localstripe.resources` or adding routes to
-`localstripe.server.app` when imported.
+`localstripe.server.app` when imported. `control` opens the test routes under `/_kassa/`;
+`contract` records every request for the suite's contract check; `versions` enforces the
+API version rules; `account` answers for the account and its webhook endpoints.
 """
 
-from standin import faults, idempotency, localstripe_fixes, refunds  # noqa: F401
+from standin import (  # noqa: F401
+    account,
+    contract,
+    control,
+    faults,
+    idempotency,
+    localstripe_fixes,
+    refunds,
+    versions,
+)

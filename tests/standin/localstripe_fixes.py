@@ -6,8 +6,7 @@ amount_received. The production call stays as Stripe documents it; the stand-in 
 fields instead.
 """
 
-from aiohttp import web
-from localstripe import resources, server
+from localstripe import resources
 
 _original_init = resources.PaymentIntent.__init__
 
@@ -24,14 +23,3 @@ def _amount_received(self):
 
 resources.PaymentIntent.__init__ = _init
 resources.PaymentIntent.amount_received = property(_amount_received)
-
-
-# Test control routes live under /_kassa/ and, like localstripe's own /_config/, need no key.
-@web.middleware
-async def _auth_unless_control(request, handler):
-    if request.path.startswith("/_kassa/"):
-        return await handler(request)
-    return await server.auth_middleware(request, handler)
-
-
-server.app.middlewares[server.app.middlewares.index(server.auth_middleware)] = _auth_unless_control

@@ -1,0 +1,172 @@
+"""Live or sandbox is never an accident: web, worker and CLI refuse a half or unsafe Stripe
+setup with the variable to fix, and say on start which mode they run in."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from checkout import create_app
+from checkout.config import ConfigError
+from tests.conftest import BASE_CONFIG
+from tests.helpers import LIVE_SETTINGS, TEST_KEYS
+from tests.plugins.servers import ROOT, free_port, wait_until
+
+LIVE = LIVE_SETTINGS
+VERSION = "2026-10-28.endive"
+ENDIVE = "2026-09-30.endive"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"STRIPE_SECRET_KEY": "sk_test_kassa"},
+            "STRIPE_PUBLISHABLE_KEY is not set but STRIPE_SECRET_KEY is",
+        ),
+        (
+            {"STRIPE_PUBLISHABLE_KEY": "pk_live_kassa"},
+            "STRIPE_SECRET_KEY is not set but STRIPE_PUBLISHABLE_KEY is",
+        ),
+        (
+            {**LIVE, "STRIPE_WEBHOOK_SECRET": None},
+            "live Stripe keys need STRIPE_WEBHOOK_SECRET and an https PUBLIC_BASE_URL: "
+            "STRIPE_WEBHOOK_SECRET is not set",
+        ),
+        (
+            {**LIVE, "PUBLIC_BASE_URL": "http://pay.example.com"},
+            "PUBLIC_BASE_URL is 'http://pay.example.com', not an https URL",
+        ),
+        ({**LIVE, "PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL is not set"),
+        (
+            {**LIVE, "STRIPE_PUBLISHABLE_KEY": "pk_test_kassa"},
+            "STRIPE_SECRET_KEY is a live key but STRIPE_PUBLISHABLE_KEY is a test key",
+        ),
+        (
+            {**LIVE, "STRIPE_SECRET_KEY": "rk_test_kassa"},
+            "STRIPE_SECRET_KEY is a test key but STRIPE_PUBLISHABLE_KEY is a live key",
+        ),
+        (
+            {**TEST_KEYS, "STRIPE_SECRET_KEY": "pk_test_swapped"},
+            "STRIPE_SECRET_KEY must start with sk_test_, rk_test_, sk_live_, rk_live_ "
+            "(it starts with 'pk_test_')",
+        ),
+        ({"STRIPE_API_VERSION": "2026-13-01"}, "STRIPE_API_VERSION is '2026-13-01': give a"),
+        ({"STRIPE_API_VERSION": "endive"}, "such as 2026-10-28.endive, or unset it"),
+        (
+            {**TEST_KEYS, "STRIPE_PUBLISHABLE_KEY": "whsec_oops"},
+            "STRIPE_PUBLISHABLE_KEY must start with pk_test_, pk_live_ (it starts with 'whsec_')",
+        ),
+    ],
+)
+def test_the_app_refuses_a_half_mixed_or_unsafe_stripe_setup(settings, message):
+    with pytest.raises(ConfigError) as refused:
+        create_app({**BASE_CONFIG, **settings})
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        TEST_KEYS,
+        LIVE,
+        {**LIVE, "STRIPE_SECRET_KEY": "rk_live_restricted"},
+        {**TEST_KEYS, "PUBLIC_BASE_URL": "http://localhost:8000"},
+        {**TEST_KEYS, "STRIPE_API_VERSION": "2026-08-26.preview"},
+    ],
+)
+def test_complete_setups_start(settings):
+    assert create_app({**BASE_CONFIG, **settings}).config["STRIPE_SECRET_KEY"] == settings.get(
+        "STRIPE_SECRET_KEY"
+    )
+
+
+def run(command: list[str], env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run an entry point as the Procfile does, with the suite's environment plus env."""
+    environ = {**os.environ, **{name: value for name, value in env.items() if value}}
+    for name, value in env.items():
+        if value is None:
+            environ.pop(name, None)
+    return subprocess.run(
+        command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout
+    )
+
+
+ENTRY_POINTS = {
+    "web": lambda: [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        *("--workers", "2", "--bind", f"127.0.0.1:{free_port()}", "app:app"),
+    ],
+    "worker": lambda: [sys.executable, "-m", "huey.bin.huey_consumer", "checkout.worker.huey"],
+    "cli": lambda: [sys.executable, "-m", "flask", "--app", "app", "stripe", "check"],
+}
+PARTIAL = [
+    ({"STRIPE_SECRET_KEY": "sk_test_kassa"}, "STRIPE_PUBLISHABLE_KEY"),
+    ({"STRIPE_PUBLISHABLE_KEY": "pk_live_kassa"}, "STRIPE_SECRET_KEY"),
+]
+
+
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize(("keys", "missing"), PARTIAL)
+def test_entry_points_refuse_one_stripe_key_alone(entry_point, keys, missing):
+    finished = run(ENTRY_POINTS[entry_point](), keys)
+    assert finished.returncode == 3, finished.stderr
+    assert f"Kassa cannot start: {missing} is not set but" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.multiprocess
+def test_live_keys_over_http_are_refused_by_the_web():
+    env = {**LIVE, "PUBLIC_BASE_URL": "http://pay.example.com"}
+    finished = run(ENTRY_POINTS["web"](), env)
+    assert finished.returncode == 3
+    assert "not an https URL" in finished.stderr
+
+
+@pytest.mark.multiprocess
+def test_test_keys_without_webhook_secret_or_https_start_with_warnings():
+    finished = run([sys.executable, "-m", "flask", "--app", "app", "routes"], TEST_KEYS)
+    assert finished.returncode == 0, finished.stderr
+    assert "[WARNING] checkout: Stripe test mode: STRIPE_WEBHOOK_SECRET is not set" in (
+        finished.stderr
+    )
+    assert "PUBLIC_BASE_URL is not set" in finished.stderr
+    assert f"Kassa starts in Stripe test mode, Stripe API version {VERSION}" in finished.stderr
+    assert "/checkout" in finished.stdout
+
+
+def start_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "Kassa starts in" in line]
+
+
+@pytest.mark.multiprocess
+def test_the_web_says_its_mode_once_per_process(web_servers, tmp_path):
+    server = web_servers(workers=2)
+    assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+    log = tmp_path / "web.log"
+    wait_until(lambda: len(start_lines(log.read_text())) >= 2, message="both workers' lines")
+    lines = start_lines(log.read_text())
+    assert len(lines) == 2
+    assert len({line.split("] [")[1] for line in lines}) == 2, "one line per worker process"
+    assert all(
+        line.endswith(
+            "[INFO] checkout: Kassa starts in sandbox mode (no Stripe keys, no real money "
+            f"moves), Stripe API version {VERSION}"
+        )
+        for line in lines
+    )
+
+
+@pytest.mark.multiprocess
+def test_the_worker_says_its_mode_and_the_pinned_version(workers, tmp_path):
+    # Nothing to reconcile on empty tables; an unreachable API base keeps it that way.
+    workers(1, **LIVE, STRIPE_API_VERSION=ENDIVE, STRIPE_API_BASE="http://127.0.0.1:9")
+    log = tmp_path / "worker.log"
+    [line] = wait_until(lambda: start_lines(log.read_text()), message="the start line")
+    assert line.endswith(f"Kassa starts in Stripe live mode, Stripe API version {ENDIVE}")
