@@ -417,7 +417,7 @@ def apply_outcome(
     provider's notification is written in the same transaction as the change.
     """
     if payment_intent_id and not order.stripe_payment_intent_id:
-        order.stripe_payment_intent_id = payment_intent_id
+        _adopt_payment_intent(order, payment_intent_id, source=source)
     if outcome is not Outcome.SUCCEEDED:
         if _stale(order, event_created) and order.status is not TARGET[outcome]:
             note(order, "ignored", f"{source}: {outcome} ignored, older than the last change")
@@ -441,6 +441,18 @@ def apply_outcome(
     _move(order, target, event, source=source, event_created=event_created)
     settle_refunds(order, source=source)  # refunds Stripe reported before the payment
     return True
+
+
+def _adopt_payment_intent(order: Order, payment_intent_id: str, *, source: str) -> None:
+    """Remember the PaymentIntent that pays the order, unless another order has it already
+    (an event naming a foreign PaymentIntent must not make the order unsavable)."""
+    taken = db.session.scalar(
+        select(Order.id).where(Order.stripe_payment_intent_id == payment_intent_id)
+    )
+    if taken is None:
+        order.stripe_payment_intent_id = payment_intent_id
+    elif taken != order.id:
+        note(order, "ignored", f"{source}: PaymentIntent {payment_intent_id} pays order {taken}")
 
 
 def settle_quantity(order: Order, quantity: int, *, source: str) -> bool:

@@ -116,15 +116,6 @@ def _next_attempt(order_id: str, failed_attempt: int, error: stripe_gateway.Stri
     in_transaction(work)
 
 
-def note_cashapp_capability(status: str | None) -> bool:
-    """Take in the account's cashapp_payments capability (as `stripe check` reads it from
-    GET /v1/account): when it is active, forget an earlier refusal. Returns whether one was
-    forgotten."""
-    if status != "active":
-        return False
-    return stripe_gateway.forget_cashapp_refusal()
-
-
 def _remember_intent(order_id: str, payment_intent_id: str) -> None:
     def work() -> None:
         order = orders.lock_order(order_id)

@@ -146,7 +146,10 @@ def cash_app_active(facts: StripeFacts) -> list[Finding]:
     account = facts.account
     status = account.capabilities.get("cashapp_payments")
     if status == "active":
-        return [passed(f"Cash App Pay is active for account {account.id}")]
+        found = [passed(f"Cash App Pay is active for account {account.id}")]
+        if stripe_gateway.forget_cashapp_refusal():
+            found.append(passed("Stripe's earlier refusal of Cash App Pay is forgotten"))
+        return found
     return [
         problem(
             f"Cash App Pay is not active for account {account.id} "

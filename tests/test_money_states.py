@@ -357,3 +357,13 @@ class TestRefundsWithStripe:
         body = order_json(client, provider_key, order_id)
         assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
         assert "more than the $15.00 paid" in order_page(admin_client, order_id)
+
+    def test_a_dispute_naming_only_its_charge_is_found_through_stripe(
+        self, client, admin_client, provider_key, stripe_client, paid
+    ):
+        order_id, intent_id = paid
+        latest = stripe_client.v1.payment_intents.retrieve(intent_id).latest_charge
+        charge_id = latest if isinstance(latest, str) else latest.id
+        opened = dispute(intent_id=None, charge=charge_id)
+        assert post_event(client, event("charge.dispute.created", opened)).applied == "applied"
+        assert order_json(client, provider_key, order_id)["status"] == "disputed"

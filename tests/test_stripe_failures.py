@@ -143,23 +143,6 @@ def test_a_refusal_belongs_to_the_secret_key_it_came_with(client, app, api_key, 
     assert open_order(client, api_key, externalId="K-2").status_code == 200
 
 
-def test_an_active_cashapp_capability_forgets_the_refusal(client, app, api_key, stripe_faults):
-    """What `stripe check` calls with the account's capabilities.cashapp_payments."""
-    from checkout import payments
-
-    earlier = new_order(client, api_key, externalId="S-1")
-    stripe_faults.add(INTENTS, 400, CASHAPP_TYPE_INVALID)
-    client.get(f"/checkout?orderId={earlier}")
-    with app.app_context():
-        assert payments.note_cashapp_capability("inactive") is False
-        assert payments.note_cashapp_capability(None) is False
-    assert open_order(client, api_key, externalId="S-2").get_json() == REFUSED
-    with app.app_context():
-        assert payments.note_cashapp_capability("active") is True
-        assert payments.note_cashapp_capability("active") is False
-    assert open_order(client, api_key, externalId="S-2").status_code == 200
-
-
 def test_the_stand_in_refuses_bad_fault_requests(stripe_standin):
     import requests
 

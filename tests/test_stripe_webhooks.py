@@ -519,3 +519,19 @@ def test_signed_events_of_any_shape_never_error(
     response = post_event(client, payload)
     assert response.status_code in {200, 400}, response.data
     assert response.is_json
+
+
+def test_an_event_naming_another_orders_payment_intent_still_applies(
+    client, admin_client, provider_key, order
+):
+    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", "pi_1"))
+    other = open_order(client, provider_key, externalId="EXT-2", amount=15).get_json()
+    response = post_event(
+        client, intent_event("payment_intent.payment_failed", other, "failed", "pi_1")
+    )
+    assert response.applied == "applied"
+    body = order_json(client, provider_key, other["orderId"])
+    assert body["status"] == "failed" and body["stripePaymentIntentId"] is None
+    assert f"PaymentIntent pi_1 pays order {order['orderId']}" in order_page(
+        admin_client, other["orderId"]
+    )
