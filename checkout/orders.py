@@ -131,7 +131,7 @@ def price_order(provider: Provider, amount: Decimal | int | None) -> int:
     service = provider.service
     price = service.price_minor
     if provider.mode is PaymentMode.BUY_BUTTON:
-        if not service.buy_button_id:
+        if not (service.buy_button_id and service.stripe_payment_link_id):
             raise PaymentNotConfigured("Stripe Buy Button not configured")
         return 1
     if stripe_gateway.is_live() and service.currency != "usd":

@@ -298,7 +298,10 @@ def open_order(link_id: str, quantity: int | None) -> Order:
         chosen = _quantity(link, quantity)
         provider = link.provider
         mode = provider.mode if provider else PaymentMode.CASHAPP
-        if mode is PaymentMode.BUY_BUTTON and not link.service.buy_button_id:
+        service = link.service
+        if mode is PaymentMode.BUY_BUTTON and not (
+            service.buy_button_id and service.stripe_payment_link_id
+        ):
             raise LinkMisconfigured("This payment link cannot take payments.")
         return orders.new_order(
             link.service,

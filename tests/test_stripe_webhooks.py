@@ -127,7 +127,9 @@ def test_intent_found_by_id_without_metadata(client, provider_key, order):
 
 @pytest.fixture
 def button_order(client, make):
-    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1A")
+    service_id = make.service(
+        title="Pro", price="300", buy_button_id="buy_btn_1A", stripe_payment_link_id="plink_1A"
+    )
     _, key = make.provider(
         service_id=service_id, use_stripe_checkout=True, webhook_url=UNREACHABLE_HOOK
     )
