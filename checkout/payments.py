@@ -9,7 +9,7 @@ from checkout import orders, stripe_gateway
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
-from checkout.models import Order, PaymentMode, utcnow
+from checkout.models import Order, PaymentMode, Service, utcnow
 from checkout.orders import Outcome
 from checkout.stripe_gateway import PaymentIntentView
 
@@ -157,3 +157,39 @@ def refund(order_id: str, amount_minor: int | None) -> str | None:
 
     in_transaction(work)
     return refund_id
+
+
+def payment_link_problems() -> list[str]:
+    """What is wrong with the Stripe Payment Links behind active services' Buy Buttons.
+
+    Each problem names its service; an empty list means every Payment Link exists, is
+    active and charges the service's currency.
+    """
+    services = db.session.scalars(
+        select(Service)
+        .where(Service.active, Service.buy_button_id.is_not(None))
+        .order_by(Service.slug)
+    ).all()
+    problems = []
+    for service in services:
+        link_id = service.stripe_payment_link_id
+        name = f"Service {service.slug}"
+        if not link_id:
+            problems.append(f"{name}: its Buy Button has no Stripe Payment Link ID (plink_…)")
+            continue
+        try:
+            link = stripe_gateway.retrieve_payment_link(link_id)
+        except stripe_gateway.StripeError as error:
+            if stripe_gateway.is_missing(error):
+                problems.append(f"{name}: Stripe has no Payment Link {link_id}")
+            else:
+                problems.append(f"{name}: Payment Link {link_id} could not be checked ({error})")
+            continue
+        if not link.active:
+            problems.append(f"{name}: Payment Link {link_id} is not active")
+        elif link.currency and link.currency != service.currency:
+            problems.append(
+                f"{name}: Payment Link {link_id} charges {link.currency.upper()}, "
+                f"the service is priced in {service.currency.upper()}"
+            )
+    return problems

@@ -5,4 +5,7 @@ One module per area, each changing `localstripe.resources` or adding routes to
 `localstripe.server.app` when imported.
 """
 
-from standin import localstripe_fixes  # noqa: F401
+from standin import (
+    checkout,  # noqa: F401
+    localstripe_fixes,  # noqa: F401
+)
