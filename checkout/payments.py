@@ -11,7 +11,7 @@ from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import Order, PaymentMode, Service, utcnow
 from checkout.orders import Outcome
-from checkout.stripe_gateway import PaymentIntentView
+from checkout.stripe_gateway import CheckoutSessionView, PaymentIntentView
 
 OUTCOME_BY_INTENT_STATUS = {
     "processing": Outcome.PROCESSING,
@@ -59,6 +59,77 @@ def apply_intent(order_id: str, intent: PaymentIntentView, source: str) -> Order
         return order
 
     return in_transaction(work)
+
+
+# What a completed Checkout Session's payment_status means for its order.
+OUTCOME_BY_SESSION_PAYMENT_STATUS = {
+    "paid": Outcome.SUCCEEDED,
+    "no_payment_required": Outcome.SUCCEEDED,
+    "unpaid": Outcome.PROCESSING,
+}
+MODE_NAMES = {PaymentMode.CASHAPP: "a Cash App", PaymentMode.BUY_BUTTON: "a Buy Button"}
+
+
+def session_problem(order: Order, session: CheckoutSessionView) -> str | None:
+    """Why a Checkout Session does not pay this order, or None when it does.
+
+    Anyone can put ?client_reference_id= on any Payment Link's URL, so the reference alone
+    proves nothing: the session must come from the Payment Link behind the order's Buy
+    Button, in the order's currency.
+    """
+    if order.mode is not PaymentMode.BUY_BUTTON:
+        return f"{order.id} is {MODE_NAMES[order.mode]} order, not a Buy Button order"
+    expected = order.service.stripe_payment_link_id
+    if not expected:
+        return f"service {order.service.slug} has no Stripe Payment Link ID"
+    if session.payment_link != expected:
+        paid = f"Payment Link {session.payment_link}" if session.payment_link else "no Payment Link"
+        return f"the session is from {paid}, not the service's {expected}"
+    if session.currency != order.currency:
+        currency = (session.currency or "no currency").upper()
+        return f"the session is in {currency}, the order in {order.currency.upper()}"
+    return None
+
+
+def apply_checkout_session(
+    order: Order, session: CheckoutSessionView, outcome: Outcome | None, *, source: str
+) -> str:
+    """Apply a Checkout Session retrieved from Stripe to its locked order; say what it did.
+
+    The webhook's handler and reconciliation both come here. Outcome None means: decide by
+    the completed session's payment_status. The quantity is what the session's line item
+    says was bought; the amount received is its amount_total (tax and discounts included).
+    """
+    problem = session_problem(order, session)
+    if problem is None and outcome is None:
+        outcome = OUTCOME_BY_SESSION_PAYMENT_STATUS.get(session.payment_status or "")
+        if session.status != "complete" or outcome is None:
+            problem = f"the session is {session.status}, payment_status {session.payment_status}"
+    if problem is not None:
+        return f"ignored: {problem}"[:200]
+    if outcome is not Outcome.FAILED:
+        _settle_quantity(order, session, source)
+    changed = orders.apply_outcome(
+        order,
+        outcome,
+        source=source,
+        payment_intent_id=session.payment_intent,
+        amount_received_minor=session.amount_total,
+        currency_received=session.currency,
+    )
+    return "applied" if changed else "no change"
+
+
+def _settle_quantity(order: Order, session: CheckoutSessionView, source: str) -> None:
+    if session.quantity is not None:
+        orders.settle_quantity(order, session.quantity, source=source)
+    elif session.line_item_count is not None and orders.is_unpaid(order):
+        orders.note(
+            order,
+            "quantity",
+            f"{source}: {session.line_item_count} line items, not one; "
+            f"quantity left at {order.quantity}",
+        )
 
 
 def prepare_cashapp_payment(order: Order) -> PaymentIntentView:

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from checkout import database, orders
+from checkout import database, orders, payments, stripe_gateway
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
@@ -130,6 +130,33 @@ def _session_handler(outcome: Outcome | None) -> Handler:
     return handle
 
 
+def _buy_button_session_handler(outcome: Outcome | None) -> Handler:
+    """Checkout Session events, applied as Stripe has the session now (see FETCHERS) and
+    only to the Buy Button order it belongs to; outcome None means: by payment_status."""
+
+    def handle(data: dict, event: EventContext) -> tuple[str, Order | None]:
+        if not stripe_gateway.is_live():
+            return "ignored: without Stripe keys a Checkout Session cannot be verified", None
+        session = stripe_gateway.CheckoutSessionView.of(data)
+        if session.id is None:
+            return "ignored: the event names no Checkout Session", None
+        reference = session.client_reference_id
+        order = orders.lock_order(reference) if reference else None
+        if order is None:
+            return "ignored: no order for this client_reference_id", None
+        return payments.apply_checkout_session(order, session, outcome, source=event.source), order
+
+    return handle
+
+
+def _retrieve_session(data: dict) -> dict:
+    """The event's Checkout Session as Stripe has it now, with the line items bought."""
+    session_id = stripe_gateway.CheckoutSessionView.of(data).id
+    if session_id is None or not stripe_gateway.is_live():
+        return data
+    return stripe_gateway.retrieve_checkout_session(session_id)
+
+
 def _charge_refunded(charge: dict, event: EventContext) -> tuple[str, Order | None]:
     intent_id = _text(charge.get("payment_intent"))
     order = orders.lock_order(payment_intent_id=intent_id) if intent_id else None
@@ -162,9 +189,9 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.processing": _intent_handler(Outcome.PROCESSING),
     "payment_intent.payment_failed": _intent_handler(Outcome.FAILED),
     "payment_intent.canceled": _intent_handler(Outcome.CANCELED),
-    "checkout.session.completed": _session_handler(None),
-    "checkout.session.async_payment_succeeded": _session_handler(Outcome.SUCCEEDED),
-    "checkout.session.async_payment_failed": _session_handler(Outcome.FAILED),
+    "checkout.session.completed": _buy_button_session_handler(None),
+    "checkout.session.async_payment_succeeded": _buy_button_session_handler(Outcome.SUCCEEDED),
+    "checkout.session.async_payment_failed": _buy_button_session_handler(Outcome.FAILED),
     # An abandoned Checkout Session: the attempt ended unpaid; a new session can still pay.
     "checkout.session.expired": _session_handler(Outcome.FAILED),
     "charge.refunded": _charge_refunded,
@@ -173,7 +200,11 @@ HANDLERS: dict[str, Handler] = {
 # Events whose object must be completed from Stripe before it is applied (a Checkout
 # Session's line items, say). Fetching runs before the event's transaction, so no lock is
 # held while Stripe answers; a failure counts as an attempt, retried by the sweep.
-FETCHERS: dict[str, Callable[[dict], dict]] = {}
+FETCHERS: dict[str, Callable[[dict], dict]] = {
+    "checkout.session.completed": _retrieve_session,
+    "checkout.session.async_payment_succeeded": _retrieve_session,
+    "checkout.session.async_payment_failed": _retrieve_session,
+}
 
 
 def check_shape(event: dict) -> tuple[str, str]:

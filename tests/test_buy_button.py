@@ -8,15 +8,20 @@ then Stripe's signed event is posted to Kassa and a worker's task applies it.
 import html
 import json
 import re
+from decimal import Decimal
 
 import pytest
 import requests
 
 from tests.helpers import (
     UNREACHABLE_HOOK,
+    notified,
+    open_order,
+    order_json,
     order_page,
+    transitions,
 )
-from tests.stripe_signing import WEBHOOK_SECRET, event
+from tests.stripe_signing import WEBHOOK_SECRET, event, post_event
 
 SECRET_KEY = "sk_test_kassa"
 
@@ -169,3 +174,244 @@ class TestPaymentLinksUnreachable:
         with app.app_context():
             [problem] = payments.payment_link_problems()
         assert problem.startswith("Service pro: Payment Link plink_1P could not be checked (")
+
+
+# Settlement: the quantity and amount Stripe says were bought
+
+
+def test_three_units_bought_on_stripe_are_the_quantity_reported(
+    client, admin_client, shop, dashboard
+):
+    order_id = open_order(client, shop.key, externalId="B-3").get_json()["orderId"]
+    assert order_json(client, shop.key, order_id)["quantity"] == 1
+    session = dashboard.checkout(shop.payment_link, order_id, quantity=3)
+    assert session["amount_total"] == 1500
+
+    response = post_event(client, session_event("checkout.session.completed", session))
+    assert response.applied == "applied"
+    body = order_json(client, shop.key, order_id)
+    assert body["status"] == "paid"
+    assert body["quantity"] == 3
+    assert body["amount"] == Decimal("15.00")
+    assert body["paidAmount"] == Decimal("15.00")
+    assert body["amountMismatch"] is False
+    assert body["stripePaymentIntentId"] == session["payment_intent"]
+
+    [payload] = notification_payloads(admin_client, order_id)
+    assert payload["event"] == "payment_succeeded"
+    assert (payload["quantity"], payload["amount"], payload["paidAmount"]) == (3, 15, 15)
+    page = order_page(admin_client, order_id)
+    assert "Stripe checkout.session.completed: 1 → 3 bought" in page
+    assert transitions(page) == ["1 → 3", "pending → paid"]  # the quantity first
+
+
+def test_paid_amount_is_what_was_charged_and_amount_is_quantity_times_price(
+    client, shop, dashboard
+):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    taxed = dashboard.checkout(shop.payment_link, order_id, quantity=2, amount_total=1085)
+    post_event(client, session_event("checkout.session.completed", taxed))
+    body = order_json(client, shop.key, order_id)
+    assert body["quantity"] == 2
+    assert body["amount"] == Decimal("10.00")
+    assert body["paidAmount"] == Decimal("10.85")
+    assert body["status"] == "paid"
+    assert body["amountMismatch"] is True
+
+
+def test_no_payment_required_settles_the_order(client, shop, dashboard):
+    # Stripe's answer for a session with nothing to charge (a 100% discount): it settles
+    # the order; what an amount below the order's means is the state machine's rule.
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    free = dashboard.checkout(
+        shop.payment_link, order_id, amount_total=0, payment_status="no_payment_required"
+    )
+    response = post_event(client, session_event("checkout.session.completed", free))
+    assert response.applied == "applied"
+    body = order_json(client, shop.key, order_id)
+    assert body["status"] == "paid"
+    assert body["paidAmount"] == Decimal("0.00")
+    assert body["stripePaymentIntentId"] is None
+
+
+def test_unpaid_session_is_processing_until_the_async_payment_succeeds(
+    client, admin_client, shop, dashboard
+):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    session = dashboard.checkout(shop.payment_link, order_id, quantity=2, payment_status="unpaid")
+    completed = session_event("checkout.session.completed", session)
+    assert post_event(client, completed).applied == "applied"
+    body = order_json(client, shop.key, order_id)
+    assert (body["status"], body["quantity"], body["amount"]) == ("processing", 2, Decimal(10))
+
+    paid = dashboard.update_session(session["id"], payment_status="paid")
+    response = post_event(client, session_event("checkout.session.async_payment_succeeded", paid))
+    assert response.applied == "applied"
+    assert order_json(client, shop.key, order_id)["status"] == "paid"
+    # Stripe sends completed again (a redelivery with a new id, or late): Stripe now says
+    # paid, and nothing moves twice.
+    late = post_event(client, session_event("checkout.session.completed", session))
+    assert late.applied == "no change"
+    page = order_page(admin_client, order_id)
+    assert transitions(page) == ["1 → 2", "pending → processing", "processing → paid"]
+    assert notified(page) == ["payment_succeeded"]
+
+
+def test_unpaid_session_whose_async_payment_fails_fails_the_order(
+    client, admin_client, shop, dashboard
+):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    session = dashboard.checkout(shop.payment_link, order_id, payment_status="unpaid")
+    post_event(client, session_event("checkout.session.completed", session))
+    response = post_event(client, session_event("checkout.session.async_payment_failed", session))
+    assert response.applied == "applied"
+    assert order_json(client, shop.key, order_id)["status"] == "failed"
+    assert notified(order_page(admin_client, order_id)) == ["payment_failed"]
+
+
+# Verification: only the order's own Payment Link, mode and currency settle it
+
+
+def test_session_of_another_payment_link_changes_nothing(client, admin_client, shop, dashboard):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    cheap = dashboard.payment_link(unit_amount=100)
+    session = dashboard.checkout(cheap, order_id, quantity=1)
+    payload = session_event("checkout.session.completed", session)
+    response = post_event(client, payload)
+    reason = (
+        f"ignored: the session is from Payment Link {cheap}, not the service's {shop.payment_link}"
+    )
+    assert response.applied == reason
+    assert event_result(admin_client, payload["id"]) == reason
+    body = order_json(client, shop.key, order_id)
+    assert (body["status"], body["quantity"], body["paidAmount"]) == ("pending", 1, None)
+    assert body["stripePaymentIntentId"] is None
+    assert notified(order_page(admin_client, order_id)) == []
+
+
+def test_session_from_no_payment_link_changes_nothing(client, admin_client, shop, dashboard):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    session = dashboard.checkout(None, order_id, unit_amount=500)
+    response = post_event(client, session_event("checkout.session.completed", session))
+    assert response.applied == (
+        f"ignored: the session is from no Payment Link, not the service's {shop.payment_link}"
+    )
+    assert order_json(client, shop.key, order_id)["status"] == "pending"
+
+
+def test_cash_app_order_named_by_a_session_changes_nothing(
+    client, admin_client, make, shop, dashboard
+):
+    _, cash_key = make.provider(
+        service_id=shop.service_id, name="Cash shop", webhook_url=UNREACHABLE_HOOK
+    )
+    order_id = open_order(client, cash_key, amount=5).get_json()["orderId"]
+    session = dashboard.checkout(shop.payment_link, order_id)
+    payload = session_event("checkout.session.completed", session)
+    response = post_event(client, payload)
+    reason = f"ignored: {order_id} is a Cash App order, not a Buy Button order"
+    assert response.applied == reason
+    assert event_result(admin_client, payload["id"]) == reason
+    body = order_json(client, cash_key, order_id)
+    assert (body["status"], body["stripePaymentIntentId"]) == ("pending", None)
+    assert notified(order_page(admin_client, order_id)) == []
+
+
+def test_session_in_another_currency_changes_nothing(client, admin_client, shop, dashboard):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    session = dashboard.checkout(shop.payment_link, order_id, quantity=3, currency="eur")
+    payload = session_event("checkout.session.completed", session)
+    response = post_event(client, payload)
+    assert response.applied == "ignored: the session is in EUR, the order in USD"
+    assert event_result(admin_client, payload["id"]) == response.applied
+    body = order_json(client, shop.key, order_id)
+    assert (body["status"], body["quantity"]) == ("pending", 1)
+
+
+def test_async_events_are_verified_too(client, shop, dashboard):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    other = dashboard.checkout(dashboard.payment_link(), order_id, payment_status="paid")
+    for kind in ("async_payment_succeeded", "async_payment_failed"):
+        response = post_event(client, session_event(f"checkout.session.{kind}", other))
+        assert response.applied.startswith("ignored: the session is from Payment Link")
+    assert order_json(client, shop.key, order_id)["status"] == "pending"
+
+
+def test_session_with_several_line_items_leaves_the_quantity(client, admin_client, shop, dashboard):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    mixed = dashboard.checkout(
+        shop.payment_link,
+        order_id,
+        line_items=[{"quantity": 2, "unit_amount": 500}, {"quantity": 1, "unit_amount": 700}],
+    )
+    post_event(client, session_event("checkout.session.completed", mixed))
+    body = order_json(client, shop.key, order_id)
+    assert (body["quantity"], body["amount"], body["paidAmount"]) == (1, 5, Decimal("17.00"))
+    assert "2 line items, not one; quantity left at 1" in order_page(admin_client, order_id)
+
+
+@pytest.mark.parametrize(
+    "data_object",
+    [
+        {"object": "checkout.session"},
+        {"id": 5, "client_reference_id": "ord_" + "0" * 24},
+        {"id": "../v1/payment_intents", "client_reference_id": "ord_" + "0" * 24},
+        {"id": "pi_123", "payment_status": "paid"},
+    ],
+)
+def test_event_without_a_session_id_is_ignored(client, admin_client, shop, data_object):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    response = post_event(client, event("checkout.session.completed", data_object))
+    assert response.status_code == 200
+    assert response.applied == "ignored: the event names no Checkout Session"
+    assert order_json(client, shop.key, order_id)["status"] == "pending"
+
+
+def test_session_stripe_does_not_know_fails_the_attempt_and_changes_nothing(
+    client, admin_client, shop
+):
+    import stripe
+
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    forged = {
+        "id": "cs_test_unknown",
+        "object": "checkout.session",
+        "client_reference_id": order_id,
+        "payment_link": shop.payment_link,
+        "payment_status": "paid",
+        "currency": "usd",
+        "amount_total": 500,
+    }
+    payload = event("checkout.session.completed", forged)
+    with pytest.raises(stripe.InvalidRequestError):
+        post_event(client, payload)
+    assert event_result(admin_client, payload["id"]) == "failed: InvalidRequestError"
+    assert order_json(client, shop.key, order_id)["status"] == "pending"
+
+
+class TestWithoutStripeKeys:
+    """Sandbox mode with a webhook secret: no session can be retrieved, so none settles."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+
+    def test_session_events_are_ignored_with_the_reason(self, client, admin_client, make):
+        service_id = make.service(buy_button_id="buy_btn_1A", stripe_payment_link_id="plink_1A")
+        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+        order_id = open_order(client, key).get_json()["orderId"]
+        session = {
+            "id": "cs_test_1",
+            "object": "checkout.session",
+            "client_reference_id": order_id,
+            "payment_link": "plink_1A",
+            "payment_status": "paid",
+            "currency": "usd",
+            "amount_total": 500,
+        }
+        payload = event("checkout.session.completed", session)
+        response = post_event(client, payload)
+        reason = "ignored: without Stripe keys a Checkout Session cannot be verified"
+        assert response.applied == reason
+        assert event_result(admin_client, payload["id"]) == reason
+        assert order_json(client, key, order_id)["status"] == "pending"
