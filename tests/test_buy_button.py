@@ -15,10 +15,13 @@ import requests
 
 from tests.helpers import (
     UNREACHABLE_HOOK,
+    create_link,
     notified,
     open_order,
+    order_from,
     order_json,
     order_page,
+    pay_link,
     transitions,
 )
 from tests.stripe_signing import WEBHOOK_SECRET, event, post_event
@@ -415,3 +418,44 @@ class TestWithoutStripeKeys:
         assert response.applied == reason
         assert event_result(admin_client, payload["id"]) == reason
         assert order_json(client, key, order_id)["status"] == "pending"
+
+
+# Payment links of Kassa whose provider pays by Buy Button
+
+
+def test_buy_button_link_leaves_the_quantity_to_stripes_page(
+    client, admin_client, make, shop, dashboard
+):
+    provider_id, key = make.provider(
+        service_id=shop.service_id,
+        name="Button shop",
+        use_stripe_checkout=True,
+        webhook_url=UNREACHABLE_HOOK,
+    )
+    link_id = create_link(
+        admin_client,
+        shop.service_id,
+        provider_id=provider_id,
+        adjustable_quantity="y",
+        min_quantity="2",
+        max_quantity="5",
+    )
+    customer = client.application.test_client()
+    page = customer.get(f"/l/{link_id}").text
+    assert 'name="quantity"' not in page
+    assert "Chosen on Stripe's checkout page" in page
+
+    order_id = order_from(pay_link(customer, link_id))
+    body = order_json(client, key, order_id)
+    assert (body["quantity"], body["amount"], body["paymentLinkId"]) == (1, 5, link_id)
+    checkout = customer.get(f"/checkout?orderId={order_id}").text
+    assert f'client-reference-id="{order_id}"' in checkout
+    # A quantity sent anyway, even outside the link's range, is not the link page's to set.
+    other = order_from(pay_link(customer, link_id, quantity=9))
+    assert order_json(client, key, other)["quantity"] == 1
+
+    session = dashboard.checkout(shop.payment_link, order_id, quantity=4)
+    post_event(client, session_event("checkout.session.completed", session))
+    body = order_json(client, key, order_id)
+    assert (body["status"], body["quantity"], body["amount"]) == ("paid", 4, Decimal("20.00"))
+    assert order_json(client, key, other)["status"] == "pending"
