@@ -1,7 +1,7 @@
 """Paying an order: Stripe PaymentIntents, their status, and the sandbox that stands in for them."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
@@ -199,7 +199,94 @@ def reconcile(after: timedelta) -> int:
             log.warning("Reconciliation could not fetch %s for %s", intent_id, order_id)
             continue
         apply_intent(order_id, intent, source="reconciliation")
+    return len(rows) + _reconcile_buy_button_orders(after, now)
+
+
+# A Payment Link's sessions are read newest first, at most this many pages of 100 per run;
+# sessions are looked for from a little before the oldest order (clocks differ).
+SESSION_PAGES_MAX = 10
+SESSION_CLOCK_SLACK = timedelta(minutes=5)
+
+
+def _reconcile_buy_button_orders(after: timedelta, now: datetime) -> int:
+    """Settle Buy Button orders unfinished for longer than `after` from the completed
+    sessions of their service's Payment Link, matched on client_reference_id."""
+    rows = db.session.execute(
+        select(Order.id, Order.created_at, Service.stripe_payment_link_id)
+        .join(Service, Order.service_id == Service.id)
+        .where(
+            Order.mode == PaymentMode.BUY_BUTTON,
+            Order.status.in_(orders.UNFINISHED),
+            Service.stripe_payment_link_id.is_not(None),
+            Order.created_at <= now - after,
+            Order.created_at >= now - RECONCILE_WINDOW,
+            or_(Order.synced_at.is_(None), Order.synced_at <= now - after),
+        )
+        .order_by(Order.created_at)
+        .limit(RECONCILE_BATCH)
+    ).all()
+    db.session.commit()
+    by_link: dict[str, dict[str, datetime]] = {}
+    for order_id, created_at, link_id in rows:
+        by_link.setdefault(link_id, {})[order_id] = created_at
+    for link_id, wanted in by_link.items():
+        try:
+            found = _completed_sessions(link_id, wanted)
+        except stripe_gateway.StripeError:
+            log.warning("Reconciliation could not list the sessions of %s", link_id)
+            continue
+        for order_id in wanted:
+            session_id = found.get(order_id)
+            try:
+                session = (
+                    CheckoutSessionView.of(stripe_gateway.retrieve_checkout_session(session_id))
+                    if session_id
+                    else None
+                )
+            except stripe_gateway.StripeError:
+                log.warning("Reconciliation could not fetch %s for %s", session_id, order_id)
+                continue
+            _apply_reconciled_session(order_id, session)
     return len(rows)
+
+
+def _completed_sessions(link_id: str, wanted: dict[str, datetime]) -> dict[str, str]:
+    """The id of the session that best pays each wanted order: a paid one, else the newest."""
+    since = min(wanted.values()) - SESSION_CLOCK_SLACK
+    found: dict[str, CheckoutSessionView] = {}
+    starting_after = None
+    for _ in range(SESSION_PAGES_MAX):
+        page = stripe_gateway.list_payment_link_sessions(link_id, since, starting_after)
+        for session in page.sessions:
+            reference = session.client_reference_id
+            if reference not in wanted or session.id is None:
+                continue
+            known = found.get(reference)
+            if known is None or (_unpaid(known) and not _unpaid(session)):
+                found[reference] = session
+        settled = len(found) == len(wanted) and not any(map(_unpaid, found.values()))
+        if settled or not page.has_more or not page.sessions or page.sessions[-1].id is None:
+            break
+        starting_after = page.sessions[-1].id
+    return {order_id: session.id for order_id, session in found.items()}
+
+
+def _unpaid(session: CheckoutSessionView) -> bool:
+    return session.payment_status == "unpaid"
+
+
+def _apply_reconciled_session(order_id: str, session: CheckoutSessionView | None) -> None:
+    def work() -> None:
+        order = orders.lock_order(order_id)
+        if order is None:
+            return
+        order.synced_at = utcnow()
+        if session is not None:
+            result = apply_checkout_session(order, session, None, source="reconciliation")
+            if result.startswith("ignored"):
+                log.warning("Reconciliation of %s with %s: %s", order_id, session.id, result)
+
+    in_transaction(work)
 
 
 def refund(order_id: str, amount_minor: int | None) -> str | None:

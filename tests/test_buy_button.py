@@ -459,3 +459,86 @@ def test_buy_button_link_leaves_the_quantity_to_stripes_page(
     body = order_json(client, key, order_id)
     assert (body["status"], body["quantity"], body["amount"]) == ("paid", 4, Decimal("20.00"))
     assert order_json(client, key, other)["status"] == "pending"
+
+
+# Reconciliation: a completed session whose webhook never came
+
+
+def reconcile(runner, older_than: int = 0) -> int:
+    result = runner.invoke(args=["reconcile", "--older-than", str(older_than), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["checked"]
+
+
+def test_reconciliation_finds_a_completed_session_whose_webhook_never_came(
+    client, admin_client, runner, shop, dashboard
+):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    dashboard.checkout(shop.payment_link, order_id, quantity=2)
+
+    assert reconcile(runner, older_than=900) == 0  # too young to be suspicious
+    assert order_json(client, shop.key, order_id)["status"] == "pending"
+
+    assert reconcile(runner) == 1
+    body = order_json(client, shop.key, order_id)
+    assert (body["status"], body["quantity"], body["amount"]) == ("paid", 2, Decimal("10.00"))
+    assert body["paidAmount"] == Decimal("10.00")
+    page = order_page(admin_client, order_id)
+    assert "pending → paid (reconciliation)" in page
+    assert "reconciliation: 1 → 2 bought" in page
+    [payload] = notification_payloads(admin_client, order_id)
+    assert (payload["event"], payload["quantity"]) == ("payment_succeeded", 2)
+    assert reconcile(runner) == 0  # paid: nothing left to ask
+
+
+def test_reconciliation_pages_through_a_busy_payment_link(client, runner, shop, dashboard):
+    waiting = open_order(client, shop.key).get_json()["orderId"]
+    processing = open_order(client, shop.key).get_json()["orderId"]
+    forgotten = open_order(client, shop.key).get_json()["orderId"]
+    dashboard.checkout(shop.payment_link, waiting, quantity=3)
+    dashboard.checkout(shop.payment_link, processing, payment_status="unpaid")
+    # Another Payment Link's session naming an order is not the order's payment.
+    dashboard.checkout(dashboard.payment_link(), forgotten)
+    for number in range(150):  # newer sessions of other customers: more than a page
+        dashboard.checkout(shop.payment_link, f"someone-else-{number}")
+
+    assert reconcile(runner) == 3
+    assert order_json(client, shop.key, waiting)["status"] == "paid"
+    assert order_json(client, shop.key, waiting)["quantity"] == 3
+    assert order_json(client, shop.key, processing)["status"] == "processing"
+    assert order_json(client, shop.key, forgotten)["status"] == "pending"
+
+
+def test_reconciliation_prefers_the_paid_session_of_an_order(client, runner, shop, dashboard):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    dashboard.checkout(shop.payment_link, order_id, quantity=2)
+    dashboard.checkout(shop.payment_link, order_id, payment_status="unpaid")  # a newer try
+    assert reconcile(runner) == 1
+    body = order_json(client, shop.key, order_id)
+    assert (body["status"], body["quantity"]) == ("paid", 2)
+
+
+def test_reconciliation_checks_only_sessions_in_the_orders_currency(
+    client, runner, shop, dashboard
+):
+    order_id = open_order(client, shop.key).get_json()["orderId"]
+    dashboard.checkout(shop.payment_link, order_id, currency="eur")
+    assert reconcile(runner) == 1
+    assert order_json(client, shop.key, order_id)["status"] == "pending"
+
+
+class TestSessionsUnreachable:
+    @pytest.fixture
+    def app_config(self):
+        return {
+            "STRIPE_SECRET_KEY": SECRET_KEY,
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_kassa",
+            "STRIPE_API_BASE": "http://127.0.0.1:9",
+        }
+
+    def test_reconciliation_skips_a_payment_link_it_cannot_list(self, client, runner, make):
+        service_id = make.service(buy_button_id="buy_btn_1P", stripe_payment_link_id="plink_1P")
+        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+        order_id = open_order(client, key).get_json()["orderId"]
+        assert reconcile(runner) == 1
+        assert order_json(client, key, order_id)["status"] == "pending"
