@@ -123,7 +123,7 @@ def apply_checkout_session(
 def _settle_quantity(order: Order, session: CheckoutSessionView, source: str) -> None:
     if session.quantity is not None:
         orders.settle_quantity(order, session.quantity, source=source)
-    elif session.line_item_count is not None and orders.is_unpaid(order):
+    elif session.line_item_count not in (None, 1) and orders.is_unpaid(order):
         orders.note(
             order,
             "quantity",
