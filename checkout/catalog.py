@@ -13,6 +13,7 @@ from checkout.models import Provider, Service
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BUY_BUTTON_PATTERN = re.compile(r"^buy_btn_[A-Za-z0-9]{1,60}$")
+STRIPE_PAYMENT_LINK_PATTERN = re.compile(r"^plink_[A-Za-z0-9]{1,60}$")
 
 
 def slugify(text: str) -> str:
@@ -46,7 +47,34 @@ class ServiceFields:
     currency: str
     slug: str | None = None
     buy_button_id: str | None = None
+    stripe_payment_link_id: str | None = None
     active: bool = True
+
+
+def _clean_buy_button(fields: ServiceFields) -> tuple[str | None, str | None]:
+    """The Buy Button ID and the Stripe Payment Link behind it: both well formed, or neither.
+
+    Only sessions of that Payment Link pay the service's orders; anyone can add
+    client_reference_id to any Payment Link's URL, so the button alone proves nothing.
+    """
+    buy_button_id = (fields.buy_button_id or "").strip() or None
+    link_id = (fields.stripe_payment_link_id or "").strip() or None
+    if buy_button_id and not BUY_BUTTON_PATTERN.match(buy_button_id):
+        raise ValidationError("buy_button_id", "A Buy Button ID looks like buy_btn_1Abc…")
+    if link_id and not STRIPE_PAYMENT_LINK_PATTERN.match(link_id):
+        raise ValidationError(
+            "stripe_payment_link_id", "A Stripe Payment Link ID looks like plink_1Abc…"
+        )
+    if buy_button_id and not link_id:
+        raise ValidationError(
+            "stripe_payment_link_id",
+            "A Buy Button needs the ID of the Stripe Payment Link behind it (plink_…)",
+        )
+    if link_id and not buy_button_id:
+        raise ValidationError(
+            "buy_button_id", "A Stripe Payment Link ID needs its Buy Button ID (buy_btn_…)"
+        )
+    return buy_button_id, link_id
 
 
 def _apply_service(service: Service, fields: ServiceFields) -> Service:
@@ -59,15 +87,14 @@ def _apply_service(service: Service, fields: ServiceFields) -> Service:
         money.check_minimum_charge(price_minor, currency)
     except money.AmountError as error:
         raise ValidationError("price", str(error)) from None
-    buy_button_id = (fields.buy_button_id or "").strip() or None
-    if buy_button_id and not BUY_BUTTON_PATTERN.match(buy_button_id):
-        raise ValidationError("buy_button_id", "A Buy Button ID looks like buy_btn_1Abc…")
+    buy_button_id, stripe_payment_link_id = _clean_buy_button(fields)
     slug = _clean_slug(Service, fields.slug, title, service.id)
     service.title = title
     service.slug = slug
     service.currency = currency
     service.price_minor = price_minor
     service.buy_button_id = buy_button_id
+    service.stripe_payment_link_id = stripe_payment_link_id
     service.active = bool(fields.active)
     return _save(service)
 

@@ -58,6 +58,8 @@ def create_admin_command(email: str, password: str, as_json: bool) -> None:
 
 
 services_cli = AppGroup("services", help="Manage services (what providers sell).")
+# A service's field names as this command's options spell them, for its error messages.
+_SERVICE_OPTIONS = {"buy_button_id": "buy-button-id", "stripe_payment_link_id": "payment-link-id"}
 
 
 @services_cli.command("create")
@@ -66,17 +68,26 @@ services_cli = AppGroup("services", help="Manage services (what providers sell).
 @click.option("--currency", default="usd", show_default=True)
 @click.option("--slug")
 @click.option("--buy-button-id", help="Stripe Buy Button ID (buy_btn_…).")
+@click.option("--payment-link-id", help="The Stripe Payment Link (plink_…) behind the Buy Button.")
 @json_option
-def create_service_command(title, price, currency, slug, buy_button_id, as_json) -> None:
+def create_service_command(
+    title, price, currency, slug, buy_button_id, payment_link_id, as_json
+) -> None:
     """Create a service."""
     try:
         service = catalog.create_service(
             ServiceFields(
-                title=title, price=price, currency=currency, slug=slug, buy_button_id=buy_button_id
+                title=title,
+                price=price,
+                currency=currency,
+                slug=slug,
+                buy_button_id=buy_button_id,
+                stripe_payment_link_id=payment_link_id,
             )
         )
     except ValidationError as error:
-        _fail(as_json, f"{error.field}: {error.message}")
+        option = _SERVICE_OPTIONS.get(error.field, error.field)
+        _fail(as_json, f"{option}: {error.message}")
     _emit(
         as_json,
         schemas.service(service),

@@ -207,7 +207,7 @@ def price_order(provider: Provider, amount: object) -> int:
     service = provider.service
     price = service.price_minor
     if provider.mode is PaymentMode.BUY_BUTTON:
-        if not service.buy_button_id:
+        if not (service.buy_button_id and service.stripe_payment_link_id):
             raise PaymentNotConfigured("Stripe Buy Button not configured")
         quantity = 1
     else:

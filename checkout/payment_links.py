@@ -295,11 +295,16 @@ def open_order(link_id: str, quantity: int | None) -> Order:
                 "Every remaining payment of this link is being made right now. "
                 "Try again in a few minutes."
             )
-        chosen = _quantity(link, quantity)
         provider = link.provider
         mode = provider.mode if provider else PaymentMode.CASHAPP
-        if mode is PaymentMode.BUY_BUTTON and not link.service.buy_button_id:
+        service = link.service
+        if mode is PaymentMode.BUY_BUTTON and not (
+            service.buy_button_id and service.stripe_payment_link_id
+        ):
             raise LinkMisconfigured("This payment link cannot take payments.")
+        # With a Buy Button the customer picks the quantity on Stripe's page, and the
+        # session's line items settle the order.
+        chosen = 1 if mode is PaymentMode.BUY_BUTTON else _quantity(link, quantity)
         return orders.new_order(
             link.service,
             chosen,

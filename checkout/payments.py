@@ -3,7 +3,7 @@
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -12,9 +12,9 @@ from checkout import orders, stripe_gateway
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
-from checkout.models import Order, OrderStatus, PaymentMode, Refund, utcnow
+from checkout.models import Order, OrderStatus, PaymentMode, Refund, Service, utcnow
 from checkout.orders import Outcome
-from checkout.stripe_gateway import PaymentIntentView, RefundView
+from checkout.stripe_gateway import CheckoutSessionView, PaymentIntentView, RefundView
 
 OUTCOME_BY_INTENT_STATUS = {
     "processing": Outcome.PROCESSING,
@@ -64,6 +64,83 @@ def apply_intent(order_id: str, intent: PaymentIntentView, source: str) -> Order
         return order
 
     return in_transaction(work)
+
+
+# What a completed Checkout Session's payment_status means for its order.
+OUTCOME_BY_SESSION_PAYMENT_STATUS = {
+    "paid": Outcome.SUCCEEDED,
+    "no_payment_required": Outcome.SUCCEEDED,
+    "unpaid": Outcome.PROCESSING,
+}
+MODE_NAMES = {PaymentMode.CASHAPP: "a Cash App", PaymentMode.BUY_BUTTON: "a Buy Button"}
+
+
+def session_problem(order: Order, session: CheckoutSessionView) -> str | None:
+    """Why a Checkout Session does not pay this order, or None when it does.
+
+    Anyone can put ?client_reference_id= on any Payment Link's URL, so the reference alone
+    proves nothing: the session must come from the Payment Link behind the order's Buy
+    Button, in the order's currency.
+    """
+    if order.mode is not PaymentMode.BUY_BUTTON:
+        return f"{order.id} is {MODE_NAMES[order.mode]} order, not a Buy Button order"
+    expected = order.service.stripe_payment_link_id
+    if not expected:
+        return f"service {order.service.slug} has no Stripe Payment Link ID"
+    if session.payment_link != expected:
+        paid = f"Payment Link {session.payment_link}" if session.payment_link else "no Payment Link"
+        return f"the session is from {paid}, not the service's {expected}"
+    if session.currency != order.currency:
+        currency = (session.currency or "no currency").upper()
+        return f"the session is in {currency}, the order in {order.currency.upper()}"
+    return None
+
+
+def apply_checkout_session(
+    order: Order,
+    session: CheckoutSessionView,
+    outcome: Outcome | None,
+    *,
+    source: str,
+    event_created: datetime | None = None,
+) -> str:
+    """Apply a Checkout Session retrieved from Stripe to its locked order; say what it did.
+
+    The webhook's handler and reconciliation both come here. Outcome None means: decide by
+    the completed session's payment_status. The quantity is what the session's line item
+    says was bought; the amount received is its amount_total (tax and discounts included).
+    """
+    problem = session_problem(order, session)
+    if problem is None and outcome is None:
+        outcome = OUTCOME_BY_SESSION_PAYMENT_STATUS.get(session.payment_status or "")
+        if session.status != "complete" or outcome is None:
+            problem = f"the session is {session.status}, payment_status {session.payment_status}"
+    if problem is not None:
+        return f"ignored: {problem}"[:200]
+    if outcome is not Outcome.FAILED:
+        _settle_quantity(order, session, source)
+    changed = orders.apply_outcome(
+        order,
+        outcome,
+        source=source,
+        payment_intent_id=session.payment_intent,
+        amount_received_minor=session.amount_total,
+        currency_received=session.currency,
+        event_created=event_created,
+    )
+    return "applied" if changed else "no change"
+
+
+def _settle_quantity(order: Order, session: CheckoutSessionView, source: str) -> None:
+    if session.quantity is not None:
+        orders.settle_quantity(order, session.quantity, source=source)
+    elif session.line_item_count not in (None, 1) and orders.is_unpaid(order):
+        orders.note(
+            order,
+            "quantity",
+            f"{source}: {session.line_item_count} line items, not one; "
+            f"quantity left at {order.quantity}",
+        )
 
 
 def prepare_cashapp_payment(order: Order) -> PaymentIntentView:
@@ -172,7 +249,94 @@ def reconcile(after: timedelta) -> int:
             log.warning("Reconciliation could not fetch %s for %s", intent_id, order_id)
             continue
         apply_intent(order_id, intent, source="reconciliation")
+    return len(rows) + _reconcile_buy_button_orders(after, now)
+
+
+# A Payment Link's sessions are read newest first, at most this many pages of 100 per run;
+# sessions are looked for from a little before the oldest order (clocks differ).
+SESSION_PAGES_MAX = 10
+SESSION_CLOCK_SLACK = timedelta(minutes=5)
+
+
+def _reconcile_buy_button_orders(after: timedelta, now: datetime) -> int:
+    """Settle Buy Button orders unfinished for longer than `after` from the completed
+    sessions of their service's Payment Link, matched on client_reference_id."""
+    rows = db.session.execute(
+        select(Order.id, Order.created_at, Service.stripe_payment_link_id)
+        .join(Service, Order.service_id == Service.id)
+        .where(
+            Order.mode == PaymentMode.BUY_BUTTON,
+            Order.status.in_(orders.UNFINISHED),
+            Service.stripe_payment_link_id.is_not(None),
+            Order.created_at <= now - after,
+            Order.created_at >= now - RECONCILE_WINDOW,
+            or_(Order.synced_at.is_(None), Order.synced_at <= now - after),
+        )
+        .order_by(Order.created_at)
+        .limit(RECONCILE_BATCH)
+    ).all()
+    db.session.commit()
+    by_link: dict[str, dict[str, datetime]] = {}
+    for order_id, created_at, link_id in rows:
+        by_link.setdefault(link_id, {})[order_id] = created_at
+    for link_id, wanted in by_link.items():
+        try:
+            found = _completed_sessions(link_id, wanted)
+        except stripe_gateway.StripeError:
+            log.warning("Reconciliation could not list the sessions of %s", link_id)
+            continue
+        for order_id in wanted:
+            session_id = found.get(order_id)
+            try:
+                session = (
+                    CheckoutSessionView.of(stripe_gateway.retrieve_checkout_session(session_id))
+                    if session_id
+                    else None
+                )
+            except stripe_gateway.StripeError:
+                log.warning("Reconciliation could not fetch %s for %s", session_id, order_id)
+                continue
+            _apply_reconciled_session(order_id, session)
     return len(rows)
+
+
+def _completed_sessions(link_id: str, wanted: dict[str, datetime]) -> dict[str, str]:
+    """The id of the session that best pays each wanted order: a paid one, else the newest."""
+    since = min(wanted.values()) - SESSION_CLOCK_SLACK
+    found: dict[str, CheckoutSessionView] = {}
+    starting_after = None
+    for _ in range(SESSION_PAGES_MAX):
+        page = stripe_gateway.list_payment_link_sessions(link_id, since, starting_after)
+        for session in page.sessions:
+            reference = session.client_reference_id
+            if reference not in wanted or session.id is None:
+                continue
+            known = found.get(reference)
+            if known is None or (_unpaid(known) and not _unpaid(session)):
+                found[reference] = session
+        settled = len(found) == len(wanted) and not any(map(_unpaid, found.values()))
+        if settled or not page.has_more or not page.sessions or page.sessions[-1].id is None:
+            break
+        starting_after = page.sessions[-1].id
+    return {order_id: session.id for order_id, session in found.items()}
+
+
+def _unpaid(session: CheckoutSessionView) -> bool:
+    return session.payment_status == "unpaid"
+
+
+def _apply_reconciled_session(order_id: str, session: CheckoutSessionView | None) -> None:
+    def work() -> None:
+        order = orders.lock_order(order_id)
+        if order is None:
+            return
+        order.synced_at = utcnow()
+        if session is not None:
+            result = apply_checkout_session(order, session, None, source="reconciliation")
+            if result.startswith("ignored"):
+                log.warning("Reconciliation of %s with %s: %s", order_id, session.id, result)
+
+    in_transaction(work)
 
 
 @dataclass(frozen=True)
@@ -252,3 +416,39 @@ def refund(order_id: str, amount_minor: int | None, request_key: str) -> RefundR
         db.session.rollback()
         return RefundRequested(made.id, sandbox, repeated=True)
     return RefundRequested(made.id, sandbox)
+
+
+def payment_link_problems() -> list[str]:
+    """What is wrong with the Stripe Payment Links behind active services' Buy Buttons.
+
+    Each problem names its service; an empty list means every Payment Link exists, is
+    active and charges the service's currency.
+    """
+    services = db.session.scalars(
+        select(Service)
+        .where(Service.active, Service.buy_button_id.is_not(None))
+        .order_by(Service.slug)
+    ).all()
+    problems = []
+    for service in services:
+        link_id = service.stripe_payment_link_id
+        name = f"Service {service.slug}"
+        if not link_id:
+            problems.append(f"{name}: its Buy Button has no Stripe Payment Link ID (plink_…)")
+            continue
+        try:
+            link = stripe_gateway.retrieve_payment_link(link_id)
+        except stripe_gateway.StripeError as error:
+            if stripe_gateway.is_missing(error):
+                problems.append(f"{name}: Stripe has no Payment Link {link_id}")
+            else:
+                problems.append(f"{name}: Payment Link {link_id} could not be checked ({error})")
+            continue
+        if not link.active:
+            problems.append(f"{name}: Payment Link {link_id} is not active")
+        elif link.currency and link.currency != service.currency:
+            problems.append(
+                f"{name}: Payment Link {link_id} charges {link.currency.upper()}, "
+                f"the service is priced in {service.currency.upper()}"
+            )
+    return problems

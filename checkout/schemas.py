@@ -163,6 +163,7 @@ def service(row: Service) -> dict:
         "price": row.price,
         "currency": row.currency,
         "buyButtonId": row.buy_button_id,
+        "stripePaymentLinkId": row.stripe_payment_link_id,
         "active": row.active,
     }
 

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from checkout import database, orders, stripe_gateway
+from checkout import database, orders, payments, stripe_gateway
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
@@ -99,33 +99,34 @@ def _intent_handler(outcome: Outcome) -> Handler:
     return handle
 
 
-def _session_handler(outcome: Outcome | None) -> Handler:
-    """Checkout Session events; outcome None means: decide by payment_status."""
+def _buy_button_session_handler(outcome: Outcome | None) -> Handler:
+    """Checkout Session events, applied as Stripe has the session now (see FETCHERS) and
+    only to the Buy Button order it belongs to; outcome None means: by payment_status."""
 
-    def handle(session: dict, event: EventContext) -> tuple[str, Order | None]:
-        reference = _text(session.get("client_reference_id"))
+    def handle(data: dict, event: EventContext) -> tuple[str, Order | None]:
+        if not stripe_gateway.is_live():
+            return "ignored: without Stripe keys a Checkout Session cannot be verified", None
+        session = stripe_gateway.CheckoutSessionView.of(data)
+        if session.id is None:
+            return "ignored: the event names no Checkout Session", None
+        reference = session.client_reference_id
         order = orders.lock_order(reference) if reference else None
         if order is None:
             return "ignored: no order for this client_reference_id", None
-        chosen = outcome
-        if chosen is None:
-            chosen = (
-                Outcome.SUCCEEDED
-                if session.get("payment_status") == "paid"
-                else (Outcome.PROCESSING)
-            )
-        changed = orders.apply_outcome(
-            order,
-            chosen,
-            source=event.source,
-            payment_intent_id=_text(session.get("payment_intent")),
-            amount_received_minor=_int(session.get("amount_total")),
-            currency_received=_text(session.get("currency")),
-            event_created=event.created,
+        result = payments.apply_checkout_session(
+            order, session, outcome, source=event.source, event_created=event.created
         )
-        return ("applied" if changed else "no change"), order
+        return result, order
 
     return handle
+
+
+def _retrieve_session(data: dict) -> dict:
+    """The event's Checkout Session as Stripe has it now, with the line items bought."""
+    session_id = stripe_gateway.CheckoutSessionView.of(data).id
+    if session_id is None or not stripe_gateway.is_live():
+        return data
+    return stripe_gateway.retrieve_checkout_session(session_id)
 
 
 def _session_expired(session: dict, event: EventContext) -> tuple[str, Order | None]:
@@ -253,9 +254,9 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.processing": _intent_handler(Outcome.PROCESSING),
     "payment_intent.payment_failed": _intent_handler(Outcome.FAILED),
     "payment_intent.canceled": _intent_handler(Outcome.CANCELED),
-    "checkout.session.completed": _session_handler(None),
-    "checkout.session.async_payment_succeeded": _session_handler(Outcome.SUCCEEDED),
-    "checkout.session.async_payment_failed": _session_handler(Outcome.FAILED),
+    "checkout.session.completed": _buy_button_session_handler(None),
+    "checkout.session.async_payment_succeeded": _buy_button_session_handler(Outcome.SUCCEEDED),
+    "checkout.session.async_payment_failed": _buy_button_session_handler(Outcome.FAILED),
     "checkout.session.expired": _session_expired,
     "charge.refunded": _charge_refunded,
     "refund.created": _refund_changed,
@@ -270,6 +271,9 @@ HANDLERS: dict[str, Handler] = {
 # Session's line items, say). Fetching runs before the event's transaction, so no lock is
 # held while Stripe answers; a failure counts as an attempt, retried by the sweep.
 FETCHERS: dict[str, Callable[[dict], dict]] = {
+    "checkout.session.completed": _retrieve_session,
+    "checkout.session.async_payment_succeeded": _retrieve_session,
+    "checkout.session.async_payment_failed": _retrieve_session,
     "charge.refunded": _refunds_of_charge,
     "charge.dispute.created": _intent_of_dispute,
     "charge.dispute.updated": _intent_of_dispute,

@@ -3,7 +3,9 @@
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import stripe
 from flask import current_app
@@ -48,6 +50,93 @@ class PaymentIntentView:
     amount_received: int | None
     currency: str
     has_payment_error: bool
+
+
+@dataclass(frozen=True)
+class CheckoutSessionView:
+    """The parts of a Checkout Session Kassa acts on, each None unless well formed.
+
+    Read from a plain dict in Stripe's shape: a signed webhook's object, or a session
+    retrieved from Stripe. `quantity` is known only when the session's line items were
+    retrieved and hold exactly one line item (a Buy Button's Payment Link sells one).
+    """
+
+    id: str | None
+    status: str | None
+    payment_status: str | None
+    payment_link: str | None
+    client_reference_id: str | None
+    currency: str | None
+    amount_total: int | None
+    payment_intent: str | None
+    line_item_count: int | None
+    quantity: int | None
+
+    @classmethod
+    def of(cls, data: dict) -> "CheckoutSessionView":
+        session_id = _text(data.get("id"))
+        items = data.get("line_items")
+        listed = items.get("data") if isinstance(items, dict) else None
+        count = quantity = None
+        if isinstance(listed, list) and items.get("has_more") is False:
+            count = len(listed)
+            only = listed[0] if count == 1 and isinstance(listed[0], dict) else {}
+            quantity = _count(only.get("quantity"))
+        currency = _text(data.get("currency"), 3)
+        return cls(
+            id=session_id if session_id and SESSION_ID.match(session_id) else None,
+            status=_text(data.get("status")),
+            payment_status=_text(data.get("payment_status")),
+            payment_link=_id_of(data.get("payment_link")),
+            client_reference_id=_text(data.get("client_reference_id")),
+            currency=currency.lower() if currency else None,
+            amount_total=_amount(data.get("amount_total")),
+            payment_intent=_id_of(data.get("payment_intent")),
+            line_item_count=count,
+            quantity=quantity,
+        )
+
+
+SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}\Z")
+
+
+def _text(value: object, limit: int = 255) -> str | None:
+    if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value:
+        return value
+    return None
+
+
+def _amount(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None
+
+
+def _count(value: object) -> int | None:
+    amount = _amount(value)
+    return amount if amount else None
+
+
+def _id_of(value: object) -> str | None:
+    """An object's id, whether Stripe sent the id or the expanded object."""
+    return _text(value.get("id") if isinstance(value, dict) else value)
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """One page of a list of Checkout Sessions, newest first."""
+
+    sessions: list[CheckoutSessionView]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class PaymentLinkView:
+    """The parts of a Payment Link Kassa checks."""
+
+    id: str
+    active: bool
+    currency: str | None
 
 
 def is_live() -> bool:
@@ -232,6 +321,45 @@ def forget_cashapp_refusal() -> bool:
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     """Fetch a PaymentIntent's current state from Stripe."""
     return _view(_client().v1.payment_intents.retrieve(payment_intent_id))
+
+
+def retrieve_checkout_session(session_id: str) -> dict:
+    """A Checkout Session with its line items, in Stripe's shape, as a plain dict."""
+    session = _client().v1.checkout.sessions.retrieve(session_id, params={"expand": ["line_items"]})
+    return session.to_dict()
+
+
+SESSION_PAGE_SIZE = 100
+
+
+def list_payment_link_sessions(
+    payment_link_id: str, created_since: datetime, starting_after: str | None = None
+) -> SessionPage:
+    """One page of a Payment Link's completed Checkout Sessions created since a moment."""
+    params: dict = {
+        "payment_link": payment_link_id,
+        "status": "complete",
+        "created": {"gte": int(created_since.replace(tzinfo=UTC).timestamp())},
+        "limit": SESSION_PAGE_SIZE,
+    }
+    if starting_after is not None:
+        params["starting_after"] = starting_after
+    page = _client().v1.checkout.sessions.list(params=params)
+    return SessionPage(
+        sessions=[CheckoutSessionView.of(session.to_dict()) for session in page.data],
+        has_more=bool(page.has_more),
+    )
+
+
+def retrieve_payment_link(payment_link_id: str) -> PaymentLinkView:
+    """A Payment Link, to check that it exists and takes payments."""
+    link = _client().v1.payment_links.retrieve(payment_link_id)
+    return PaymentLinkView(id=link.id, active=bool(link.active), currency=link.currency)
+
+
+def is_missing(error: StripeError) -> bool:
+    """Whether Stripe answered that the object asked for does not exist."""
+    return getattr(error, "code", None) == "resource_missing"
 
 
 def webhook_configured() -> bool:

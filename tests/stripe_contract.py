@@ -28,6 +28,9 @@ CALLS: dict[tuple[str, str], type] = {
     ("POST", "/v1/refunds"): params.RefundCreateParams,
     ("GET", "/v1/refunds"): params.RefundListParams,
     ("GET", "/v1/charges/{charge}"): params.ChargeRetrieveParams,
+    ("GET", "/v1/checkout/sessions/{session}"): params.checkout.SessionRetrieveParams,
+    ("GET", "/v1/checkout/sessions"): params.checkout.SessionListParams,
+    ("GET", "/v1/payment_links/{payment_link}"): params.PaymentLinkRetrieveParams,
     ("GET", "/v1/account"): params.AccountRetrieveCurrentParams,
     ("GET", "/v1/webhook_endpoints"): params.WebhookEndpointListParams,
 }

@@ -116,6 +116,10 @@ def test_create_and_edit_a_service(admin_client):
         ({"currency": "xyz"}, "Not a valid choice"),
         ({"slug": "Bad Slug!"}, "lowercase letters"),
         ({"buy_button_id": "pl_123"}, "buy_btn_"),
+        ({"buy_button_id": "buy_btn_1A"}, "Stripe Payment Link behind it (plink_…)"),
+        ({"stripe_payment_link_id": "plink_1A"}, "needs its Buy Button ID (buy_btn_…)"),
+        ({"buy_button_id": "buy_btn_1A", "stripe_payment_link_id": "pl_1"}, "plink_1Abc"),
+        ({"buy_button_id": "buy_btn_1A", "stripe_payment_link_id": "plink_1A-2"}, "plink_1Abc"),
         ({"title": ""}, "This field is required"),
     ],
 )
@@ -125,6 +129,25 @@ def test_bad_service_input_is_422_and_saves_nothing(admin_client, fields, messag
     assert response.status_code == 422
     assert message in response.text
     assert "No services yet" in admin_client.get("/admin/services").text
+
+
+def test_buy_button_service_records_its_stripe_payment_link(admin_client, make):
+    fields = {"title": "Pro", "price": "300", "currency": "usd", "active": "y"}
+    button = {"buy_button_id": "buy_btn_1Pro", "stripe_payment_link_id": "plink_1Pro"}
+    response = form_post(admin_client, "/admin/services/new", {**fields, **button})
+    assert response.status_code == 302
+    listing = admin_client.get("/admin/services").text
+    assert "buy_btn_1Pro" in listing and "plink_1Pro" in listing
+    edit_url = re.search(r'href="(/admin/services/[^"]+/edit)"', listing).group(1)
+    assert 'value="plink_1Pro"' in admin_client.get(edit_url).text
+    cleared = form_post(admin_client, edit_url, {**fields, **button, "stripe_payment_link_id": ""})
+    assert cleared.status_code == 422
+    assert "Stripe Payment Link behind it" in cleared.text
+    assert "plink_1Pro" in admin_client.get("/admin/services").text
+    empty = {"buy_button_id": "", "stripe_payment_link_id": ""}
+    both_cleared = form_post(admin_client, edit_url, {**fields, **empty})
+    assert both_cleared.status_code == 302
+    assert "plink_1Pro" not in admin_client.get("/admin/services").text
 
 
 def test_duplicate_slug_is_refused(admin_client, make):
@@ -231,7 +254,7 @@ def test_at_most_five_active_keys(admin_client, make):
 
 
 def test_edit_provider_switches_mode(admin_client, make):
-    service_id = make.service(buy_button_id="buy_btn_abc")
+    service_id = make.service(buy_button_id="buy_btn_abc", stripe_payment_link_id="plink_abc")
     provider_id, key = make.provider(service_id=service_id)
     fields = provider_form(service_id, use_stripe_checkout="y", webhook_url="")
     response = form_post(admin_client, f"/admin/providers/{provider_id}/edit", fields)

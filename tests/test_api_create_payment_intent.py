@@ -243,7 +243,9 @@ def test_orders_without_external_id_are_each_new(client, app, api_key):
 
 
 def test_buy_button_mode_ignores_amount(client, make):
-    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Abc")
+    service_id = make.service(
+        title="Pro", price="300", buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1Abc"
+    )
     _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
     body = open_order(client, key, externalId="B-1", amount=999).get_json()
     assert body["mode"] == "stripe_buy_button"
@@ -254,7 +256,9 @@ def test_buy_button_mode_ignores_amount(client, make):
 
 @pytest.mark.parametrize("raw_amount", ['"100"', "true", "[5]", "{}", "0", "-3", "5.001", "1e400"])
 def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amount):
-    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Abc")
+    service_id = make.service(
+        title="Pro", price="300", buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1A"
+    )
     _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
     response = client.post(URL, data=f'{{"apiKey": "{key}", "amount": {raw_amount}}}')
     assert response.status_code == 200, response.get_json()
@@ -265,6 +269,22 @@ def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amou
 
 def test_buy_button_mode_without_button_id_is_400(client, app, make):
     _, key = make.provider(use_stripe_checkout=True)
+    response = open_order(client, key, externalId="B-1")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Stripe Buy Button not configured"}
+    assert order_count(app) == 0
+
+
+def test_buy_button_service_saved_before_payment_link_ids_is_400(client, app, make):
+    """A service from before Payment Link IDs: no order until an admin adds its plink_…."""
+    from checkout.extensions import db
+    from checkout.models import Service
+
+    service_id = make.service(buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1Abc")
+    with app.app_context():
+        db.session.get(Service, service_id).stripe_payment_link_id = None
+        db.session.commit()
+    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
     response = open_order(client, key, externalId="B-1")
     assert response.status_code == 400
     assert response.get_json() == {"error": "Stripe Buy Button not configured"}

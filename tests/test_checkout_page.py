@@ -195,7 +195,12 @@ class TestLiveMode:
         }
 
     def test_buy_button_page_renders_stripe_buy_button(self, client, make):
-        service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Xyz")
+        service_id = make.service(
+            title="Pro",
+            price="300",
+            buy_button_id="buy_btn_1Xyz",
+            stripe_payment_link_id="plink_1X",
+        )
         _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
         order_id = new_order(client, key, externalId="B-1")
         page = client.get(f"/checkout?orderId={order_id}")
@@ -210,7 +215,7 @@ class TestLiveMode:
         assert "data-poll" in page.text
 
     def test_sandbox_buttons_are_gone(self, client, make):
-        service_id = make.service(buy_button_id="buy_btn_1Xyz")
+        service_id = make.service(buy_button_id="buy_btn_1Xyz", stripe_payment_link_id="plink_1X")
         _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
         order_id = new_order(client, key)
         response = client.post(

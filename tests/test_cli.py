@@ -80,6 +80,8 @@ def test_buy_button_provider_from_the_command_line(runner, client):
         "pro",
         "--buy-button-id",
         "buy_btn_1AbC",
+        "--payment-link-id",
+        "plink_1AbC",
     )
     code, provider = run_json(
         runner, "providers", "create", "--name", "Shop", "--service", "pro", "--stripe-checkout"
@@ -88,6 +90,29 @@ def test_buy_button_provider_from_the_command_line(runner, client):
     assert provider["mode"] == "stripe_buy_button"
     body = open_order(client, provider["apiKey"]).get_json()
     assert body["stripeBuyButtonId"] == "buy_btn_1AbC"
+
+
+def test_buy_button_service_needs_its_payment_link_on_the_command_line(runner):
+    base = ["services", "create", "--title", "Pro", "--price", "300"]
+    code, body = run_json(runner, *base, "--buy-button-id", "buy_btn_1AbC")
+    assert code == 1
+    assert body["error"] == (
+        "payment-link-id: A Buy Button needs the ID of the Stripe Payment Link behind it (plink_…)"
+    )
+    code, body = run_json(runner, *base, "--payment-link-id", "plink_1AbC")
+    assert code == 1
+    assert body["error"].startswith("buy-button-id: A Stripe Payment Link ID needs")
+    code, body = run_json(
+        runner, *base, "--buy-button-id", "buy_btn_1AbC", "--payment-link-id", "https://buy.x"
+    )
+    assert code == 1
+    assert body["error"] == "payment-link-id: A Stripe Payment Link ID looks like plink_1Abc…"
+    code, body = run_json(
+        runner, *base, "--buy-button-id", "buy_btn_1AbC", "--payment-link-id", "plink_1AbC"
+    )
+    assert code == 0
+    assert body["buyButtonId"] == "buy_btn_1AbC"
+    assert body["stripePaymentLinkId"] == "plink_1AbC"
 
 
 def test_cli_errors_exit_1_with_a_message(runner):

@@ -77,7 +77,7 @@ def test_order_lookups_match_the_document(client, api_key, spec):
 
 
 def test_buy_button_order_matches_the_document(client, make, spec):
-    service_id = make.service(buy_button_id="buy_btn_123")
+    service_id = make.service(buy_button_id="buy_btn_123", stripe_payment_link_id="plink_123")
     _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
     response = open_order(client, key, externalId="B")
     assert response.status_code == 200
@@ -89,7 +89,7 @@ def _field_names(spec: dict, schema: str) -> set[str]:
 
 
 def test_orders_in_every_state_have_exactly_the_documented_fields(client, admin_client, make, spec):
-    service_id = make.service(buy_button_id="buy_btn_123")
+    service_id = make.service(buy_button_id="buy_btn_123", stripe_payment_link_id="plink_123")
     _, key = make.provider(service_id=service_id)
     _, button_key = make.provider(service_id=service_id, name="Buttons", use_stripe_checkout=True)
     headers = bearer(key)

@@ -119,7 +119,13 @@ def test_cash_app_refused_is_remembered_until_stripe_takes_it_again(
     assert response.get_json() == REFUSED
     assert order_json(client, api_key, earlier)["stripePaymentIntentId"] is None
     # A Buy Button provider does not take Cash App Pay, and still opens orders.
-    button = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Abc", slug="pro")
+    button = make.service(
+        title="Pro",
+        price="300",
+        buy_button_id="buy_btn_1Abc",
+        stripe_payment_link_id="plink_1A",
+        slug="pro",
+    )
     _, button_key = make.provider(service_id=button, name="Buttons", use_stripe_checkout=True)
     assert open_order(client, button_key, externalId="B-1").status_code == 200
 

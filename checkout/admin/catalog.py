@@ -33,6 +33,7 @@ def _service_fields(form: ServiceForm) -> ServiceFields:
         currency=form.currency.data,
         slug=form.slug.data,
         buy_button_id=form.buy_button_id.data,
+        stripe_payment_link_id=form.stripe_payment_link_id.data,
         active=form.active.data,
     )
 

@@ -43,6 +43,12 @@ class ServiceForm(FlaskForm):
         validators=[Optional(), Length(max=64)],
         description="buy_btn_… from Stripe Dashboard → Payment Links → Buy button",
     )
+    stripe_payment_link_id = StringField(
+        "Stripe Payment Link ID",
+        validators=[Optional(), Length(max=64)],
+        description="plink_… of the Payment Link the Buy Button opens; "
+        "only its payments settle orders",
+    )
     active = BooleanField("Active", default=True)
 
 

@@ -73,3 +73,26 @@ def test_embedded_button_opens_the_checkout(page: Page, app, live_server, site, 
     page.wait_for_url(f"{live_server.url}/l/{link_id}")
     expect(page.get_by_role("heading", name="Festival tickets")).to_be_visible()
     expect(page.get_by_text("$3.00").first).to_be_visible()
+
+
+def test_buy_button_link_leaves_the_quantity_to_stripe(page: Page, app, live_server, make):
+    service_id = make.service(
+        title="Credits", price="5", buy_button_id="buy_btn_1C", stripe_payment_link_id="plink_1C"
+    )
+    provider_id, _ = make.provider(service_id=service_id, use_stripe_checkout=True, key=False)
+    link_id = make_link(
+        app,
+        service_id,
+        provider_id=provider_id,
+        adjustable_quantity=True,
+        min_quantity=2,
+        max_quantity=5,
+    )
+    page.goto(f"{live_server.url}/l/{link_id}")
+    expect(page.get_by_role("heading", name="Festival tickets")).to_be_visible()
+    expect(page.get_by_role("spinbutton")).to_have_count(0)
+    expect(page.get_by_text("Chosen on Stripe's checkout page")).to_be_visible()
+    expect(page.locator("[data-total]")).to_have_text("$5.00")
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url(re.compile(r"/checkout\?orderId=ord_"))
+    expect(page.locator("[data-amount]")).to_have_text("$5.00")

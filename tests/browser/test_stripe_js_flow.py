@@ -229,7 +229,9 @@ def test_stripe_js_that_does_not_load_is_explained(page: Page, live_server, api_
 
 
 def buy_button_order(make, base_url: str) -> dict:
-    service_id = make.service(title="Pro", price="300", buy_button_id="buy_btn_1Xyz")
+    service_id = make.service(
+        title="Pro", price="300", buy_button_id="buy_btn_1Xyz", stripe_payment_link_id="plink_1X"
+    )
     _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
     return open_order(base_url, key, externalId="BB-1")
 

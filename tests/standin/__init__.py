@@ -9,6 +9,7 @@ API version rules; `account` answers for the account and its webhook endpoints.
 
 from standin import (  # noqa: F401
     account,
+    checkout,
     contract,
     control,
     faults,
