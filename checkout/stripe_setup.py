@@ -12,7 +12,7 @@ from functools import cached_property
 
 from flask import current_app
 
-from checkout import stripe_events, stripe_gateway
+from checkout import payments, stripe_events, stripe_gateway
 from checkout.stripe_gateway import AccountView, WebhookEndpointView
 
 # Where Stripe must send events: the webhooks blueprint's POST /webhooks/stripe.
@@ -224,3 +224,13 @@ def _missing_events(endpoint: WebhookEndpointView) -> list[str]:
     return [
         event for event in sorted(stripe_events.HANDLERS) if event not in endpoint.enabled_events
     ]
+
+
+@check("payment_links")
+def buy_button_payment_links(facts: StripeFacts) -> list[Finding]:
+    """The Stripe Payment Link behind each sold Buy Button exists, is active and charges the
+    service's currency: only its sessions pay Buy Button orders."""
+    problems = payments.payment_link_problems()
+    if problems:
+        return [problem(message) for message in problems]
+    return [passed("every Buy Button sold has an active Stripe Payment Link in its currency")]

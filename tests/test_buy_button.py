@@ -127,8 +127,20 @@ def notification_payloads(admin_client, order_id: str) -> list[dict]:
 # Stripe check: each Buy Button's Payment Link exists, is active, in the service's currency
 
 
-def test_payment_link_problems_name_each_service(app, make, dashboard):
-    from checkout import payments
+def link_problems(runner) -> list[str]:
+    """The Payment Link problems `flask --app app stripe check --json` reports."""
+    result = runner.invoke(args=["stripe", "check", "--json"])
+    report = json.loads(result.output)
+    found = [
+        line.removeprefix("payment_links: ")
+        for line in report["problems"]
+        if line.startswith("payment_links: ")
+    ]
+    assert result.exit_code == (1 if report["problems"] else 0)
+    return found
+
+
+def test_stripe_check_names_each_services_payment_link_problem(app, runner, make, dashboard):
     from checkout.extensions import db
     from checkout.models import Service
 
@@ -149,11 +161,10 @@ def test_payment_link_problems_name_each_service(app, make, dashboard):
     service("retired", "plink_1Retired", active=False)  # not sold: not checked
     make.service(title="Cash only", slug="cash-only")
     legacy = service("legacy", "plink_1Legacy")
-    with app.app_context():
+    with app.app_context():  # saved before a Buy Button needed its Payment Link
         db.session.get(Service, legacy).stripe_payment_link_id = None
         db.session.commit()
-        problems = payments.payment_link_problems()
-    assert problems == [
+    assert link_problems(runner) == [
         f"Service euro: Payment Link {euro} charges EUR, the service is priced in USD",
         "Service gone: Stripe has no Payment Link plink_1Gone",
         "Service legacy: its Buy Button has no Stripe Payment Link ID (plink_…)",
@@ -170,12 +181,9 @@ class TestPaymentLinksUnreachable:
             "STRIPE_API_BASE": "http://127.0.0.1:9",
         }
 
-    def test_payment_link_that_cannot_be_checked_is_a_problem(self, app, make):
-        from checkout import payments
-
+    def test_payment_link_that_cannot_be_checked_is_a_problem(self, runner, make):
         make.service(slug="pro", buy_button_id="buy_btn_1P", stripe_payment_link_id="plink_1P")
-        with app.app_context():
-            [problem] = payments.payment_link_problems()
+        [problem] = link_problems(runner)
         assert problem.startswith("Service pro: Payment Link plink_1P could not be checked (")
 
 

@@ -74,6 +74,8 @@ def test_a_ready_account_passes_with_a_summary(runner, stripe_account):
         "  ok       cash_app: Cash App Pay is active for account acct_1KassaStandIn0001",
         f"  ok       webhook_endpoint: webhook endpoint {endpoint['id']} for {OURS} is enabled "
         f"and sends all {len(EVENTS)} event types Kassa handles",
+        "  ok       payment_links: every Buy Button sold has an active Stripe Payment Link in "
+        "its currency",
         "All good: ready for payments in Stripe test mode.",
     ]
 
@@ -88,7 +90,9 @@ def test_the_json_report(runner, stripe_account):
         "apiVersion": "2026-10-28.endive",
         "checks": [
             {"check": name, "ok": True, "message": report["checks"][index]["message"]}
-            for index, name in enumerate(["mode", "api_version", "cash_app", "webhook_endpoint"])
+            for index, name in enumerate(
+                ["mode", "api_version", "cash_app", "webhook_endpoint", "payment_links"]
+            )
         ],
         "problems": [],
     }
