@@ -224,6 +224,17 @@ def simulate(order_id: str, outcome: Outcome) -> Order | None:
     return orders.record_outcome(order_id, outcome, source="sandbox")
 
 
+def _due_for_reconciliation(after: timedelta, now: datetime) -> tuple:
+    """Orders unfinished for longer than `after`, within Stripe's retry window, and not
+    synced with Stripe since."""
+    return (
+        Order.status.in_(orders.UNFINISHED),
+        Order.created_at <= now - after,
+        Order.created_at >= now - RECONCILE_WINDOW,
+        or_(Order.synced_at.is_(None), Order.synced_at <= now - after),
+    )
+
+
 def reconcile(after: timedelta) -> int:
     """Apply what missed webhooks would have: sync orders unfinished for longer than `after`."""
     if not stripe_gateway.is_live():
@@ -231,13 +242,7 @@ def reconcile(after: timedelta) -> int:
     now = utcnow()
     rows = db.session.execute(
         select(Order.id, Order.stripe_payment_intent_id)
-        .where(
-            Order.status.in_(orders.UNFINISHED),
-            Order.stripe_payment_intent_id.is_not(None),
-            Order.created_at <= now - after,
-            Order.created_at >= now - RECONCILE_WINDOW,
-            or_(Order.synced_at.is_(None), Order.synced_at <= now - after),
-        )
+        .where(*_due_for_reconciliation(after, now), Order.stripe_payment_intent_id.is_not(None))
         .order_by(Order.created_at)
         .limit(RECONCILE_BATCH)
     ).all()
@@ -265,12 +270,9 @@ def _reconcile_buy_button_orders(after: timedelta, now: datetime) -> int:
         select(Order.id, Order.created_at, Service.stripe_payment_link_id)
         .join(Service, Order.service_id == Service.id)
         .where(
+            *_due_for_reconciliation(after, now),
             Order.mode == PaymentMode.BUY_BUTTON,
-            Order.status.in_(orders.UNFINISHED),
             Service.stripe_payment_link_id.is_not(None),
-            Order.created_at <= now - after,
-            Order.created_at >= now - RECONCILE_WINDOW,
-            or_(Order.synced_at.is_(None), Order.synced_at <= now - after),
         )
         .order_by(Order.created_at)
         .limit(RECONCILE_BATCH)
