@@ -2,9 +2,8 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkout import catalog, credentials, notifications
+from checkout import catalog, credentials, notifications, web
 from checkout.admin.common import (
-    NO_STORE,
     attach_error,
     bp,
     render_invalid,
@@ -102,7 +101,7 @@ def _show_new_key(provider: Provider, key: ApiKey, plaintext: str):
     return (
         render_template("admin/key_created.html", provider=provider, key=key, plaintext=plaintext),
         200,
-        NO_STORE,
+        web.NO_STORE,
     )
 
 

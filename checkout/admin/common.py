@@ -12,8 +12,6 @@ from checkout.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-NO_STORE = {"Cache-Control": "no-store"}
-
 
 def render_invalid(template: str, **context):
     """Re-render a form with its errors, answering 422."""
