@@ -7,11 +7,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import aliased
 
 from checkout import money, orders
 from checkout.extensions import db
-from checkout.models import LinkView, Order, PaymentLink, utcnow
+from checkout.models import LinkView, LinkViewDay, Order, PaymentLink, utcnow
+
+# The days the admin's link page shows one by one; older views are kept as daily counts.
+WINDOW_DAYS = 30
 
 
 def visitor_hash(link_id: str, client: str, user_agent: str) -> str:
@@ -63,12 +67,18 @@ class LinkStats:
         return f"{rate.quantize(Decimal('0.1'))}%"
 
 
-def stats(link: PaymentLink, days: int = 30) -> LinkStats:
+def stats(link: PaymentLink, days: int = WINDOW_DAYS) -> LinkStats:
     """Totals for the link and a day-by-day series for its last `days` days."""
     views, uniques = db.session.execute(
         select(func.count(), func.count(func.distinct(LinkView.visitor_hash))).where(
             LinkView.payment_link_id == link.id
         )
+    ).one()
+    rolled_views, rolled_uniques = db.session.execute(
+        select(
+            func.coalesce(func.sum(LinkViewDay.views), 0),
+            func.coalesce(func.sum(LinkViewDay.last_seen_visitors), 0),
+        ).where(LinkViewDay.payment_link_id == link.id)
     ).one()
     started, paid, revenue = db.session.execute(
         select(
@@ -94,7 +104,14 @@ def stats(link: PaymentLink, days: int = 30) -> LinkStats:
         .group_by(LinkView.day)
     ):
         if day in series:
-            series[day].views = count
+            series[day].views += count
+    for day, count in db.session.execute(
+        select(LinkViewDay.day, LinkViewDay.views).where(
+            LinkViewDay.payment_link_id == link.id, LinkViewDay.day >= first
+        )
+    ):
+        if day in series:
+            series[day].views += count
     start = datetime.combine(first, datetime.min.time())
     for created, status in db.session.execute(
         select(Order.created_at, Order.status).where(
@@ -106,8 +123,8 @@ def stats(link: PaymentLink, days: int = 30) -> LinkStats:
             bucket.orders += 1
             bucket.paid += status in orders.COMPLETED
     return LinkStats(
-        views=views,
-        unique_visitors=uniques,
+        views=views + int(rolled_views),
+        unique_visitors=uniques + int(rolled_uniques),
         orders_started=started,
         orders_paid=paid,
         revenue_minor=int(revenue or 0),
@@ -134,7 +151,7 @@ def totals() -> LinkTotals:
     ).all()
     return LinkTotals(
         links=db.session.scalar(select(func.count()).select_from(PaymentLink)),
-        views=db.session.scalar(select(func.count()).select_from(LinkView)),
+        views=sum(view_counts().values()),
         orders_paid=db.session.scalar(
             select(func.count())
             .select_from(Order)
@@ -145,12 +162,77 @@ def totals() -> LinkTotals:
 
 
 def view_counts() -> dict[str, int]:
-    """Page views per link id; a link never viewed is missing."""
-    return dict(
+    """Page views per link id, rolled-up days included; a link never viewed is missing."""
+    counts = dict(
         db.session.execute(
             select(LinkView.payment_link_id, func.count()).group_by(LinkView.payment_link_id)
         ).all()
     )
+    for link_id, rolled in db.session.execute(
+        select(LinkViewDay.payment_link_id, func.sum(LinkViewDay.views)).group_by(
+            LinkViewDay.payment_link_id
+        )
+    ):
+        counts[link_id] = counts.get(link_id, 0) + int(rolled)
+    return counts
+
+
+def roll_up(window_days: int = WINDOW_DAYS) -> int:
+    """Replace the views of days before the window by one count per link and day; returns
+    how many views were deleted.
+
+    The link's totals stay the same: a visitor is counted in `last_seen_visitors` of the
+    last rolled-up day they viewed the link on, unless a view still kept counts them. (A
+    visitor who comes back after their views were rolled up counts as a new one.)
+    """
+    cutoff = utcnow().date() - timedelta(days=window_days - 1)
+    later = aliased(LinkView)
+    still_counted = (
+        select(later.id)
+        .where(
+            later.payment_link_id == LinkView.payment_link_id,
+            later.visitor_hash == LinkView.visitor_hash,
+            later.day >= cutoff,
+        )
+        .exists()
+    )
+    last_seen = (
+        select(LinkView.payment_link_id, func.max(LinkView.day).label("day"))
+        .where(LinkView.day < cutoff, ~still_counted)
+        .group_by(LinkView.payment_link_id, LinkView.visitor_hash)
+        .subquery()
+    )
+    leaving = {
+        (link_id, day): count
+        for link_id, day, count in db.session.execute(
+            select(last_seen.c.payment_link_id, last_seen.c.day, func.count()).group_by(
+                last_seen.c.payment_link_id, last_seen.c.day
+            )
+        )
+    }
+    days = db.session.execute(
+        select(
+            LinkView.payment_link_id,
+            LinkView.day,
+            func.count(),
+            func.count(func.distinct(LinkView.visitor_hash)),
+        )
+        .where(LinkView.day < cutoff)
+        .group_by(LinkView.payment_link_id, LinkView.day)
+    ).all()
+    for link_id, day, views, uniques in days:
+        row = db.session.get(LinkViewDay, (link_id, day))
+        if row is None:
+            row = LinkViewDay(
+                payment_link_id=link_id, day=day, views=0, unique_visitors=0, last_seen_visitors=0
+            )
+            db.session.add(row)
+        row.views += views
+        row.unique_visitors += uniques
+        row.last_seen_visitors += leaving.get((link_id, day), 0)
+    deleted = db.session.execute(delete(LinkView).where(LinkView.day < cutoff)).rowcount
+    db.session.commit()
+    return deleted
 
 
 def paid_counts() -> dict[str, int]:

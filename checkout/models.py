@@ -52,6 +52,8 @@ class OrderStatus(StrEnum):
     REFUNDED = "refunded"
     DISPUTED = "disputed"
     DISPUTE_LOST = "dispute_lost"
+    # Left unpaid for ORDER_EXPIRY_SECONDS; a payment Stripe still reports is recorded.
+    EXPIRED = "expired"
 
 
 class PaymentMode(StrEnum):
@@ -213,9 +215,28 @@ class LinkView(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LinkViewDay(db.Model):
+    """A link's views of one day past the analytics window, counted once the views are deleted."""
+
+    __tablename__ = "link_view_days"
+
+    payment_link_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_links.id"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    views: Mapped[int]
+    unique_visitors: Mapped[int]
+    # Visitors whose last view (when the day was rolled up) was on this day: added to the
+    # distinct visitors of the views still kept, they give the link's unique visitors.
+    last_seen_visitors: Mapped[int]
+
+
 class Order(db.Model):
     __tablename__ = "orders"
-    __table_args__ = (sa.UniqueConstraint("provider_id", "external_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("provider_id", "external_id"),
+        sa.Index("ix_orders_link_client", "payment_link_id", "client_hash"),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=lambda: new_id("ord"))
     provider_id: Mapped[str | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
@@ -259,6 +280,9 @@ class Order(db.Model):
     dispute_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     dispute_evidence_due_by: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    # For a payment link's order: a keyed hash of the client that opened it (never the
+    # address), so one client holds at most one of a limited link's uses.
+    client_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     provider: Mapped[Provider | None] = relationship()
     payment_link: Mapped[PaymentLink | None] = relationship()

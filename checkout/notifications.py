@@ -45,6 +45,7 @@ class ProviderEvent(StrEnum):
     PAYMENT_DISPUTED = "payment_disputed"
     DISPUTE_WON = "dispute_won"
     DISPUTE_LOST = "dispute_lost"
+    ORDER_EXPIRED = "order_expired"
     TEST = "test"
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -88,7 +89,12 @@ REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.UNDERPAID, OrderStatus.PAR
 # An admin has to decide (accept or refund) or answer (evidence for the bank).
 NEEDS_ADMIN = frozenset({OrderStatus.UNDERPAID, OrderStatus.DISPUTED})
 # Nothing more happens on the checkout page.
-FINAL = RECEIVED | {OrderStatus.CANCELED}
+FINAL = RECEIVED | {OrderStatus.CANCELED, OrderStatus.EXPIRED}
+# Left unpaid with no payment under way: expired after ORDER_EXPIRY_SECONDS.
+EXPIRABLE = PAYABLE
+# A payment Stripe reports is recorded: an expired order's PaymentIntent (or Checkout
+# Session) may still be paid, and that money must not go unrecorded.
+TAKES_PAYMENT = UNPAID | {OrderStatus.EXPIRED}
 # Refund statuses of Stripe's that count towards the refunded total.
 ACTIVE_REFUND = frozenset({"pending", "requires_action", "succeeded"})
 
@@ -161,6 +167,7 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         OrderStatus.UNDERPAID,
         OrderStatus.FAILED,
         OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
     },
     OrderStatus.PROCESSING: {
         OrderStatus.PAID,
@@ -173,7 +180,10 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         OrderStatus.PAID,
         OrderStatus.UNDERPAID,
         OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
     },
+    # Only a payment Stripe still reports moves an expired order; a failure does not.
+    OrderStatus.EXPIRED: {OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.UNDERPAID},
     # An admin accepts an underpayment (paid) or refunds it.
     OrderStatus.UNDERPAID: {OrderStatus.PAID, *_REFUND_OR_DISPUTE},
     OrderStatus.PAID: _REFUND_OR_DISPUTE,
@@ -429,10 +439,12 @@ def apply_outcome(
             source=source,
             event_created=event_created,
         )
-    if order.status not in UNPAID:
+    if order.status not in TAKES_PAYMENT:
         if order.status not in RECEIVED:
             note(order, "ignored", f"{source}: {outcome} ignored, order is {order.status}")
         return False
+    if order.status is OrderStatus.EXPIRED:
+        note(order, "late_payment", f"{source}: paid after the order expired")
     _record_payment(order, amount_received_minor, currency_received)
     if _covers_order(order):
         target, event = OrderStatus.PAID, ProviderEvent.PAYMENT_SUCCEEDED
@@ -458,7 +470,7 @@ def _adopt_payment_intent(order: Order, payment_intent_id: str, *, source: str) 
 def settle_quantity(order: Order, quantity: int, *, source: str) -> bool:
     """Set a locked, unpaid order to the quantity the customer bought on Stripe's page;
     its amount follows at the order's unit price. Returns whether it changed."""
-    if quantity == order.quantity or quantity < 1 or not is_unpaid(order):
+    if quantity == order.quantity or quantity < 1 or order.status not in TAKES_PAYMENT:
         return False
     amount = order.unit_price_minor * quantity
     if amount > money.MAX_MINOR:
@@ -700,6 +712,39 @@ def find_order(order_id: str | None) -> Order | None:
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
         return None
     return db.session.get(Order, order_id, options=WITH_PARTIES)
+
+
+# Expiry of abandoned orders
+
+EXPIRY_BATCH = 200
+
+
+def expire_abandoned(older_than: timedelta) -> int:
+    """Expire orders left unpaid (pending or failed, no payment under way) for longer than
+    `older_than`, each in its own transaction; returns how many.
+
+    Only an order a provider opened through the API tells the provider (order_expired);
+    a payment link's order was never announced to anyone. A payment Stripe reports later
+    is still recorded (TAKES_PAYMENT).
+    """
+    cutoff = utcnow() - older_than
+    ids = db.session.scalars(
+        select(Order.id)
+        .where(Order.status.in_(EXPIRABLE), Order.created_at <= cutoff)
+        .order_by(Order.created_at)
+        .limit(EXPIRY_BATCH)
+    ).all()
+    db.session.commit()
+
+    def expire(order_id: str) -> bool:
+        order = lock_order(order_id)
+        if order is None or order.status not in EXPIRABLE or order.created_at > cutoff:
+            return False  # paid, or a payment started, since the ids were read
+        by_api = order.provider_id is not None and order.payment_link_id is None
+        event = ProviderEvent.ORDER_EXPIRED if by_api else None
+        return _move(order, OrderStatus.EXPIRED, event, source="left unpaid")
+
+    return sum(in_transaction(partial(expire, order_id)) for order_id in ids)
 
 
 # Queries for the admin pages

@@ -1,24 +1,33 @@
 """Payment links: their rules, the orders they open, and their passwords."""
 
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from flask import current_app
+from sqlalchemy import func, or_, select, update
 
 from checkout import money, orders, throttle, urls
 from checkout.database import in_transaction
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
-from checkout.models import AfterPayment, Order, PaymentLink, PaymentMode, Provider, Service, utcnow
+from checkout.models import (
+    AfterPayment,
+    Order,
+    OrderStatus,
+    PaymentLink,
+    PaymentMode,
+    Provider,
+    Service,
+    utcnow,
+)
 from checkout.passwords import check_password, hash_password
 
 LINK_ID = re.compile(r"^plink_[0-9a-f]{24}\Z")
 QUANTITY_MAX = 10_000
-# An unpaid order holds one of a limited link's uses for this long.
-HOLD = timedelta(minutes=30)
 PASSWORD_WINDOW = timedelta(minutes=15)
 PASSWORD_ATTEMPTS = 5
 METADATA_KEYS_MAX = 20
@@ -235,15 +244,12 @@ def set_active(link: PaymentLink, active: bool) -> None:
 # Availability
 
 
-def _orders_of(link_id: str, statuses: frozenset, since: datetime | None = None) -> int:
-    query = (
+def _orders_of(link_id: str, statuses: frozenset) -> int:
+    return db.session.scalar(
         select(func.count())
         .select_from(Order)
         .where(Order.payment_link_id == link_id, Order.status.in_(statuses))
     )
-    if since is not None:
-        query = query.where(Order.created_at > since)
-    return db.session.scalar(query)
 
 
 def completed_uses(link_id: str) -> int:
@@ -251,8 +257,42 @@ def completed_uses(link_id: str) -> int:
     return _orders_of(link_id, orders.COMPLETED)
 
 
-def _held_uses(link_id: str, now: datetime) -> int:
-    return _orders_of(link_id, orders.UNFINISHED, since=now - HOLD)
+def hold_time() -> timedelta:
+    """How long an unpaid order holds one of a limited link's uses (LINK_HOLD_SECONDS)."""
+    return timedelta(seconds=current_app.config["LINK_HOLD_SECONDS"])
+
+
+def _holding(now: datetime):
+    """The orders that hold a use: a payment under way, or opened within the hold time and
+    not failed. A failed, canceled or expired order holds nothing."""
+    return or_(
+        Order.status == OrderStatus.PROCESSING,
+        (Order.status == OrderStatus.PENDING) & (Order.created_at > now - hold_time()),
+    )
+
+
+def _held_uses(link_id: str, now: datetime, besides: str | None = None) -> int:
+    query = (
+        select(func.count())
+        .select_from(Order)
+        .where(Order.payment_link_id == link_id, _holding(now))
+    )
+    if besides is not None:
+        query = query.where(Order.id != besides)
+    return db.session.scalar(query)
+
+
+def holds_use(order: Order, now: datetime) -> bool:
+    """Whether the order holds one of its link's uses now."""
+    return order.status is OrderStatus.PROCESSING or (
+        order.status is OrderStatus.PENDING and order.created_at > now - hold_time()
+    )
+
+
+def client_hash(link_id: str, client: str) -> str:
+    """A per-link keyed hash of the client's address: the address itself is never stored."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"link-hold|{link_id}|{client}".encode(), hashlib.sha256).hexdigest()
 
 
 def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:
@@ -267,8 +307,19 @@ def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavai
     return None
 
 
-def open_order(link_id: str, quantity: int | None) -> Order:
-    """Open an order from a link, holding one of its limited uses while it is paid."""
+def _busy() -> LinkBusy:
+    return LinkBusy(
+        "Every remaining payment of this link is being made right now. Try again in a few minutes."
+    )
+
+
+def open_order(link_id: str, quantity: int | None, client: str = "") -> Order:
+    """Open an order from a link, holding one of its limited uses while it is paid.
+
+    Each client holds at most one use of a limited link: paying again while its order
+    still holds a use returns that order (at the new quantity while no payment has been
+    started for it) instead of taking a second use.
+    """
 
     def work() -> Order:
         # The UPDATE takes the link's row (PostgreSQL) or the write lock (SQLite) first, so
@@ -288,13 +339,6 @@ def open_order(link_id: str, quantity: int | None) -> Order:
         problem = unavailability(link, now)
         if problem:
             raise problem
-        if link.max_uses is not None and (
-            completed_uses(link.id) + _held_uses(link.id, now) >= link.max_uses
-        ):
-            raise LinkBusy(
-                "Every remaining payment of this link is being made right now. "
-                "Try again in a few minutes."
-            )
         provider = link.provider
         mode = provider.mode if provider else PaymentMode.CASHAPP
         service = link.service
@@ -305,7 +349,14 @@ def open_order(link_id: str, quantity: int | None) -> Order:
         # With a Buy Button the customer picks the quantity on Stripe's page, and the
         # session's line items settle the order.
         chosen = 1 if mode is PaymentMode.BUY_BUTTON else _quantity(link, quantity)
-        return orders.new_order(
+        hashed = client_hash(link.id, client)
+        if link.max_uses is not None:
+            held = _held_by(link.id, hashed, now)
+            if held is not None:
+                return _requantify(held, chosen)
+            if completed_uses(link.id) + _held_uses(link.id, now) >= link.max_uses:
+                raise _busy()
+        order = orders.new_order(
             link.service,
             chosen,
             opened_by=f"from payment link {link.id}",
@@ -313,8 +364,35 @@ def open_order(link_id: str, quantity: int | None) -> Order:
             provider=provider,
             payment_link=link,
         )
+        order.client_hash = hashed
+        return order
 
     return in_transaction(work)
+
+
+def _held_by(link_id: str, hashed: str, now: datetime) -> Order | None:
+    """The client's order that holds one of the link's uses now, if any."""
+    return db.session.scalar(
+        select(Order)
+        .where(Order.payment_link_id == link_id, Order.client_hash == hashed, _holding(now))
+        .order_by(Order.created_at.desc())
+        .limit(1)
+    )
+
+
+def _requantify(order: Order, quantity: int) -> Order:
+    """The client's held order, at the quantity asked for if no payment has started for it
+    (a PaymentIntent is made for one amount; then the order is returned as it is)."""
+    if (
+        order.quantity != quantity
+        and order.status is OrderStatus.PENDING
+        and order.mode is PaymentMode.CASHAPP
+        and order.stripe_payment_intent_id is None
+    ):
+        orders.note(order, "quantity", f"Customer chose {quantity} instead of {order.quantity}")
+        order.quantity = quantity
+        order.amount_minor = order.unit_price_minor * quantity
+    return order
 
 
 def _quantity(link: PaymentLink, quantity: int | None) -> int:
@@ -328,11 +406,21 @@ def _quantity(link: PaymentLink, quantity: int | None) -> int:
 
 
 def blocks_payment(order: Order) -> LinkUnavailable | None:
-    """For a link's unpaid order: why the link no longer takes its payment, or None."""
+    """For a link's unpaid order: why the link no longer takes its payment, or None.
+
+    An order whose hold ran out may still be paid while the link has a use that no other
+    order holds.
+    """
     link = order.payment_link
     if link is None or not orders.is_unpaid(order):
         return None
-    return unavailability(link)
+    now = utcnow()
+    problem = unavailability(link, now)
+    if problem or link.max_uses is None or holds_use(order, now):
+        return problem
+    if completed_uses(link.id) + _held_uses(link.id, now, besides=order.id) >= link.max_uses:
+        return _busy()
+    return None
 
 
 # Passwords

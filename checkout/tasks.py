@@ -16,7 +16,15 @@ from huey.api import TaskWrapper
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from checkout import database, notifications, payments, stripe_events, throttle
+from checkout import (
+    database,
+    link_analytics,
+    notifications,
+    orders,
+    payments,
+    stripe_events,
+    throttle,
+)
 from checkout.models import utcnow
 from checkout.queue import huey
 
@@ -104,11 +112,20 @@ def requeue_lost() -> dict[str, int]:
     return counts
 
 
+def retire_old() -> dict[str, int]:
+    """Expire abandoned unpaid orders and roll up link views past the analytics window."""
+    after = timedelta(seconds=current_app.config["ORDER_EXPIRY_SECONDS"])
+    return {
+        "expiredOrders": orders.expire_abandoned(after),
+        "rolledUpViews": link_analytics.roll_up(),
+    }
+
+
 @huey.periodic_task(crontab(minute="*"))
 def sweep_outbox() -> int:
-    """Every minute, and at worker start: requeue_lost()."""
+    """Every minute, and at worker start: requeue_lost(), then retire_old()."""
     with app_context():
-        return sum(requeue_lost().values())
+        return sum(requeue_lost().values()) + sum(retire_old().values())
 
 
 @huey.periodic_task(crontab(minute="*/5"))

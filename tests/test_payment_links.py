@@ -24,6 +24,17 @@ from tests.helpers import (
 ZBARIMG = "/usr/bin/zbarimg"
 
 
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connections from one local source address (all of 127.0.0.0/8 is this machine)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs, source_address=(self.address, 0))
+
+
 def utc_input(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M")
 
@@ -134,6 +145,7 @@ def test_unpaid_orders_hold_the_last_uses(admin_client, client, app, service_id)
     link_id = create_link(admin_client, service_id, max_uses="1")
     first = order_from(pay_link(client, link_id))
     other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.7"  # another customer
     response = pay_link(other, link_id)
     assert response.status_code == 409
     assert "being made right now" in response.text
@@ -161,8 +173,10 @@ def test_max_uses_hold_under_concurrent_customers(admin_client, live_server, ser
     link_id = create_link(admin_client, service_id, max_uses="3")
     url = f"{live_server.url}/l/{link_id}"
     sessions = []
-    for _ in range(10):
+    for number in range(10):
         session = requests.Session()
+        # Ten customers, each from an address of its own: one client holds one use at most.
+        session.mount("http://", FromAddress(f"127.0.0.{number + 1}"))
         token = csrf_token(session.get(url, timeout=10).text)
         sessions.append((session, token))
     barrier = threading.Barrier(len(sessions))

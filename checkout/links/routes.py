@@ -112,7 +112,7 @@ def pay(link_id: str):
     if not form.validate_on_submit():
         return _link_page(link, form, 422)
     try:
-        order = payment_links.open_order(link.id, form.quantity.data)
+        order = payment_links.open_order(link.id, form.quantity.data, _client())
     except ValidationError as error:
         form.quantity.errors = [error.message]
         return _link_page(link, form, 422)

@@ -170,6 +170,8 @@ def checkout():
     )
     if panel is not None and panel.kind in ("unavailable", "cashapp_refused"):
         return response, 503, web.NO_STORE
+    if order.status is OrderStatus.EXPIRED:
+        return response, 410, web.NO_STORE
     # A Cash App panel holds a PaymentIntent that is checked with Stripe on every view.
     if key and (panel is None or panel.kind in ("sandbox", "buy_button")):
         pages.put((request.host_url, key), response)
