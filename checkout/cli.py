@@ -294,6 +294,21 @@ def sweep_command(as_json: bool) -> None:
     )
 
 
+@click.command("retire-old")
+@with_appcontext
+@json_option
+def retire_command(as_json: bool) -> None:
+    """Expire abandoned unpaid orders and roll up old link views, as the worker does every
+    minute."""
+    retired = tasks.retire_old()
+    _emit(
+        as_json,
+        retired,
+        f"Expired {retired['expiredOrders']} order(s); "
+        f"rolled up {retired['rolledUpViews']} link view(s).",
+    )
+
+
 stripe_cli = AppGroup("stripe", help="Check Kassa's Stripe setup.")
 
 
@@ -330,6 +345,7 @@ def register_cli(app: Flask) -> None:
         demo_command,
         reconcile_command,
         sweep_command,
+        retire_command,
         links_cli,
         stripe_cli,
     )
