@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -289,10 +290,23 @@ def holds_use(order: Order, now: datetime) -> bool:
     )
 
 
+def _holder(client: str) -> str:
+    """Who holds a use: the client's address, or for IPv6 its /64, which one customer
+    usually has whole (one address per hold would let them take every use)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if address.version == 6 and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(getattr(address, "ipv4_mapped", None) or address)
+
+
 def client_hash(link_id: str, client: str) -> str:
     """A per-link keyed hash of the client's address: the address itself is never stored."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"link-hold|{link_id}|{client}".encode(), hashlib.sha256).hexdigest()
+    message = f"link-hold|{link_id}|{_holder(client)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:

@@ -129,6 +129,17 @@ def test_paying_again_changes_the_held_orders_quantity(admin_client, app, servic
     assert started(admin_client, link_id) == 1
 
 
+def test_addresses_of_one_ipv6_network_share_one_hold(admin_client, app, service_id):
+    link_id = create_link(admin_client, service_id, max_uses="3")
+    orders = {
+        order_from(pay_link(customer(app, f"2001:db8:1:2::{suffix}"), link_id))
+        for suffix in ("1", "2", "abcd:ef01")
+    }
+    assert len(orders) == 1
+    elsewhere = order_from(pay_link(customer(app, "2001:db8:1:3::1"), link_id))
+    assert elsewhere not in orders
+
+
 def test_unlimited_links_open_an_order_per_pay(admin_client, app, service_id):
     link_id = create_link(admin_client, service_id)
     buyer = customer(app, "198.51.100.5")
