@@ -5,11 +5,13 @@ minutes, and could be repeated forever.
 """
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
+import requests
 
-from tests.helpers import create_link, order_from, pay_link, simulate
+from tests.helpers import create_link, csrf_token, order_from, pay_link, simulate
 
 STRANGER = "203.0.113.66"
 
@@ -55,6 +57,33 @@ def test_one_stranger_paying_again_and_again_holds_one_use(admin_client, app, se
     assert started(admin_client, link_id) == 3
     # Two uses paid, one held by the stranger: a fourth customer waits for the hold.
     assert pay_link(customer(app, "198.51.100.3"), link_id).status_code == 409
+
+
+def test_one_client_paying_at_the_same_moment_gets_one_order(admin_client, live_server, service_id):
+    link_id = create_link(admin_client, service_id, max_uses="2")
+    url = f"{live_server.url}/l/{link_id}"
+    tabs = []
+    for _ in range(6):  # six tabs of one browser, one address
+        session = requests.Session()
+        tabs.append((session, csrf_token(session.get(url, timeout=10).text)))
+    barrier = threading.Barrier(len(tabs))
+    answers = []
+
+    def press_pay(session, token):
+        barrier.wait()
+        answers.append(
+            session.post(
+                url + "/pay", data={"csrf_token": token}, allow_redirects=False, timeout=30
+            )
+        )
+
+    threads = [threading.Thread(target=press_pay, args=tab) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len({order_from(answer) for answer in answers}) == 1
+    assert started(admin_client, link_id) == 1
 
 
 def test_three_clients_hold_three_uses_only_for_the_hold_time(admin_client, app, service_id):
