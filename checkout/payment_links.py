@@ -297,9 +297,11 @@ def _holder(client: str) -> str:
         address = ipaddress.ip_address(client)
     except ValueError:
         return client
-    if address.version == 6 and address.ipv4_mapped is None:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(getattr(address, "ipv4_mapped", None) or address)
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
 def client_hash(link_id: str, client: str) -> str:
@@ -327,7 +329,7 @@ def _busy() -> LinkBusy:
     )
 
 
-def open_order(link_id: str, quantity: int | None, client: str = "") -> Order:
+def open_order(link_id: str, quantity: int | None, client: str) -> Order:
     """Open an order from a link, holding one of its limited uses while it is paid.
 
     Each client holds at most one use of a limited link: paying again while its order
