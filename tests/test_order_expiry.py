@@ -83,6 +83,16 @@ def test_only_abandoned_unpaid_orders_expire(app, client, runner, provider_key):
     )
 
 
+def test_the_worker_minute_sweep_expires_orders(app, client, api_key):
+    from checkout import tasks
+
+    order_id = new_order(client, api_key, externalId="EXT-0", amount=5)
+    age(app, [order_id], DAY + 1)
+    with app.app_context():
+        tasks.sweep_outbox.call_local()
+    assert order_json(client, api_key, order_id)["status"] == "expired"
+
+
 def test_only_orders_a_provider_opened_by_api_notify_their_expiry(
     app, client, admin_client, runner, make
 ):
