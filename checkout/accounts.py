@@ -12,15 +12,18 @@ from checkout.models import Admin, utcnow
 from checkout.passwords import check_password, dummy_hash, hash_password
 
 LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_CLIENT = 10
-MAX_FAILURES_PER_ACCOUNT = 5
+# Failures are counted per e-mail and client together, and per client: never per e-mail
+# alone, so no stranger can lock an admin out from everywhere. The per-client limit is
+# higher, for an admin who mistypes an e-mail, yet stops one client trying many e-mails.
+MAX_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
+MAX_FAILURES_PER_CLIENT = 20
 PASSWORD_MIN = 10
 
 
 @dataclass(frozen=True)
 class LoginResult:
     admin: Admin | None
-    locked_out: bool = False
+    lockout: throttle.Lockout | None = None
 
 
 def _normal(email: str) -> str:
@@ -50,25 +53,31 @@ def set_password(admin: Admin, password: str) -> None:
     db.session.commit()
 
 
+def _pair(email: str, client: str) -> str:
+    return f"{email}|{client}"
+
+
 def log_in(email: str, password: str, client: str) -> LoginResult:
-    """Check a login; refuse all attempts for a while after too many failures."""
+    """Check a login; a client with too many failures is refused for a while."""
     email = _normal(email)
-    if (
-        throttle.count("login-client", client, LOGIN_WINDOW) >= MAX_FAILURES_PER_CLIENT
-        or throttle.count("login-account", email, LOGIN_WINDOW) >= MAX_FAILURES_PER_ACCOUNT
-    ):
-        return LoginResult(None, locked_out=True)
+    lockout = throttle.lockout(
+        "login-client", client, LOGIN_WINDOW, MAX_FAILURES_PER_CLIENT
+    ) or throttle.lockout(
+        "login-pair", _pair(email, client), LOGIN_WINDOW, MAX_FAILURES_PER_ACCOUNT_AND_CLIENT
+    )
+    if lockout:
+        return LoginResult(None, lockout)
     admin = db.session.scalar(select(Admin).where(func.lower(Admin.email) == email))
     if admin is None:
         # Compared against when the e-mail is unknown, so both paths cost one hash check.
         check_password(dummy_hash(), password or "")
     elif check_password(admin.password_hash, password or ""):
-        throttle.clear("login-account", email)
+        throttle.clear("login-pair", _pair(email, client))
         admin.last_login_at = utcnow()
         db.session.commit()
         return LoginResult(admin)
     throttle.record("login-client", client)
-    throttle.record("login-account", email)
+    throttle.record("login-pair", _pair(email, client))
     db.session.commit()
     return LoginResult(None)
 

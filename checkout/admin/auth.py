@@ -17,13 +17,17 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign an admin in; repeated failures lock the form for a while."""
+    """Sign an admin in; a client with repeated failures is refused for a while."""
     form = LoginForm()
     if form.validate_on_submit():
         result = accounts.log_in(form.email.data, form.password.data, request.remote_addr or "")
-        if result.locked_out:
-            form.email.errors = ["Too many failed attempts. Try again in 15 minutes."]
-            return render_template("admin/login.html", form=form), 429
+        if result.lockout:
+            form.email.errors = [f"Too many failed attempts. Try again {result.lockout.wait_text}."]
+            return (
+                render_template("admin/login.html", form=form),
+                429,
+                {"Retry-After": str(result.lockout.seconds)},
+            )
         if result.admin is None:
             form.password.errors = ["Wrong e-mail or password."]
             return render_template("admin/login.html", form=form), 401

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from checkout import money, notifications
+from checkout import money, notifications, payment_links
 from checkout.models import AfterPayment, NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
@@ -186,7 +186,10 @@ class LinkForm(FlaskForm):
     )
     password = StringField(
         "Password",
-        validators=[Optional(), Length(min=4, max=200)],
+        validators=[
+            Optional(),
+            Length(min=payment_links.PASSWORD_MIN, max=payment_links.PASSWORD_MAX),
+        ],
         description="Stored hashed. Empty: keep the current one (or none)",
     )
     remove_password = BooleanField("Remove the password")
