@@ -46,10 +46,32 @@ def create_admin(email: str, password: str) -> Admin:
 
 
 def set_password(admin: Admin, password: str) -> None:
-    """Replace an admin's password."""
+    """Replace an admin's password; every session of the admin ends."""
     if len(password or "") < PASSWORD_MIN:
         raise ValidationError("password", f"Use at least {PASSWORD_MIN} characters")
     admin.password_hash = hash_password(password)
+    admin.session_version = Admin.session_version + 1
+    db.session.commit()
+
+
+def change_password(admin: Admin, current: str, new: str) -> None:
+    """Change an admin's own password, which they prove they know; every session ends."""
+    if not check_password(admin.password_hash, current or ""):
+        raise ValidationError("current_password", "That is not your current password")
+    set_password(admin, new)
+
+
+def end_sessions(admin: Admin) -> None:
+    """Sign an admin out everywhere: every session made before now stops working."""
+    admin.session_version = Admin.session_version + 1
+    db.session.commit()
+
+
+def remove_admin(admin: Admin, by: Admin) -> None:
+    """Delete another admin, whose sessions end with the row; no one removes themself."""
+    if admin.id == by.id:
+        raise ValidationError("admin", "You cannot remove yourself; ask another admin")
+    db.session.delete(admin)
     db.session.commit()
 
 
@@ -88,3 +110,19 @@ def log_in(email: str, password: str, client: str) -> LoginResult:
 def find_admin(admin_id: int) -> Admin | None:
     """The admin with this id, or None."""
     return db.session.get(Admin, admin_id)
+
+
+def session_admin(session_id: str) -> Admin | None:
+    """The admin a session's '<id>:<version>' names, or None if that version has ended."""
+    admin_id, _, version = session_id.partition(":")
+    if not (admin_id.isdigit() and version.isdigit()):
+        return None
+    admin = find_admin(int(admin_id))
+    if admin is None or admin.session_version != int(version):
+        return None
+    return admin
+
+
+def all_admins() -> list[Admin]:
+    """Every admin, oldest first."""
+    return list(db.session.scalars(select(Admin).order_by(Admin.created_at, Admin.id)))

@@ -92,6 +92,8 @@ def load(environ: dict | None = None) -> dict:
         "NOTIFICATION_LEASE_SECONDS": int(env.get("NOTIFICATION_LEASE_SECONDS", "60")),
         "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),
+        # An admin session unused for longer than this is signed out.
+        "ADMIN_SESSION_IDLE_MINUTES": int(env.get("ADMIN_SESSION_IDLE_MINUTES", "60")),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "").strip() or "scrypt",
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
