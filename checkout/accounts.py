@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from checkout import throttle
-from checkout.errors import ValidationError
+from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import Admin, utcnow
 from checkout.passwords import check_password, dummy_hash, hash_password
@@ -18,6 +18,14 @@ LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
 MAX_FAILURES_PER_CLIENT = 20
 PASSWORD_MIN = 10
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong passwords from one client; `lockout` says how long it waits."""
+
+    def __init__(self, lockout: throttle.Lockout):
+        super().__init__(f"Too many wrong passwords. Try again {lockout.wait_text}.")
+        self.lockout = lockout
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,21 @@ def set_password(admin: Admin, password: str) -> None:
     db.session.commit()
 
 
-def change_password(admin: Admin, current: str, new: str) -> None:
-    """Change an admin's own password, which they prove they know; every session ends."""
+def change_password(admin: Admin, current: str, new: str, client: str) -> None:
+    """Change an admin's own password, which they prove they know; every session ends.
+
+    Wrong current passwords count as failed sign-ins from that client, so a stolen session
+    cannot guess the password at leisure.
+    """
+    pair = _pair(admin.email, client)
+    lockout = throttle.lockout(
+        "login-pair", pair, LOGIN_WINDOW, MAX_FAILURES_PER_ACCOUNT_AND_CLIENT
+    )
+    if lockout:
+        raise TooManyAttempts(lockout)
     if not check_password(admin.password_hash, current or ""):
+        throttle.record("login-pair", pair)
+        db.session.commit()
         raise ValidationError("current_password", "That is not your current password")
     set_password(admin, new)
 

@@ -92,6 +92,18 @@ class TestRevocation:
             == 302
         )
 
+    def test_wrong_current_passwords_are_limited_like_sign_ins(self, app, admin_client):
+        for _ in range(5):
+            response = change_password(admin_client, "a wrong guess", "a brand new secret")
+            assert response.status_code == 422
+        refused = change_password(admin_client, "correct horse battery", "a brand new secret")
+        assert refused.status_code == 429
+        assert "Too many wrong passwords. Try again in 15 minutes." in refused.text
+        assert 895 <= int(refused.headers["Retry-After"]) <= 900
+        elsewhere = app.test_client()
+        elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+        assert sign_in(elsewhere, "admin@example.com", "correct horse battery").status_code == 302
+
     def test_a_session_from_before_session_versions_is_signed_out(self, admin_client):
         with admin_client.session_transaction() as session:
             session["_user_id"] = session["_user_id"].split(":")[0]

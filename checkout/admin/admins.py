@@ -1,9 +1,9 @@
 """Admin views for the admins themselves: who they are, removing one, changing your password."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from checkout import accounts
+from checkout import accounts, web
 from checkout.admin.auth import start_session
 from checkout.admin.common import attach_error, bp, render_invalid, require_action_form
 from checkout.admin.forms import ActionForm, PasswordChangeForm
@@ -40,7 +40,19 @@ def change_password():
     if form.validate_on_submit():
         admin = current_user._get_current_object()
         try:
-            accounts.change_password(admin, form.current_password.data, form.new_password.data)
+            accounts.change_password(
+                admin,
+                form.current_password.data,
+                form.new_password.data,
+                request.remote_addr or "",
+            )
+        except accounts.TooManyAttempts as refused:
+            form.current_password.errors = [refused.message]
+            return (
+                render_template("admin/password.html", form=form),
+                web.status_for(refused),
+                {"Retry-After": str(refused.lockout.seconds)},
+            )
         except ValidationError as error:
             attach_error(form, error, {"password": "new_password"})
         else:
