@@ -96,6 +96,8 @@ def load(environ: dict | None = None) -> dict:
         "LINK_HOLD_SECONDS": int(env.get("LINK_HOLD_SECONDS", "600")),
         # Unpaid orders with no payment under way expire after this long.
         "ORDER_EXPIRY_SECONDS": int(env.get("ORDER_EXPIRY_SECONDS", "86400")),
+        # An admin session unused for longer than this is signed out.
+        "ADMIN_SESSION_IDLE_MINUTES": int(env.get("ADMIN_SESSION_IDLE_MINUTES", "60")),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "").strip() or "scrypt",
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

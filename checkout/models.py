@@ -75,6 +75,12 @@ class Admin(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Part of every session's user id: raising it signs the admin out everywhere.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session: '<id>:<session version>'."""
+        return f"{self.id}:{self.session_version}"
 
 
 class Service(db.Model):

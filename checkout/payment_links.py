@@ -30,7 +30,13 @@ from checkout.passwords import check_password, hash_password
 LINK_ID = re.compile(r"^plink_[0-9a-f]{24}\Z")
 QUANTITY_MAX = 10_000
 PASSWORD_WINDOW = timedelta(minutes=15)
+# Wrong passwords are counted per link and client, and per client across links: never per
+# link alone, so no stranger can lock a link's customers out.
 PASSWORD_ATTEMPTS = 5
+PASSWORD_ATTEMPTS_PER_CLIENT = 20
+# New passwords only: links saved with a shorter one before keep working.
+PASSWORD_MIN = 8
+PASSWORD_MAX = 200
 METADATA_KEYS_MAX = 20
 
 
@@ -174,8 +180,10 @@ def _apply(link: PaymentLink, fields: LinkFields) -> PaymentLink:
         raise ValidationError("confirmation_message", "The message is over 1000 characters")
     metadata = clean_metadata(fields.metadata)
     if fields.password:
-        if len(fields.password) < 4 or len(fields.password) > 200:
-            raise ValidationError("password", "Use a password of 4 to 200 characters")
+        if not PASSWORD_MIN <= len(fields.password) <= PASSWORD_MAX:
+            raise ValidationError(
+                "password", f"Use a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+            )
         link.password_hash = hash_password(fields.password)
     elif fields.remove_password:
         link.password_hash = None
@@ -445,21 +453,21 @@ def blocks_payment(order: Order) -> LinkUnavailable | None:
 @dataclass(frozen=True)
 class Unlock:
     ok: bool
-    locked_out: bool = False
-
-
-def _password_key(link: PaymentLink, client: str) -> str:
-    return f"{link.id}|{client}"
+    lockout: throttle.Lockout | None = None
 
 
 def try_password(link: PaymentLink, password: str, client: str) -> Unlock:
-    """Check a link password, allowing 5 wrong tries per 15 minutes per link and client."""
-    key = _password_key(link, client)
-    if throttle.count("link-password", key, PASSWORD_WINDOW) >= PASSWORD_ATTEMPTS:
-        return Unlock(False, locked_out=True)
+    """Check a link password; a client with too many wrong ones is refused for a while."""
+    pair = f"{link.id}|{client}"
+    lockout = throttle.lockout(
+        "link-password-client", client, PASSWORD_WINDOW, PASSWORD_ATTEMPTS_PER_CLIENT
+    ) or throttle.lockout("link-password", pair, PASSWORD_WINDOW, PASSWORD_ATTEMPTS)
+    if lockout:
+        return Unlock(False, lockout)
     if link.password_hash and check_password(link.password_hash, password or ""):
         return Unlock(True)
-    throttle.record("link-password", key)
+    throttle.record("link-password-client", client)
+    throttle.record("link-password", pair)
     db.session.commit()
     return Unlock(False)
 

@@ -1,9 +1,11 @@
 """Counting attempts per key in the database, so every web process sees the same counts."""
 
 import hashlib
+import math
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from checkout.extensions import db
 from checkout.models import ThrottleHit, utcnow
@@ -14,18 +16,38 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def count(bucket: str, key: str, window: timedelta) -> int:
-    """Attempts recorded for this key within the window."""
-    since = utcnow() - window
-    return db.session.scalar(
-        select(func.count())
-        .select_from(ThrottleHit)
+@dataclass(frozen=True)
+class Lockout:
+    """A key refused for now: how long until its next attempt counts again."""
+
+    seconds: int
+
+    @property
+    def wait_text(self) -> str:
+        """'in 1 minute', 'in 14 minutes': rounded up, so retrying then works."""
+        minutes = max(1, math.ceil(self.seconds / 60))
+        return f"in {minutes} minute" if minutes == 1 else f"in {minutes} minutes"
+
+
+def lockout(bucket: str, key: str, window: timedelta, limit: int) -> Lockout | None:
+    """None while the key has fewer than `limit` attempts in the window, else how long to wait.
+
+    The wait ends when enough of the counted attempts, oldest first, leave the window.
+    """
+    now = utcnow()
+    times = db.session.scalars(
+        select(ThrottleHit.created_at)
         .where(
             ThrottleHit.bucket == bucket,
             ThrottleHit.key_hash == _digest(key),
-            ThrottleHit.created_at >= since,
+            ThrottleHit.created_at >= now - window,
         )
-    )
+        .order_by(ThrottleHit.created_at)
+    ).all()
+    if len(times) < limit:
+        return None
+    frees_at = times[len(times) - limit] + window
+    return Lockout(max(1, math.ceil((frees_at - now).total_seconds())))
 
 
 def record(bucket: str, key: str) -> None:

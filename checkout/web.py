@@ -1,6 +1,7 @@
 """What the blueprints share: the HTTP status each domain error answers with, and headers."""
 
 from checkout import (
+    accounts,
     notifications,
     orders,
     payment_links,
@@ -26,6 +27,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     payments.RefundError: 422,
     stripe_events.AlreadyApplied: 409,
     notifications.NoWebhookUrl: 409,
+    accounts.TooManyAttempts: 429,
 }
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -22,6 +22,8 @@ ADMIN_PAGES = [
     "/admin/providers/new",
     "/admin/orders",
     "/admin/orders/ord_x",
+    "/admin/admins",
+    "/admin/password",
 ]
 
 

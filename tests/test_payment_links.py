@@ -367,7 +367,7 @@ def test_admin_copy_and_edit(admin_client, service_id):
         ({"after_payment": "redirect"}, "Give the URL"),
         ({"redirect_url": "javascript:alert(1)"}, "absolute"),
         ({"metadata_text": "no equals sign"}, "not key=value"),
-        ({"password": "abc"}, "between 4 and 200"),
+        ({"password": "abcdefg"}, "between 8 and 200"),
         ({"quantity": "100000000"}, "between 1 and 10000"),
     ],
 )
@@ -392,7 +392,7 @@ def test_links_from_the_command_line(runner, make, client):
     expires = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     result = runner.invoke(
         args=[
-            "links", "create", "--service", "credits", "--password", "letmein",
+            "links", "create", "--service", "credits", "--password", "let me in",
             "--expires-at", expires, "--max-uses", "4", "--quantity", "2", "--json",
         ]
     )  # fmt: skip

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from checkout import accounts
 from checkout.admin import (  # noqa: F401 -- importing an area registers its views on bp
+    admins,
     auth,
     catalog,
     dashboard,
@@ -21,12 +22,14 @@ __all__ = ["bp"]
 
 
 @login_manager.user_loader
-def _load_admin(admin_id: str) -> Admin | None:
-    return accounts.find_admin(int(admin_id)) if admin_id.isdigit() else None
+def _load_admin(session_id: str) -> Admin | None:
+    return accounts.session_admin(session_id)
 
 
 @bp.before_request
 def _require_login():
-    if request.endpoint != "admin.login" and not current_user.is_authenticated:
+    if request.endpoint == "admin.login":
+        return None
+    if not current_user.is_authenticated or not auth.session_is_live():
         return login_manager.unauthorized()
     return None

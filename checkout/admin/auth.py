@@ -1,33 +1,81 @@
-"""Signing admins in and out."""
+"""Signing admins in and out, and how long a session lasts."""
 
-from flask import redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+import time
+import unicodedata
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
 from checkout import accounts
 from checkout.admin.common import bp
 from checkout.admin.forms import ActionForm, LoginForm
+from checkout.models import Admin
+
+# When the session last made an admin request (Unix seconds); rewritten at most once a
+# minute, so the cookie is not re-sent on every page.
+LAST_SEEN = "admin_seen"
+LAST_SEEN_STEP = 60
+
+
+def _is_local_path(target: str) -> bool:
+    # Browsers drop tabs and newlines and read "\" as "/", so "/\t/evil.example" and
+    # "/\\evil.example" leave the site; control characters cannot go in a header at all.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    if any(char.isspace() or unicodedata.category(char)[0] == "C" for char in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an absolute or protocol-relative URL would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Only a path on this site: anything else would make the sign-in form an open redirect.
+    if target and _is_local_path(target):
         return target
     return url_for("admin.dashboard")
 
 
+def start_session(admin: Admin) -> None:
+    """Sign the admin in for this browser, with the admin's current session version."""
+    login_user(admin)
+    session[LAST_SEEN] = int(time.time())
+
+
+def session_is_live() -> bool:
+    """Whether the signed-in admin was active recently enough; ends an idle session."""
+    now = int(time.time())
+    seen = session.get(LAST_SEEN)
+    idle_minutes = current_app.config["ADMIN_SESSION_IDLE_MINUTES"]
+    # No time at all: a session from before idle timeouts, or one a remember cookie made.
+    if not isinstance(seen, int) or now - seen > idle_minutes * 60:
+        logout_user()
+        session.pop(LAST_SEEN, None)
+        if isinstance(seen, int):
+            flash(f"You were signed out after {idle_minutes} minutes without activity.", "error")
+        return False
+    if now - seen >= LAST_SEEN_STEP:
+        session[LAST_SEEN] = now
+    return True
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign an admin in; repeated failures lock the form for a while."""
+    """Sign an admin in; a client with repeated failures is refused for a while."""
     form = LoginForm()
     if form.validate_on_submit():
         result = accounts.log_in(form.email.data, form.password.data, request.remote_addr or "")
-        if result.locked_out:
-            form.email.errors = ["Too many failed attempts. Try again in 15 minutes."]
-            return render_template("admin/login.html", form=form), 429
+        if result.lockout:
+            form.email.errors = [f"Too many failed attempts. Try again {result.lockout.wait_text}."]
+            return (
+                render_template("admin/login.html", form=form),
+                429,
+                {"Retry-After": str(result.lockout.seconds)},
+            )
         if result.admin is None:
             form.password.errors = ["Wrong e-mail or password."]
             return render_template("admin/login.html", form=form), 401
-        login_user(result.admin)
+        start_session(result.admin)
         return redirect(_safe_next(request.args.get("next")))
     status = 422 if form.errors else 200
     return render_template("admin/login.html", form=form), status
@@ -35,7 +83,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out, here and in every other session of this admin."""
     if ActionForm().validate_on_submit():
+        accounts.end_sessions(current_user)
         logout_user()
+        session.pop(LAST_SEEN, None)
     return redirect(url_for("admin.login"))

@@ -16,9 +16,9 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
-from checkout import money, notifications
+from checkout import accounts, money, notifications, payment_links
 from checkout.models import AfterPayment, NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
@@ -27,6 +27,21 @@ CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EX
 class LoginForm(FlaskForm):
     email = StringField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=512)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=512)]
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=512)],
+        description=f"At least {accounts.PASSWORD_MIN} characters",
+    )
+    repeat_password = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", "The two new passwords differ")],
+    )
 
 
 class ServiceForm(FlaskForm):
@@ -186,7 +201,10 @@ class LinkForm(FlaskForm):
     )
     password = StringField(
         "Password",
-        validators=[Optional(), Length(min=4, max=200)],
+        validators=[
+            Optional(),
+            Length(min=payment_links.PASSWORD_MIN, max=payment_links.PASSWORD_MAX),
+        ],
         description="Stored hashed. Empty: keep the current one (or none)",
     )
     remove_password = BooleanField("Remove the password")

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document for the provider API; tests hold the implementation to it."""
 
-from checkout import notifications
+from checkout import notifications, payment_links
 from checkout.models import OrderStatus, PaymentMode
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -164,7 +164,11 @@ SCHEMAS = {
             },
             "maxQuantity": {"type": "integer", "minimum": 1},
             "expiresAt": {"type": "string", "format": "date-time"},
-            "password": {"type": "string", "minLength": 4, "maxLength": 200},
+            "password": {
+                "type": "string",
+                "minLength": payment_links.PASSWORD_MIN,
+                "maxLength": payment_links.PASSWORD_MAX,
+            },
             "maxUses": {"type": "integer", "minimum": 1, "description": "Completed payments"},
             "metadata": {
                 "type": "object",

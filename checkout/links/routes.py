@@ -87,9 +87,10 @@ def unlock(link_id: str):
     if not form.validate_on_submit():
         return _password_page(link, form, 422)
     result = payment_links.try_password(link, form.password.data, _client())
-    if result.locked_out:
-        form.password.errors = ["Too many wrong passwords. Try again in 15 minutes."]
-        return _password_page(link, form, 429)
+    if result.lockout:
+        form.password.errors = [f"Too many wrong passwords. Try again {result.lockout.wait_text}."]
+        page, status, headers = _password_page(link, form, 429)
+        return page, status, {**headers, "Retry-After": str(result.lockout.seconds)}
     if not result.ok:
         form.password.errors = ["That password is not right."]
         return _password_page(link, form, 401)
