@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from checkout import throttle
+from checkout import audit, throttle
+from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.models import Admin, utcnow
@@ -27,7 +28,7 @@ def _normal(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def create_admin(email: str, password: str) -> Admin:
+def create_admin(email: str, password: str, *, actor: Actor) -> Admin:
     """Create an admin, or raise ValidationError."""
     email = _normal(email)
     if "@" not in email or len(email) > 254:
@@ -38,6 +39,8 @@ def create_admin(email: str, password: str) -> Admin:
         raise ValidationError("email", f"An admin with e-mail {email} already exists")
     admin = Admin(email=email, password_hash=hash_password(password))
     db.session.add(admin)
+    db.session.flush()
+    audit.record(actor, Action.ADMIN_CREATED, "admin", str(admin.id), email=email)
     db.session.commit()
     return admin
 

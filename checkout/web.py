@@ -1,6 +1,7 @@
 """What the blueprints share: the HTTP status each domain error answers with, and headers."""
 
 from checkout import (
+    api_access,
     notifications,
     orders,
     payment_links,
@@ -26,6 +27,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     payments.RefundError: 422,
     stripe_events.AlreadyApplied: 409,
     notifications.NoWebhookUrl: 409,
+    api_access.ClientNotAllowed: 403,
+    api_access.SignatureInvalid: 401,
+    api_access.ScopeMissing: 403,
 }
 
 NO_STORE = {"Cache-Control": "no-store"}
