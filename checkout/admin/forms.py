@@ -95,7 +95,7 @@ class ApiKeyForm(FlaskForm):
         "Scopes",
         choices=[SelectChoice(scope.value) for scope in ApiScope],
         default=[scope.value for scope in ApiScope],
-        validators=[DataRequired(message="Give the key at least one scope")],
+        description="What the key may do: at least one",
     )
 
 
