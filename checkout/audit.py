@@ -83,6 +83,8 @@ def _plain(value: object) -> object:
         return value[: VALUE_MAX - 1] + "…"
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
     return str(value)
 
 
