@@ -490,6 +490,27 @@ class AuditEntry(db.Model):
     detail: Mapped[str] = mapped_column(sa.Text, default="{}")
 
 
+# On PostgreSQL the database refuses to change an entry too (TRUNCATE stays possible for
+# an operator who means it); migration 0008 creates the same trigger.
+AUDIT_TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_entries_are_final() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit entries are never updated or deleted';
+END;
+$$ LANGUAGE plpgsql
+"""
+AUDIT_TRIGGER = """
+CREATE TRIGGER audit_entries_are_final BEFORE UPDATE OR DELETE ON audit_entries
+FOR EACH ROW EXECUTE FUNCTION audit_entries_are_final()
+"""
+for _statement in (AUDIT_TRIGGER_FUNCTION, AUDIT_TRIGGER):
+    sa.event.listen(
+        AuditEntry.__table__,
+        "after_create",
+        sa.DDL(_statement).execute_if(dialect="postgresql"),
+    )
+
+
 @sa.event.listens_for(AuditEntry, "before_update")
 @sa.event.listens_for(AuditEntry, "before_delete")
 def _audit_entries_are_final(_mapper, _connection, entry: AuditEntry) -> None:

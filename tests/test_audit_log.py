@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers import (
     ALL_SCOPES,
@@ -286,4 +287,12 @@ def test_entries_are_never_changed_or_deleted(app, admin_client, make):
             db.session.delete(db.session.get(AuditEntry, entry.id))
             db.session.commit()
         db.session.rollback()
+        if db.engine.dialect.name == "postgresql":
+            # Below the app, the database refuses too.
+            with pytest.raises(sa.exc.DBAPIError, match="never updated or deleted"):
+                db.session.execute(sa.text("UPDATE audit_entries SET action = 'rewritten'"))
+            db.session.rollback()
+            with pytest.raises(sa.exc.DBAPIError, match="never updated or deleted"):
+                db.session.execute(sa.text("DELETE FROM audit_entries"))
+            db.session.rollback()
     assert "rewritten" not in admin_client.get("/admin/audit").text

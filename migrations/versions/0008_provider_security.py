@@ -51,7 +51,7 @@ def upgrade():
         # The app never changes an entry; the database refuses it too (TRUNCATE stays possible
         # for an operator who means it).
         op.execute("""
-            CREATE FUNCTION audit_entries_are_final() RETURNS trigger AS $$
+            CREATE OR REPLACE FUNCTION audit_entries_are_final() RETURNS trigger AS $$
             BEGIN
                 RAISE EXCEPTION 'audit entries are never updated or deleted';
             END;
