@@ -183,3 +183,15 @@ def test_cli_keys_take_repeatable_scopes(runner, client, make):
         "/api/v1/create-payment-intent", json={"amount": 5}, headers=bearer(reader)
     )
     assert refused.status_code == 403
+
+
+def test_the_api_document_names_each_operations_scope(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for endpoint, scope in ENDPOINT_SCOPES.items():
+        rule = api_rules(app)[endpoint]
+        path = rule.rule.removeprefix("/api/v1")
+        path = path.replace("<order_id>", "{orderId}").replace("<link_id>", "{linkId}")
+        method = next(iter(rule.methods - {"HEAD", "OPTIONS"})).lower()
+        operation = spec["paths"][path][method]
+        assert operation["x-scope"] == scope, endpoint
+        assert "403" in operation["responses"], endpoint
