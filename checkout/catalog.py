@@ -200,7 +200,8 @@ def _save(row, actor: Actor, action: Action, before: dict, audited: tuple[str, .
         db.session.flush()
         after = audit.snapshot(row, audited)
         detail = audit.changes(before, after) if before else after
-        audit.record(actor, action, type(row).__name__.lower(), row.id, **detail)
+        if detail:  # a save that changed nothing is not worth a line
+            audit.record(actor, action, type(row).__name__.lower(), row.id, **detail)
         db.session.commit()
     except IntegrityError:
         # Two admins saving the same slug at once: the unique index decides.

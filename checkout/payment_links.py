@@ -213,8 +213,9 @@ def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
     detail = audit.changes(before, after) if before else after
     if password_change:
         detail["password"] = password_change
-    action = Action.LINK_CHANGED if before else Action.LINK_CREATED
-    audit.record(actor, action, "link", link.id, **detail)
+    if detail:  # a save that changed nothing is not worth a line
+        action = Action.LINK_CHANGED if before else Action.LINK_CREATED
+        audit.record(actor, action, "link", link.id, **detail)
     db.session.commit()
     return link
 
