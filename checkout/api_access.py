@@ -31,15 +31,19 @@ SECRET_SHOWN = 9  # characters of a secret the admin page shows to identify it
 ENTRY_SHOWN = 60
 
 
-class ClientNotAllowed(DomainError):
+class AccessRefused(DomainError):
+    """A valid key, used where or how its provider or its scopes do not allow."""
+
+
+class ClientNotAllowed(AccessRefused):
     """The request came from an address outside the provider's allowlist."""
 
 
-class SignatureInvalid(DomainError):
+class SignatureInvalid(AccessRefused):
     """The provider requires signed requests and this one's signature is missing or wrong."""
 
 
-class ScopeMissing(DomainError):
+class ScopeMissing(AccessRefused):
     """The API key was not given the scope this endpoint needs."""
 
 

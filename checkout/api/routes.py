@@ -95,8 +95,8 @@ def _authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
             request.headers.get("Signature"),
             scope,
         )
-    except (api_access.ClientNotAllowed, api_access.SignatureInvalid, api_access.ScopeMissing) as e:
-        raise ApiError(e.message, web.status_for(e)) from None
+    except api_access.AccessRefused as refused:
+        raise ApiError(refused.message, web.status_for(refused)) from None
     return key
 
 
