@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from checkout import throttle
+from checkout import audit, throttle
+from checkout.audit import Action, Actor
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import Admin, utcnow
@@ -38,7 +39,7 @@ def _normal(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def create_admin(email: str, password: str) -> Admin:
+def create_admin(email: str, password: str, *, actor: Actor) -> Admin:
     """Create an admin, or raise ValidationError."""
     email = _normal(email)
     if "@" not in email or len(email) > 254:
@@ -49,16 +50,19 @@ def create_admin(email: str, password: str) -> Admin:
         raise ValidationError("email", f"An admin with e-mail {email} already exists")
     admin = Admin(email=email, password_hash=hash_password(password))
     db.session.add(admin)
+    db.session.flush()
+    audit.record(actor, Action.ADMIN_CREATED, "admin", str(admin.id), email=email)
     db.session.commit()
     return admin
 
 
-def set_password(admin: Admin, password: str) -> None:
+def set_password(admin: Admin, password: str, *, actor: Actor) -> None:
     """Replace an admin's password; every session of the admin ends."""
     if len(password or "") < PASSWORD_MIN:
         raise ValidationError("password", f"Use at least {PASSWORD_MIN} characters")
     admin.password_hash = hash_password(password)
     admin.session_version = Admin.session_version + 1
+    audit.record(actor, Action.ADMIN_PASSWORD_SET, "admin", str(admin.id), email=admin.email)
     db.session.commit()
 
 
@@ -78,7 +82,7 @@ def change_password(admin: Admin, current: str, new: str, client: str) -> None:
         throttle.record("login-pair", pair)
         db.session.commit()
         raise ValidationError("current_password", "That is not your current password")
-    set_password(admin, new)
+    set_password(admin, new, actor=audit.admin(admin.email))
 
 
 def end_sessions(admin: Admin) -> None:
@@ -91,6 +95,9 @@ def remove_admin(admin: Admin, by: Admin) -> None:
     """Delete another admin, whose sessions end with the row; no one removes themself."""
     if admin.id == by.id:
         raise ValidationError("admin", "You cannot remove yourself; ask another admin")
+    audit.record(
+        audit.admin(by.email), Action.ADMIN_REMOVED, "admin", str(admin.id), email=admin.email
+    )
     db.session.delete(admin)
     db.session.commit()
 

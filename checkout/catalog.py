@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import money, urls
+from checkout import audit, money, urls
+from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.models import Provider, Service
@@ -77,7 +78,28 @@ def _clean_buy_button(fields: ServiceFields) -> tuple[str | None, str | None]:
     return buy_button_id, link_id
 
 
-def _apply_service(service: Service, fields: ServiceFields) -> Service:
+SERVICE_AUDITED = (
+    "title",
+    "slug",
+    "currency",
+    "price_minor",
+    "buy_button_id",
+    "stripe_payment_link_id",
+    "active",
+)
+PROVIDER_AUDITED = (
+    "name",
+    "slug",
+    "service_id",
+    "webhook_url",
+    "success_url",
+    "cancel_url",
+    "use_stripe_checkout",
+    "active",
+)
+
+
+def _apply_service(service: Service, fields: ServiceFields, actor: Actor) -> Service:
     title = _clean_text("title", fields.title, "Title")
     currency = (fields.currency or "").strip().lower()
     if not money.is_supported(currency):
@@ -89,6 +111,7 @@ def _apply_service(service: Service, fields: ServiceFields) -> Service:
         raise ValidationError("price", str(error)) from None
     buy_button_id, stripe_payment_link_id = _clean_buy_button(fields)
     slug = _clean_slug(Service, fields.slug, title, service.id)
+    before = audit.snapshot(service, SERVICE_AUDITED) if service.id else {}
     service.title = title
     service.slug = slug
     service.currency = currency
@@ -96,17 +119,24 @@ def _apply_service(service: Service, fields: ServiceFields) -> Service:
     service.buy_button_id = buy_button_id
     service.stripe_payment_link_id = stripe_payment_link_id
     service.active = bool(fields.active)
-    return _save(service)
+    created = not before
+    return _save(
+        service,
+        actor,
+        Action.SERVICE_CREATED if created else Action.SERVICE_CHANGED,
+        before,
+        SERVICE_AUDITED,
+    )
 
 
-def create_service(fields: ServiceFields) -> Service:
+def create_service(fields: ServiceFields, *, actor: Actor) -> Service:
     """Create a service, or raise ValidationError naming the bad field."""
-    return _apply_service(Service(), fields)
+    return _apply_service(Service(), fields, actor)
 
 
-def update_service(service: Service, fields: ServiceFields) -> Service:
+def update_service(service: Service, fields: ServiceFields, *, actor: Actor) -> Service:
     """Change a service; existing orders keep the price they were opened with."""
-    return _apply_service(service, fields)
+    return _apply_service(service, fields, actor)
 
 
 @dataclass
@@ -121,7 +151,7 @@ class ProviderFields:
     active: bool = True
 
 
-def _apply_provider(provider: Provider, fields: ProviderFields) -> Provider:
+def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) -> Provider:
     name = _clean_text("name", fields.name, "Name")
     service = db.session.get(Service, fields.service_id) if fields.service_id else None
     if service is None:
@@ -130,6 +160,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields) -> Provider:
     success_url = urls.clean_redirect_url("success_url", fields.success_url)
     cancel_url = urls.clean_redirect_url("cancel_url", fields.cancel_url)
     slug = _clean_slug(Provider, fields.slug, name, provider.id)
+    before = audit.snapshot(provider, PROVIDER_AUDITED) if provider.id else {}
     provider.name = name
     provider.slug = slug
     provider.service = service
@@ -138,17 +169,24 @@ def _apply_provider(provider: Provider, fields: ProviderFields) -> Provider:
     provider.cancel_url = cancel_url
     provider.use_stripe_checkout = bool(fields.use_stripe_checkout)
     provider.active = bool(fields.active)
-    return _save(provider)
+    created = not before
+    return _save(
+        provider,
+        actor,
+        Action.PROVIDER_CREATED if created else Action.PROVIDER_CHANGED,
+        before,
+        PROVIDER_AUDITED,
+    )
 
 
-def create_provider(fields: ProviderFields) -> Provider:
+def create_provider(fields: ProviderFields, *, actor: Actor) -> Provider:
     """Create a provider, or raise ValidationError naming the bad field."""
-    return _apply_provider(Provider(), fields)
+    return _apply_provider(Provider(), fields, actor)
 
 
-def update_provider(provider: Provider, fields: ProviderFields) -> Provider:
+def update_provider(provider: Provider, fields: ProviderFields, *, actor: Actor) -> Provider:
     """Change a provider's settings."""
-    return _apply_provider(provider, fields)
+    return _apply_provider(provider, fields, actor)
 
 
 def service_by_slug(slug: str) -> Service | None:
@@ -156,9 +194,14 @@ def service_by_slug(slug: str) -> Service | None:
     return db.session.scalar(select(Service).where(Service.slug == slug))
 
 
-def _save(row):
+def _save(row, actor: Actor, action: Action, before: dict, audited: tuple[str, ...]):
     db.session.add(row)
     try:
+        db.session.flush()
+        after = audit.snapshot(row, audited)
+        detail = audit.changes(before, after) if before else after
+        if detail:  # a save that changed nothing is not worth a line
+            audit.record(actor, action, type(row).__name__.lower(), row.id, **detail)
         db.session.commit()
     except IntegrityError:
         # Two admins saving the same slug at once: the unique index decides.

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from checkout import (
     accounts,
+    api_access,
+    audit,
     catalog,
     credentials,
     jsonio,
@@ -26,9 +28,16 @@ from checkout import (
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import Admin, PaymentLink, Provider
+from checkout.models import Admin, ApiScope, PaymentLink, Provider
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+scope_option = click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice([scope.value for scope in ApiScope]),
+    help="What the key may do; repeat for several. Default: every scope.",
+)
 
 
 def _emit(as_json: bool, data: dict, text: str) -> None:
@@ -51,7 +60,7 @@ def _fail(as_json: bool, message: str) -> None:
 def create_admin_command(email: str, password: str, as_json: bool) -> None:
     """Create an admin who can sign in at /admin."""
     try:
-        admin = accounts.create_admin(email, password)
+        admin = accounts.create_admin(email, password, actor=audit.CLI)
     except ValidationError as error:
         _fail(as_json, error.message)
     _emit(as_json, {"id": admin.id, "email": admin.email}, f"Admin {admin.email} created.")
@@ -83,7 +92,8 @@ def create_service_command(
                 slug=slug,
                 buy_button_id=buy_button_id,
                 stripe_payment_link_id=payment_link_id,
-            )
+            ),
+            actor=audit.CLI,
         )
     except ValidationError as error:
         option = _SERVICE_OPTIONS.get(error.field, error.field)
@@ -106,9 +116,10 @@ providers_cli = AppGroup("providers", help="Manage providers (merchants calling 
 @click.option("--cancel-url", help="May contain {orderId}.")
 @click.option("--stripe-checkout", is_flag=True, help="Buy Button mode.")
 @click.option("--slug")
+@scope_option
 @json_option
 def create_provider_command(
-    name, service_slug, webhook_url, success_url, cancel_url, stripe_checkout, slug, as_json
+    name, service_slug, webhook_url, success_url, cancel_url, stripe_checkout, slug, scopes, as_json
 ) -> None:
     """Create a provider and print its first API key (shown only this once)."""
     service = catalog.service_by_slug(service_slug)
@@ -124,15 +135,98 @@ def create_provider_command(
                 cancel_url=cancel_url,
                 use_stripe_checkout=stripe_checkout,
                 slug=slug,
-            )
+            ),
+            actor=audit.CLI,
         )
     except ValidationError as error:
         _fail(as_json, f"{error.field}: {error.message}")
-    _, plaintext = credentials.issue_key(provider, "default")
+    _, plaintext = credentials.issue_key(provider, "default", list(scopes) or None, actor=audit.CLI)
     _emit(
         as_json,
         {**schemas.provider(provider), "apiKey": plaintext},
         f"Provider {provider.slug} created.\nAPI key (shown only now): {plaintext}",
+    )
+
+
+def _provider_or_fail(slug: str, as_json: bool) -> Provider:
+    provider = db.session.scalar(select(Provider).where(Provider.slug == slug))
+    if provider is None:
+        _fail(as_json, f"provider: no provider with slug {slug!r}")
+    return provider
+
+
+@providers_cli.command("create-key")
+@click.argument("slug")
+@click.option("--name", required=True)
+@scope_option
+@json_option
+def create_key_command(slug, name, scopes, as_json) -> None:
+    """Issue another API key for a provider and print it (shown only this once)."""
+    provider = _provider_or_fail(slug, as_json)
+    try:
+        key, plaintext = credentials.issue_key(
+            provider, name, list(scopes) or None, actor=audit.CLI
+        )
+    except ValidationError as error:
+        _fail(as_json, f"{error.field}: {error.message}")
+    _emit(
+        as_json,
+        {**schemas.api_key(key), "apiKey": plaintext},
+        f"Key {key.name} for {provider.slug} ({', '.join(key.scope_list)}).\n"
+        f"API key (shown only now): {plaintext}",
+    )
+
+
+@providers_cli.command("set-allowlist")
+@click.argument("slug")
+@click.argument("networks", nargs=-1)
+@click.option("--clear", is_flag=True, help="Allow requests from any address.")
+@json_option
+def set_allowlist_command(slug, networks, clear, as_json) -> None:
+    """Allow the provider's API requests only from these addresses or CIDR networks."""
+    provider = _provider_or_fail(slug, as_json)
+    if bool(networks) == clear:
+        _fail(as_json, "give one or more networks, or --clear (not both)")
+    try:
+        kept = api_access.set_allowlist(provider, list(networks), actor=audit.CLI)
+    except ValidationError as error:
+        _fail(as_json, error.message)
+    _emit(
+        as_json,
+        schemas.provider(provider),
+        f"{provider.slug}: API requests allowed from {', '.join(kept)}."
+        if kept
+        else f"{provider.slug}: API requests allowed from any address.",
+    )
+
+
+@providers_cli.command("require-signatures")
+@click.argument("slug")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@json_option
+def require_signatures_command(slug, state, as_json) -> None:
+    """Require (on) or stop requiring (off) a Signature header on the provider's API
+    requests; a secret made for it is printed only this once."""
+    provider = _provider_or_fail(slug, as_json)
+    secret = api_access.require_signatures(provider, state == "on", actor=audit.CLI)
+    lines = [f"{provider.slug}: signed requests {'required' if state == 'on' else 'not required'}."]
+    if secret:
+        lines.append(f"Request-signing secret (shown only now): {secret}")
+    _emit(as_json, {**schemas.provider(provider), "requestSecret": secret}, "\n".join(lines))
+
+
+@providers_cli.command("rotate-request-secret")
+@click.argument("slug")
+@json_option
+def rotate_request_secret_command(slug, as_json) -> None:
+    """Replace the provider's request-signing secret and print it (shown only this once);
+    the old one stops working at once."""
+    provider = _provider_or_fail(slug, as_json)
+    secret = api_access.generate_secret(provider, actor=audit.CLI)
+    _emit(
+        as_json,
+        {**schemas.provider(provider), "requestSecret": secret},
+        f"{provider.slug}: new request-signing secret (shown only now): {secret}",
     )
 
 
@@ -147,11 +241,12 @@ def demo_command(as_json: bool) -> None:
     password = secrets.token_urlsafe(12)
     admin = db.session.scalar(select(Admin).where(Admin.email == DEMO_EMAIL))
     if admin is None:
-        accounts.create_admin(DEMO_EMAIL, password)
+        accounts.create_admin(DEMO_EMAIL, password, actor=audit.CLI)
     else:
-        accounts.set_password(admin, password)
+        accounts.set_password(admin, password, actor=audit.CLI)
     service = catalog.service_by_slug("demo-credits") or catalog.create_service(
-        ServiceFields(title="Demo Credits", price="5", currency="usd", slug="demo-credits")
+        ServiceFields(title="Demo Credits", price="5", currency="usd", slug="demo-credits"),
+        actor=audit.CLI,
     )
     provider = db.session.scalar(select(Provider).where(Provider.slug == "demo-shop"))
     if provider is None:
@@ -162,12 +257,13 @@ def demo_command(as_json: bool) -> None:
                 service_id=service.id,
                 success_url="https://example.com/success?orderId={orderId}",
                 cancel_url="https://example.com/cancelled?orderId={orderId}",
-            )
+            ),
+            actor=audit.CLI,
         )
     for key in provider.active_keys:
         if key.name == "demo":
-            credentials.revoke_key(key)
-    _, api_key = credentials.issue_key(provider, "demo")
+            credentials.revoke_key(key, actor=audit.CLI)
+    _, api_key = credentials.issue_key(provider, "demo", actor=audit.CLI)
     base = urls.base_url()
     curl = (
         f"curl -s -X POST {base}/api/v1/create-payment-intent "
@@ -229,11 +325,7 @@ def create_link_command(
     service = catalog.service_by_slug(service_slug)
     if service is None:
         _fail(as_json, f"service: no service with slug {service_slug!r}")
-    provider = None
-    if provider_slug:
-        provider = db.session.scalar(select(Provider).where(Provider.slug == provider_slug))
-        if provider is None:
-            _fail(as_json, f"provider: no provider with slug {provider_slug!r}")
+    provider = _provider_or_fail(provider_slug, as_json) if provider_slug else None
     adjustable = min_quantity is not None or max_quantity is not None
     try:
         link = payment_links.create_link(
@@ -251,7 +343,8 @@ def create_link_command(
                 max_quantity=max_quantity if max_quantity is not None else quantity,
                 after_payment="redirect" if redirect_url else "message",
                 redirect_url=redirect_url,
-            )
+            ),
+            actor=audit.CLI,
         )
     except ValidationError as error:
         _fail(as_json, f"{error.field}: {error.message}")

@@ -8,9 +8,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from checkout import audit
+from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import ApiKey, Provider, utcnow
+from checkout.models import ApiKey, ApiScope, Provider, utcnow
 
 KEY_PREFIX = "kassa_"
 MAX_ACTIVE_KEYS = 5
@@ -24,8 +26,26 @@ def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def issue_key(provider: Provider, name: str) -> tuple[ApiKey, str]:
-    """Create a named key; the plaintext is returned here and never again."""
+def clean_scopes(scopes: list[str] | None) -> str:
+    """The stored form of a key's scopes (None: all), or ValidationError."""
+    if scopes is None:
+        return " ".join(scope.value for scope in ApiScope)
+    known = {scope.value for scope in ApiScope}
+    unknown = sorted(set(scopes) - known)
+    if unknown:
+        raise ValidationError(
+            "scopes", f"Unknown scope {unknown[0]!r}; the scopes are {', '.join(ApiScope)}"
+        )
+    if not scopes:
+        raise ValidationError("scopes", "Give the key at least one scope")
+    return " ".join(scope.value for scope in ApiScope if scope.value in scopes)
+
+
+def issue_key(
+    provider: Provider, name: str, scopes: list[str] | None = None, *, actor: Actor
+) -> tuple[ApiKey, str]:
+    """Create a named key (all scopes unless given); the plaintext is returned here and
+    never again."""
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise ValidationError("name", "Give the key a name of 1 to 60 characters")
@@ -33,28 +53,54 @@ def issue_key(provider: Provider, name: str) -> tuple[ApiKey, str]:
         raise ValidationError(
             "name", f"A provider can have at most {MAX_ACTIVE_KEYS} active keys; revoke one first"
         )
+    stored_scopes = clean_scopes(scopes)
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(provider=provider, name=name, prefix=plaintext[:12], key_hash=hash_key(plaintext))
+    key = ApiKey(
+        provider=provider,
+        name=name,
+        prefix=plaintext[:12],
+        key_hash=hash_key(plaintext),
+        scopes=stored_scopes,
+    )
     db.session.add(key)
+    db.session.flush()
+    audit.record(
+        actor,
+        Action.KEY_ISSUED,
+        "api_key",
+        key.id,
+        provider=provider.id,
+        name=name,
+        prefix=key.prefix,
+        scopes=stored_scopes,
+    )
     db.session.commit()
     return key, plaintext
 
 
-def revoke_key(key: ApiKey) -> None:
+def revoke_key(key: ApiKey, *, actor: Actor) -> None:
     """Stop a key from working, keeping its record."""
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        audit.record(actor, Action.KEY_REVOKED, "api_key", key.id, prefix=key.prefix)
         db.session.commit()
 
 
-def regenerate_key(key: ApiKey) -> tuple[ApiKey, str]:
-    """Revoke a key and issue a new one with the same name."""
+def regenerate_key(key: ApiKey, *, actor: Actor) -> tuple[ApiKey, str]:
+    """Revoke a key and issue a new one with the same name and scopes."""
     key.revoked_at = key.revoked_at or utcnow()
-    return issue_key(key.provider, key.name)
+    audit.record(actor, Action.KEY_REGENERATED, "api_key", key.id, prefix=key.prefix)
+    return issue_key(key.provider, key.name, key.scopes.split(), actor=actor)
 
 
 def authenticate(plaintext: object) -> Provider | None:
     """The active provider owning this active key, or None."""
+    key = find_active_key(plaintext)
+    return None if key is None else key.provider
+
+
+def find_active_key(plaintext: object) -> ApiKey | None:
+    """This key, if it is active and its provider too; else None."""
     if not isinstance(plaintext, str) or not plaintext.startswith(KEY_PREFIX):
         return None
     if len(plaintext) > KEY_MAX_LENGTH:
@@ -73,7 +119,7 @@ def authenticate(plaintext: object) -> Provider | None:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
         db.session.commit()
-    return key.provider
+    return key
 
 
 # Queries for the admin pages

@@ -16,7 +16,8 @@ import requests
 from flask import current_app
 from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 
-from checkout import database, jsonio, schemas, urls
+from checkout import audit, database, jsonio, schemas, urls
+from checkout.audit import Action, Actor
 from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import (
@@ -88,11 +89,14 @@ class NoWebhookUrl(DomainError):
     """The provider has nowhere to send notifications to."""
 
 
-def send_test(provider: Provider) -> Notification:
+def send_test(provider: Provider, *, actor: Actor) -> Notification:
     """Queue a test event to the provider's endpoint."""
     if not provider.webhook_url:
         raise NoWebhookUrl("Set a webhook URL first.")
     notification = _add(provider, ProviderEvent.TEST, schemas.test_notification(provider), None)
+    audit.record(
+        actor, Action.TEST_EVENT_SENT, "provider", provider.id, notification=notification.id
+    )
     db.session.commit()
     return notification
 
@@ -116,17 +120,19 @@ def signature_header(provider: Provider, message_id: str, timestamp: int, body: 
     return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets_in_use)
 
 
-def rotate_secret(provider: Provider) -> None:
+def rotate_secret(provider: Provider, *, actor: Actor) -> None:
     """Give the provider a new signing secret; the old one keeps signing for a day."""
     provider.previous_webhook_secret = provider.webhook_secret
     provider.webhook_secret = new_webhook_secret()
     provider.webhook_secret_rotated_at = utcnow()
+    audit.record(actor, Action.WEBHOOK_SECRET_ROTATED, "provider", provider.id)
     db.session.commit()
 
 
-def enable_endpoint(provider: Provider) -> None:
+def enable_endpoint(provider: Provider, *, actor: Actor) -> None:
     """Deliver to the provider again after its endpoint answered 410 Gone."""
     provider.webhook_disabled_at = None
+    audit.record(actor, Action.ENDPOINT_ENABLED, "provider", provider.id)
     db.session.commit()
 
 
@@ -349,13 +355,21 @@ def lost() -> Iterator[str]:
     return database.ids_in_batches(due, Notification.next_attempt_at, Notification.id)
 
 
-def resend(notification: Notification) -> None:
+def resend(notification: Notification, *, actor: Actor) -> None:
     """Send a notification again, same webhook-id, with a fresh retry schedule."""
     _reset(notification)
+    audit.record(
+        actor,
+        Action.NOTIFICATION_RESENT,
+        "notification",
+        notification.id,
+        event=notification.event,
+        provider=notification.provider_id,
+    )
     db.session.commit()
 
 
-def resend_failed_since(moment: datetime, provider_id: str | None = None) -> int:
+def resend_failed_since(moment: datetime, provider_id: str | None = None, *, actor: Actor) -> int:
     """Resend every failed notification created at or after a moment; returns how many."""
     query = select(Notification).where(
         Notification.status == NotificationStatus.FAILED, Notification.created_at >= moment
@@ -365,6 +379,14 @@ def resend_failed_since(moment: datetime, provider_id: str | None = None) -> int
     rows = db.session.scalars(query).all()
     for notification in rows:
         _reset(notification)
+    audit.record(
+        actor,
+        Action.FAILED_NOTIFICATIONS_RESENT,
+        "provider" if provider_id else "notification",
+        provider_id or "*",
+        since=moment,
+        count=len(rows),
+    )
     db.session.commit()
     return len(rows)
 

@@ -12,7 +12,8 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from checkout import money, notifications, stripe_gateway
+from checkout import audit, money, notifications, stripe_gateway
+from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
@@ -497,7 +498,7 @@ def _record_payment(order: Order, amount_minor: int | None, currency: str | None
         note(order, "amount_mismatch", f"Paid {paid}, expected {order.amount_display}")
 
 
-def accept_underpaid(order_id: str, *, by: str) -> Order | None:
+def accept_underpaid(order_id: str, *, actor: Actor) -> Order | None:
     """An admin takes an underpayment as payment in full: paid, and the provider is told
     payment_succeeded with the amount really received. None for an unknown order."""
 
@@ -505,7 +506,20 @@ def accept_underpaid(order_id: str, *, by: str) -> Order | None:
         if order.status is not OrderStatus.UNDERPAID:
             raise NotUnderpaid(f"Order {order.id} is {order.status}, not underpaid")
         order.accepted_at = utcnow()
-        _move(order, OrderStatus.PAID, ProviderEvent.PAYMENT_SUCCEEDED, source=f"accepted by {by}")
+        audit.record(
+            actor,
+            Action.UNDERPAYMENT_ACCEPTED,
+            "order",
+            order.id,
+            paid=order.paid_amount_display,
+            amount=order.amount_display,
+        )
+        _move(
+            order,
+            OrderStatus.PAID,
+            ProviderEvent.PAYMENT_SUCCEEDED,
+            source=f"accepted by {actor.label}",
+        )
 
     return _change_locked(order_id, accept)
 

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from checkout import money, orders, throttle, urls
+from checkout import audit, money, orders, throttle, urls
+from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
@@ -38,6 +39,24 @@ PASSWORD_ATTEMPTS_PER_CLIENT = 20
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 METADATA_KEYS_MAX = 20
+# What a link's audit entry compares; its password shows only as set, changed or removed.
+AUDITED = (
+    "service_id",
+    "provider_id",
+    "title",
+    "description",
+    "quantity",
+    "adjustable_quantity",
+    "min_quantity",
+    "max_quantity",
+    "expires_at",
+    "max_uses",
+    "active",
+    "metadata_json",
+    "after_payment",
+    "confirmation_message",
+    "redirect_url",
+)
 
 
 class LinkUnavailable(DomainError):
@@ -137,7 +156,7 @@ def clean_metadata(metadata: object) -> dict[str, str]:
     return cleaned
 
 
-def _apply(link: PaymentLink, fields: LinkFields) -> PaymentLink:
+def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
     service = db.session.get(Service, fields.service_id) if fields.service_id else None
     if service is None:
         raise ValidationError("service_id", "Choose the service this link sells")
@@ -179,13 +198,17 @@ def _apply(link: PaymentLink, fields: LinkFields) -> PaymentLink:
     if len(message) > 1000:
         raise ValidationError("confirmation_message", "The message is over 1000 characters")
     metadata = clean_metadata(fields.metadata)
+    before = audit.snapshot(link, AUDITED) if link.id else {}
+    password_change = None
     if fields.password:
         if not PASSWORD_MIN <= len(fields.password) <= PASSWORD_MAX:
             raise ValidationError(
                 "password", f"Use a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters"
             )
+        password_change = "changed" if link.password_hash else "set"
         link.password_hash = hash_password(fields.password)
-    elif fields.remove_password:
+    elif fields.remove_password and link.password_hash:
+        password_change = "removed"  # noqa: S105 -- what happened to it, for the audit log
         link.password_hash = None
     link.service = service
     link.provider = provider
@@ -203,23 +226,31 @@ def _apply(link: PaymentLink, fields: LinkFields) -> PaymentLink:
     link.confirmation_message = message
     link.redirect_url = redirect_url
     db.session.add(link)
+    db.session.flush()
+    after = audit.snapshot(link, AUDITED)
+    detail = audit.changes(before, after) if before else after
+    if password_change:
+        detail["password"] = password_change
+    if detail:  # a save that changed nothing is not worth a line
+        action = Action.LINK_CHANGED if before else Action.LINK_CREATED
+        audit.record(actor, action, "link", link.id, **detail)
     db.session.commit()
     return link
 
 
-def create_link(fields: LinkFields) -> PaymentLink:
+def create_link(fields: LinkFields, *, actor: Actor) -> PaymentLink:
     """Create a link, or raise ValidationError naming the bad field."""
     if fields.expires_at is not None and fields.expires_at <= utcnow():
         raise ValidationError("expires_at", "The expiry must be in the future")
-    return _apply(PaymentLink(), fields)
+    return _apply(PaymentLink(), fields, actor)
 
 
-def update_link(link: PaymentLink, fields: LinkFields) -> PaymentLink:
+def update_link(link: PaymentLink, fields: LinkFields, *, actor: Actor) -> PaymentLink:
     """Change a link; orders already opened keep their amounts."""
-    return _apply(link, fields)
+    return _apply(link, fields, actor)
 
 
-def copy_link(link: PaymentLink) -> PaymentLink:
+def copy_link(link: PaymentLink, *, actor: Actor) -> PaymentLink:
     """A new link with the same settings (and password), its own id and no history."""
     twin = PaymentLink(
         service_id=link.service_id,
@@ -240,13 +271,19 @@ def copy_link(link: PaymentLink) -> PaymentLink:
         redirect_url=link.redirect_url,
     )
     db.session.add(twin)
+    db.session.flush()
+    audit.record(actor, Action.LINK_COPIED, "link", twin.id, copied_from=link.id)
     db.session.commit()
     return twin
 
 
-def set_active(link: PaymentLink, active: bool) -> None:
+def set_active(link: PaymentLink, active: bool, *, actor: Actor) -> None:
     """Turn a link on or off."""
-    link.active = active
+    if link.active != active:
+        link.active = active
+        audit.record(
+            actor, Action.LINK_TURNED_ON if active else Action.LINK_TURNED_OFF, "link", link.id
+        )
     db.session.commit()
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import orders, stripe_gateway
+from checkout import audit, orders, stripe_gateway
+from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
@@ -351,7 +352,9 @@ class RefundRequested:
     repeated: bool = False
 
 
-def refund(order_id: str, amount_minor: int | None, request_key: str) -> RefundRequested:
+def refund(
+    order_id: str, amount_minor: int | None, request_key: str, *, actor: Actor
+) -> RefundRequested:
     """Refund a paid order, fully or in part, once per request_key (the admin form
     submission's token, also Stripe's idempotency key).
 
@@ -411,6 +414,15 @@ def refund(order_id: str, amount_minor: int | None, request_key: str) -> RefundR
             f"Refund {made.id} of {orders.order_display(locked, made.amount)}: {made.status}",
         )
         orders.settle_refunds(locked, source="sandbox" if sandbox else "admin refund")
+        audit.record(
+            actor,
+            Action.ORDER_REFUNDED,
+            "order",
+            locked.id,
+            refund=made.id,
+            amount=orders.order_display(locked, made.amount),
+            status=made.status,
+        )
 
     try:
         in_transaction(work)

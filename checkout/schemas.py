@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from checkout import jsonio, money, urls
 from checkout.models import (
+    ApiKey,
     Order,
     OrderStatus,
     PaymentLink,
@@ -180,6 +181,21 @@ def provider(row: Provider) -> dict:
         "webhookUrl": row.webhook_url,
         "successUrl": row.success_url,
         "cancelUrl": row.cancel_url,
+        "ipAllowlist": row.allowed_networks,
+        "requireSignedRequests": row.require_signed_requests,
+        "requestSecretPrefix": row.request_secret_prefix,
+    }
+
+
+def api_key(row: ApiKey) -> dict:
+    """An API key's public facts, as the CLI prints them (never the key itself)."""
+    return {
+        "id": row.id,
+        "provider": row.provider.slug,
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": row.scope_list,
+        "revoked": row.revoked_at is not None,
     }
 
 

@@ -17,7 +17,8 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from checkout import database, orders, payments, stripe_gateway
+from checkout import audit, database, orders, payments, stripe_gateway
+from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
@@ -442,10 +443,13 @@ def unapplied_counts() -> dict[str, int]:
     return {"waiting": waiting, "failed": failed}
 
 
-def retry(event: StripeEvent) -> None:
+def retry(event: StripeEvent, *, actor: Actor) -> None:
     """Give a failed event its attempts back and queue it (after the cause is fixed)."""
     if event.applied_at is not None:
         raise AlreadyApplied("This event has been applied already.")
+    audit.record(
+        actor, Action.STRIPE_EVENT_RETRIED, "stripe_event", event.id, attempts=event.attempts
+    )
     event.attempts = 0
     event.result = QUEUED
     database.after_commit("apply_stripe_event", event.id)

@@ -2,6 +2,7 @@
 
 from checkout import (
     accounts,
+    api_access,
     notifications,
     orders,
     payment_links,
@@ -28,6 +29,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     stripe_events.AlreadyApplied: 409,
     notifications.NoWebhookUrl: 409,
     accounts.TooManyAttempts: 429,
+    api_access.ClientNotAllowed: 403,
+    api_access.SignatureInvalid: 401,
+    api_access.ScopeMissing: 403,
 }
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from checkout import create_app  # noqa: E402
+from checkout import audit, create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.extensions import db  # noqa: E402
 from tests.helpers import UNREACHABLE_HOOK, sign_in, webhook_secret  # noqa: E402
@@ -100,7 +100,7 @@ class Factory:
 
         fields = {"title": "Premium Credits", "price": "5", "currency": "usd", **overrides}
         with self.app.app_context():
-            service = catalog.create_service(ServiceFields(**fields))
+            service = catalog.create_service(ServiceFields(**fields), actor=audit.SYSTEM)
             return service.id
 
     def provider(self, service_id=None, key=True, **overrides):
@@ -116,15 +116,17 @@ class Factory:
             **overrides,
         }
         with self.app.app_context():
-            provider = catalog.create_provider(ProviderFields(**fields))
-            plaintext = credentials.issue_key(provider, "default")[1] if key else None
+            provider = catalog.create_provider(ProviderFields(**fields), actor=audit.SYSTEM)
+            plaintext = (
+                credentials.issue_key(provider, "default", actor=audit.SYSTEM)[1] if key else None
+            )
             return provider.id, plaintext
 
     def admin(self, email="admin@example.com", password="correct horse battery"):
         from checkout import accounts
 
         with self.app.app_context():
-            accounts.create_admin(email, password)
+            accounts.create_admin(email, password, actor=audit.SYSTEM)
         return email, password
 
 

@@ -2,6 +2,9 @@
 
 import re
 
+# Every API key scope, as the admin's key form posts them.
+ALL_SCOPES = ["orders:write", "orders:read", "links:write", "links:read"]
+
 # A provider webhook URL where nothing listens: notifications are queued and never arrive.
 UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
 

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.helpers import (
+    ALL_SCOPES,
     csrf_token,
     form_post,
     new_order,
@@ -24,6 +25,7 @@ ADMIN_PAGES = [
     "/admin/orders/ord_x",
     "/admin/admins",
     "/admin/password",
+    "/admin/audit",
 ]
 
 
@@ -214,7 +216,12 @@ def test_public_webhook_address_is_accepted(admin_client, app, make):
 def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
     provider_id, first_key = make.provider()
     page_url = f"/admin/providers/{provider_id}"
-    response = form_post(admin_client, page_url, {"name": "staging"}, post_url=f"{page_url}/keys")
+    response = form_post(
+        admin_client,
+        page_url,
+        {"name": "staging", "scopes": ALL_SCOPES},
+        post_url=f"{page_url}/keys",
+    )
     staging_key = new_key_from(response.text)
     assert "staging" in admin_client.get(page_url).text
 
@@ -247,10 +254,15 @@ def test_at_most_five_active_keys(admin_client, make):
     page_url = f"/admin/providers/{provider_id}"
     for number in range(4):
         response = form_post(
-            admin_client, page_url, {"name": f"k{number}"}, post_url=f"{page_url}/keys"
+            admin_client,
+            page_url,
+            {"name": f"k{number}", "scopes": ALL_SCOPES},
+            post_url=f"{page_url}/keys",
         )
         assert response.status_code == 200
-    refused = form_post(admin_client, page_url, {"name": "sixth"}, post_url=f"{page_url}/keys")
+    refused = form_post(
+        admin_client, page_url, {"name": "sixth", "scopes": ALL_SCOPES}, post_url=f"{page_url}/keys"
+    )
     assert refused.status_code == 422
     assert "at most 5 active keys" in refused.text
 

@@ -148,4 +148,4 @@ def test_every_domain_error_has_an_http_status():
     raised = [kind for kind in _subclasses(DomainError) if not kind.__subclasses__()]
     assert len(raised) >= 9
     for error in raised:
-        assert web.status_for(error.__new__(error)) in {400, 409, 410, 422, 429}, error
+        assert web.status_for(error.__new__(error)) in {400, 401, 403, 409, 410, 422, 429}, error

@@ -203,7 +203,7 @@ class TestSweep:
 
     def test_sweep_queues_every_lost_notification_once(self, app, make, runner):
         """After an outage the sweep queues all due rows at once, a batch per query."""
-        from checkout import notifications
+        from checkout import audit, notifications
         from checkout.database import BATCH
         from checkout.extensions import db
         from checkout.models import Provider
@@ -214,7 +214,7 @@ class TestSweep:
         with app.app_context():
             provider = db.session.get(Provider, provider_id)
             for _ in range(count):
-                notifications.send_test(provider)
+                notifications.send_test(provider, actor=audit.SYSTEM)
             huey.flush()  # the queue lost every task
         result = runner.invoke(args=["sweep-outbox", "--json"])
         assert json.loads(result.output) == {"stripeEvents": 0, "notifications": count}

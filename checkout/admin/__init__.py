@@ -6,6 +6,7 @@ from flask_login import current_user
 from checkout import accounts
 from checkout.admin import (  # noqa: F401 -- importing an area registers its views on bp
     admins,
+    audit,
     auth,
     catalog,
     dashboard,

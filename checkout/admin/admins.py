@@ -1,6 +1,6 @@
 """Admin views for the admins themselves: who they are, removing one, changing your password."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from checkout import accounts, web
@@ -8,8 +8,6 @@ from checkout.admin.auth import start_session
 from checkout.admin.common import attach_error, bp, render_invalid, require_action_form
 from checkout.admin.forms import ActionForm, PasswordChangeForm
 from checkout.errors import ValidationError
-from checkout.extensions import db
-from checkout.models import Admin
 
 
 @bp.get("/admins")
@@ -21,7 +19,9 @@ def admins():
 @bp.post("/admins/<int:admin_id>/remove")
 def remove_admin(admin_id: int):
     """Remove another admin; their sessions end at once."""
-    admin = db.get_or_404(Admin, admin_id)
+    admin = accounts.find_admin(admin_id)
+    if admin is None:
+        abort(404)
     require_action_form()
     email = admin.email
     try:

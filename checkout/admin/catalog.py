@@ -2,15 +2,16 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkout import catalog, credentials, notifications, web
+from checkout import api_access, catalog, credentials, notifications, web
 from checkout.admin.common import (
+    actor,
     attach_error,
     bp,
     render_invalid,
     require_action_form,
     service_choices,
 )
-from checkout.admin.forms import ActionForm, ApiKeyForm, ProviderForm, ServiceForm
+from checkout.admin.forms import ActionForm, AllowlistForm, ApiKeyForm, ProviderForm, ServiceForm
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -43,7 +44,7 @@ def new_service():
     form = ServiceForm()
     if form.validate_on_submit():
         try:
-            service = catalog.create_service(_service_fields(form))
+            service = catalog.create_service(_service_fields(form), actor=actor())
         except ValidationError as error:
             attach_error(form, error)
         else:
@@ -63,7 +64,7 @@ def edit_service(service_id: str):
         form.price.data = str(service.price)
     if form.validate_on_submit():
         try:
-            catalog.update_service(service, _service_fields(form))
+            catalog.update_service(service, _service_fields(form), actor=actor())
         except ValidationError as error:
             attach_error(form, error)
         else:
@@ -120,22 +121,32 @@ def new_provider():
         return redirect(url_for("admin.new_service"))
     if form.validate_on_submit():
         try:
-            provider = catalog.create_provider(_provider_fields(form))
+            provider = catalog.create_provider(_provider_fields(form), actor=actor())
         except ValidationError as error:
             attach_error(form, error)
         else:
-            key, plaintext = credentials.issue_key(provider, "default")
+            key, plaintext = credentials.issue_key(provider, "default", actor=actor())
             return _show_new_key(provider, key, plaintext)
     if form.errors:
         return render_invalid("admin/provider_form.html", form=form, provider=None)
     return render_template("admin/provider_form.html", form=form, provider=None)
 
 
-def _provider_page(row: Provider, key_form: ApiKeyForm | None = None, status: int = 200):
+def _provider_page(
+    row: Provider,
+    key_form: ApiKeyForm | None = None,
+    status: int = 200,
+    allowlist_form: AllowlistForm | None = None,
+):
+    if allowlist_form is None:
+        allowlist_form = AllowlistForm()
+        allowlist_form.ip_allowlist.data = row.ip_allowlist
     return render_template(
         "admin/provider.html",
         provider=row,
         key_form=key_form or ApiKeyForm(),
+        allowlist_form=allowlist_form,
+        secret_lost=api_access.secret_lost(row),
         action_form=ActionForm(),
         max_keys=credentials.MAX_ACTIVE_KEYS,
         deliveries=notifications.latest_for_provider(row.id, 10),
@@ -155,7 +166,7 @@ def edit_provider(provider_id: str):
     form = _provider_form(row)
     if form.validate_on_submit():
         try:
-            catalog.update_provider(row, _provider_fields(form))
+            catalog.update_provider(row, _provider_fields(form), actor=actor())
         except ValidationError as error:
             attach_error(form, error)
         else:
@@ -173,9 +184,11 @@ def issue_key(provider_id: str):
     form = ApiKeyForm()
     if form.validate_on_submit():
         try:
-            key, plaintext = credentials.issue_key(row, form.name.data)
+            key, plaintext = credentials.issue_key(
+                row, form.name.data, form.scopes.data, actor=actor()
+            )
         except ValidationError as error:
-            form.name.errors = [error.message]
+            attach_error(form, error)
         else:
             return _show_new_key(row, key, plaintext)
     return _provider_page(row, key_form=form, status=422)
@@ -193,7 +206,7 @@ def _key_or_404(provider_id: str, key_id: str) -> ApiKey:
 def revoke_key(provider_id: str, key_id: str):
     """Revoke an API key; requests with it fail from now on."""
     key = _key_or_404(provider_id, key_id)
-    credentials.revoke_key(key)
+    credentials.revoke_key(key, actor=actor())
     flash(f"Key {key.name} ({key.prefix}…) revoked.", "success")
     return redirect(url_for("admin.provider", provider_id=provider_id))
 
@@ -203,7 +216,7 @@ def regenerate_key(provider_id: str, key_id: str):
     """Revoke a key and issue its replacement, shown once."""
     key = _key_or_404(provider_id, key_id)
     try:
-        new_key, plaintext = credentials.regenerate_key(key)
+        new_key, plaintext = credentials.regenerate_key(key, actor=actor())
     except ValidationError as error:
         flash(error.message, "error")
         return redirect(url_for("admin.provider", provider_id=provider_id))
@@ -221,7 +234,7 @@ def send_test_event(provider_id: str):
     """Queue a signed test notification to the provider's webhook URL."""
     row = _provider_for_action(provider_id)
     try:
-        notification = notifications.send_test(row)
+        notification = notifications.send_test(row, actor=actor())
     except notifications.NoWebhookUrl as error:
         flash(error.message, "error")
         return redirect(url_for("admin.provider", provider_id=row.id))
@@ -233,7 +246,7 @@ def send_test_event(provider_id: str):
 def rotate_secret(provider_id: str):
     """Replace the signing secret; the old one also signs for 24 hours."""
     row = _provider_for_action(provider_id)
-    notifications.rotate_secret(row)
+    notifications.rotate_secret(row, actor=actor())
     flash("New signing secret. The previous one keeps signing for 24 hours.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
 
@@ -242,6 +255,62 @@ def rotate_secret(provider_id: str):
 def enable_endpoint(provider_id: str):
     """Deliver again to an endpoint that answered 410 Gone."""
     row = _provider_for_action(provider_id)
-    notifications.enable_endpoint(row)
+    notifications.enable_endpoint(row, actor=actor())
     flash("Endpoint enabled. Resend failed notifications from the deliveries page.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
+
+
+# Who may use the provider's keys: allowlist and signed requests
+
+
+@bp.post("/providers/<provider_id>/allowlist")
+def set_allowlist(provider_id: str):
+    """Replace the networks the provider's API requests may come from."""
+    row = db.get_or_404(Provider, provider_id)
+    form = AllowlistForm()
+    if form.validate_on_submit():
+        try:
+            networks = api_access.set_allowlist(row, [form.ip_allowlist.data or ""], actor=actor())
+        except ValidationError as error:
+            attach_error(form, error)
+        else:
+            flash(
+                f"Allowlist saved: {len(networks)} network(s)."
+                if networks
+                else "Allowlist cleared: requests may come from any address.",
+                "success",
+            )
+            return redirect(url_for("admin.provider", provider_id=row.id))
+    return _provider_page(row, status=422, allowlist_form=form)
+
+
+def _show_request_secret(row: Provider, secret: str):
+    """The one page that shows a request-signing secret; never cached."""
+    return (
+        render_template("admin/request_secret.html", provider=row, secret=secret),
+        200,
+        web.NO_STORE,
+    )
+
+
+@bp.post("/providers/<provider_id>/signatures/<state>")
+def require_signatures(provider_id: str, state: str):
+    """Require signed API requests (on) or stop requiring them (off)."""
+    if state not in ("on", "off"):
+        abort(404)
+    row = _provider_for_action(provider_id)
+    secret = api_access.require_signatures(row, state == "on", actor=actor())
+    if secret is not None:
+        return _show_request_secret(row, secret)
+    flash(
+        "Signed requests required." if state == "on" else "Signed requests no longer required.",
+        "success",
+    )
+    return redirect(url_for("admin.provider", provider_id=row.id))
+
+
+@bp.post("/providers/<provider_id>/request-secret")
+def generate_request_secret(provider_id: str):
+    """Replace the request-signing secret and show it once; the old one stops working."""
+    row = _provider_for_action(provider_id)
+    return _show_request_secret(row, api_access.generate_secret(row, actor=actor()))

@@ -1,16 +1,22 @@
 """The admin blueprint and the helpers its area modules share."""
 
 from flask import Blueprint, abort, flash, render_template, request
+from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, false
 from wtforms.fields.choices import SelectChoice
 
-from checkout import catalog
+from checkout import audit, catalog
 from checkout.admin.forms import ActionForm
 from checkout.errors import ValidationError
 from checkout.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def actor() -> audit.Actor:
+    """The signed-in admin, as the audit log names them."""
+    return audit.admin(current_user.email)
 
 
 def render_invalid(template: str, **context):

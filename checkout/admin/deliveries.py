@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 
 from checkout import notifications
-from checkout.admin.common import bp, one_page, provider_choices, require_action_form
+from checkout.admin.common import actor, bp, one_page, provider_choices, require_action_form
 from checkout.admin.forms import ActionForm, DeliveryFilterForm, ResendFailedForm
 from checkout.extensions import db
 from checkout.models import Notification, NotificationStatus
@@ -47,7 +47,7 @@ def resend_delivery(notification_id: str):
     """Send a notification again with the same webhook-id."""
     row = db.get_or_404(Notification, notification_id)
     require_action_form()
-    notifications.resend(row)
+    notifications.resend(row, actor=actor())
     flash("Queued again.", "success")
     return redirect(url_for("admin.delivery", notification_id=row.id))
 
@@ -59,6 +59,6 @@ def resend_failed():
     if not form.validate_on_submit():
         flash("Give a date and time to resend from.", "error")
         return redirect(url_for("admin.deliveries", status="failed"))
-    count = notifications.resend_failed_since(form.since.data)
+    count = notifications.resend_failed_since(form.since.data, actor=actor())
     flash(f"{count} failed notification{'s' if count != 1 else ''} queued again.", "success")
     return redirect(url_for("admin.deliveries"))

@@ -11,15 +11,17 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from checkout import accounts, money, notifications, payment_links
-from checkout.models import AfterPayment, NotificationStatus, OrderStatus
+from checkout import accounts, audit, money, notifications, payment_links
+from checkout.models import ActorKind, AfterPayment, ApiScope, NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
 
@@ -95,8 +97,57 @@ class ProviderForm(FlaskForm):
     )
 
 
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class ApiKeyForm(FlaskForm):
     name = StringField("Key name", validators=[DataRequired(), Length(max=60)])
+    scopes = MultiCheckboxField(
+        "Scopes",
+        choices=[SelectChoice(scope.value) for scope in ApiScope],
+        default=[scope.value for scope in ApiScope],
+        description="What the key may do: at least one",
+    )
+
+
+class AllowlistForm(FlaskForm):
+    ip_allowlist = TextAreaField(
+        "Allowed networks",
+        validators=[Optional(), Length(max=4000)],
+        description="One IPv4 or IPv6 address or CIDR network a line, e.g. 203.0.113.0/24. "
+        "Empty: requests with this provider's keys may come from anywhere",
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    actor_kind = SelectField(
+        "Actor kind",
+        choices=[SelectChoice("", "Anyone")] + [SelectChoice(kind.value) for kind in ActorKind],
+        validators=[Optional()],
+    )
+    actor = StringField("Actor", validators=[Optional(), Length(max=254)])
+    action = SelectField(
+        "Action",
+        choices=[SelectChoice("", "Any action")]
+        + [SelectChoice(action.value) for action in audit.Action],
+        validators=[Optional()],
+    )
+    subject_type = SelectField(
+        "Subject",
+        choices=[SelectChoice("", "Anything")]
+        + [SelectChoice(kind) for kind in audit.SUBJECT_TYPES],
+        validators=[Optional()],
+    )
+    subject_id = StringField("Subject ID", validators=[Optional(), Length(max=255)])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
 
 
 class ActionForm(FlaskForm):

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from checkout import link_analytics, payment_links, qr, urls
 from checkout.admin.common import (
+    actor,
     attach_error,
     bp,
     provider_choices,
@@ -107,9 +108,9 @@ def _save(form: LinkForm, link: PaymentLink | None):
         try:
             fields = _fields(form)
             saved = (
-                payment_links.update_link(link, fields)
+                payment_links.update_link(link, fields, actor=actor())
                 if link
-                else payment_links.create_link(fields)
+                else payment_links.create_link(fields, actor=actor())
             )
         except ValidationError as error:
             attach_error(form, error, aliases={"metadata": "metadata_text"})
@@ -182,7 +183,7 @@ def _action(link_id: str) -> PaymentLink:
 def deactivate_link(link_id: str):
     """Turn a link off: customers see that it is no longer available."""
     row = _action(link_id)
-    payment_links.set_active(row, False)
+    payment_links.set_active(row, False, actor=actor())
     flash("Link turned off.", "success")
     return redirect(url_for("admin.link", link_id=row.id))
 
@@ -191,7 +192,7 @@ def deactivate_link(link_id: str):
 def activate_link(link_id: str):
     """Turn a link back on."""
     row = _action(link_id)
-    payment_links.set_active(row, True)
+    payment_links.set_active(row, True, actor=actor())
     flash("Link turned on.", "success")
     return redirect(url_for("admin.link", link_id=row.id))
 
@@ -200,6 +201,6 @@ def activate_link(link_id: str):
 def copy_link(link_id: str):
     """Duplicate a link's settings into a new link."""
     row = _action(link_id)
-    twin = payment_links.copy_link(row)
+    twin = payment_links.copy_link(row, actor=actor())
     flash(f"Copied into a new link {twin.id}.", "success")
     return redirect(url_for("admin.edit_link", link_id=twin.id))

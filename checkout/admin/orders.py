@@ -1,10 +1,9 @@
 """Admin views for orders: the filtered list, one order, and refunds."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from checkout import money, notifications, orders, payments, web
-from checkout.admin.common import bp, one_page, provider_choices, require_action_form
+from checkout.admin.common import actor, bp, one_page, provider_choices, require_action_form
 from checkout.admin.forms import ActionForm, OrderFilterForm, RefundForm
 from checkout.models import Order, OrderStatus
 from checkout.stripe_gateway import StripeError
@@ -67,7 +66,7 @@ def refund_order(order_id: str):
         return _order_page(row, form, 422)
     try:
         amount = money.parse(form.amount.data, row.currency) if form.amount.data else None
-        requested = payments.refund(row.id, amount, form.request_key.data)
+        requested = payments.refund(row.id, amount, form.request_key.data, actor=actor())
     except (money.AmountError, payments.RefundError) as error:
         flash(str(error), "error")
         form.renew()
@@ -92,7 +91,7 @@ def accept_order(order_id: str):
         abort(404)
     require_action_form()
     try:
-        orders.accept_underpaid(order_id, by=current_user.email)
+        orders.accept_underpaid(order_id, actor=actor())
     except orders.NotUnderpaid as error:
         abort(web.status_for(error), description=error.message)
     flash("Accepted as paid; the provider has been told.", "success")

@@ -3,7 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from checkout import stripe_events, web
-from checkout.admin.common import bp, one_page, require_action_form
+from checkout.admin.common import actor, bp, one_page, require_action_form
 from checkout.admin.forms import ActionForm, StripeEventFilterForm
 from checkout.extensions import db
 from checkout.models import StripeEvent
@@ -36,7 +36,7 @@ def retry_stripe_event(event_id: str):
     row = db.get_or_404(StripeEvent, event_id)
     require_action_form()
     try:
-        stripe_events.retry(row)
+        stripe_events.retry(row, actor=actor())
     except stripe_events.AlreadyApplied as error:
         abort(web.status_for(error), description=error.message)
     flash("Queued again.", "success")

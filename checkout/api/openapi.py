@@ -252,7 +252,14 @@ SCHEMAS = {
     },
 }
 
-_UNAUTHORIZED = _error_response("Invalid or inactive API key")
+_UNAUTHORIZED = _error_response(
+    "Invalid or inactive API key, or (when the provider requires signed requests) "
+    "a missing or wrong Signature header"
+)
+_FORBIDDEN = _error_response(
+    "The key lacks the scope this operation needs, or the request comes from an address "
+    "outside the provider's IP allowlist"
+)
 _UNPROCESSABLE = _error_response("A parameter has the wrong type or value")
 
 
@@ -264,7 +271,11 @@ def openapi_document(server_url: str) -> dict:
             "title": "Kassa provider API",
             "version": "1",
             "description": "Open payments, redirect customers to the hosted checkout, "
-            'and look up orders. Errors are JSON `{"error": "..."}`.',
+            'and look up orders. Errors are JSON `{"error": "..."}`. Each key has scopes '
+            "(orders:write, orders:read, links:write, links:read); each operation names the "
+            "one it needs. A provider may require signed requests: then every request carries "
+            "`Signature: base64(HMAC-SHA256(request-signing secret, raw body))` (a GET signs "
+            "the empty body). A provider may allow requests from listed networks only.",
         },
         "servers": [{"url": server_url + "/api/v1"}],
         "security": [{"bearerAuth": []}],
@@ -301,6 +312,7 @@ def openapi_document(server_url: str) -> dict:
                 "post": {
                     "operationId": "createPaymentIntent",
                     "summary": "Open an order (idempotent on externalId)",
+                    "x-scope": "orders:write",
                     "security": [{"bearerAuth": []}, {}],
                     "requestBody": {
                         "required": True,
@@ -319,6 +331,7 @@ def openapi_document(server_url: str) -> dict:
                             "Cash App payments not available (currency, or refused by Stripe)"
                         ),
                         "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
                         "409": _error_response(
                             "externalId already used with another amount, "
                             "or the service is not available"
@@ -335,6 +348,7 @@ def openapi_document(server_url: str) -> dict:
                 "get": {
                     "operationId": "getOrder",
                     "summary": "One of your orders",
+                    "x-scope": "orders:read",
                     "parameters": [
                         {
                             "name": "orderId",
@@ -346,6 +360,7 @@ def openapi_document(server_url: str) -> dict:
                     "responses": {
                         "200": _json("Order", "The order"),
                         "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
                         "404": _error_response("No such order among yours"),
                     },
                 }
@@ -354,6 +369,7 @@ def openapi_document(server_url: str) -> dict:
                 "get": {
                     "operationId": "listOrders",
                     "summary": "Your orders, newest first",
+                    "x-scope": "orders:read",
                     "parameters": [
                         {"name": "externalId", "in": "query", "schema": {"type": "string"}},
                         {
@@ -379,6 +395,7 @@ def openapi_document(server_url: str) -> dict:
                     "responses": {
                         "200": _json("OrderList", "A page of orders"),
                         "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
                         "422": _UNPROCESSABLE,
                     },
                 }
@@ -387,6 +404,7 @@ def openapi_document(server_url: str) -> dict:
                 "post": {
                     "operationId": "createPaymentLink",
                     "summary": "Create a payment link for your service",
+                    "x-scope": "links:write",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -399,6 +417,7 @@ def openapi_document(server_url: str) -> dict:
                         "201": _json("PaymentLink", "The new link"),
                         "400": _error_response("Malformed JSON"),
                         "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
                         "413": _error_response("Body larger than 64 KiB"),
                         "422": _UNPROCESSABLE,
                     },
@@ -408,6 +427,7 @@ def openapi_document(server_url: str) -> dict:
                 "get": {
                     "operationId": "getPaymentLink",
                     "summary": "One of your payment links",
+                    "x-scope": "links:read",
                     "parameters": [
                         {
                             "name": "linkId",
@@ -419,6 +439,7 @@ def openapi_document(server_url: str) -> dict:
                     "responses": {
                         "200": _json("PaymentLink", "The link"),
                         "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
                         "404": _error_response("No such link among yours"),
                     },
                 }

@@ -3,11 +3,21 @@
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from checkout import credentials, jsonio, orders, payment_links, schemas, urls, web
+from checkout import (
+    api_access,
+    audit,
+    credentials,
+    jsonio,
+    orders,
+    payment_links,
+    schemas,
+    urls,
+    web,
+)
 from checkout.api.openapi import openapi_document
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import csrf, db
-from checkout.models import Order, OrderStatus, PaymentLink, Provider
+from checkout.models import ApiKey, ApiScope, Order, OrderStatus, PaymentLink
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -67,12 +77,27 @@ def _bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _authenticated_provider(body: dict | None = None) -> Provider:
-    key = _bearer_token() or (body or {}).get("apiKey")
-    provider = credentials.authenticate(key)
-    if provider is None:
+def _client_address() -> str | None:
+    return request.remote_addr
+
+
+def _authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
+    """The request's active key, once its provider's allowlist and signature rule and the
+    key's scopes allow this request."""
+    key = credentials.find_active_key(_bearer_token() or (body or {}).get("apiKey"))
+    if key is None:
         raise ApiError("Invalid or inactive API key", 401)
-    return provider
+    try:
+        api_access.check_request(
+            key,
+            _client_address(),
+            request.get_data(cache=True),
+            request.headers.get("Signature"),
+            scope,
+        )
+    except api_access.AccessRefused as refused:
+        raise ApiError(refused.message, web.status_for(refused)) from None
+    return key
 
 
 def _external_id(value: object) -> str | None:
@@ -93,7 +118,7 @@ def _external_id(value: object) -> str | None:
 def create_payment_intent():
     """Open an order for the provider and answer with its checkout URL."""
     body = _json_body()
-    provider = _authenticated_provider(body)
+    provider = _authenticated_key(ApiScope.ORDERS_WRITE, body).provider
     external_id = _external_id(body.get("externalId"))
     # The amount goes as sent: whether it is read, and how, depends on the provider's mode.
     order = orders.open_order(provider, external_id, body.get("amount"))
@@ -103,7 +128,7 @@ def create_payment_intent():
 @bp.get("/orders/<order_id>")
 def get_order(order_id: str):
     """One of the provider's orders."""
-    provider = _authenticated_provider()
+    provider = _authenticated_key(ApiScope.ORDERS_READ).provider
     order = orders.find_order(order_id)
     if order is None or order.provider_id != provider.id:
         raise ApiError("Order not found", 404)
@@ -113,7 +138,7 @@ def get_order(order_id: str):
 @bp.get("/orders")
 def list_orders():
     """The provider's orders, newest first, optionally filtered by externalId or status."""
-    provider = _authenticated_provider()
+    provider = _authenticated_key(ApiScope.ORDERS_READ).provider
     query = select(Order).where(Order.provider_id == provider.id)
     if "externalId" in request.args:
         query = query.where(Order.external_id == _external_id(request.args["externalId"]))
@@ -148,7 +173,8 @@ def list_orders():
 def create_payment_link():
     """Create a payment link for the provider's service; its settings and notifications apply."""
     body = _json_body()
-    provider = _authenticated_provider(body)
+    key = _authenticated_key(ApiScope.LINKS_WRITE, body)
+    provider = key.provider
     quantity = _optional(body, "quantity", int, "a whole number")
     low = _optional(body, "minQuantity", int, "a whole number")
     high = _optional(body, "maxQuantity", int, "a whole number")
@@ -171,7 +197,8 @@ def create_payment_link():
             after_payment="redirect" if redirect_url else "message",
             confirmation_message=_optional(body, "confirmationMessage", str, "a string") or "",
             redirect_url=redirect_url,
-        )
+        ),
+        actor=audit.api_key(key.prefix),
     )
     return jsonify(_link_json(link)), 201
 
@@ -179,7 +206,7 @@ def create_payment_link():
 @bp.get("/payment-links/<link_id>")
 def get_payment_link(link_id: str):
     """One of the provider's payment links, with its status and completed payments."""
-    provider = _authenticated_provider()
+    provider = _authenticated_key(ApiScope.LINKS_READ).provider
     link = payment_links.find_link(link_id)
     if link is None or link.provider_id != provider.id:
         raise ApiError("Payment link not found", 404)

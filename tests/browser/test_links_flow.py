@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from checkout import payment_links
+from checkout import audit, payment_links
 from checkout.payment_links import LinkFields
 
 pytestmark = pytest.mark.browser
@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 def make_link(app, service_id, **fields) -> str:
     with app.app_context():
         return payment_links.create_link(
-            LinkFields(service_id=service_id, title="Festival tickets", **fields)
+            LinkFields(service_id=service_id, title="Festival tickets", **fields),
+            actor=audit.SYSTEM,
         ).id
 
 
