@@ -1,11 +1,14 @@
 """Signing admins in and out."""
 
+import hashlib
+
 from flask import redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 
-from checkout import accounts
+from checkout import accounts, web
 from checkout.admin.common import bp
 from checkout.admin.forms import ActionForm, LoginForm
+from checkout.extensions import limiter
 
 
 def _safe_next(target: str | None) -> str:
@@ -15,12 +18,26 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.dashboard")
 
 
+def _account_and_client() -> str:
+    """The rate-limit key of one e-mail address tried from one client, hashed: the typed
+    address is not kept in the limiter's storage."""
+    email = request.form.get("email", "").strip().lower()
+    pair = f"{email}|{web.client_address()}".encode()
+    return "login:" + hashlib.sha256(pair).hexdigest()
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    web.configured_limit("RATE_LIMIT_LOGIN"), key_func=web.client_address, methods=["POST"]
+)
+@limiter.limit(
+    web.configured_limit("RATE_LIMIT_LOGIN_ACCOUNT"), key_func=_account_and_client, methods=["POST"]
+)
 def login():
     """Sign an admin in; repeated failures lock the form for a while."""
     form = LoginForm()
     if form.validate_on_submit():
-        result = accounts.log_in(form.email.data, form.password.data, request.remote_addr or "")
+        result = accounts.log_in(form.email.data, form.password.data, web.client_address())
         if result.locked_out:
             form.email.errors = ["Too many failed attempts. Try again in 15 minutes."]
             return render_template("admin/login.html", form=form), 429

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 
 from checkout import link_analytics, money, payment_links, qr, urls, web
 from checkout.errors import ValidationError
+from checkout.extensions import limiter
 from checkout.links.forms import PayForm, UnlockForm
 from checkout.models import PaymentLink, PaymentMode
 
@@ -12,8 +13,9 @@ bp = Blueprint("links", __name__)
 UNLOCKED = "unlocked_links"
 
 
-def _client() -> str:
-    return request.remote_addr or ""
+def _this_link() -> str:
+    """The rate-limit key shared by every client of one link."""
+    return f"link:{request.view_args['link_id']}"
 
 
 def _link_or_404(link_id: str) -> PaymentLink:
@@ -66,7 +68,7 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
 def show(link_id: str):
     """The link's page: service, price and quantity, or why it cannot be paid."""
     link = _link_or_404(link_id)
-    link_analytics.record_view(link, _client(), request.user_agent.string)
+    link_analytics.record_view(link, web.client_address(), request.user_agent.string)
     problem = payment_links.unavailability(link)
     if problem:
         return _unavailable(problem)
@@ -77,6 +79,8 @@ def show(link_id: str):
 
 
 @bp.post("/l/<link_id>/unlock")
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_UNLOCK"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_UNLOCK_PER_LINK"), key_func=_this_link)
 def unlock(link_id: str):
     """Check the link's password; a correct one opens it for this browser session."""
     link = _link_or_404(link_id)
@@ -86,7 +90,7 @@ def unlock(link_id: str):
     form = UnlockForm()
     if not form.validate_on_submit():
         return _password_page(link, form, 422)
-    result = payment_links.try_password(link, form.password.data, _client())
+    result = payment_links.try_password(link, form.password.data, web.client_address())
     if result.locked_out:
         form.password.errors = ["Too many wrong passwords. Try again in 15 minutes."]
         return _password_page(link, form, 429)
@@ -100,6 +104,8 @@ def unlock(link_id: str):
 
 
 @bp.post("/l/<link_id>/pay")
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY_PER_LINK"), key_func=_this_link)
 def pay(link_id: str):
     """Open an order from the link and continue on the normal checkout."""
     link = _link_or_404(link_id)

@@ -25,7 +25,7 @@ from checkout import (
     urls,
     web,
 )
-from checkout.extensions import csrf
+from checkout.extensions import csrf, limiter
 from checkout.models import AfterPayment, Order, OrderStatus, PaymentMode
 from checkout.orders import Outcome
 
@@ -132,6 +132,7 @@ def sandbox_token(order_id: str) -> str:
 
 
 @bp.get("/checkout")
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_address)
 def checkout():
     """The hosted checkout page for one order (or, with paymentLinkId, a payment link)."""
     if "paymentLinkId" in request.args and "orderId" not in request.args:
@@ -177,6 +178,7 @@ def checkout():
 
 
 @bp.get("/checkout/status")
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT_STATUS"), key_func=web.client_address)
 def status():
     """The order's status, for the page to poll while a payment may still arrive."""
     order = orders.find_order(request.args.get("orderId"))
