@@ -198,6 +198,13 @@ def _register_error_handlers(app: Flask) -> None:
     def _rate_limited(error: RateLimitExceeded):
         # Nothing was done for this request; Retry-After says when the window ends.
         seconds = _retry_after_seconds()
+        log.info(
+            "Rate limit %s reached by %s on %s %s",
+            error.description,
+            web.client_address(),
+            request.method,
+            request.path,
+        )
         headers = {"Retry-After": str(seconds), **web.NO_STORE}
         if _wants_json():
             message = f"Too many requests: try again in {_wait_words(seconds)}"

@@ -4,6 +4,7 @@ Issue 12, finding 1: one client could open 500 orders from a payment link in 19 
 behind a proxy every customer shared one address.
 """
 
+import logging
 import os
 import re
 import uuid
@@ -248,10 +249,12 @@ class TestBehindOneProxy:
         assert stat(admin_client, link_id, "views") == "3"
         assert stat(admin_client, link_id, "visitors") == "2"
 
-    def test_one_client_is_limited_and_the_next_is_not(self, app, admin_client, link_id):
+    def test_one_client_is_limited_and_the_next_is_not(self, app, admin_client, link_id, caplog):
+        caplog.set_level(logging.INFO, logger="checkout")
         first = {"X-Forwarded-For": "192.0.2.1"}
         responses = press_pay(app.test_client(), link_id, 11, headers=first)
         assert responses[-1].status_code == 429
+        assert f"reached by 192.0.2.1 on POST /l/{link_id}/pay" in caplog.text
         second = {"X-Forwarded-For": "192.0.2.2"}
         assert order_from(press_pay(app.test_client(), link_id, 1, headers=second)[0])
 
