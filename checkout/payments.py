@@ -165,7 +165,11 @@ def prepare_cashapp_payment(
         apply_intent(order.id, intent, source="Stripe PaymentIntent")
         return intent.client_secret
     if customer_returned:
-        refresh(order, every)
+        try:
+            refresh(order, every)
+        except stripe_gateway.StripeError:
+            # The page still works; webhooks and reconciliation bring the outcome.
+            log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
     return order.stripe_client_secret
 
 

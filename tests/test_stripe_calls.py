@@ -122,3 +122,16 @@ def test_an_order_opened_before_secrets_were_kept_asks_stripe_once(
     assert {client_secret(page) for page in pages} == {first}
     intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
     assert kassa_calls() == ["POST /v1/payment_intents", f"GET /v1/payment_intents/{intent_id}"]
+
+
+def test_stripe_failing_on_the_return_still_shows_the_pay_button(
+    client, api_key, stripe_faults, kassa_calls
+):
+    order_id = new_order(client, api_key)
+    first = client_secret(client.get(f"/checkout?orderId={order_id}").text)
+    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    stripe_faults.add(f"/v1/payment_intents/{intent_id}", 500, method="GET")
+    back = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
+    assert back.status_code == 200
+    assert client_secret(back.text) == first
+    assert [fault["status"] for fault in stripe_faults.answered()] == [500]
