@@ -1,8 +1,8 @@
 """Signing admins in and out."""
 
-import hashlib
+import hmac
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 
 from checkout import accounts, web
@@ -19,11 +19,11 @@ def _safe_next(target: str | None) -> str:
 
 
 def _account_and_client() -> str:
-    """The rate-limit key of one e-mail address tried from one client, hashed: the typed
-    address is not kept in the limiter's storage."""
+    """The rate-limit key of one e-mail address tried from one client, keyed-hashed: the
+    limiter's storage (Redis) never holds a typed address, nor a hash one could guess from."""
     email = request.form.get("email", "").strip().lower()
     pair = f"{email}|{web.client_address()}".encode()
-    return "login:" + hashlib.sha256(pair).hexdigest()
+    return "login:" + hmac.new(current_app.secret_key.encode(), pair, "sha256").hexdigest()
 
 
 @bp.route("/login", methods=["GET", "POST"])
