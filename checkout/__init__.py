@@ -1,12 +1,16 @@
 """Kassa: a self-hosted hosted-checkout server."""
 
 import logging
+import math
 import sys
+import time
 
 from flask import Flask, abort, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from checkout import (
     admin,
@@ -18,10 +22,11 @@ from checkout import (
     pay,
     stripe_gateway,
     tasks,  # noqa: F401 -- hands work asked for in a transaction to the queue after commit
+    web,
     webhooks,
 )
 from checkout.cli import register_cli
-from checkout.extensions import csrf, db, login_manager, migrate
+from checkout.extensions import csrf, db, limiter, login_manager, migrate
 from checkout.jsonio import DecimalJSONProvider
 
 log = logging.getLogger(__name__)
@@ -80,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config.check_stripe(app.config)
+    _trust_proxies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
@@ -87,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to continue."
+    limiter.init_app(app)
 
     page_cache.init_app(app)
 
@@ -118,6 +125,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxy hops, take the client's address and scheme from the
+    X-Forwarded-For and X-Forwarded-Proto values those hops appended; with 0, ignore them.
+
+    X-Forwarded-Host is never believed: the host of absolute URLs comes from PUBLIC_BASE_URL,
+    or from the request itself, never from a header a client can add.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
 
 
 def create_app_for_process() -> Flask:
@@ -159,7 +178,46 @@ def _wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
+def _retry_after_seconds() -> int:
+    """Whole seconds until the breached rate limit's window ends (at least 1)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, math.ceil(breached.reset_at - time.time()))
+
+
+def _wait_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minutes"
+
+
 def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(error: RateLimitExceeded):
+        # Nothing was done for this request; Retry-After says when the window ends.
+        seconds = _retry_after_seconds()
+        log.info(
+            "Rate limit %s reached by %s on %s %s",
+            error.description,
+            web.client_address(),
+            request.method,
+            request.path,
+        )
+        headers = {"Retry-After": str(seconds), **web.NO_STORE}
+        if _wants_json():
+            message = f"Too many requests: try again in {_wait_words(seconds)}"
+            return jsonify(error=message), 429, headers
+        page = render_template(
+            "errors/error.html",
+            code=429,
+            message="You have sent more requests than this page accepts in a short time. "
+            "Nothing was changed by the last one.",
+            retry_after=_wait_words(seconds),
+        )
+        return page, 429, headers
+
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
         message = "The form expired or was sent from elsewhere. Reload the page and try again."

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
+import limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 
@@ -15,6 +17,26 @@ DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+# Flask-Limiter's syntax ("10/minute;60/hour"). A customer pays a link once or twice and a
+# checkout page polls every 2 s; these stop a script from one address within seconds.
+DEFAULT_RATE_LIMITS = {
+    # POST /l/<id>/pay and /l/<id>/unlock: per client address, and per link for all clients.
+    "RATE_LIMIT_LINK_PAY": "10/minute;60/hour",
+    "RATE_LIMIT_LINK_PAY_PER_LINK": "120/minute",
+    "RATE_LIMIT_LINK_UNLOCK": "10/minute;60/hour",
+    "RATE_LIMIT_LINK_UNLOCK_PER_LINK": "60/minute",
+    # GET /checkout and GET /checkout/status, per client address.
+    "RATE_LIMIT_CHECKOUT": "120/minute;2000/hour",
+    "RATE_LIMIT_CHECKOUT_STATUS": "240/minute;4000/hour",
+    # /api/v1/…: per API key; answers 401 count per client address.
+    "RATE_LIMIT_API": "600/minute",
+    "RATE_LIMIT_API_UNAUTHENTICATED": "30/minute",
+    # POST /admin/login: per client address, and per e-mail address and client address.
+    "RATE_LIMIT_LOGIN": "30/minute;200/hour",
+    "RATE_LIMIT_LOGIN_ACCOUNT": "10/minute;50/hour",
+}
 
 # Stripe's key prefixes and the mode each belongs to (rk_: restricted secret keys).
 SECRET_KEY_MODES = {"sk_test_": "test", "rk_test_": "test", "sk_live_": "live", "rk_live_": "live"}
@@ -27,6 +49,49 @@ class ConfigError(ValueError):
 
 def _flag(environ: dict, name: str) -> bool:
     return environ.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def _switch(environ: dict, name: str, default: bool) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in TRUE_WORDS | FALSE_WORDS:
+        raise ConfigError(f"{name} is {value!r}: use 1 or 0")
+    return value in TRUE_WORDS
+
+
+def _whole_number(environ: dict, name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} is {value!r}: give a whole number, 0 or more")
+    return int(value)
+
+
+def _rate_limit(environ: dict, name: str) -> str:
+    value = environ.get(name, "").strip() or DEFAULT_RATE_LIMITS[name]
+    try:
+        limits.parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name} is {value!r}: give limits such as {DEFAULT_RATE_LIMITS[name]!r}"
+        ) from None
+    return value
+
+
+def rate_limit_settings(environ: dict) -> dict:
+    """Flask-Limiter's settings and Kassa's limits (see DEFAULT_RATE_LIMITS)."""
+    redis_url = environ.get("REDIS_URL", "").strip()
+    return {
+        "RATELIMIT_ENABLED": _switch(environ, "RATE_LIMITS_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": "kassa-limits",
+        # A Redis outage must not stop payments: count in memory until it is back.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        **{name: _rate_limit(environ, name) for name in DEFAULT_RATE_LIMITS},
+    }
 
 
 def _instance_path(environ: dict) -> Path:
@@ -98,6 +163,11 @@ def load(environ: dict | None = None) -> dict:
         "ORDER_EXPIRY_SECONDS": int(env.get("ORDER_EXPIRY_SECONDS", "86400")),
         # An admin session unused for longer than this is signed out.
         "ADMIN_SESSION_IDLE_MINUTES": int(env.get("ADMIN_SESSION_IDLE_MINUTES", "60")),
+        # How often a customer back from Cash App may make Kassa ask Stripe about the order.
+        "STRIPE_REFRESH_SECONDS": _whole_number(env, "STRIPE_REFRESH_SECONDS", 10),
+        # Proxy hops in front of Kassa whose X-Forwarded-For/-Proto are believed (ProxyFix).
+        "TRUSTED_PROXIES": _whole_number(env, "TRUSTED_PROXIES", 0),
+        **rate_limit_settings(env),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "").strip() or "scrypt",
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound in create_app."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Only the views that name a limit are limited, each with its own key (checkout.web).
+limiter = Limiter(key_func=get_remote_address)

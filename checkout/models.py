@@ -303,6 +303,9 @@ class Order(db.Model):
         _enum(OrderStatus), default=OrderStatus.PENDING, index=True
     )
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    # The PaymentIntent's client secret, kept so that showing the page again asks Stripe
+    # nothing. Stripe.js needs it to confirm the payment; it is never logged or sent elsewhere.
+    stripe_client_secret: Mapped[str | None] = mapped_column(sa.String(255))
     paid_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     # The currency Stripe received paid_amount_minor in (normally the order's).
     paid_currency: Mapped[str | None] = mapped_column(sa.String(3))
@@ -311,6 +314,7 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     paid_at: Mapped[datetime | None]
+    # When Kassa last asked Stripe about the order (reconciliation, a customer back from Cash App).
     synced_at: Mapped[datetime | None]
     # Paid with a live Stripe key (false for sandbox and Stripe's test mode).
     livemode: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

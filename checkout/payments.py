@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from checkout import audit, orders, stripe_gateway
@@ -23,8 +23,9 @@ OUTCOME_BY_INTENT_STATUS = {
     "canceled": Outcome.CANCELED,
 }
 
-# How often a page poll may ask Stripe about one order.
-SYNC_INTERVAL = timedelta(seconds=5)
+# How often a customer back from Cash App may make Kassa ask Stripe about one order
+# (STRIPE_REFRESH_SECONDS).
+SYNC_INTERVAL = timedelta(seconds=10)
 # Stripe retries a webhook for three days; past that an unfinished order is left alone.
 RECONCILE_WINDOW = timedelta(days=3)
 RECONCILE_BATCH = 100
@@ -144,19 +145,33 @@ def _settle_quantity(order: Order, session: CheckoutSessionView, source: str) ->
         )
 
 
-def prepare_cashapp_payment(order: Order) -> PaymentIntentView:
-    """The order's PaymentIntent (created on first use), with the order synced to it.
+def prepare_cashapp_payment(
+    order: Order, *, customer_returned: bool = False, every: timedelta = SYNC_INTERVAL
+) -> str:
+    """The client secret of the order's PaymentIntent, which Stripe.js confirms.
 
+    Stripe is asked once per order, to create the PaymentIntent; after that the secret is
+    read from the order, which webhooks and reconciliation keep current. Only a customer
+    back from Cash App makes Kassa ask Stripe about the order, at most once per `every`.
     Raises stripe_gateway.CashAppUnavailable when Stripe refuses Cash App Pay to the
     account, and StripeError when Stripe fails otherwise.
     """
-    if order.stripe_payment_intent_id:
-        intent = stripe_gateway.retrieve_payment_intent(order.stripe_payment_intent_id)
-    else:
+    if order.stripe_payment_intent_id is None:
         intent = _create_intent(order)
-        _remember_intent(order.id, intent.id)
-    apply_intent(order.id, intent, source="Stripe PaymentIntent")
-    return intent
+        _remember_intent(order.id, intent)
+        return intent.client_secret
+    if order.stripe_client_secret is None:  # opened before Kassa kept the secret
+        intent = stripe_gateway.retrieve_payment_intent(order.stripe_payment_intent_id)
+        _remember_intent(order.id, intent)
+        apply_intent(order.id, intent, source="Stripe PaymentIntent")
+        return intent.client_secret
+    if customer_returned:
+        try:
+            refresh(order, every)
+        except stripe_gateway.StripeError:
+            # The page still works; webhooks and reconciliation bring the outcome.
+            log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
+    return order.stripe_client_secret
 
 
 def _create_intent(order: Order) -> PaymentIntentView:
@@ -194,30 +209,49 @@ def _next_attempt(order_id: str, failed_attempt: int, error: stripe_gateway.Stri
     in_transaction(work)
 
 
-def _remember_intent(order_id: str, payment_intent_id: str) -> None:
+def _remember_intent(order_id: str, intent: PaymentIntentView) -> None:
     def work() -> None:
         order = orders.lock_order(order_id)
-        if order is not None and order.stripe_payment_intent_id is None:
-            order.stripe_payment_intent_id = payment_intent_id
-            orders.note(order, "payment_intent", f"Stripe PaymentIntent {payment_intent_id}")
+        if order is None:
+            return
+        if order.stripe_payment_intent_id is None:
+            order.stripe_payment_intent_id = intent.id
+            orders.note(order, "payment_intent", f"Stripe PaymentIntent {intent.id}")
+        if order.stripe_payment_intent_id == intent.id and order.stripe_client_secret is None:
+            order.stripe_client_secret = intent.client_secret
 
     in_transaction(work)
 
 
-def refresh(order: Order) -> Order:
-    """Ask Stripe about an unfinished Cash App order, at most every few seconds."""
-    due = order.synced_at is None or utcnow() - order.synced_at >= SYNC_INTERVAL
-    unfinished = order.status in orders.UNFINISHED
+def refresh(order: Order, every: timedelta = SYNC_INTERVAL) -> Order:
+    """Ask Stripe about an unfinished Cash App order, at most once per `every` for all
+    web processes together."""
     if (
         stripe_gateway.is_live()
         and order.mode is PaymentMode.CASHAPP
         and order.stripe_payment_intent_id
-        and unfinished
-        and due
+        and order.status in orders.UNFINISHED
+        and _claim_sync(order.id, every)
     ):
         intent = stripe_gateway.retrieve_payment_intent(order.stripe_payment_intent_id)
         return apply_intent(order.id, intent, source="Stripe PaymentIntent") or order
     return order
+
+
+def _claim_sync(order_id: str, every: timedelta) -> bool:
+    """Note that the order is being synced now, unless it was within `every`; say whether."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            or_(Order.synced_at.is_(None), Order.synced_at <= now - every),
+        )
+        .values(synced_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return claimed.rowcount == 1
 
 
 def simulate(order_id: str, outcome: Outcome) -> Order | None:

@@ -1,4 +1,9 @@
-"""What the blueprints share: the HTTP status each domain error answers with, and headers."""
+"""What the blueprints share: the HTTP status each domain error answers with, headers, the
+client's address and the configured rate limits."""
+
+from collections.abc import Callable
+
+from flask import current_app, request
 
 from checkout import (
     accounts,
@@ -43,3 +48,17 @@ def status_for(error: DomainError) -> int:
         if kind in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[kind]
     raise LookupError(f"No HTTP status for {type(error).__name__}")
+
+
+def client_address() -> str:
+    """The client's address: the connection's peer, or, with TRUSTED_PROXIES, what the trusted
+    proxies said it was (ProxyFix, installed by create_app, has already set remote_addr).
+
+    Every throttle, visitor count, rate-limit key and log line takes the address from here.
+    """
+    return request.remote_addr or "unknown"
+
+
+def configured_limit(name: str) -> Callable[[], str]:
+    """A rate limit read from the app's config (RATE_LIMIT_…) on each request, for Flask-Limiter."""
+    return lambda: current_app.config[name]

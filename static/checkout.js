@@ -100,8 +100,13 @@
           if (result && result.error) {
             showError(result.error.message || CONFIRM_FAILED);
           } else {
-            // The server asks Stripe for the outcome; the browser's word is not trusted.
-            window.location.reload();
+            // Back without a redirect (Cash App's QR code on a desktop): come back the way
+            // Stripe's redirect does, so the server asks Stripe for the outcome (the
+            // browser's word is not trusted) and the page waits for it.
+            var intent = (result && result.paymentIntent) || {};
+            var back = new URL(payButton.getAttribute("data-return-url"), window.location.href);
+            back.searchParams.set("payment_intent", intent.id || "");
+            window.location.assign(back.toString());
           }
         })
         .catch(function () {

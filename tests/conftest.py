@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from checkout import audit, create_app  # noqa: E402
+from checkout import audit, config, create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.extensions import db  # noqa: E402
 from tests.helpers import UNREACHABLE_HOOK, sign_in, webhook_secret  # noqa: E402
@@ -28,6 +28,10 @@ BASE_CONFIG = {
     "PUBLIC_BASE_URL": None,
     # One cheap round instead of scrypt (~0.1 s a hash, twice for every admin_client).
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+    # Counted in this app's memory even with REDIS_URL, so no count outlives its test; and
+    # far above what a test sends. tests/test_rate_limits.py runs on the shipped defaults.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    **{name: "100000/minute" for name in config.DEFAULT_RATE_LIMITS},
 }
 
 

@@ -62,7 +62,8 @@ def test_live_orders_are_live_from_opening_to_notification(
     assert "Sandbox" not in page.text
     intent_id = order_json(client, provider_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
-    assert "Payment received" in client.get(f"/checkout?orderId={order_id}").text
+    back = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
+    assert "Payment received" in back.text
 
     body = order_json(client, provider_key, order_id)
     assert (body["status"], body["livemode"]) == ("paid", True)

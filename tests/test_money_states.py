@@ -238,7 +238,7 @@ class TestRefundsWithStripe:
         client.get(f"/checkout?orderId={order_id}")
         intent_id = order_json(client, provider_key, order_id)["stripePaymentIntentId"]
         pay_with_card(stripe_client, intent_id, "4242424242424242")
-        client.get(f"/checkout?orderId={order_id}")
+        client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")  # back from Cash App
         assert order_json(client, provider_key, order_id)["status"] == "paid"
         return order_id, intent_id
 

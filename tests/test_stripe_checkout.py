@@ -25,6 +25,8 @@ def app_config(stripe_standin):
         "STRIPE_SECRET_KEY": "sk_test_kassa",
         "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE,
         "STRIPE_API_BASE": stripe_standin,
+        # Every return from Cash App asks Stripe (tests/test_stripe_calls.py tests the interval).
+        "STRIPE_REFRESH_SECONDS": 0,
     }
 
 
@@ -88,24 +90,20 @@ def test_declined_payment_shows_try_again(client, api_key, stripe_client):
     intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
     with pytest.raises(stripe.CardError):
         pay_with_card(stripe_client, intent_id, "4000000000000341")
-    page = client.get(f"/checkout?orderId={order_id}")
+    page = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
     assert "Payment failed" in page.text
     assert "Try again with Cash App Pay" in page.text
     assert order_json(client, api_key, order_id)["status"] == "failed"
 
 
-def test_status_poll_asks_stripe(client, api_key, stripe_client):
+def test_status_poll_of_a_customer_back_from_cash_app_asks_stripe(client, api_key, stripe_client):
     order_id = open_order(client, api_key, externalId="EXT-3").get_json()["orderId"]
     client.get(f"/checkout?orderId={order_id}")
     intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
-    from checkout.extensions import db
-    from checkout.models import Order
-
-    with client.application.app_context():
-        db.session.get(Order, order_id).synced_at = None
-        db.session.commit()
     status = client.get(f"/checkout/status?orderId={order_id}").get_json()
+    assert status == {"orderId": order_id, "status": "pending", "final": False}
+    status = client.get(f"/checkout/status?orderId={order_id}&returned=1").get_json()
     assert status == {"orderId": order_id, "status": "paid", "final": True}
 
 
@@ -135,7 +133,7 @@ def test_admin_refund_goes_through_stripe(client, admin_client, api_key, stripe_
     client.get(f"/checkout?orderId={order_id}")
     intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
-    client.get(f"/checkout?orderId={order_id}")
+    client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
     assert order_json(client, api_key, order_id)["status"] == "paid"
 
     url = f"/admin/orders/{order_id}"

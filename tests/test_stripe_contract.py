@@ -299,7 +299,8 @@ def test_kassa_sends_the_configured_version_and_its_checkout_pays(
     assert client.get(f"/checkout?orderId={order_id}").status_code == 200
     intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
-    assert "Payment received" in client.get(f"/checkout?orderId={order_id}").text
+    back = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
+    assert "Payment received" in back.text
 
     found = requests.get(f"{stripe_standin}/_kassa/requests", timeout=5).json()
     kassa = [(r["method"], r["stripeVersion"]) for r in found if r["apiKey"] == "sk_test_kassa"]

@@ -1,6 +1,6 @@
 """Admin views for the admins themselves: who they are, removing one, changing your password."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from checkout import accounts, web
@@ -44,7 +44,7 @@ def change_password():
                 admin,
                 form.current_password.data,
                 form.new_password.data,
-                request.remote_addr or "",
+                web.client_address(),
             )
         except accounts.TooManyAttempts as refused:
             form.current_password.errors = [refused.message]

@@ -1,5 +1,6 @@
 """Signing admins in and out, and how long a session lasts."""
 
+import hmac
 import time
 import unicodedata
 from urllib.parse import urlsplit
@@ -7,9 +8,10 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from checkout import accounts
+from checkout import accounts, web
 from checkout.admin.common import bp
 from checkout.admin.forms import ActionForm, LoginForm
+from checkout.extensions import limiter
 from checkout.models import Admin
 
 # When the session last made an admin request (Unix seconds); rewritten at most once a
@@ -59,12 +61,26 @@ def session_is_live() -> bool:
     return True
 
 
+def _account_and_client() -> str:
+    """The rate-limit key of one e-mail address tried from one client, keyed-hashed: the
+    limiter's storage (Redis) never holds a typed address, nor a hash one could guess from."""
+    email = request.form.get("email", "").strip().lower()
+    pair = f"{email}|{web.client_address()}".encode()
+    return "login:" + hmac.new(current_app.secret_key.encode(), pair, "sha256").hexdigest()
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    web.configured_limit("RATE_LIMIT_LOGIN"), key_func=web.client_address, methods=["POST"]
+)
+@limiter.limit(
+    web.configured_limit("RATE_LIMIT_LOGIN_ACCOUNT"), key_func=_account_and_client, methods=["POST"]
+)
 def login():
     """Sign an admin in; a client with repeated failures is refused for a while."""
     form = LoginForm()
     if form.validate_on_submit():
-        result = accounts.log_in(form.email.data, form.password.data, request.remote_addr or "")
+        result = accounts.log_in(form.email.data, form.password.data, web.client_address())
         if result.lockout:
             form.email.errors = [f"Too many failed attempts. Try again {result.lockout.wait_text}."]
             return (

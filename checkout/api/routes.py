@@ -1,5 +1,7 @@
 """Provider API views: parse and check the request, call one service, answer JSON."""
 
+import hashlib
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
@@ -16,11 +18,37 @@ from checkout import (
 )
 from checkout.api.openapi import openapi_document
 from checkout.errors import DomainError, ValidationError
-from checkout.extensions import csrf, db
+from checkout.extensions import csrf, db, limiter
 from checkout.models import ApiKey, ApiScope, Order, OrderStatus, PaymentLink
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+
+
+def _presented_key() -> str:
+    """The rate-limit key of the API key a request presents (its hash, never the key itself),
+    else of the client's address."""
+    key = _bearer_token()
+    if key is None and request.mimetype == "application/json":
+        try:
+            body = jsonio.loads(request.get_data(cache=True) or b"null")
+        except (ValueError, RecursionError):
+            body = None
+        key = body.get("apiKey") if isinstance(body, dict) else None
+    if not isinstance(key, str) or not key:
+        return f"client:{web.client_address()}"
+    return "key:" + hashlib.sha256(key.encode(errors="replace")).hexdigest()
+
+
+# One budget per key for the whole API, not one per endpoint.
+limiter.shared_limit(web.configured_limit("RATE_LIMIT_API"), "api", key_func=_presented_key)(bp)
+# Refused keys count against the address they came from, so guessing keys gets nowhere.
+limiter.shared_limit(
+    web.configured_limit("RATE_LIMIT_API_UNAUTHENTICATED"),
+    "api-refused",
+    key_func=web.client_address,
+    deduct_when=lambda response: response.status_code == 401,
+)(bp)
 
 LIST_LIMIT_MAX = 100
 
@@ -77,10 +105,6 @@ def _bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _client_address() -> str | None:
-    return request.remote_addr
-
-
 def _authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
     """The request's active key, once its provider's allowlist and signature rule and the
     key's scopes allow this request."""
@@ -90,7 +114,7 @@ def _authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
     try:
         api_access.check_request(
             key,
-            _client_address(),
+            web.client_address(),
             request.get_data(cache=True),
             request.headers.get("Signature"),
             scope,

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 
 from checkout import link_analytics, money, payment_links, qr, urls, web
 from checkout.errors import ValidationError
+from checkout.extensions import limiter
 from checkout.links.forms import PayForm, UnlockForm
 from checkout.models import PaymentLink, PaymentMode
 
@@ -12,8 +13,9 @@ bp = Blueprint("links", __name__)
 UNLOCKED = "unlocked_links"
 
 
-def _client() -> str:
-    return request.remote_addr or ""
+def _this_link() -> str:
+    """The rate-limit key shared by every client of one link."""
+    return f"link:{request.view_args['link_id']}"
 
 
 def _link_or_404(link_id: str) -> PaymentLink:
@@ -66,7 +68,7 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
 def show(link_id: str):
     """The link's page: service, price and quantity, or why it cannot be paid."""
     link = _link_or_404(link_id)
-    link_analytics.record_view(link, _client(), request.user_agent.string)
+    link_analytics.record_view(link, web.client_address(), request.user_agent.string)
     problem = payment_links.unavailability(link)
     if problem:
         return _unavailable(problem)
@@ -77,6 +79,8 @@ def show(link_id: str):
 
 
 @bp.post("/l/<link_id>/unlock")
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_UNLOCK"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_UNLOCK_PER_LINK"), key_func=_this_link)
 def unlock(link_id: str):
     """Check the link's password; a correct one opens it for this browser session."""
     link = _link_or_404(link_id)
@@ -86,7 +90,7 @@ def unlock(link_id: str):
     form = UnlockForm()
     if not form.validate_on_submit():
         return _password_page(link, form, 422)
-    result = payment_links.try_password(link, form.password.data, _client())
+    result = payment_links.try_password(link, form.password.data, web.client_address())
     if result.lockout:
         form.password.errors = [f"Too many wrong passwords. Try again {result.lockout.wait_text}."]
         page, status, headers = _password_page(link, form, 429)
@@ -101,6 +105,8 @@ def unlock(link_id: str):
 
 
 @bp.post("/l/<link_id>/pay")
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY_PER_LINK"), key_func=_this_link)
 def pay(link_id: str):
     """Open an order from the link and continue on the normal checkout."""
     link = _link_or_404(link_id)
@@ -113,7 +119,7 @@ def pay(link_id: str):
     if not form.validate_on_submit():
         return _link_page(link, form, 422)
     try:
-        order = payment_links.open_order(link.id, form.quantity.data, _client())
+        order = payment_links.open_order(link.id, form.quantity.data, web.client_address())
     except ValidationError as error:
         form.quantity.errors = [error.message]
         return _link_page(link, form, 422)

@@ -3,6 +3,7 @@
 import hmac
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -25,7 +26,7 @@ from checkout import (
     urls,
     web,
 )
-from checkout.extensions import csrf
+from checkout.extensions import csrf, limiter
 from checkout.models import AfterPayment, Order, OrderStatus, PaymentMode
 from checkout.orders import Outcome
 
@@ -58,8 +59,19 @@ def _order_or_404() -> Order:
     return order
 
 
-def _payment_panel(order: Order) -> tuple[Order, PaymentPanel | None]:
-    """Prepare the way to pay, syncing the order with Stripe first; None once paying is over."""
+def _customer_returned() -> bool:
+    """Whether the page was told the customer is back from Cash App: Stripe adds
+    payment_intent and redirect_status to the return URL (checkout.js does the same)."""
+    return "payment_intent" in request.args or "redirect_status" in request.args
+
+
+def _refresh_interval() -> timedelta:
+    return timedelta(seconds=current_app.config["STRIPE_REFRESH_SECONDS"])
+
+
+def _payment_panel(order: Order, customer_returned: bool) -> tuple[Order, PaymentPanel | None]:
+    """Prepare the way to pay; None once paying is over. Stripe is asked only to create the
+    order's PaymentIntent, and about the order when the customer is back from Cash App."""
     if not stripe_gateway.is_live():
         return order, PaymentPanel("sandbox") if orders.is_unpaid(order) else None
     if order.mode is PaymentMode.BUY_BUTTON:
@@ -68,7 +80,9 @@ def _payment_panel(order: Order) -> tuple[Order, PaymentPanel | None]:
     if orders.is_final(order):
         return order, None
     try:
-        intent = payments.prepare_cashapp_payment(order)
+        client_secret = payments.prepare_cashapp_payment(
+            order, customer_returned=customer_returned, every=_refresh_interval()
+        )
     except stripe_gateway.CashAppUnavailable:
         return order, PaymentPanel("cashapp_refused")
     except stripe_gateway.StripeError:
@@ -76,7 +90,7 @@ def _payment_panel(order: Order) -> tuple[Order, PaymentPanel | None]:
         return order, PaymentPanel("unavailable")
     if not orders.is_payable(order):
         return order, None
-    return order, PaymentPanel("cashapp", client_secret=intent.client_secret)
+    return order, PaymentPanel("cashapp", client_secret=client_secret)
 
 
 @bp.get("/")
@@ -132,6 +146,7 @@ def sandbox_token(order_id: str) -> str:
 
 
 @bp.get("/checkout")
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_address)
 def checkout():
     """The hosted checkout page for one order (or, with paymentLinkId, a payment link)."""
     if "paymentLinkId" in request.args and "orderId" not in request.args:
@@ -139,8 +154,10 @@ def checkout():
         if link is None:
             abort(404, description="There is no payment link at this address.")
         return redirect(url_for("links.show", link_id=link.id))
+    returned = _customer_returned()
     pages = page_cache.checkout_pages()
-    key = page_cache.current_key(request.args.get("orderId"))
+    # A customer back from Cash App gets a fresh page that may ask Stripe and polls.
+    key = None if returned else page_cache.current_key(request.args.get("orderId"))
     cached = pages.get((request.host_url, key)) if key else None
     if cached is not None:
         return cached, 200, web.NO_STORE
@@ -148,9 +165,10 @@ def checkout():
     blocked = payment_links.blocks_payment(order)
     if blocked:
         return render_template("links/unavailable.html", problem=blocked), web.status_for(blocked)
-    order, panel = _payment_panel(order)
+    order, panel = _payment_panel(order, returned)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
+    waiting = returned and order.status in orders.UNFINISHED
     response = render_template(
         "pay/checkout.html",
         order=order,
@@ -166,28 +184,33 @@ def checkout():
         redirect_seconds=REDIRECT_SECONDS,
         return_url=urls.public_url(url_for("pay.checkout", orderId=order.id)),
         poll=order.status is OrderStatus.PROCESSING
+        or waiting
         or (panel is not None and panel.kind == "buy_button"),
+        status_url=url_for("pay.status", orderId=order.id, returned=1 if waiting else None),
     )
     if panel is not None and panel.kind in ("unavailable", "cashapp_refused"):
         return response, 503, web.NO_STORE
     if order.status is OrderStatus.EXPIRED:
         return response, 410, web.NO_STORE
-    # A Cash App panel holds a PaymentIntent that is checked with Stripe on every view.
-    if key and (panel is None or panel.kind in ("sandbox", "buy_button")):
+    if key:
         pages.put((request.host_url, key), response)
     return response, 200, web.NO_STORE
 
 
 @bp.get("/checkout/status")
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT_STATUS"), key_func=web.client_address)
 def status():
     """The order's status, for the page to poll while a payment may still arrive."""
     order = orders.find_order(request.args.get("orderId"))
     if order is None:
         return jsonify(error="Order not found"), 404
-    try:
-        order = payments.refresh(order)
-    except stripe_gateway.StripeError:
-        log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
+    # Webhooks and reconciliation keep the order current; only a page whose customer is back
+    # from Cash App (`returned`) may make Kassa ask Stripe, at most once per interval.
+    if request.args.get("returned"):
+        try:
+            order = payments.refresh(order, _refresh_interval())
+        except stripe_gateway.StripeError:
+            log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
     # `final`: nothing more will happen to the order, so the page stops asking.
     answer = jsonify(orderId=order.id, status=order.status.value, final=orders.is_final(order))
     return answer, 200, web.NO_STORE

@@ -17,6 +17,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from checkout.config import DEFAULT_RATE_LIMITS
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 # Fixtures that start processes: a test that uses one, even through another fixture, is
@@ -169,6 +171,8 @@ WORKER_ENV = {
     "NOTIFICATION_LEASE_SECONDS": "4",
     "NOTIFICATION_TIMEOUT_SECONDS": "2",
     "OUTBOX_SWEEP_GRACE_SECONDS": "1",
+    # Far above what a test sends (the soak test opens 2000 orders with one key).
+    **{name: "100000/minute" for name in DEFAULT_RATE_LIMITS},
 }
 
 
