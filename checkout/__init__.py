@@ -51,8 +51,8 @@ JSON_PREFIXES = ("/api/", "/webhooks/")
 JSON_MESSAGES = {
     404: "Not found",
     405: "Method not allowed",
-    413: "Request body is larger than 64 KiB",
 }
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -110,7 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _refuse_nul_bytes():
         # No text Kassa stores may hold NUL, and PostgreSQL refuses it: answer 400, not 500.
         values = [*request.args.values(), *(request.view_args or {}).values()]
-        if request.method == "POST" and request.mimetype != "application/json":
+        if request.method == "POST" and request.mimetype in FORM_TYPES:
             values += request.form.values()
         if any("\x00" in str(value) for value in values):
             abort(400, description="The request contains a NUL character.")
@@ -225,10 +225,14 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        description = error.description
+        if error.code == 413 and request.max_content_length:
+            # The limit this request had: the Stripe webhook allows more than the app.
+            description = f"Request body is larger than {request.max_content_length // 1024} KiB"
         if _wants_json():
-            return jsonify(error=JSON_MESSAGES.get(error.code, error.description)), error.code
+            return jsonify(error=JSON_MESSAGES.get(error.code, description)), error.code
         return render_template(
-            "errors/error.html", code=error.code, title=error.name, message=error.description
+            "errors/error.html", code=error.code, title=error.name, message=description
         ), error.code
 
     @app.errorhandler(Exception)

@@ -5,6 +5,15 @@ from datetime import date, datetime
 import simplejson
 from flask.json.provider import JSONProvider
 
+# Deeper bodies are refused before parsing: the parsers recurse once per level.
+MAX_DEPTH = 64
+_OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+
+
+class BodyRefused(ValueError):
+    """A JSON body Kassa will not read: too deep, malformed, or with text it cannot store."""
+
 
 def _default(value):
     if isinstance(value, datetime | date):
@@ -21,6 +30,72 @@ def dumps(obj, **kwargs) -> str:
 def loads(text: str | bytes, **kwargs):
     """Parse, reading every non-integer number as Decimal and refusing NaN/Infinity."""
     return simplejson.loads(text, use_decimal=True, **kwargs)
+
+
+def nesting_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text, by one scan without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == _BACKSLASH:
+                escaped = True
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        elif byte in _OPENERS:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in _CLOSERS:
+            depth -= 1
+    return deepest
+
+
+def check_depth(raw: bytes) -> None:
+    """Refuse a JSON text nested deeper than MAX_DEPTH."""
+    if nesting_depth(raw) > MAX_DEPTH:
+        raise BodyRefused(f"JSON body is nested deeper than {MAX_DEPTH} levels")
+
+
+def check_text(value: object) -> None:
+    """Refuse parsed JSON holding a string no database can store: NUL, or a lone surrogate."""
+    pending: list[tuple[str, object]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                _check_string(path or "a key", key)
+                pending.append((f"{path}.{key}" if path else str(key), child))
+        elif isinstance(item, list):
+            pending.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
+        elif isinstance(item, str):
+            _check_string(path or "the body", item)
+
+
+def _check_string(where: str, text: str) -> None:
+    if "\x00" in text:
+        raise BodyRefused(f"{where} must not contain NUL characters")
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise BodyRefused(
+                f"{where} must not contain lone surrogates (\\ud800-\\udfff)"
+            ) from None
+
+
+def parse_body(raw: bytes):
+    """A request's JSON body, parsed as `loads` does once it passed every check above."""
+    check_depth(raw)
+    try:
+        value = loads(raw)
+    except ValueError:
+        raise BodyRefused("Malformed JSON body") from None
+    check_text(value)
+    return value
 
 
 class DecimalJSONProvider(JSONProvider):

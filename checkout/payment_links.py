@@ -119,7 +119,12 @@ def parse_expiry(value: object) -> datetime | None:
     except ValueError:
         raise ValidationError("expires_at", expected) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # the offset moved it past year 1 or year 9999
+            raise ValidationError(
+                "expires_at", "Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+            ) from None
     return moment
 
 

@@ -54,7 +54,9 @@ def test_api_key_in_body_works(client, api_key):
 
 def test_decimal_amount_with_cents(client, make):
     _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
-    response = client.post(URL, data=f'{{"apiKey": "{key}", "amount": 7.50}}')
+    response = client.post(
+        URL, data=f'{{"apiKey": "{key}", "amount": 7.50}}', content_type="application/json"
+    )
     assert response.status_code == 200
     assert response.get_json()["quantity"] == 3
 
@@ -85,7 +87,7 @@ def test_zero_decimal_currency(client, make):
 )
 def test_amount_rules_answer_400(client, app, api_key, raw_amount, error):
     body = f'{{"apiKey": "{api_key}", "externalId": "X", "amount": {raw_amount}}}'
-    response = client.post(URL, data=body)
+    response = client.post(URL, data=body, content_type="application/json")
     assert response.status_code == 400
     assert response.get_json() == {"error": error}
     assert order_count(app) == 0
@@ -110,7 +112,11 @@ def test_multiple_message_uses_the_exact_price(client, make):
     ],
 )
 def test_bad_amounts_answer_422_and_change_nothing(client, app, api_key, raw_amount, error):
-    response = client.post(URL, data=f'{{"apiKey": "{api_key}", "amount": {raw_amount}}}')
+    response = client.post(
+        URL,
+        data=f'{{"apiKey": "{api_key}", "amount": {raw_amount}}}',
+        content_type="application/json",
+    )
     assert response.status_code == 422
     assert response.get_json() == {"error": error}
     assert order_count(app) == 0
@@ -131,7 +137,7 @@ def test_bad_amounts_answer_422_and_change_nothing(client, app, api_key, raw_amo
     ],
 )
 def test_malformed_bodies_answer_400(client, app, api_key, body):
-    response = client.post(URL, data=body, headers=bearer(api_key))
+    response = client.post(URL, data=body, headers=bearer(api_key), content_type="application/json")
     assert response.status_code == 400
     assert "error" in response.get_json()
     assert order_count(app) == 0
@@ -150,7 +156,7 @@ def test_oversized_body_answers_413(client, api_key):
         (12345, "externalId must be a string"),
         ("", "externalId must not be empty"),
         ("x" * 256, "externalId must be at most 255 characters"),
-        ("a\x00b", "externalId must not contain control characters"),
+        ("a\x01b", "externalId must not contain control characters"),
     ],
 )
 def test_bad_external_ids_answer_422(client, app, api_key, external_id, error):
@@ -260,7 +266,9 @@ def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amou
         title="Pro", price="300", buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1A"
     )
     _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-    response = client.post(URL, data=f'{{"apiKey": "{key}", "amount": {raw_amount}}}')
+    response = client.post(
+        URL, data=f'{{"apiKey": "{key}", "amount": {raw_amount}}}', content_type="application/json"
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["quantity"] == 1

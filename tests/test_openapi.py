@@ -59,9 +59,19 @@ def test_create_payment_intent_answers_match_the_document(client, make, spec):
     check(spec, path, method, open_order(client, key, amount=-1))
     check(spec, path, method, open_order(client, "kassa_nope"))
     check(spec, path, method, open_order(client, button_key))
-    check(spec, path, method, client.post("/api/v1/create-payment-intent", data=b"{"))
+    check(
+        spec,
+        path,
+        method,
+        client.post("/api/v1/create-payment-intent", data=b"{", content_type="application/json"),
+    )
     big = b'{"x": "' + b"y" * 70_000 + b'"}'
-    check(spec, path, method, client.post("/api/v1/create-payment-intent", data=big))
+    check(
+        spec,
+        path,
+        method,
+        client.post("/api/v1/create-payment-intent", data=big, content_type="application/json"),
+    )
 
 
 def test_order_lookups_match_the_document(client, api_key, spec):

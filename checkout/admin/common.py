@@ -13,6 +13,9 @@ from checkout.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+# No list gets this long, and the OFFSET it makes must fit a 64-bit integer.
+LAST_PAGE = 1_000_000
+
 
 def actor() -> audit.Actor:
     """The signed-in admin, as the audit log names them."""
@@ -61,7 +64,7 @@ def one_page(
     """The requested page of a list (none if its filters were invalid), and the filters kept."""
     page = db.paginate(
         query.where(false()) if empty else query,
-        page=max(request.args.get("page", 1, type=int), 1),
+        page=min(max(request.args.get("page", 1, type=int), 1), LAST_PAGE),
         per_page=per_page,
         error_out=False,
     )

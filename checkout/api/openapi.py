@@ -261,6 +261,7 @@ _FORBIDDEN = _error_response(
     "outside the provider's IP allowlist"
 )
 _UNPROCESSABLE = _error_response("A parameter has the wrong type or value")
+_UNSUPPORTED = _error_response("Content-Type is not application/json")
 
 
 def openapi_document(server_url: str) -> dict:
@@ -325,7 +326,8 @@ def openapi_document(server_url: str) -> dict:
                     "responses": {
                         "200": _json("Order", "The order, new or the one externalId made"),
                         "400": _error_response(
-                            "Malformed JSON; in Cash App mode an amount below the price "
+                            "Malformed JSON, nested deeper than 64 levels, or a string holding "
+                            "NUL or a lone surrogate; in Cash App mode an amount below the price "
                             "(zero or negative included) or not a multiple of it; an order "
                             "below Stripe's minimum charge; Buy Button not configured; "
                             "Cash App payments not available (currency, or refused by Stripe)"
@@ -337,6 +339,7 @@ def openapi_document(server_url: str) -> dict:
                             "or the service is not available"
                         ),
                         "413": _error_response("Body larger than 64 KiB"),
+                        "415": _UNSUPPORTED,
                         "422": _error_response(
                             "externalId of the wrong type or length; in Cash App mode an "
                             "amount that is not a number, too precise or too large"
@@ -415,10 +418,14 @@ def openapi_document(server_url: str) -> dict:
                     },
                     "responses": {
                         "201": _json("PaymentLink", "The new link"),
-                        "400": _error_response("Malformed JSON"),
+                        "400": _error_response(
+                            "Malformed JSON, nested deeper than 64 levels, or a string holding "
+                            "NUL or a lone surrogate"
+                        ),
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "413": _error_response("Body larger than 64 KiB"),
+                        "415": _UNSUPPORTED,
                         "422": _UNPROCESSABLE,
                     },
                 }

@@ -1,6 +1,7 @@
 """Provider API views: parse and check the request, call one service, answer JSON."""
 
 import hashlib
+import re
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
@@ -31,8 +32,8 @@ def _presented_key() -> str:
     key = _bearer_token()
     if key is None and request.mimetype == "application/json":
         try:
-            body = jsonio.loads(request.get_data(cache=True) or b"null")
-        except (ValueError, RecursionError):
+            body = jsonio.parse_body(request.get_data(cache=True))
+        except ValueError:  # jsonio.BodyRefused too: the view answers it
             body = None
         key = body.get("apiKey") if isinstance(body, dict) else None
     if not isinstance(key, str) or not key:
@@ -51,6 +52,7 @@ limiter.shared_limit(
 )(bp)
 
 LIST_LIMIT_MAX = 100
+LIMIT_DIGITS = re.compile(r"[0-9]{1,4}")
 
 
 class ApiError(Exception):
@@ -81,10 +83,12 @@ def _domain_error(error: DomainError):
 
 def _json_body() -> dict:
     raw = request.get_data(cache=True)
+    if request.mimetype != "application/json":
+        raise ApiError("Content-Type must be application/json", 415)
     try:
-        body = jsonio.loads(raw) if raw.strip() else None
-    except (ValueError, RecursionError):
-        raise ApiError("Malformed JSON body", 400) from None
+        body = jsonio.parse_body(raw) if raw.strip() else None
+    except jsonio.BodyRefused as error:
+        raise ApiError(str(error), 400) from None
     if not isinstance(body, dict):
         raise ApiError("Request body must be a JSON object", 400)
     return body
@@ -172,7 +176,8 @@ def list_orders():
             raise ApiError(f"status must be one of {', '.join(OrderStatus)}", 422)
         query = query.where(Order.status == OrderStatus(status))
     limit_text = request.args.get("limit", "20")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
+    # Only ASCII digits: str.isdigit() also takes "²", which int() refuses.
+    if not LIMIT_DIGITS.fullmatch(limit_text) or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
         raise ApiError(f"limit must be a whole number from 1 to {LIST_LIMIT_MAX}", 422)
     limit = int(limit_text)
     after_id = request.args.get("startingAfter")

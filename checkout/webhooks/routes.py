@@ -4,7 +4,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from checkout import stripe_events, stripe_gateway, tasks
+from checkout import jsonio, stripe_events, stripe_gateway, tasks
 from checkout.extensions import csrf
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -27,10 +27,17 @@ def stripe_webhook():
     request.max_content_length = MAX_EVENT_BYTES
     payload = request.get_data(cache=False)
     try:
+        # Before the signature: parsing recurses once per level, and no event nests deeply.
+        jsonio.check_depth(payload)
         event = stripe_gateway.verify_event(payload, request.headers.get("Stripe-Signature"))
+        jsonio.check_text(event)
         # verify_event decoded the body as UTF-8 to check the signature, so this cannot fail.
         recorded = stripe_events.record(event, payload.decode())
-    except (stripe_gateway.InvalidWebhook, stripe_events.MalformedEvent) as error:
+    except (
+        jsonio.BodyRefused,
+        stripe_gateway.InvalidWebhook,
+        stripe_events.MalformedEvent,
+    ) as error:
         log.warning("Refused a Stripe webhook: %s", error)
         return jsonify(error=str(error)), 400
     if recorded.to_apply:
