@@ -182,6 +182,15 @@ def base_url() -> str:
     return base
 
 
+def base_url_is_configured() -> bool:
+    """Whether absolute URLs come from PUBLIC_BASE_URL rather than the request's Host header.
+
+    Anything built from the Host header must not be kept by a shared cache: a request with
+    a forged Host would put its URLs in answers other people get.
+    """
+    return bool(current_app.config["PUBLIC_BASE_URL"])
+
+
 def public_url(path: str) -> str:
     """An absolute URL for a path, on base_url()."""
     return base_url() + path
