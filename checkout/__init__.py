@@ -83,6 +83,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config.check_stripe(app.config)
+    for warning in config.secure_storage(app.config):
+        log.warning("%s", warning)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
