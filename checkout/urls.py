@@ -3,7 +3,7 @@
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, request
 
@@ -91,17 +91,8 @@ class WebhookTarget:
     @property
     def host_header(self) -> str:
         """The Host header the URL implies (its port only when not the scheme's default)."""
-        default = DEFAULT_PORTS[self.scheme]
-        return self.host if self.port == default else f"{self.host}:{self.port}"
-
-    @property
-    def pinned_url(self) -> str:
-        """The URL with its host replaced by the checked address."""
-        parts = urlsplit(self.url)
-        literal = f"[{self.address}]" if ":" in self.address else self.address
-        userinfo = parts.netloc.rpartition("@")[0]
-        netloc = f"{userinfo}@{literal}:{self.port}" if userinfo else f"{literal}:{self.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -119,6 +110,14 @@ def resolve(host: str, port: int) -> list[str]:
         if address not in addresses:
             addresses.append(address)
     return addresses
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def webhook_target(field: str, value: str) -> WebhookTarget:
@@ -143,7 +142,7 @@ def webhook_target(field: str, value: str) -> WebhookTarget:
         for address in addresses:
             reason = address_refusal(ipaddress.ip_address(address))
             if reason:
-                shown = address if address == host.strip("[]") else f"{host} resolves to {address}"
+                shown = address if _is_address(host) else f"{host} resolves to {address}"
                 raise ValidationError(
                     field,
                     f"Webhook URL must resolve only to public addresses: {shown}, {reason}",

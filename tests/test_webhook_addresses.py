@@ -24,7 +24,7 @@ PUBLIC = "93.184.216.34"
 class Endpoint:
     """A local TCP server: logs what each connection sent, answers fixed bytes, closes."""
 
-    def __init__(self, answer: bytes = b""):
+    def __init__(self, answer: bytes = b"", host: str = "127.0.0.1"):
         self.received: list[bytes] = []
         endpoint = self
 
@@ -45,7 +45,10 @@ class Endpoint:
                 with contextlib.suppress(OSError):
                     self.request.sendall(answer)
 
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server_class = socketserver.ThreadingTCPServer
+        if ":" in host:
+            server_class = type("Server6", (server_class,), {"address_family": socket.AF_INET6})
+        self.server = server_class((host, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -126,8 +129,8 @@ def network(monkeypatch):
 def endpoints():
     started = []
 
-    def start(answer: bytes = b"") -> Endpoint:
-        endpoint = Endpoint(answer)
+    def start(answer: bytes = b"", host: str = "127.0.0.1") -> Endpoint:
+        endpoint = Endpoint(answer, host)
         started.append(endpoint)
         return endpoint
 
@@ -160,7 +163,7 @@ def send_test_event(app, admin_client, provider_id: str) -> tuple[str, str]:
         ("https://127.0.0.1/x", "127.0.0.1, a loopback address"),
         ("https://[::127.0.0.1]/x", "an IPv4-compatible address"),
         ("https://[::8.8.8.8]/x", "an IPv4-compatible address"),
-        ("https://[::ffff:127.0.0.1]/x", "which embeds 127.0.0.1, a loopback address"),
+        ("https://[::FFFF:127.0.0.1]/x", "::ffff:127.0.0.1, which embeds 127.0.0.1, a loopback"),
         ("https://[::ffff:10.0.0.1]/x", "which embeds 10.0.0.1, a private address"),
         ("https://[64:ff9b::7f00:1]/x", "which embeds 127.0.0.1, a loopback address"),
         ("https://[64:ff9b::a9fe:a9fe]/x", "which embeds 169.254.169.254, a link-local"),
@@ -256,6 +259,16 @@ def test_delivery_connects_to_the_address_it_resolved_with_the_host_name(
     [request] = receiver.received
     assert request.startswith(b"POST /hook?from=kassa HTTP/1.1\r\n")
     assert receiver.headers()[0]["host"] == f"receiver.test:{receiver.port}"
+
+
+def test_delivery_to_an_ipv6_address_names_it_in_brackets(app, admin_client, make, endpoints):
+    receiver = endpoints(http_answer("200 OK", b"ok"), host="::1")
+    provider_id, _ = make.provider(webhook_url=f"http://[::1]:{receiver.port}/hook")
+
+    outcome, _ = send_test_event(app, admin_client, provider_id)
+
+    assert outcome == "delivered"
+    assert receiver.headers()[0]["host"] == f"[::1]:{receiver.port}"
 
 
 def test_a_rebinding_name_never_gets_a_connection_to_its_private_answer(
