@@ -7,13 +7,17 @@ real resolver. The endpoints are real local servers that log every connection.
 """
 
 import contextlib
+import http.server
 import json
 import re
 import socket
 import socketserver
+import ssl
 import threading
 
+import certifi
 import pytest
+import trustme
 
 from checkout import tasks
 from tests.helpers import csrf_token, form_post, provider_form
@@ -152,9 +156,16 @@ def send_test_event(app, admin_client, provider_id: str) -> tuple[str, str]:
     )
     deliveries = admin_client.get("/admin/deliveries").text
     [message] = re.findall(r'href="/admin/deliveries/(msg_[0-9a-f]+)"', deliveries)
-    with app.app_context():
-        outcome = tasks.deliver_notification.call_local(message)
-    return outcome, admin_client.get(f"/admin/deliveries/{message}").text
+    outcome = []
+
+    def deliver():  # in a thread of its own, with its own connection pools, as a worker
+        with app.app_context():
+            outcome.append(tasks.deliver_notification.call_local(message))
+
+    worker = threading.Thread(target=deliver)
+    worker.start()
+    worker.join(30)
+    return outcome[0], admin_client.get(f"/admin/deliveries/{message}").text
 
 
 @pytest.mark.parametrize(
@@ -354,3 +365,77 @@ def test_a_binary_or_huge_answer_is_kept_as_a_note(app, admin_client, make, endp
     assert outcome == "delivered"
     assert f"(binary body, {len(body)} bytes)" in page
     assert "PNG" not in page
+
+
+class TlsEndpoint:
+    """An https endpoint on 127.0.0.1 whose certificate names one host, from a test CA."""
+
+    def __init__(self, ca, name: str):
+        self.headers: list[dict[str, str]] = []
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                endpoint.headers.append({k.lower(): v for k, v in self.headers.items()})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(name).configure_cert(context)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tls_endpoint(tmp_path, monkeypatch):
+    """Start https endpoints for a name; the trust store holds only their test CA."""
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setattr(certifi, "where", lambda: str(ca_file))
+    started = []
+
+    def start(name: str) -> TlsEndpoint:
+        started.append(TlsEndpoint(ca, name))
+        return started[-1]
+
+    yield start
+    for endpoint in started:
+        endpoint.close()
+
+
+def test_tls_is_checked_against_the_host_name_while_connecting_to_the_address(
+    app, admin_client, make, network, tls_endpoint
+):
+    receiver = tls_endpoint("receiver.test")
+    network.answers["receiver.test"] = [("127.0.0.1", receiver.port)]
+    provider_id, _ = make.provider(webhook_url=f"https://receiver.test:{receiver.port}/hook")
+
+    outcome, _ = send_test_event(app, admin_client, provider_id)
+
+    assert outcome == "delivered"
+    assert network.asked == ["receiver.test"]
+    assert receiver.headers[0]["host"] == f"receiver.test:{receiver.port}"
+
+
+def test_a_certificate_for_another_name_is_refused(app, admin_client, make, network, tls_endpoint):
+    impostor = tls_endpoint("other.test")
+    network.answers["receiver.test"] = [("127.0.0.1", impostor.port)]
+    provider_id, _ = make.provider(webhook_url=f"https://receiver.test:{impostor.port}/hook")
+
+    outcome, page = send_test_event(app, admin_client, provider_id)
+
+    assert outcome == "pending"
+    assert "SSLError" in page and "receiver.test" in page
+    assert impostor.headers == []
