@@ -192,7 +192,7 @@ def _post(target: urls.WebhookTarget, headers: dict, body: str):
     timeout = current_app.config["NOTIFICATION_TIMEOUT_SECONDS"]
     try:
         answer = outbound.post(target, headers, body.encode(), timeout)
-    except urllib3.exceptions.HTTPError as error:
+    except (urllib3.exceptions.HTTPError, OSError) as error:
         latency = int((time.monotonic() - started) * 1000)
         return None, None, latency, f"{type(error).__name__}: {error}"[:500]
     latency = int((time.monotonic() - started) * 1000)

@@ -10,7 +10,7 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import certifi
 import urllib3
@@ -42,7 +42,7 @@ def _pools() -> urllib3.PoolManager:
 def post(target: WebhookTarget, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
     """POST once to the target's checked address, never following a redirect.
 
-    Raises urllib3's HTTPError (a subclass per failure: timeout, refused, TLS) on failure.
+    Raises urllib3's HTTPError (a subclass per failure: timeout, refused, TLS) or OSError.
     """
     pool_kwargs = {}
     if target.scheme == "https":
@@ -83,7 +83,7 @@ def post(target: WebhookTarget, headers: dict[str, str], body: bytes, timeout: f
 def _userinfo(parts) -> str | None:
     if parts.username is None:
         return None
-    return f"{parts.username}:{parts.password or ''}"
+    return f"{unquote(parts.username)}:{unquote(parts.password or '')}"
 
 
 def _read_some(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:

@@ -6,6 +6,7 @@ names and decides where a connection to an address lands; every other name goes 
 real resolver. The endpoints are real local servers that log every connection.
 """
 
+import base64
 import contextlib
 import http.server
 import json
@@ -270,6 +271,18 @@ def test_delivery_connects_to_the_address_it_resolved_with_the_host_name(
     [request] = receiver.received
     assert request.startswith(b"POST /hook?from=kassa HTTP/1.1\r\n")
     assert receiver.headers()[0]["host"] == f"receiver.test:{receiver.port}"
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(app, admin_client, make, endpoints):
+    receiver = endpoints(http_answer("200 OK", b"ok"))
+    provider_id, _ = make.provider(webhook_url=f"http://kassa:p%40ss@127.0.0.1:{receiver.port}/h")
+
+    outcome, _ = send_test_event(app, admin_client, provider_id)
+
+    assert outcome == "delivered"
+    expected = "Basic " + base64.b64encode(b"kassa:p@ss").decode()
+    assert receiver.headers()[0]["authorization"] == expected
+    assert receiver.headers()[0]["host"] == f"127.0.0.1:{receiver.port}"
 
 
 def test_delivery_to_an_ipv6_address_names_it_in_brackets(app, admin_client, make, endpoints):
