@@ -47,6 +47,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# Browsers that once reached Kassa over https refuse plain http to it for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
 JSON_PREFIXES = ("/api/", "/webhooks/")
 JSON_MESSAGES = {
     404: "Not found",
@@ -85,6 +88,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config.check_stripe(app.config)
+    for warning in config.secure_storage(app.config):
+        log.warning("%s", warning)
     _trust_proxies(app)
 
     db.init_app(app)
@@ -121,6 +126,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if (app.config["PUBLIC_BASE_URL"] or "").startswith("https://"):
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         return response
 
     register_cli(app)

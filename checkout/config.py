@@ -1,8 +1,10 @@
 """Configuration, read once from the environment, with embedded defaults."""
 
+import contextlib
 import os
 import re
 import secrets
+import stat
 import time
 from collections.abc import Mapping
 from datetime import date
@@ -45,6 +47,56 @@ PUBLISHABLE_KEY_MODES = {"pk_test_": "test", "pk_live_": "live"}
 
 class ConfigError(ValueError):
     """Settings Kassa refuses to start with; the message names the variable to fix."""
+
+
+# The instance folder holds the database (webhook signing secrets in plaintext) and the
+# session key: only the account Kassa runs as may read it, whatever the umask.
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file only its owner can read, unless it exists (SQLite fills it)."""
+    path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
+def _tighten(path: Path, mode: int) -> str | None:
+    """Give the path exactly this mode; a warning if others could read or write it before."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+        if current != mode:
+            os.chmod(path, mode)
+    except OSError as error:
+        return f"{path}: could not set its mode to {mode:o} ({error.strerror})"
+    if current & ~mode:
+        return f"{path} had mode {current:o}, open to other accounts; it is now {mode:o}"
+    return None
+
+
+def secure_storage(settings: Mapping) -> list[str]:
+    """Make the instance folder 0700 and its files (and a SQLite database) 0600, creating
+    the database file before SQLite does; warnings for anything that was looser."""
+    instance = Path(settings["INSTANCE_PATH"])
+    instance.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    files = [instance / "secret_key", Path(huey_settings()["sqlite_path"])]
+    database = sqlite_path(settings["SQLALCHEMY_DATABASE_URI"])
+    if database is not None:
+        create_private_file(database)
+        files.append(database)
+    files += [Path(f"{path}{suffix}") for path in list(files) for suffix in ("-wal", "-shm")]
+    warnings = [_tighten(instance, PRIVATE_FOLDER)]
+    warnings += [_tighten(path, PRIVATE_FILE) for path in files if path.exists()]
+    return [warning for warning in warnings if warning]
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL; None for another database or an in-memory one."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
 
 
 def _flag(environ: dict, name: str) -> bool:
@@ -114,7 +166,7 @@ def _secret_key(environ: dict) -> str:
     if environ.get("SECRET_KEY"):
         return environ["SECRET_KEY"]
     path = _instance_path(environ) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     try:
         # O_EXCL: when several web processes start at once, exactly one writes the key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

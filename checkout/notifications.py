@@ -5,20 +5,19 @@ import hashlib
 import hmac
 import logging
 import random
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import requests
+import urllib3
 from flask import current_app
 from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 
-from checkout import audit, database, jsonio, schemas, urls
+from checkout import audit, database, jsonio, outbound, schemas, urls
 from checkout.audit import Action, Actor
-from checkout.errors import DomainError
+from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import (
     DeliveryAttempt,
@@ -53,9 +52,7 @@ class ProviderEvent(StrEnum):
 # Every event about an order, and every event at all (for filters and the API document).
 ORDER_EVENTS = tuple(event.value for event in ProviderEvent if event is not ProviderEvent.TEST)
 EVENTS = (*ORDER_EVENTS, ProviderEvent.TEST.value)
-RESPONSE_KEPT = 2048
 ROTATION_OVERLAP = timedelta(hours=24)
-_http = threading.local()
 
 
 # Writing: in the same transaction as the change they report.
@@ -196,34 +193,17 @@ def _claim(notification_id: str) -> bool:
     return claimed == 1
 
 
-def _session() -> requests.Session:
-    if not hasattr(_http, "session"):
-        _http.session = requests.Session()
-    return _http.session
-
-
-def _post(url: str, headers: dict, body: str) -> tuple[int | None, str | None, int, str | None]:
-    """POST once; returns (status, first 2 KB of the body, latency ms, error)."""
+def _post(target: urls.WebhookTarget, headers: dict, body: str):
+    """POST once; returns (status, an excerpt of the body, latency ms, error)."""
     started = time.monotonic()
     timeout = current_app.config["NOTIFICATION_TIMEOUT_SECONDS"]
     try:
-        response = _session().post(
-            url,
-            data=body.encode(),
-            headers=headers,
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        )
-        try:
-            kept = response.raw.read(RESPONSE_KEPT, decode_content=True)
-        finally:
-            response.close()
-        latency = int((time.monotonic() - started) * 1000)
-        return response.status_code, kept.decode("utf-8", "replace"), latency, None
-    except requests.RequestException as error:
+        answer = outbound.post(target, headers, body.encode(), timeout)
+    except (urllib3.exceptions.HTTPError, OSError) as error:
         latency = int((time.monotonic() - started) * 1000)
         return None, None, latency, f"{type(error).__name__}: {error}"[:500]
+    latency = int((time.monotonic() - started) * 1000)
+    return answer.status, answer.excerpt, latency, None
 
 
 # What one delivery reads, with the claim held: a Core row, no ORM objects to track.
@@ -267,7 +247,11 @@ def deliver(notification_id: str) -> Attempted | None:
     elif not url:
         error = "The provider has no webhook URL"
     else:
-        error = urls.delivery_refusal(url)
+        # Checked again at delivery: a host can resolve elsewhere since the URL was saved.
+        try:
+            target, error = urls.webhook_target("webhook_url", url), None
+        except ValidationError as refusal:
+            error = f"Refused: {refusal.message}"
     if error is None:
         timestamp = int(time.time())
         headers = {
@@ -278,7 +262,7 @@ def deliver(notification_id: str) -> Attempted | None:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature_header(row, notification_id, timestamp, row.payload),
         }
-        status, body_kept, latency, error = _post(url, headers, row.payload)
+        status, body_kept, latency, error = _post(target, headers, row.payload)
         if error is None and not 200 <= status < 300:
             error = f"HTTP {status}"
     connection.execute(

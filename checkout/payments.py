@@ -376,6 +376,22 @@ def _apply_reconciled_session(order_id: str, session: CheckoutSessionView | None
     in_transaction(work)
 
 
+def _refund_amount(order: Order, amount_minor: int | None) -> int:
+    """The amount to refund (None: all that is left); RefundError if the order has less."""
+    refundable = orders.refundable_minor(order)
+    amount = refundable if amount_minor is None else amount_minor
+    if refundable <= 0:
+        raise RefundError("This order is already fully refunded")
+    if not 0 < amount <= refundable:
+        left = orders.order_display(order, refundable)
+        raise RefundError(
+            f"The refund must be more than zero and at most what is left to refund ({left})"
+        )
+    if order.status is OrderStatus.UNDERPAID and amount != refundable:
+        raise RefundError("An underpaid payment is refunded in full, or accepted")
+    return amount
+
+
 @dataclass(frozen=True)
 class RefundRequested:
     """A refund asked for: its id, whether sandbox mode made it at once, and whether this
@@ -406,14 +422,7 @@ def refund(
         if order is not None and order.status is OrderStatus.DISPUTED:
             raise RefundError("Only a paid order can be refunded: this one is disputed")
         raise RefundError("Only a paid order can be refunded")
-    refundable = orders.refundable_minor(order)
-    amount = refundable if amount_minor is None else amount_minor
-    if refundable <= 0:
-        raise RefundError("This order is already fully refunded")
-    if not 0 < amount <= refundable:
-        raise RefundError("The refund must be more than zero and at most what is left to refund")
-    if order.status is OrderStatus.UNDERPAID and amount != refundable:
-        raise RefundError("An underpaid payment is refunded in full, or accepted")
+    amount = _refund_amount(order, amount_minor)
     sandbox = not stripe_gateway.is_live()
     if sandbox:
         digest = hashlib.sha256(request_key.encode()).hexdigest()[:24]
@@ -433,6 +442,10 @@ def refund(
 
     def work() -> None:
         locked = orders.lock_order(order.id)
+        if sandbox:
+            # Checked again with the order locked: a refund made at the same moment may
+            # have taken what was left. (Stripe itself refuses more than its charge.)
+            _refund_amount(locked, amount)
         orders.record_refund(
             locked,
             refund_id=made.id,
@@ -460,6 +473,9 @@ def refund(
 
     try:
         in_transaction(work)
+    except RefundError:
+        db.session.rollback()
+        raise
     except IntegrityError:  # the same submission, at the same moment
         db.session.rollback()
         return RefundRequested(made.id, sandbox, repeated=True)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey
 
-from checkout.config import huey_settings
+from checkout.config import create_private_file, huey_settings
 
 
 def make_huey(settings: dict):
@@ -15,7 +15,7 @@ def make_huey(settings: dict):
     """
     if settings["redis_url"]:
         return RedisHuey("kassa", url=settings["redis_url"], results=False)
-    Path(settings["sqlite_path"]).parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(Path(settings["sqlite_path"]))
     # No fsync per enqueue: the outbox in the main database is the durable record, and the
     # sweep re-enqueues anything a crash takes out of this queue.
     return SqliteHuey("kassa", filename=settings["sqlite_path"], fsync=False, results=False)

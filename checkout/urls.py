@@ -2,6 +2,7 @@
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, request
@@ -36,49 +37,129 @@ def clean_redirect_url(field: str, value: str | None) -> str | None:
     return value
 
 
-def public_addresses_only(host: str, port: int | None) -> bool:
-    """Whether every address the host resolves to is globally routable."""
+# Addresses that carry an IPv4 address inside an IPv6 one: judged by the IPv4 address.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Tunnels and local-use translation, never a provider's endpoint.
+REFUSED_NETWORKS = {
+    ipaddress.ip_network("::/96"): "an IPv4-compatible address",
+    ipaddress.ip_network("64:ff9b:1::/48"): "a local-use NAT64 address",
+    ipaddress.ip_network("2001::/32"): "a Teredo tunnel address",
+}
+
+
+def address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why a webhook must not go to this address ("a loopback address"), or None if public."""
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_unspecified:
+        return "the unspecified address"
+    if address.version == 6:
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            inner = address_refusal(embedded)
+            return f"which embeds {embedded}, {inner}" if inner else None
+        for network, reason in REFUSED_NETWORKS.items():
+            if address in network:
+                return reason
+        if address.is_site_local:
+            return "a site-local address"
+    if address.is_multicast:
+        return "a multicast address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_reserved:
+        return "a reserved address"
+    if address.is_private:
+        return "a private address"
+    if not address.is_global:
+        return "not a globally routable address"
+    return None
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A webhook URL and the one address it was checked at: deliveries connect to that."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    address: str
+
+    @property
+    def host_header(self) -> str:
+        """The Host header the URL implies (its port only when not the scheme's default)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses a host name resolves to, asked once; [] when it does not resolve."""
     try:
-        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        return False
+        return []
+    addresses = []
     for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0].split("%")[0])
-        mapped = getattr(address, "ipv4_mapped", None)
-        if not (mapped or address).is_global:
-            return False
-    return bool(infos)
+        address = str(sockaddr[0]).split("%")[0]
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def webhook_target(field: str, value: str) -> WebhookTarget:
+    """Check a webhook URL, resolving its host once; the address to deliver to.
+
+    Outside ALLOW_PRIVATE_WEBHOOK_URLS: https on port 443 only, and every address the host
+    resolves to must be public, so that no answer of a rebinding DNS server gets through.
+    """
+    allow_private = current_app.config["ALLOW_PRIVATE_WEBHOOK_URLS"]
+    parts = _parts(field, value, ("https", "http") if allow_private else ("https",))
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    if not allow_private and port != 443:
+        raise ValidationError(field, f"Webhook URL must use port 443, not {port}")
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationError(field, "Webhook URL has an invalid host name") from None
+    addresses = resolve(host, port)
+    if not addresses:
+        raise ValidationError(field, f"Webhook host {host} does not resolve")
+    if not allow_private:
+        for address in addresses:
+            reason = address_refusal(ipaddress.ip_address(address))
+            if reason:
+                shown = address if _is_address(host) else f"{host} resolves to {address}"
+                raise ValidationError(
+                    field,
+                    f"Webhook URL must resolve only to public addresses: {shown}, {reason}",
+                )
+    return WebhookTarget(value, parts.scheme, host, port, addresses[0])
 
 
 def clean_webhook_url(field: str, value: str | None) -> str | None:
-    """A notification URL: https and public, unless ALLOW_PRIVATE_WEBHOOK_URLS is set."""
+    """A notification URL: https on 443 and public, unless ALLOW_PRIVATE_WEBHOOK_URLS is set."""
     value = (value or "").strip()
     if not value:
         return None
     if current_app.config["ALLOW_PRIVATE_WEBHOOK_URLS"]:
         _parts(field, value, ("https", "http"))
         return value
-    parts = _parts(field, value, ("https",))
-    if not public_addresses_only(parts.hostname, parts.port):
-        raise ValidationError(
-            field,
-            "Webhook URL must resolve only to public addresses "
-            "(not private, loopback or link-local)",
-        )
+    webhook_target(field, value)
     return value
-
-
-def delivery_refusal(url: str) -> str | None:
-    """Why a notification must not go to this URL right now, or None.
-
-    Checked again at delivery time: a host can start resolving to a private address
-    after the URL was saved.
-    """
-    try:
-        clean_webhook_url("webhook_url", url)
-    except ValidationError as error:
-        return f"Refused: {error.message}"
-    return None
 
 
 def provider_redirect(template: str | None, order_id: str) -> str | None:
@@ -98,6 +179,15 @@ def base_url() -> str:
     if not base:
         base = request.host_url.rstrip("/") if has_request_context() else LOCAL_BASE_URL
     return base
+
+
+def base_url_is_configured() -> bool:
+    """Whether absolute URLs come from PUBLIC_BASE_URL rather than the request's Host header.
+
+    Anything built from the Host header must not be kept by a shared cache: a request with
+    a forged Host would put its URLs in answers other people get.
+    """
+    return bool(current_app.config["PUBLIC_BASE_URL"])
 
 
 def public_url(path: str) -> str:

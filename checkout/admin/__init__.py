@@ -3,7 +3,7 @@
 from flask import request
 from flask_login import current_user
 
-from checkout import accounts
+from checkout import accounts, web
 from checkout.admin import (  # noqa: F401 -- importing an area registers its views on bp
     admins,
     audit,
@@ -34,3 +34,10 @@ def _require_login():
     if not current_user.is_authenticated or not auth.session_is_live():
         return login_manager.unauthorized()
     return None
+
+
+@bp.after_request
+def _never_cached(response):
+    # Admin pages show secrets (a provider's signing secret) and customers' orders.
+    response.headers.update(web.NO_STORE)
+    return response

@@ -129,7 +129,9 @@ def pay(link_id: str):
 
 
 def _qr_response(body, mimetype: str, filename: str):
-    headers = {"Cache-Control": "public, max-age=86400"}
+    # A URL from the Host header (no PUBLIC_BASE_URL) must not reach a shared cache.
+    cache = "public, max-age=86400" if urls.base_url_is_configured() else "private, no-store"
+    headers = {"Cache-Control": cache}
     if request.args.get("download"):
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return body, 200, {"Content-Type": mimetype, **headers}
