@@ -358,6 +358,23 @@ class TestRefundsWithStripe:
         assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
         assert "more than the $15.00 paid" in order_page(admin_client, order_id)
 
+    def test_stripe_refuses_a_refund_beyond_what_is_left_and_nothing_is_recorded(
+        self, client, admin_client, provider_key, stripe_client, paid
+    ):
+        order_id, intent_id = paid
+        # Refunded in Stripe's dashboard; Kassa has not heard of it yet.
+        stripe_client.v1.refunds.create(params={"payment_intent": intent_id, "amount": 1000})
+        response = admin_client.post(
+            f"/admin/orders/{order_id}/refund",
+            data={"amount": "15", **refund_form(admin_client, order_id)},
+            follow_redirects=True,
+        )
+        assert "greater than unrefunded amount on charge ($5.00)" in response.text
+        assert self.refunds_at_stripe(stripe_client, intent_id) == [1000]
+        body = order_json(client, provider_key, order_id)
+        assert body["status"] == "paid" and body["refundedAmount"] is None
+        assert notified(order_page(admin_client, order_id)) == ["payment_succeeded"]
+
     def test_a_dispute_naming_only_its_charge_is_found_through_stripe(
         self, client, admin_client, provider_key, stripe_client, paid
     ):
