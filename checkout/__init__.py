@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from checkout import (
     admin,
     api,
+    brand,
     config,
     database,  # noqa: F401 -- installs the SQLite pragmas
     links,
@@ -107,6 +108,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(brand.bp)
 
     _register_error_handlers(app)
     _register_template_helpers(app)

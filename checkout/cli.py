@@ -13,6 +13,7 @@ from checkout import (
     accounts,
     api_access,
     audit,
+    branding,
     catalog,
     credentials,
     jsonio,
@@ -228,6 +229,38 @@ def rotate_request_secret_command(slug, as_json) -> None:
         {**schemas.provider(provider), "requestSecret": secret},
         f"{provider.slug}: new request-signing secret (shown only now): {secret}",
     )
+
+
+@providers_cli.command("set-branding")
+@click.argument("slug")
+@click.option("--display-name", help='The name customers see; "" for the provider\'s name.')
+@click.option("--accent", help='Accent colour #rrggbb; "" for Kassa\'s own colours.')
+@click.option("--logo", "logo_path", type=click.Path(dir_okay=False), help="A PNG or SVG file.")
+@click.option("--remove-logo", is_flag=True)
+@json_option
+def set_branding_command(slug, display_name, accent, logo_path, remove_logo, as_json) -> None:
+    """Set what customers see of the provider: display name, accent colour, logo."""
+    provider = _provider_or_fail(slug, as_json)
+    if logo_path and remove_logo:
+        _fail(as_json, "give --logo or --remove-logo, not both")
+    logo = None
+    if logo_path:
+        try:
+            with open(logo_path, "rb") as file:
+                logo = file.read(branding.LOGO_MAX_BYTES + 1)
+        except OSError as error:
+            _fail(as_json, f"logo: cannot read {logo_path}: {error.strerror}")
+    changes = branding.BrandingChanges(display_name, accent, logo, remove_logo)
+    try:
+        branding.set_branding(provider, changes, actor=audit.CLI)
+    except ValidationError as error:
+        _fail(as_json, f"{error.field}: {error.message}")
+    shape = schemas.provider_branding(provider, urls.base_url())
+    text = [f"{provider.slug}: shown to customers as {shape['shownAs']}"]
+    if shape["accentColor"]:
+        text.append(f"accent {shape['accentColor']} with {shape['accentTextColor']} text")
+    text.append(f"logo {shape['logoUrl']}" if shape["logoUrl"] else "no logo")
+    _emit(as_json, shape, ", ".join(text) + ".")
 
 
 DEMO_EMAIL = "demo@kassa.local"

@@ -160,6 +160,14 @@ class Provider(db.Model):
     request_secret_salt: Mapped[str | None] = mapped_column(sa.String(64))
     request_secret_prefix: Mapped[str | None] = mapped_column(sa.String(16))
     request_secret_created_at: Mapped[datetime | None]
+    # Branding on customer pages (checkout.branding checks each value): the name customers
+    # see (empty: `name`), an accent colour #rrggbb (the text colour on it is computed),
+    # and a logo: its bytes (loaded only when served), type and a content hash for its URL.
+    display_name: Mapped[str | None] = mapped_column(sa.String(120))
+    accent_color: Mapped[str | None] = mapped_column(sa.String(7))
+    logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(sa.String(20))
+    logo_hash: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -179,6 +187,11 @@ class Provider(db.Model):
     @property
     def allowed_networks(self) -> list[str]:
         return self.ip_allowlist.split()
+
+    @property
+    def public_name(self) -> str:
+        """The name customers see."""
+        return self.display_name or self.name
 
 
 class ApiKey(db.Model):

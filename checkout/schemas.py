@@ -10,7 +10,7 @@ depends on them (the base URL, a link's use so far).
 
 from decimal import Decimal
 
-from checkout import jsonio, money, urls
+from checkout import branding, jsonio, money, urls
 from checkout.models import (
     ApiKey,
     Order,
@@ -184,6 +184,20 @@ def provider(row: Provider) -> dict:
         "ipAllowlist": row.allowed_networks,
         "requireSignedRequests": row.require_signed_requests,
         "requestSecretPrefix": row.request_secret_prefix,
+    }
+
+
+def provider_branding(row: Provider, base: str) -> dict:
+    """A provider's branding, as the CLI prints it; the logo's URL is absolute on `base`."""
+    look = branding.brand(row)
+    return {
+        "provider": row.slug,
+        "displayName": row.display_name,
+        "shownAs": look.name,
+        "accentColor": look.accent,
+        "accentTextColor": look.accent_text,
+        "logoType": row.logo_type,
+        "logoUrl": base + look.logo_url if look.logo_url else None,
     }
 
 

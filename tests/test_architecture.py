@@ -81,6 +81,7 @@ def test_no_import_cycle_among_checkout_modules():
 BLUEPRINTS = (
     "checkout.admin",
     "checkout.api",
+    "checkout.brand",
     "checkout.links",
     "checkout.pay",
     "checkout.webhooks",

@@ -1,8 +1,9 @@
 """Admin views for the catalog: services, providers, their API keys and notification settings."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
 
-from checkout import api_access, catalog, credentials, notifications, web
+from checkout import api_access, branding, catalog, credentials, notifications, web
 from checkout.admin.common import (
     actor,
     attach_error,
@@ -11,7 +12,14 @@ from checkout.admin.common import (
     require_action_form,
     service_choices,
 )
-from checkout.admin.forms import ActionForm, AllowlistForm, ApiKeyForm, ProviderForm, ServiceForm
+from checkout.admin.forms import (
+    ActionForm,
+    AllowlistForm,
+    ApiKeyForm,
+    BrandingForm,
+    ProviderForm,
+    ServiceForm,
+)
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -150,6 +158,7 @@ def _provider_page(
         action_form=ActionForm(),
         max_keys=credentials.MAX_ACTIVE_KEYS,
         deliveries=notifications.latest_for_provider(row.id, 10),
+        provider_logo=branding.logo_path(row),
     ), status
 
 
@@ -175,6 +184,51 @@ def edit_provider(provider_id: str):
     if form.errors:
         return render_invalid("admin/provider_form.html", form=form, provider=row)
     return render_template("admin/provider_form.html", form=form, provider=row)
+
+
+# Branding: what customers see of the provider
+
+
+# A logo of up to branding.LOGO_MAX_BYTES and the form around it; every other request keeps
+# the app's MAX_CONTENT_LENGTH.
+LOGO_UPLOAD_BYTES = 256 * 1024
+
+
+@bp.url_value_preprocessor
+def _allow_logo_uploads(endpoint: str | None, _values: dict | None) -> None:
+    # Runs before any before_request function (CSRF, the NUL check) reads the form.
+    if endpoint == "admin.provider_branding":
+        request.max_content_length = LOGO_UPLOAD_BYTES
+
+
+def _branding_changes(form: BrandingForm) -> branding.BrandingChanges:
+    upload = form.logo_file.data
+    logo = upload.read(branding.LOGO_MAX_BYTES + 1) if isinstance(upload, FileStorage) else None
+    return branding.BrandingChanges(
+        display_name=form.display_name.data or "",
+        accent_color=form.accent_color.data or "",
+        logo=logo,
+        remove_logo=form.remove_logo.data,
+    )
+
+
+@bp.route("/providers/<provider_id>/branding", methods=["GET", "POST"])
+def provider_branding(provider_id: str):
+    """Change the provider's display name, accent colour and logo."""
+    row = db.get_or_404(Provider, provider_id)
+    form = BrandingForm(obj=row)
+    if form.validate_on_submit():
+        try:
+            branding.set_branding(row, _branding_changes(form), actor=actor())
+        except ValidationError as error:
+            attach_error(form, error, {"logo": "logo_file"})
+        else:
+            flash(f"Branding of {row.name} saved.", "success")
+            return redirect(url_for("admin.provider", provider_id=row.id))
+    template, look = "admin/provider_branding.html", branding.brand(row)
+    if form.errors:
+        return render_invalid(template, form=form, provider=row, brand=look)
+    return render_template(template, form=form, provider=row, brand=look)
 
 
 @bp.post("/providers/<provider_id>/keys")

@@ -3,6 +3,7 @@
 import secrets
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from checkout import accounts, audit, money, notifications, payment_links
+from checkout import accounts, audit, branding, money, notifications, payment_links
 from checkout.models import ActorKind, AfterPayment, ApiScope, NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
@@ -95,6 +96,27 @@ class ProviderForm(FlaskForm):
         validators=[Optional(), Length(max=2048)],
         description="{orderId} is replaced by the order id",
     )
+
+
+class BrandingForm(FlaskForm):
+    display_name = StringField(
+        "Display name",
+        validators=[Optional(), Length(max=120)],
+        description="The name customers see. Empty: the provider's name",
+    )
+    accent_color = StringField(
+        "Accent colour",
+        validators=[Optional(), Length(max=7)],
+        description="#rrggbb, for the pay button and the page header. Empty: Kassa's colours. "
+        "The text on it is white, or black where white would fail WCAG AA (4.5:1)",
+    )
+    logo_file = FileField(
+        "Logo",
+        description=f"PNG (at most {branding.LOGO_MAX_PIXELS}×{branding.LOGO_MAX_PIXELS} "
+        f"pixels) or SVG, at most {branding.LOGO_MAX_BYTES // 1024} KB. "
+        "Empty: keep the current one",
+    )
+    remove_logo = BooleanField("Remove the logo")
 
 
 class MultiCheckboxField(SelectMultipleField):

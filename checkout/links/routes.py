@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from checkout import link_analytics, money, payment_links, qr, urls, web
+from checkout import branding, link_analytics, money, payment_links, qr, urls, web
 from checkout.errors import ValidationError
 from checkout.extensions import limiter
 from checkout.links.forms import PayForm, UnlockForm
@@ -31,14 +31,19 @@ def _unlocked(link: PaymentLink) -> bool:
     return session.get(UNLOCKED, {}).get(link.id) == payment_links.password_fingerprint(link)
 
 
-def _unavailable(problem: payment_links.LinkUnavailable):
-    return render_template("links/unavailable.html", problem=problem), web.status_for(problem)
+def _unavailable(link: PaymentLink, problem: payment_links.LinkUnavailable):
+    page = render_template(
+        "links/unavailable.html", problem=problem, brand=branding.brand(link.provider)
+    )
+    return page, web.status_for(problem)
 
 
 def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
-    # Only the id: nothing about what the link sells is sent before it is unlocked.
+    # The id and the seller: nothing about what the link sells is sent before it is unlocked.
     return (
-        render_template("links/password.html", link_id=link.id, form=form),
+        render_template(
+            "links/password.html", link_id=link.id, form=form, brand=branding.brand(link.provider)
+        ),
         status,
         web.NO_STORE,
     )
@@ -51,6 +56,7 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
         render_template(
             "links/show.html",
             link=link,
+            brand=branding.brand(link.provider),
             form=form,
             unit_price=money.format_money(price, currency),
             total=money.format_money(price * (form.quantity.data or link.quantity), currency),
@@ -71,7 +77,7 @@ def show(link_id: str):
     link_analytics.record_view(link, web.client_address(), request.user_agent.string)
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(problem)
+        return _unavailable(link, problem)
     if not _unlocked(link):
         return _password_page(link, UnlockForm())
     form = PayForm(quantity=link.quantity)
@@ -86,7 +92,7 @@ def unlock(link_id: str):
     link = _link_or_404(link_id)
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(problem)
+        return _unavailable(link, problem)
     form = UnlockForm()
     if not form.validate_on_submit():
         return _password_page(link, form, 422)
@@ -114,7 +120,7 @@ def pay(link_id: str):
         abort(403, description="Unlock this payment link with its password first.")
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(problem)
+        return _unavailable(link, problem)
     form = PayForm()
     if not form.validate_on_submit():
         return _link_page(link, form, 422)
@@ -124,7 +130,7 @@ def pay(link_id: str):
         form.quantity.errors = [error.message]
         return _link_page(link, form, 422)
     except payment_links.LinkUnavailable as unavailable:
-        return _unavailable(unavailable)
+        return _unavailable(link, unavailable)
     return redirect(url_for("pay.checkout", orderId=order.id), 303)
 
 

@@ -17,6 +17,7 @@ from flask import (
 )
 
 from checkout import (
+    branding,
     database,
     orders,
     page_cache,
@@ -112,7 +113,7 @@ class Destinations:
 
 def _destinations(order: Order) -> Destinations:
     link, provider = order.payment_link, order.provider
-    merchant = provider.name if provider else None
+    merchant = provider.public_name if provider else None
     success_template = provider.success_url if provider else None
     cancel_url = urls.provider_redirect(provider.cancel_url, order.id) if provider else None
     cancel_label = f"Cancel and return to {merchant}" if merchant else "Cancel"
@@ -164,7 +165,10 @@ def checkout():
     order = _order_or_404()
     blocked = payment_links.blocks_payment(order)
     if blocked:
-        return render_template("links/unavailable.html", problem=blocked), web.status_for(blocked)
+        page = render_template(
+            "links/unavailable.html", problem=blocked, brand=branding.brand(order.provider)
+        )
+        return page, web.status_for(blocked)
     order, panel = _payment_panel(order, returned)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
@@ -172,6 +176,7 @@ def checkout():
     response = render_template(
         "pay/checkout.html",
         order=order,
+        brand=branding.brand(order.provider),
         panel=panel,
         sandbox=not stripe_gateway.is_live(),
         sandbox_token=sandbox_token,

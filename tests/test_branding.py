@@ -1,0 +1,475 @@
+"""Branding per provider: a display name, an accent colour whose text always passes WCAG AA,
+and a PNG or SVG logo that is checked, stored in the database and served by Kassa with its
+own locked-down headers, shown on the checkout, link, password and unavailable pages."""
+
+import io
+import json
+import re
+
+import png
+import pytest
+
+from checkout import branding
+from tests.helpers import create_link, csrf_token, form_post, new_order, simulate
+
+ADMIN = "admin@example.com"
+
+
+def png_bytes(width: int = 40, height: int = 20) -> bytes:
+    """A real greyscale PNG of the given size."""
+    out = io.BytesIO()
+    rows = [[(x * 7 + y) % 256 for x in range(width)] for y in range(height)]
+    png.Writer(width, height, greyscale=True).write(out, rows)
+    return out.getvalue()
+
+
+def svg_bytes(inner: str = '<rect width="10" height="10" fill="#123456"/>', root="svg") -> bytes:
+    return (
+        f'<{root} xmlns="http://www.w3.org/2000/svg" '
+        f'xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 10 10">{inner}</{root}>'
+    ).encode()
+
+
+def save_branding(admin_client, provider_id: str, logo: bytes | None = None, **fields):
+    """Submit the provider's branding form (multipart, as the browser sends it)."""
+    page = f"/admin/providers/{provider_id}/branding"
+    data = {"csrf_token": csrf_token(admin_client.get(page).text), **fields}
+    if logo is not None:
+        data["logo_file"] = (io.BytesIO(logo), "logo")
+    return admin_client.post(page, data=data, content_type="multipart/form-data")
+
+
+def logo_url(html: str) -> str | None:
+    match = re.search(r'src="(/brand/prv_[0-9a-f]+/logo-[0-9a-f]{16}\.(?:png|svg))"', html)
+    return match[1] if match else None
+
+
+def accent_style(html: str) -> str | None:
+    match = re.search(r'style="(--brand:[^"]*)" data-brand-accent', html)
+    return match[1] if match else None
+
+
+@pytest.fixture
+def provider(make):
+    """A provider and its API key."""
+    return make.provider(name="Bitloader")
+
+
+# Contrast, by WCAG's formula
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "ratio"),
+    [
+        ("#00a250", "#ffffff", 3.34),
+        ("#767676", "#ffffff", 4.54),
+        ("#000000", "#ffffff", 21.0),
+        ("#ffffff", "#000000", 21.0),
+        ("#777777", "#777777", 1.0),
+        ("#0000ff", "#ffffff", 8.59),
+    ],
+)
+def test_contrast_ratio_follows_the_wcag_luminance_formula(first, second, ratio):
+    assert round(branding.contrast_ratio(first, second), 2) == ratio
+
+
+def test_relative_luminance_of_black_white_and_a_grey():
+    assert branding.relative_luminance("#000000") == 0
+    assert branding.relative_luminance("#ffffff") == pytest.approx(1)
+    assert branding.relative_luminance("#808080") == pytest.approx(0.2159, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("accent", "ink"),
+    [
+        ("#767676", "#ffffff"),  # white passes (4.54:1)
+        ("#00a250", "#000000"),  # white fails (3.34:1): black text instead (6.29:1)
+        ("#ffd800", "#000000"),
+        ("#0b5fff", "#ffffff"),
+    ],
+)
+def test_text_on_the_accent_is_white_when_it_passes_aa_and_black_otherwise(accent, ink):
+    assert branding.text_color_on(accent) == ink
+    assert branding.contrast_ratio(accent, ink) >= 4.5
+
+
+def test_every_grey_gets_a_text_colour_that_passes_aa():
+    for level in range(256):
+        accent = f"#{level:02x}{level:02x}{level:02x}"
+        assert branding.contrast_ratio(accent, branding.text_color_on(accent)) >= 4.5, accent
+
+
+# Admin: saving branding and what the pages show
+
+
+def test_display_name_accent_and_png_logo_show_on_the_checkout_page(admin_client, client, provider):
+    provider_id, key = provider
+    response = save_branding(
+        admin_client,
+        provider_id,
+        png_bytes(),
+        display_name="Bitloader Games",
+        accent_color="#00A250",
+    )
+    assert response.status_code == 302, response.text
+    order_id = new_order(client, key)
+
+    page = client.get(f"/checkout?orderId={order_id}").text
+
+    assert "Bitloader Games" in page
+    # White on #00a250 fails AA (3.34:1), so the button's text is black.
+    assert accent_style(page) == "--brand:#00a250;--brand-ink:#000000"
+    url = logo_url(page)
+    assert url and url.endswith(".png")
+    logo = client.get(url)
+    assert logo.status_code == 200
+    assert logo.data == png_bytes()
+    assert logo.headers["Content-Type"] == "image/png"
+
+
+def test_the_paid_page_keeps_the_branding(admin_client, client, provider):
+    provider_id, key = provider
+    save_branding(admin_client, provider_id, svg_bytes(), accent_color="#0b5fff")
+    order_id = new_order(client, key)
+    simulate(client, order_id)
+
+    page = client.get(f"/checkout?orderId={order_id}").text
+
+    assert "Payment received" in page
+    assert accent_style(page) == "--brand:#0b5fff;--brand-ink:#ffffff"
+    assert logo_url(page)
+
+
+def test_logo_is_served_as_an_image_only_with_a_sandbox_csp_and_nosniff(
+    admin_client, client, provider
+):
+    provider_id, _ = provider
+    save_branding(admin_client, provider_id, svg_bytes())
+    url = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
+
+    logo = client.get(url)
+
+    assert logo.status_code == 200
+    assert logo.data == svg_bytes()
+    assert logo.headers["Content-Type"] == "image/svg+xml"
+    assert logo.headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    )
+    assert logo.headers["X-Content-Type-Options"] == "nosniff"
+    assert logo.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_the_logo_url_changes_with_the_logo_and_the_old_one_is_gone(admin_client, client, provider):
+    provider_id, _ = provider
+    save_branding(admin_client, provider_id, png_bytes(40, 20))
+    first = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
+    save_branding(admin_client, provider_id, png_bytes(60, 30))
+    second = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
+
+    assert first != second
+    assert client.get(second).data == png_bytes(60, 30)
+    assert client.get(first).status_code == 404
+    assert client.get(second.replace(".png", ".svg")).status_code == 404
+
+
+def test_removing_the_logo_stops_serving_it(admin_client, client, provider):
+    provider_id, key = provider
+    save_branding(admin_client, provider_id, png_bytes())
+    url = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
+
+    response = save_branding(admin_client, provider_id, remove_logo="y")
+
+    assert response.status_code == 302
+    assert client.get(url).status_code == 404
+    assert logo_url(client.get(f"/checkout?orderId={new_order(client, key)}").text) is None
+
+
+def test_saving_without_a_file_keeps_the_logo(admin_client, provider):
+    provider_id, _ = provider
+    save_branding(admin_client, provider_id, png_bytes())
+    url = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
+
+    save_branding(admin_client, provider_id, display_name="Renamed")
+
+    page = admin_client.get(f"/admin/providers/{provider_id}").text
+    assert logo_url(page) == url
+    assert "Renamed" in page
+
+
+def test_display_name_defaults_to_the_provider_name(admin_client, client, provider):
+    provider_id, key = provider
+    save_branding(admin_client, provider_id, display_name="Shown Name")
+    save_branding(admin_client, provider_id, display_name="")
+
+    page = client.get(f"/checkout?orderId={new_order(client, key)}").text
+
+    assert re.search(r"data-brand-name>Bitloader<", page)
+    assert accent_style(page) is None  # no accent: Kassa's own colours
+
+
+def test_link_password_and_unavailable_pages_show_the_seller(admin_client, client, make):
+    service_id = make.service()
+    provider_id, _ = make.provider(service_id=service_id, name="Bitloader")
+    save_branding(
+        admin_client,
+        provider_id,
+        svg_bytes(),
+        display_name="Bitloader Shop",
+        accent_color="#333333",
+    )
+    open_link = create_link(admin_client, service_id, provider_id=provider_id)
+    locked = create_link(admin_client, service_id, provider_id=provider_id, password="hunter22")
+    closed = create_link(admin_client, service_id, provider_id=provider_id, active="")
+
+    for link_id, status, marker in [
+        (open_link, 200, "data-link"),
+        (locked, 200, "This payment link is protected"),
+        (closed, 410, 'data-unavailable="inactive"'),
+    ]:
+        response = client.get(f"/l/{link_id}")
+        assert response.status_code == status, link_id
+        assert marker in response.text
+        assert "Bitloader Shop" in response.text
+        assert logo_url(response.text)
+        assert accent_style(response.text) == "--brand:#333333;--brand-ink:#ffffff"
+
+
+def test_a_link_without_a_provider_has_kassas_own_look(admin_client, client, make):
+    service_id = make.service()
+    link_id = create_link(admin_client, service_id)
+
+    page = client.get(f"/l/{link_id}").text
+
+    assert "data-brand" not in page
+    assert "--brand" not in page
+
+
+def test_the_logo_fits_the_page_csp(admin_client, client, provider):
+    """The logo is same-origin (img-src 'self') and the accent an inline style attribute
+    (style-src 'unsafe-inline'), so the page's policy lets both through."""
+    provider_id, key = provider
+    save_branding(admin_client, provider_id, png_bytes(), accent_color="#0b5fff")
+    response = client.get(f"/checkout?orderId={new_order(client, key)}")
+
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert "'self'" in policy["img-src"].split()
+    assert "'unsafe-inline'" in policy["style-src"].split()
+    assert logo_url(response.text).startswith("/")
+
+
+def test_a_branding_change_is_audited_with_the_admin(admin_client, provider):
+    provider_id, _ = provider
+    save_branding(admin_client, provider_id, png_bytes(), accent_color="#0b5fff")
+
+    page = admin_client.get(
+        "/admin/audit", query_string={"action": "provider.branding_changed"}
+    ).text
+
+    assert page.count('data-action="provider.branding_changed"') == 1
+    assert ADMIN in page
+    assert "#0b5fff" in page
+    assert "image/png" in page
+
+
+# Refused input: 422, a clear message, nothing stored
+
+
+def _unchanged(admin_client, provider_id: str) -> None:
+    page = admin_client.get(f"/admin/providers/{provider_id}").text
+    assert logo_url(page) is None
+    assert re.search(r"data-shown-as>Bitloader<", page)
+    audit = admin_client.get("/admin/audit", query_string={"action": "provider.branding_changed"})
+    assert 'data-action="provider.branding_changed"' not in audit.text
+
+
+BAD_LOGOS = {
+    "oversize": (b"\x89PNG\r\n\x1a\n" + bytes(205 * 1024), "larger than 200 KB"),
+    "too many pixels": (png_bytes(2049, 1), "at most 2048×2048"),
+    "gif": (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "must be a PNG or an SVG"),
+    "jpeg": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "must be a PNG or an SVG"),
+    "html": (b"<html><script>alert(1)</script></html>", "must be a PNG or an SVG"),
+    "damaged png": (png_bytes()[:-20] + b"\x00" * 20, "damaged"),
+    "png without header": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "damaged"),
+    "empty": (b"", "empty"),
+    "svg with script": (svg_bytes("<script>alert(1)</script>"), "may not contain &lt;script&gt;"),
+    "svg with onload": (
+        svg_bytes('<rect width="1" height="1" onload="alert(1)"/>'),
+        "event handlers (onload)",
+    ),
+    "svg with foreignObject": (
+        svg_bytes("<foreignObject><p>hi</p></foreignObject>"),
+        "may not contain &lt;foreignobject&gt;",
+    ),
+    "svg linking out": (
+        svg_bytes('<image href="https://evil.example/x.png" width="1" height="1"/>'),
+        "may only link inside itself",
+    ),
+    "svg xlink to javascript": (
+        svg_bytes('<a xlink:href="javascript:alert(1)"><rect width="1" height="1"/></a>'),
+        "may only link inside itself",
+    ),
+    "svg css url": (
+        svg_bytes('<rect style="fill:url(https://evil.example/f)" width="1" height="1"/>'),
+        "may not load other files from its CSS",
+    ),
+    "svg css import": (
+        svg_bytes("<style>@import 'https://evil.example/a.css';</style>"),
+        "may not load other files from its CSS",
+    ),
+    "svg animating a link": (
+        svg_bytes('<a href="#x"><set attributeName="href" to="javascript:alert(1)"/></a>'),
+        "may not animate links",
+    ),
+    "svg stylesheet": (
+        b'<?xml-stylesheet href="https://evil.example/s.css"?>' + svg_bytes(),
+        "may not load a stylesheet",
+    ),
+    "malformed svg": (b'<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>', "not well-formed"),
+    "svg with entities": (
+        b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<svg xmlns="http://www.w3.org/2000/svg">&b;</svg>',
+        "declares a DTD or entities",
+    ),
+    "svg without namespace": (b"<svg><rect/></svg>", "must have an &lt;svg&gt; root"),
+    "xml that is not svg": (
+        svg_bytes(root="html").replace(b"<html", b"<?xml version='1.0'?><html"),
+        "must have an &lt;svg&gt; root",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_LOGOS)
+def test_a_refused_logo_answers_422_and_changes_nothing(admin_client, provider, case):
+    data, message = BAD_LOGOS[case]
+    provider_id, _ = provider
+
+    response = save_branding(admin_client, provider_id, data, display_name="Should not stick")
+
+    assert response.status_code == 422
+    assert message in response.text
+    _unchanged(admin_client, provider_id)
+
+
+@pytest.mark.parametrize(
+    "accent",
+    [
+        "red;}body{display:none",
+        "#00a250;}body{display:none",
+        'red" onmouseover="alert(1)',
+        "#fff",
+        "#12345g",
+        "red",
+        "00a250",
+        "#00a2500",
+        "var(--x)",
+    ],
+)
+def test_an_accent_that_is_not_rrggbb_is_refused(admin_client, provider, accent):
+    provider_id, _ = provider
+
+    response = save_branding(admin_client, provider_id, accent_color=accent)
+
+    assert response.status_code == 422
+    assert "#rrggbb" in response.text
+    _unchanged(admin_client, provider_id)
+
+
+def test_an_upload_beyond_the_route_limit_is_413_and_other_forms_keep_64_kib(
+    admin_client, provider
+):
+    provider_id, _ = provider
+    big = save_branding(admin_client, provider_id, bytes(300 * 1024))
+    assert big.status_code == 413
+    assert "larger than 256 KiB" in big.text
+
+    # 100 KB is accepted by the branding route (and refused by its rules)...
+    assert save_branding(admin_client, provider_id, bytes(100 * 1024)).status_code == 422
+    # ...but not by any other form.
+    edit = form_post(
+        admin_client,
+        f"/admin/providers/{provider_id}/edit",
+        {"name": "x" * (100 * 1024)},
+    )
+    assert edit.status_code == 413
+    assert "larger than 64 KiB" in edit.text
+    _unchanged(admin_client, provider_id)
+
+
+def test_the_branding_form_needs_its_csrf_token(admin_client, provider):
+    provider_id, _ = provider
+    response = admin_client.post(
+        f"/admin/providers/{provider_id}/branding",
+        data={"display_name": "Forged", "logo_file": (io.BytesIO(png_bytes()), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (400, 422)
+    _unchanged(admin_client, provider_id)
+
+
+# CLI
+
+
+def test_cli_sets_and_removes_branding(runner, client, make, tmp_path):
+    make.provider(name="Bitloader", slug="bitloader")
+    logo = tmp_path / "logo.svg"
+    logo.write_bytes(svg_bytes())
+
+    result = runner.invoke(
+        args=[
+            "providers",
+            "set-branding",
+            "bitloader",
+            "--display-name",
+            "Bitloader Games",
+            "--accent",
+            "#00A250",
+            "--logo",
+            str(logo),
+            "--json",
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["shownAs"] == "Bitloader Games"
+    assert shown["accentColor"] == "#00a250"
+    assert shown["accentTextColor"] == "#000000"
+    assert shown["logoType"] == "image/svg+xml"
+    path = re.sub(r"^https?://[^/]+", "", shown["logoUrl"])
+    assert client.get(path).data == svg_bytes()
+
+    removed = runner.invoke(
+        args=["providers", "set-branding", "bitloader", "--remove-logo", "--json"]
+    )
+    assert removed.exit_code == 0, removed.output
+    assert json.loads(removed.output)["logoUrl"] is None
+    assert json.loads(removed.output)["shownAs"] == "Bitloader Games"
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--accent", "red;}body{display:none"], "accent_color: Give the accent colour as #rrggbb"),
+        (["--logo", "/nonexistent/logo.png"], "logo: cannot read"),
+        (["--logo", __file__], "logo: The logo must be a PNG or an SVG image"),
+        (["--logo", __file__, "--remove-logo"], "not both"),
+    ],
+)
+def test_cli_refuses_bad_branding_with_json_errors(runner, make, args, message):
+    make.provider(name="Bitloader", slug="bitloader")
+
+    result = runner.invoke(args=["providers", "set-branding", "bitloader", *args, "--json"])
+
+    assert result.exit_code == 1
+    assert message in json.loads(result.output)["error"]
+
+
+def test_cli_names_an_unknown_provider(runner, app):
+    result = runner.invoke(args=["providers", "set-branding", "nobody", "--json"])
+    assert result.exit_code == 1
+    assert "no provider with slug 'nobody'" in json.loads(result.output)["error"]
