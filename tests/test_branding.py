@@ -10,7 +10,15 @@ import png
 import pytest
 
 from checkout import branding
-from tests.helpers import create_link, csrf_token, form_post, new_order, simulate
+from tests.helpers import (
+    create_link,
+    csrf_token,
+    form_post,
+    new_order,
+    order_from,
+    pay_link,
+    simulate,
+)
 
 ADMIN = "admin@example.com"
 
@@ -232,6 +240,24 @@ def test_link_password_and_unavailable_pages_show_the_seller(admin_client, clien
         assert "Bitloader Shop" in response.text
         assert logo_url(response.text)
         assert accent_style(response.text) == "--brand:#333333;--brand-ink:#ffffff"
+
+
+def test_the_checkout_of_a_link_turned_off_shows_the_seller(admin_client, client, make):
+    service_id = make.service()
+    provider_id, _ = make.provider(service_id=service_id, name="Bitloader")
+    save_branding(admin_client, provider_id, png_bytes(), accent_color="#333333")
+    link_id = create_link(admin_client, service_id, provider_id=provider_id)
+    order_id = order_from(pay_link(client, link_id))
+    page = f"/admin/links/{link_id}"
+    token = csrf_token(admin_client.get(page).text)
+    assert admin_client.post(f"{page}/deactivate", data={"csrf_token": token}).status_code == 302
+
+    response = client.get(f"/checkout?orderId={order_id}")
+
+    assert response.status_code == 410
+    assert 'data-unavailable="inactive"' in response.text
+    assert logo_url(response.text)
+    assert accent_style(response.text) == "--brand:#333333;--brand-ink:#ffffff"
 
 
 def test_a_link_without_a_provider_has_kassas_own_look(admin_client, client, make):
@@ -473,3 +499,17 @@ def test_cli_names_an_unknown_provider(runner, app):
     result = runner.invoke(args=["providers", "set-branding", "nobody", "--json"])
     assert result.exit_code == 1
     assert "no provider with slug 'nobody'" in json.loads(result.output)["error"]
+
+
+def test_a_cached_checkout_page_follows_a_branding_change(admin_client, client, provider):
+    provider_id, key = provider
+    order_id = new_order(client, key)
+    before = client.get(f"/checkout?orderId={order_id}").text
+    assert client.get(f"/checkout?orderId={order_id}").text == before  # served again
+
+    save_branding(admin_client, provider_id, png_bytes(), accent_color="#0b5fff")
+
+    after = client.get(f"/checkout?orderId={order_id}").text
+    assert logo_url(before) is None
+    assert logo_url(after)
+    assert accent_style(after) == "--brand:#0b5fff;--brand-ink:#ffffff"
