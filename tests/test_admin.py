@@ -21,6 +21,7 @@ ADMIN_PAGES = [
     "/admin/services/new",
     "/admin/providers",
     "/admin/providers/new",
+    "/admin/providers/prv_x/branding",
     "/admin/orders",
     "/admin/orders/ord_x",
     "/admin/admins",
