@@ -4,17 +4,28 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# The web process, `banner` and `demo` all read it: printed URLs name the port served.
+export PORT
 
 .PHONY: run test lint browser-deps bench
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# What running needs only; `make test` adds the test tools with its own stamp, so either
+# order works and `make test` after `make run` still installs them.
+$(BIN)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(BIN)/.installed
+run: $(BIN)/.installed-run
 	$(BIN)/flask --app app db upgrade
+	@$(BIN)/flask --app app banner --wait 60 &
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker
 
 browser-deps:
@@ -23,15 +34,15 @@ browser-deps:
 	  $$SUDO apt-get install -y -q chromium zbar-tools >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium zbar-tools >/dev/null; }; }
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(BIN)/.installed browser-deps lint
+test: $(BIN)/.installed-test browser-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark (not part of the test suite); see docs/performance.md.
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed-test
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get install -y -q wrk >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q wrk >/dev/null; }; }

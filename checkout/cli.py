@@ -1,7 +1,9 @@
 """Command-line tools for scripting and operations; every command prints JSON with --json."""
 
 import secrets
+import socket
 import sys
+import time
 from datetime import timedelta
 
 import click
@@ -41,7 +43,7 @@ scope_option = click.option(
 )
 
 
-def _emit(as_json: bool, data: dict, text: str) -> None:
+def _emit(as_json: bool, data: dict | list, text: str) -> None:
     click.echo(jsonio.dumps(data, indent=2) if as_json else text)
 
 
@@ -106,7 +108,56 @@ def create_service_command(
     )
 
 
+@services_cli.command("list")
+@json_option
+def list_services_command(as_json: bool) -> None:
+    """List every service (slug, price, whether active)."""
+    rows = catalog.all_services()
+    lines = [
+        f"{row.slug:24} {row.price_display:>12}  {'active' if row.active else 'off':6}  {row.title}"
+        for row in rows
+    ]
+    _emit(as_json, [schemas.service(row) for row in rows], "\n".join(lines) or "No services yet.")
+
+
 providers_cli = AppGroup("providers", help="Manage providers (merchants calling the API).")
+
+
+@providers_cli.command("list")
+@json_option
+def list_providers_command(as_json: bool) -> None:
+    """List every provider (never its keys or secrets; `providers show` has the secret)."""
+    rows = catalog.all_providers()
+    lines = [
+        f"{row.slug:24} {row.mode.value:11} {'active' if row.active else 'off':6}  {row.name}"
+        f"  -> {row.webhook_url or 'no webhook URL'}"
+        for row in rows
+    ]
+    _emit(as_json, [schemas.provider(row) for row in rows], "\n".join(lines) or "No providers yet.")
+
+
+@providers_cli.command("show")
+@click.argument("slug")
+@json_option
+def show_provider_command(slug: str, as_json: bool) -> None:
+    """Show one provider with its API keys' prefixes and its notification signing secret
+    (whsec_…). The secret verifies Kassa's webhooks: this prints it, so keep the output
+    private."""
+    provider = _provider_or_fail(slug, as_json)
+    data = schemas.provider_details(provider)
+    keys = ", ".join(f"{key['name']} ({key['prefix']}…)" for key in data["apiKeys"])
+    text = "\n".join(
+        [
+            f"{provider.name} ({provider.slug}, {provider.id})",
+            f"  Service:        {provider.service.slug}",
+            f"  Mode:           {provider.mode.value}",
+            f"  Active:         {'yes' if provider.active else 'no'}",
+            f"  Webhook URL:    {provider.webhook_url or '—'}",
+            f"  Signing secret: {provider.webhook_secret}",
+            f"  API keys:       {keys or 'none active'}",
+        ]
+    )
+    _emit(as_json, data, text)
 
 
 @providers_cli.command("create")
@@ -264,25 +315,55 @@ def set_branding_command(slug, display_name, accent, logo_path, remove_logo, as_
 
 
 DEMO_EMAIL = "demo@kassa.local"
+DEMO_KEY_NAME = "demo"
 
 
-@click.command("demo")
-@with_appcontext
-@json_option
-def demo_command(as_json: bool) -> None:
-    """Seed a demo admin, service and provider, and print how to try them."""
-    password = secrets.token_urlsafe(12)
+def _demo_admin(reset: bool) -> tuple[str | None, bool]:
+    """The demo admin's new password (None: kept from an earlier run), and whether it changed."""
     admin = db.session.scalar(select(Admin).where(Admin.email == DEMO_EMAIL))
+    if admin is not None and not reset:
+        return None, False
+    password = secrets.token_urlsafe(12)
     if admin is None:
         accounts.create_admin(DEMO_EMAIL, password, actor=audit.CLI)
     else:
         accounts.set_password(admin, password, actor=audit.CLI)
-    service = catalog.service_by_slug("demo-credits") or catalog.create_service(
-        ServiceFields(title="Demo Credits", price="5", currency="usd", slug="demo-credits"),
-        actor=audit.CLI,
-    )
+    return password, True
+
+
+def _demo_key(provider: Provider, reset: bool) -> tuple[str | None, bool]:
+    """A new demo API key (None: the earlier one is kept), and whether one was issued."""
+    earlier = [key for key in provider.active_keys if key.name == DEMO_KEY_NAME]
+    if earlier and not reset:
+        return None, False
+    for key in earlier:
+        credentials.revoke_key(key, actor=audit.CLI)
+    _, plaintext = credentials.issue_key(provider, DEMO_KEY_NAME, actor=audit.CLI)
+    return plaintext, True
+
+
+@click.command("demo")
+@with_appcontext
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Give the demo admin a new password and replace the demo API key.",
+)
+@json_option
+def demo_command(reset: bool, as_json: bool) -> None:
+    """Seed a demo admin, service and provider, and print how to try them. Run again, it
+    changes nothing and says what exists (unless --reset)."""
+    password, admin_changed = _demo_admin(reset)
+    service = catalog.service_by_slug("demo-credits")
+    created = service is None
+    if service is None:
+        service = catalog.create_service(
+            ServiceFields(title="Demo Credits", price="5", currency="usd", slug="demo-credits"),
+            actor=audit.CLI,
+        )
     provider = db.session.scalar(select(Provider).where(Provider.slug == "demo-shop"))
     if provider is None:
+        created = True
         provider = catalog.create_provider(
             ProviderFields(
                 name="Demo Shop",
@@ -293,35 +374,68 @@ def demo_command(as_json: bool) -> None:
             ),
             actor=audit.CLI,
         )
-    for key in provider.active_keys:
-        if key.name == "demo":
-            credentials.revoke_key(key, actor=audit.CLI)
-    _, api_key = credentials.issue_key(provider, "demo", actor=audit.CLI)
+    api_key, key_changed = _demo_key(provider, reset)
     base = urls.base_url()
+    shown_key = api_key or "<the demo API key printed earlier>"
     curl = (
         f"curl -s -X POST {base}/api/v1/create-payment-intent "
-        f"-H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' "
+        f"-H 'Authorization: Bearer {shown_key}' -H 'Content-Type: application/json' "
         f'-d \'{{"externalId": "demo-1", "amount": 15}}\''
     )
-    data = {
-        "admin": {"url": f"{base}/admin", "email": DEMO_EMAIL, "password": password},
-        "service": schemas.service(service),
-        "provider": {**schemas.provider(provider), "apiKey": api_key},
-        "tryIt": curl,
-    }
+    changed = created or admin_changed or key_changed
+    data = schemas.demo(
+        f"{base}/admin", DEMO_EMAIL, password, service, provider, api_key, curl, changed
+    )
     price = money.format_money(service.price_minor, service.currency)
+    kept = "kept from the first run; `demo --reset` sets a new one"
     text = "\n".join(
         [
-            "Demo ready.",
-            f"  Admin:    {base}/admin  ({DEMO_EMAIL} / {password})",
+            "Demo ready." if changed else "The demo exists already; nothing changed.",
+            f"  Admin:    {base}/admin  ({DEMO_EMAIL} / {password or 'password ' + kept})",
             f"  Service:  {service.title}, {price} a unit",
-            f"  Provider: {provider.name}, API key {api_key}",
+            f"  Provider: {provider.name}, API key {api_key or kept}",
             "",
             "Open a payment of 3 units, then open the checkoutUrl it returns:",
             f"  {curl}",
         ]
     )
     _emit(as_json, data, text)
+
+
+def _next_command() -> str:
+    """How to seed the demo against the server `make run` started."""
+    port = current_app.config["PORT"]
+    prefix = "" if current_app.config["PUBLIC_BASE_URL"] or port == 8000 else f"PORT={port} "
+    return f"{prefix}.venv/bin/flask --app app demo"
+
+
+def _wait_for_port(port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+@click.command("banner")
+@with_appcontext
+@click.option(
+    "--wait",
+    type=float,
+    default=0,
+    help="First wait up to this many seconds for the web server to listen on PORT.",
+)
+def banner_command(wait: float) -> None:
+    """Print where the admin is and what to run next (`make run` prints it once started)."""
+    if wait and not _wait_for_port(current_app.config["PORT"], wait):
+        click.echo(f"Kassa's web server is not listening on port {current_app.config['PORT']}.")
+        sys.exit(1)
+    click.echo(
+        f"Kassa is running: open {urls.base_url()}/admin — first time? run: {_next_command()}"
+    )
 
 
 links_cli = AppGroup("links", help="Manage payment links.")
@@ -383,6 +497,19 @@ def create_link_command(
         _fail(as_json, f"{error.field}: {error.message}")
     data = _link_json(link)
     _emit(as_json, data, f"Payment link {link.id}: {data['url']}")
+
+
+@links_cli.command("list")
+@json_option
+def list_links_command(as_json: bool) -> None:
+    """List every payment link, newest first, with its URL and use so far."""
+    rows = [_link_json(link) for link in payment_links.all_links()]
+    lines = [
+        f"{row['id']:26} {row['status']:10} {row['completedPayments']:>4} paid  {row['title']}"
+        f"  {row['url']}"
+        for row in rows
+    ]
+    _emit(as_json, rows, "\n".join(lines) or "No payment links yet.")
 
 
 def _link_json(link: PaymentLink) -> dict:
@@ -469,6 +596,7 @@ def register_cli(app: Flask) -> None:
         services_cli,
         providers_cli,
         demo_command,
+        banner_command,
         reconcile_command,
         sweep_command,
         retire_command,

@@ -99,6 +99,11 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def _port(environ: dict) -> int:
+    value = environ.get("PORT", "").strip()
+    return int(value) if value.isdigit() and 0 < int(value) < 65536 else 8000
+
+
 def _flag(environ: dict, name: str) -> bool:
     return environ.get(name, "").strip().lower() in TRUE_WORDS
 
@@ -201,6 +206,8 @@ def load(environ: dict | None = None) -> dict:
         # None: the version the installed stripe package was generated for.
         "STRIPE_API_VERSION": env.get("STRIPE_API_VERSION", "").strip() or None,
         "PUBLIC_BASE_URL": public_base_url or None,
+        # The port `make run` serves on: local URLs printed without a request use it.
+        "PORT": _port(env),
         "ALLOW_PRIVATE_WEBHOOK_URLS": _flag(env, "ALLOW_PRIVATE_WEBHOOK_URLS"),
         "NOTIFICATION_RETRY_SCHEDULE": env.get(
             "NOTIFICATION_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE

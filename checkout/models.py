@@ -484,6 +484,8 @@ class Notification(db.Model):
         _enum(NotificationStatus), default=NotificationStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    # Attempts made before the last resend: the retry schedule counts from here.
+    schedule_start: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(500))

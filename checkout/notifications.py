@@ -211,6 +211,7 @@ _TO_DELIVER = (
     select(
         Notification.payload,
         Notification.attempts,
+        Notification.schedule_start,
         Notification.next_attempt_at,
         Notification.delivered_at,
         Provider.id.label("provider_id"),
@@ -313,9 +314,10 @@ def _settle(row, status: int | None, error: str | None) -> dict:
             "last_error": "410 Gone: endpoint disabled",
         }
     delays = retry_delays()
-    if attempts > len(delays) or row.webhook_disabled_at is not None:
+    in_schedule = attempts - row.schedule_start
+    if in_schedule > len(delays) or row.webhook_disabled_at is not None:
         return settled | {"status": NotificationStatus.FAILED}
-    delay = delays[attempts - 1] * random.uniform(0.9, 1.1)
+    delay = delays[in_schedule - 1] * random.uniform(0.9, 1.1)
     return settled | {
         "status": NotificationStatus.PENDING,
         "next_attempt_at": now + timedelta(seconds=delay),
@@ -339,48 +341,103 @@ def lost() -> Iterator[str]:
     return database.ids_in_batches(due, Notification.next_attempt_at, Notification.id)
 
 
-def resend(notification: Notification, *, actor: Actor) -> None:
-    """Send a notification again, same webhook-id, with a fresh retry schedule."""
-    _reset(notification)
-    audit.record(
-        actor,
-        Action.NOTIFICATION_RESENT,
-        "notification",
-        notification.id,
-        event=notification.event,
-        provider=notification.provider_id,
+class Resent(StrEnum):
+    """What a resend did: never a second copy of a notification in flight."""
+
+    QUEUED = "queued"  # delivered or failed: queued again, with a fresh retry schedule
+    BROUGHT_FORWARD = "brought_forward"  # a retry was waiting: it is due now instead
+    ALREADY_SENDING = "already_sending"  # a worker holds its lease: nothing more to do
+
+
+def _lease_free(now: datetime):
+    return or_(Notification.lease_until.is_(None), Notification.lease_until < now)
+
+
+def _resend_one(notification_id: str, settled: tuple[NotificationStatus, ...]) -> Resent:
+    """Make one notification due now unless a worker is sending it; the caller commits.
+
+    Each change is one conditional UPDATE, so a worker's claim and a resend cannot both
+    win: a leased row is left alone, a waiting retry keeps its count and is brought
+    forward, a settled row starts a fresh schedule after the attempts it already had.
+    """
+    now = utcnow()
+    connection = db.session.connection()
+    brought_forward = connection.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == NotificationStatus.PENDING,
+            _lease_free(now),
+        )
+        .values(next_attempt_at=now, lease_until=None)
+    ).rowcount
+    if brought_forward:
+        database.after_commit("deliver_notification", notification_id)
+        return Resent.BROUGHT_FORWARD
+    requeued = connection.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status.in_(settled),
+            _lease_free(now),
+        )
+        .values(
+            status=NotificationStatus.PENDING,
+            schedule_start=Notification.attempts,
+            next_attempt_at=now,
+            lease_until=None,
+        )
+    ).rowcount
+    if requeued:
+        database.after_commit("deliver_notification", notification_id)
+        return Resent.QUEUED
+    return Resent.ALREADY_SENDING
+
+
+def resend(notification: Notification, *, actor: Actor) -> Resent:
+    """Send a notification again with the same webhook-id, unless it is being sent now."""
+    notification_id = notification.id
+    outcome = _resend_one(
+        notification_id, (NotificationStatus.DELIVERED, NotificationStatus.FAILED)
     )
+    if outcome is not Resent.ALREADY_SENDING:
+        audit.record(
+            actor,
+            Action.NOTIFICATION_RESENT,
+            "notification",
+            notification_id,
+            event=notification.event,
+            provider=notification.provider_id,
+            outcome=outcome.value,
+        )
     db.session.commit()
+    db.session.expire_all()
+    return outcome
 
 
 def resend_failed_since(moment: datetime, provider_id: str | None = None, *, actor: Actor) -> int:
     """Resend every failed notification created at or after a moment; returns how many."""
-    query = select(Notification).where(
+    query = select(Notification.id).where(
         Notification.status == NotificationStatus.FAILED, Notification.created_at >= moment
     )
     if provider_id:
         query = query.where(Notification.provider_id == provider_id)
-    rows = db.session.scalars(query).all()
-    for notification in rows:
-        _reset(notification)
+    candidates = db.session.scalars(query).all()
+    # A row another resend took meanwhile is pending now, and is left to it.
+    count = sum(
+        _resend_one(notification_id, (NotificationStatus.FAILED,)) is Resent.QUEUED
+        for notification_id in candidates
+    )
     audit.record(
         actor,
         Action.FAILED_NOTIFICATIONS_RESENT,
         "provider" if provider_id else "notification",
         provider_id or "*",
         since=moment,
-        count=len(rows),
+        count=count,
     )
     db.session.commit()
-    return len(rows)
-
-
-def _reset(notification: Notification) -> None:
-    notification.status = NotificationStatus.PENDING
-    notification.attempts = 0
-    notification.next_attempt_at = utcnow()
-    notification.lease_until = None
-    _deliver_after_commit(notification)
+    return count
 
 
 # Queries for the admin pages

@@ -201,6 +201,37 @@ def provider_branding(row: Provider, base: str) -> dict:
     }
 
 
+def provider_details(row: Provider) -> dict:
+    """`providers show`: the provider's settings, its keys' public facts and the
+    notification signing secret (a secret: shown only by this command)."""
+    return {
+        **provider(row),
+        "webhookSecret": row.webhook_secret,
+        "apiKeys": [api_key(key) for key in row.active_keys],
+    }
+
+
+def demo(
+    admin_url: str,
+    email: str,
+    password: str | None,
+    service_row: Service,
+    provider_row: Provider,
+    key: str | None,
+    try_it: str,
+    changed: bool,
+) -> dict:
+    """`demo --json`: what the demo seeded; a password or key kept from an earlier run is null
+    (only its first run, or --reset, shows them)."""
+    return {
+        "changed": changed,
+        "admin": {"url": admin_url, "email": email, "password": password},
+        "service": service(service_row),
+        "provider": {**provider(provider_row), "apiKey": key},
+        "tryIt": try_it,
+    }
+
+
 def api_key(row: ApiKey) -> dict:
     """An API key's public facts, as the CLI prints them (never the key itself)."""
     return {

@@ -169,15 +169,16 @@ def provider_redirect(template: str | None, order_id: str) -> str | None:
     return template.replace(ORDER_PLACEHOLDER, quote(order_id, safe=""))
 
 
-# Where `make run` serves, for absolute URLs printed by the CLI without PUBLIC_BASE_URL.
-LOCAL_BASE_URL = "http://localhost:8000"
-
-
 def base_url() -> str:
-    """Where Kassa is reached: PUBLIC_BASE_URL, else the requested host, else `make run`'s."""
+    """Where Kassa is reached: PUBLIC_BASE_URL, else the requested host, else localhost on
+    the PORT `make run` serves on."""
     base = current_app.config["PUBLIC_BASE_URL"]
     if not base:
-        base = request.host_url.rstrip("/") if has_request_context() else LOCAL_BASE_URL
+        base = (
+            request.host_url.rstrip("/")
+            if has_request_context()
+            else f"http://localhost:{current_app.config['PORT']}"
+        )
     return base
 
 

@@ -5,12 +5,15 @@
   var root = document.querySelector("[data-checkout]");
   if (!root) return;
 
-  var POLL_EVERY_MS = 2000;
-  var POLL_AFTER_ERROR_MS = 5000;
-  var POLL_FOR_MS = 15 * 60 * 1000;
+  // Polls start every 2 s and wait twice as long after each unchanged answer, up to 30 s;
+  // after 10 minutes the page stops and says so.
+  var POLL_FIRST_MS = 2000;
+  var POLL_MAX_MS = 30000;
+  var POLL_FOR_MS = 10 * 60 * 1000;
   var BUY_BUTTON_WAIT_MS = 10000;
   var STRIPE_JS_FAILED =
     "The payment form could not load. Check your connection and reload the page.";
+  var RELOAD = "Reload";
   var CONFIRM_FAILED =
     "Cash App Pay could not start. Nothing was charged. Check your connection and try again.";
   var BUY_BUTTON_FAILED =
@@ -33,39 +36,64 @@
     tick();
   }
 
+  // A message that something did not load, with a button to try again by reloading.
+  var showFailure = function (box, message) {
+    box.textContent = message + " ";
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "button";
+    retry.setAttribute("data-reload", "");
+    retry.textContent = RELOAD;
+    retry.addEventListener("click", function () {
+      window.location.reload();
+    });
+    box.appendChild(retry);
+    box.hidden = false;
+  };
+
   // Ask the server until the status changes (then reload), the order can change no more,
-  // or POLL_FOR_MS has passed (then say so: a page left open does not poll forever).
+  // or POLL_FOR_MS has passed (then say so: a page left open does not poll forever). Each
+  // unchanged answer, error or 429 doubles the wait; a Retry-After is honoured.
   if (root.hasAttribute("data-poll")) {
     var known = root.getAttribute("data-status");
     var url = root.getAttribute("data-status-url");
     var pollUntil = Date.now() + POLL_FOR_MS;
-    var later = function (wait) {
-      if (Date.now() + wait > pollUntil) {
+    var wait = POLL_FIRST_MS;
+    var later = function (atLeast) {
+      var delay = Math.max(wait, atLeast || 0);
+      wait = Math.min(wait * 2, POLL_MAX_MS);
+      if (Date.now() + delay > pollUntil) {
         var stopped = document.querySelector("[data-poll-stopped]");
         if (stopped) stopped.hidden = false;
         return;
       }
-      window.setTimeout(poll, wait);
+      window.setTimeout(poll, delay);
     };
     var poll = function () {
       fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) {
           if (response.status === 404) return { gone: true };
+          if (response.status === 429) {
+            var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+            return { throttled: isNaN(seconds) ? 0 : seconds * 1000 };
+          }
           return response.ok ? response.json() : null;
         })
         .then(function (body) {
           if (body && body.gone) return;
-          if (body && body.status !== known) {
+          if (body && "throttled" in body) {
+            later(body.throttled);
+          } else if (body && body.status !== known) {
             window.location.reload();
           } else if (!(body && body.final)) {
-            later(body ? POLL_EVERY_MS : POLL_AFTER_ERROR_MS);
+            later();
           }
         })
         .catch(function () {
-          later(POLL_AFTER_ERROR_MS);
+          later();
         });
     };
-    later(POLL_EVERY_MS);
+    later();
   }
 
   var payButton = document.querySelector("[data-cashapp-pay]");
@@ -116,7 +144,7 @@
     if (typeof window.Stripe === "function") {
       payButton.addEventListener("click", confirm);
     } else {
-      showError(STRIPE_JS_FAILED);
+      showFailure(errorBox, STRIPE_JS_FAILED);
       payButton.disabled = true;
     }
   }
@@ -127,9 +155,8 @@
     var buyError = document.querySelector("[data-buy-button-error]");
     var defined = false;
     var buyButtonFailed = function () {
-      if (defined) return;
-      buyError.textContent = BUY_BUTTON_FAILED;
-      buyError.hidden = false;
+      if (defined || !buyError.hidden) return;
+      showFailure(buyError, BUY_BUTTON_FAILED);
     };
     window.customElements.whenDefined("stripe-buy-button").then(function () {
       defined = true;
@@ -139,9 +166,8 @@
     script.src = buyButtonArea.getAttribute("data-buy-button-script");
     script.async = true;
     script.addEventListener("error", buyButtonFailed);
-    script.addEventListener("load", function () {
-      window.setTimeout(buyButtonFailed, BUY_BUTTON_WAIT_MS);
-    });
+    // A script that hangs, or loads without defining the button, counts as failed too.
+    window.setTimeout(buyButtonFailed, BUY_BUTTON_WAIT_MS);
     document.head.appendChild(script);
   }
 })();

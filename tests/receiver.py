@@ -6,6 +6,7 @@ It answers every POST by its current mode and logs each request:
   POST /_control  {"mode": "ok"|"fail"|"gone", "failFirst": N, "delaySeconds": S,
                    "failRate": 0.2, "secret": "whsec_…"}
   GET  /_log      [{"webhookId", "outcome", "event", "orderId", "signatureOk"}, …]
+  GET  /_seen     {webhook-id: requests received so far}, counted on arrival (in flight too)
 """
 
 import argparse
@@ -37,7 +38,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with LOCK:
-            self._reply(200, LOG)
+            self._reply(200, dict(SEEN) if self.path == "/_seen" else LOG)
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))

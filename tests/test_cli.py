@@ -127,17 +127,3 @@ def test_cli_errors_exit_1_with_a_message(runner):
     code, body = run_json(runner, "services", "create", "--title", "X", "--price", "0.25")
     assert code == 1
     assert body["error"] == "price: Amount is below Stripe's minimum charge of $0.50"
-
-
-def test_demo_seeds_everything_and_can_run_twice(runner, client):
-    code, first = run_json(runner, "demo")
-    assert code == 0
-    code, second = run_json(runner, "demo")
-    assert code == 0
-    assert open_order(client, first["provider"]["apiKey"]).status_code == 401
-    response = open_order(client, second["provider"]["apiKey"], amount=15)
-    assert response.status_code == 200
-    signed_in = sign_in(client, second["admin"]["email"], second["admin"]["password"])
-    assert signed_in.status_code == 302
-    text = runner.invoke(args=["demo"]).output
-    assert "create-payment-intent" in text and "Admin:" in text

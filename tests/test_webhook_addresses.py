@@ -452,3 +452,17 @@ def test_a_certificate_for_another_name_is_refused(app, admin_client, make, netw
     assert outcome == "pending"
     assert "SSLError" in page and "receiver.test" in page
     assert impostor.headers == []
+
+
+def test_the_cli_names_a_host_that_does_not_resolve(runner, make, strict, network):
+    network.answers["nowhere.test"] = []
+    make.service(slug="shop-credits")
+    result = runner.invoke(
+        args=[
+            *("providers", "create", "--name", "Shop", "--service", "shop-credits", "--json"),
+            *("--webhook-url", "https://nowhere.test/x"),
+        ]
+    )
+    assert result.exit_code == 1
+    assert "Webhook host nowhere.test does not resolve" in result.output
+    assert "public addresses" not in result.output

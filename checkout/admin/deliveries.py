@@ -9,6 +9,11 @@ from checkout.extensions import db
 from checkout.models import Notification, NotificationStatus
 
 DELIVERIES_PER_PAGE = 50
+RESENT_MESSAGES = {
+    notifications.Resent.QUEUED: "Queued again.",
+    notifications.Resent.BROUGHT_FORWARD: "Its next retry was due later; it is being sent now.",
+    notifications.Resent.ALREADY_SENDING: "Already being sent; nothing more to do.",
+}
 
 
 def _filters(form: DeliveryFilterForm) -> dict:
@@ -47,8 +52,8 @@ def resend_delivery(notification_id: str):
     """Send a notification again with the same webhook-id."""
     row = db.get_or_404(Notification, notification_id)
     require_action_form()
-    notifications.resend(row, actor=actor())
-    flash("Queued again.", "success")
+    outcome = notifications.resend(row, actor=actor())
+    flash(RESENT_MESSAGES[outcome], "success")
     return redirect(url_for("admin.delivery", notification_id=row.id))
 
 

@@ -2,6 +2,7 @@
 Playwright serves stubs of Stripe.js and buy-button.js that record what the page asks of
 them, while the app talks to the Stripe stand-in through the real SDK."""
 
+import itertools
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -287,3 +288,99 @@ def test_polling_gives_up_after_a_while(page: Page, live_server, make):
     page.clock.run_for(60_000)
     page.wait_for_timeout(500)
     assert len(polls) == asked
+
+
+def test_stripe_js_that_does_not_load_offers_a_reload(page: Page, live_server, api_key, stripe_js):
+    failing = {"on": True}
+
+    def serve(route):
+        if failing["on"]:
+            route.abort("internetdisconnected")
+        else:
+            route.fallback()
+
+    page.route(STRIPE_JS, serve)  # checked first; falls back to the stub once it works again
+    order = open_order(live_server.url, api_key, externalId="JS-5")
+    page.goto(order["checkoutUrl"])
+    reload = page.get_by_role("button", name="Reload")
+    expect(reload).to_be_visible()
+    failing["on"] = False
+    reload.click()
+    expect(page.get_by_role("button", name="Pay $5.00 with Cash App Pay")).to_be_enabled()
+    expect(page.get_by_role("button", name="Reload")).to_have_count(0)
+
+
+def test_a_buy_button_script_that_defines_nothing_is_explained_in_time(
+    page: Page, live_server, make
+):
+    page.route(
+        BUY_BUTTON_JS,
+        lambda route: route.fulfill(status=200, content_type="application/javascript", body=""),
+    )
+    page.clock.install()
+    order = buy_button_order(make, live_server.url)
+    page.goto(order["checkoutUrl"])
+    alert = page.locator("[data-buy-button-error]")
+    expect(alert).to_be_hidden()
+    page.clock.run_for(10_500)
+    expect(alert).to_contain_text("Stripe's payment button could not load.")
+    expect(alert.get_by_role("button", name="Reload")).to_be_visible()
+
+
+def poll_times(page: Page, make, live_server, answer=None) -> tuple[list[float], callable]:
+    """Open a Buy Button order with a fake clock; (the fake times polls were sent at, run_to)."""
+    page.route(
+        BUY_BUTTON_JS,
+        lambda route: route.fulfill(
+            status=200, content_type="application/javascript", body=BUY_BUTTON_STUB
+        ),
+    )
+    if answer is not None:
+        page.route("**/checkout/status?*", answer)
+    times: list[float] = []
+    page.clock.install(time=0)
+    order = buy_button_order(make, live_server.url)
+    page.goto(order["checkoutUrl"])
+    page.on(
+        "request",
+        lambda r: (
+            times.append(page.evaluate("Date.now()")) if "/checkout/status" in r.url else None
+        ),
+    )
+
+    def run_to(seconds: float) -> None:
+        """Advance the page's clock to a moment, letting each poll's answer arrive."""
+        while (now := page.evaluate("Date.now()") / 1000) < seconds:
+            step = min(0.5, seconds - now)
+            page.clock.run_for(int(step * 1000))
+            page.wait_for_timeout(30)
+
+    return times, run_to
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [(later - earlier) / 1000 for earlier, later in itertools.pairwise(times)]
+
+
+def close_to(measured: list[float], expected: list[float]) -> bool:
+    return len(measured) == len(expected) and all(
+        wanted <= got <= wanted + 1.5 for got, wanted in zip(measured, expected, strict=True)
+    )
+
+
+def test_polling_backs_off_from_2_to_30_seconds(page: Page, live_server, make):
+    polls, run_to = poll_times(page, make, live_server)
+    run_to(100)
+    started = polls and polls[0]
+    assert 1.5 <= started / 1000 <= 3, polls
+    # Each wait starts when the previous answer arrives: the clock moves in 0.5 s steps.
+    assert close_to(gaps(polls)[:5], [4, 8, 16, 30, 30]), gaps(polls)
+
+
+def test_a_throttled_poll_waits_as_long_as_it_is_told(page: Page, live_server, make):
+    def throttled(route):
+        route.fulfill(status=429, headers={"Retry-After": "20"}, body="{}")
+
+    polls, run_to = poll_times(page, make, live_server, throttled)
+    run_to(60)
+    assert close_to(gaps(polls)[:2], [20, 20]), gaps(polls)

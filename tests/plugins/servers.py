@@ -149,6 +149,10 @@ class Receiver:
     def log(self) -> list[dict]:
         return requests.get(self.base + "/_log", timeout=5).json()
 
+    def seen(self, webhook_id: str) -> int:
+        """Requests received for a webhook-id, counted as they arrive (in flight too)."""
+        return requests.get(self.base + "/_seen", timeout=5).json().get(webhook_id, 0)
+
     def accepted(self) -> list[dict]:
         return [entry for entry in self.log() if entry["outcome"] == "accepted"]
 
