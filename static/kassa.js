@@ -1,5 +1,5 @@
 /* Kassa pay button. <script src="https://pay.example.com/static/kassa.js"
-   data-payment-link="plink_…" data-label="Pay $5" data-color="#00a250"
+   data-payment-link="plink_…" data-label="Pay $5" data-color="#007f3e"
    data-text-color="#fff" data-new-tab="false"></script> */
 (function () {
   "use strict";
@@ -19,7 +19,7 @@
   button.textContent = data.label || "Pay";
   button.setAttribute("data-kassa-link", link);
   var style = {
-    background: data.color || "#00a250",
+    background: data.color || "#007f3e",
     color: data.textColor || "#fff",
     border: "0",
     borderRadius: data.radius || "8px",

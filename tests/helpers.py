@@ -32,7 +32,7 @@ def order_page(admin_client, order_id: str) -> str:
 def notified(order_page: str) -> list[str]:
     """Event names in the admin order page's notifications table."""
     start, end = order_page.index("<h2>Notifications</h2>"), order_page.index("<h2>Timeline</h2>")
-    return re.findall(r"<td>((?:payment|dispute)_\w+)</td>", order_page[start:end])
+    return re.findall(r"<td[^>]*>((?:payment|dispute)_\w+)</td>", order_page[start:end])
 
 
 def transitions(order_page: str) -> list[str]:

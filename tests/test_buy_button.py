@@ -110,7 +110,7 @@ def event_result(admin_client, event_id: str) -> str:
     """The result the admin's Stripe events page shows for one event."""
     page = admin_client.get("/admin/stripe-events").text
     row = re.search(rf'<tr data-stripe-event="{event_id}">(.*?)</tr>', page, re.S)[1]
-    return html.unescape(re.search(r"<td data-result>(.*?)</td>", row, re.S)[1])
+    return html.unescape(re.search(r"<td[^>]*data-result>(.*?)</td>", row, re.S)[1])
 
 
 def notification_payloads(admin_client, order_id: str) -> list[dict]:

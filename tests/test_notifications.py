@@ -73,7 +73,7 @@ def test_each_notification_is_accepted_once_after_failures(
 
     detail = admin_client.get(f"/admin/deliveries/{next(iter(by_id))}").text
     attempts = detail[detail.index("data-attempts") :]
-    assert re.findall(r"<td>(\d{3}|—)</td>", attempts) == ["500", "500", "200"]
+    assert re.findall(r"<td[^>]*>(\d{3}|—)</td>", attempts) == ["500", "500", "200"]
     assert "badge-delivered" in detail
 
 
