@@ -15,9 +15,9 @@ from pathlib import Path
 from playwright.sync_api import Page
 from sqlalchemy import select
 
-from checkout import audit, orders, payment_links, payments, stripe_events, throttle
+from checkout import audit, branding, orders, payment_links, payments, stripe_events, throttle
 from checkout.extensions import db
-from checkout.models import Notification, Order, OrderStatus, PaymentLink, utcnow
+from checkout.models import Notification, Order, OrderStatus, PaymentLink, Provider, utcnow
 from checkout.orders import Outcome
 from checkout.payment_links import LinkFields
 from tests.helpers import UNREACHABLE_HOOK, bearer
@@ -154,6 +154,7 @@ STATES = [
         admin=True,
         act=_click("Generate new signing secret"),
     ),
+    State("provider branding", lambda w: f"/admin/providers/{w.provider}/branding", admin=True),
     State("links", _fixed("/admin/links"), admin=True),
     State("new link", _fixed("/admin/links/new"), admin=True),
     State("link", lambda w: f"/admin/links/{w.links['quantity']}", admin=True),
@@ -196,12 +197,14 @@ def visit(page: Page, base: str, world: World, state: State) -> int:
 
 
 def page_templates() -> set[str]:
-    """Every template a view renders: all of templates/ but partials (_*.html) and layouts."""
+    """Every template a view renders: all of templates/ but partials (_*.html, and whatever
+    another template includes or imports) and layouts."""
     names = {path.relative_to(TEMPLATES).as_posix() for path in TEMPLATES.rglob("*.html")}
-    extended = set()
+    used = set()
+    pattern = r'{%-?\s*(?:extends|include|import|from)\s+"([^"]+)"'
     for name in names:
-        extended |= set(re.findall(r'{%-?\s*extends\s+"([^"]+)"', (TEMPLATES / name).read_text()))
-    return {name for name in names if not name.rsplit("/", 1)[-1].startswith("_")} - extended
+        used |= set(re.findall(pattern, (TEMPLATES / name).read_text()))
+    return {name for name in names if not name.rsplit("/", 1)[-1].startswith("_")} - used
 
 
 def _link_row(app, service_id: str, provider_id: str | None = None, **fields) -> str:
@@ -233,6 +236,17 @@ def build_world(app, make) -> World:
         success_url="https://shop.example/thanks?orderId={orderId}",
         cancel_url=None,
     )
+    # The first provider's pages show its branding; the second keeps Kassa's own look.
+    logo = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 20">'
+        b'<rect width="40" height="20" fill="#6b21a8"/></svg>'
+    )
+    with app.app_context():
+        branding.set_branding(
+            db.session.get(Provider, world.provider),
+            branding.BrandingChanges(display_name="Bitloader", accent_color="#6b21a8", logo=logo),
+            actor=audit.SYSTEM,
+        )
     client = app.test_client()
 
     def open_order(external_id: str, api_key: str = key) -> str:
