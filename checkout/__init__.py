@@ -9,6 +9,7 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,7 +27,7 @@ from checkout import (
     webhooks,
 )
 from checkout.cli import register_cli
-from checkout.extensions import csrf, db, limiter, login_manager, migrate
+from checkout.extensions import babel, csrf, db, limiter, login_manager, migrate
 from checkout.jsonio import DecimalJSONProvider
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to continue."
     limiter.init_app(app)
+    babel.init_app(app, locale_selector=web.request_locale)
 
     page_cache.init_app(app)
 
@@ -264,4 +266,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("when")
     def _when(moment):
-        return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+        # UTC on the server and without JavaScript; static/localtime.js shows the viewer's time.
+        if not moment:
+            return "—"
+        utc = moment.strftime("%Y-%m-%d %H:%M UTC")
+        return Markup('<time datetime="{}" title="{}" data-local-time>{}</time>').format(
+            moment.strftime("%Y-%m-%dT%H:%M:%SZ"), utc, utc
+        )

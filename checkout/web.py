@@ -2,8 +2,12 @@
 client's address and the configured rate limits."""
 
 from collections.abc import Callable
+from functools import lru_cache
 
+from babel import localedata
 from flask import current_app, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from checkout import (
     accounts,
@@ -62,3 +66,18 @@ def client_address() -> str:
 def configured_limit(name: str) -> Callable[[], str]:
     """A rate limit read from the app's config (RATE_LIMIT_…) on each request, for Flask-Limiter."""
     return lambda: current_app.config[name]
+
+
+# Every locale Babel has data for; the browser's Accept-Language picks among them.
+KNOWN_LOCALES = tuple(localedata.locale_identifiers())
+
+
+def request_locale() -> str:
+    """The locale of the viewer's Accept-Language that Babel knows best; English otherwise."""
+    return _best_locale(request.headers.get("Accept-Language", "")[:200])
+
+
+@lru_cache(maxsize=256)
+def _best_locale(header: str) -> str:
+    # Matching against a thousand locales takes a while: browsers send few distinct headers.
+    return parse_accept_header(header, LanguageAccept).best_match(KNOWN_LOCALES) or "en"

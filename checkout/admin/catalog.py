@@ -2,7 +2,7 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkout import api_access, catalog, credentials, notifications, web
+from checkout import api_access, catalog, credentials, money, notifications, web
 from checkout.admin.common import (
     actor,
     attach_error,
@@ -27,9 +27,14 @@ def services():
 
 
 def _service_fields(form: ServiceForm) -> ServiceFields:
+    try:
+        # '12,50' in a German browser; anything unreadable is passed on for catalog to refuse.
+        price = str(money.read_typed(str(form.price.data or ""), web.request_locale()))
+    except money.AmountError:
+        price = form.price.data
     return ServiceFields(
         title=form.title.data,
-        price=form.price.data,
+        price=price,
         currency=form.currency.data,
         slug=form.slug.data,
         buy_button_id=form.buy_button_id.data,

@@ -158,7 +158,9 @@ def checkout():
     pages = page_cache.checkout_pages()
     # A customer back from Cash App gets a fresh page that may ask Stripe and polls.
     key = None if returned else page_cache.current_key(request.args.get("orderId"))
-    cached = pages.get((request.host_url, key)) if key else None
+    # Amounts are shown in the viewer's locale: each locale has its own copy.
+    page_key = (request.host_url, web.request_locale(), key)
+    cached = pages.get(page_key) if key else None
     if cached is not None:
         return cached, 200, web.NO_STORE
     order = _order_or_404()
@@ -193,7 +195,7 @@ def checkout():
     if order.status is OrderStatus.EXPIRED:
         return response, 410, web.NO_STORE
     if key:
-        pages.put((request.host_url, key), response)
+        pages.put(page_key, response)
     return response, 200, web.NO_STORE
 
 
