@@ -5,7 +5,7 @@ import math
 import sys
 import time
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -55,6 +55,10 @@ JSON_PREFIXES = ("/api/", "/webhooks/")
 JSON_MESSAGES = {
     404: "Not found",
     405: "Method not allowed",
+}
+FRIENDLY_MESSAGES = {
+    404: "There is nothing at this address. Check the link you followed, or start again.",
+    405: "This page cannot be used that way.",
 }
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -187,6 +191,17 @@ def _wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
+def _way_back() -> tuple[str, str]:
+    """Where an error page offers to go: the admin's dashboard, the payment link the request
+    was about (from its Pay or Unlock form), or the start page."""
+    if request.path.startswith("/admin"):
+        return url_for("admin.dashboard"), "Back to the admin dashboard"
+    link_id = (request.view_args or {}).get("link_id")
+    if link_id and request.endpoint != "links.show":
+        return url_for("links.show", link_id=link_id), "Back to the payment link"
+    return url_for("pay.index"), "Go to the start page"
+
+
 def _retry_after_seconds() -> int:
     """Whole seconds until the breached rate limit's window ends (at least 1)."""
     breached = limiter.current_limit
@@ -240,8 +255,17 @@ def _register_error_handlers(app: Flask) -> None:
             description = f"Request body is larger than {request.max_content_length // 1024} KiB"
         if _wants_json():
             return jsonify(error=JSON_MESSAGES.get(error.code, description)), error.code
+        if description == type(error).description:
+            # Werkzeug's generic sentence; say it in Kassa's words.
+            description = FRIENDLY_MESSAGES.get(error.code, description)
+        back_url, back_label = _way_back()
         return render_template(
-            "errors/error.html", code=error.code, title=error.name, message=description
+            "errors/error.html",
+            code=error.code,
+            title=error.name,
+            message=description,
+            back_url=back_url,
+            back_label=back_label,
         ), error.code
 
     @app.errorhandler(Exception)

@@ -151,6 +151,12 @@ def viewer_locale() -> Locale:
     return get_locale() or ENGLISH
 
 
+def number_symbols(locale: Locale) -> tuple[str, str]:
+    """The locale's decimal and group separators, for a page's script to format amounts."""
+    symbols = locale.number_symbols.get(locale.default_numbering_system) or {}
+    return symbols.get("decimal", "."), symbols.get("group", ",")
+
+
 def to_decimal(minor: int, currency: str) -> Decimal:
     """Minor units back to an exact Decimal with the currency's number of places."""
     digits = exponent(currency)

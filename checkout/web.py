@@ -2,7 +2,9 @@
 client's address and the configured rate limits."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from babel import localedata
 from flask import current_app, request
@@ -18,8 +20,10 @@ from checkout import (
     payments,
     stripe_events,
     stripe_gateway,
+    urls,
 )
 from checkout.errors import DomainError, ValidationError
+from checkout.models import Provider
 
 # The one place a domain error becomes an HTTP status.
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
@@ -81,3 +85,23 @@ def request_locale() -> str:
 def _best_locale(header: str) -> str:
     # Matching against a thousand locales takes a while: browsers send few distinct headers.
     return parse_accept_header(header, LanguageAccept).best_match(KNOWN_LOCALES) or "en"
+
+
+@dataclass
+class Seller:
+    """Who sells, as customer pages name them: the provider's name and its site, if known."""
+
+    name: str | None
+    site: str | None
+
+    @property
+    def site_host(self) -> str | None:
+        return urlsplit(self.site).netloc if self.site else None
+
+
+def seller(provider: Provider | None) -> Seller:
+    """The seller behind an order or link: its provider's name, and the origin of its
+    cancel or success URL as its site (providers have no contact field of their own)."""
+    if provider is None:
+        return Seller(None, None)
+    return Seller(provider.name, urls.site_of(provider.cancel_url, provider.success_url))

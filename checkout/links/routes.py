@@ -31,14 +31,24 @@ def _unlocked(link: PaymentLink) -> bool:
     return session.get(UNLOCKED, {}).get(link.id) == payment_links.password_fingerprint(link)
 
 
-def _unavailable(problem: payment_links.LinkUnavailable):
-    return render_template("links/unavailable.html", problem=problem), web.status_for(problem)
+def _unavailable(link: PaymentLink, problem: payment_links.LinkUnavailable):
+    page = render_template(
+        "links/unavailable.html", problem=problem, seller=web.seller(link.provider)
+    )
+    return page, web.status_for(problem)
 
 
 def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
-    # Only the id: nothing about what the link sells is sent before it is unlocked.
+    # Who sells and what, so the customer knows where they are; price and description wait
+    # for the password.
     return (
-        render_template("links/password.html", link_id=link.id, form=form),
+        render_template(
+            "links/password.html",
+            link_id=link.id,
+            title=link.title,
+            seller=web.seller(link.provider),
+            form=form,
+        ),
         status,
         web.NO_STORE,
     )
@@ -52,11 +62,15 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
             "links/show.html",
             link=link,
             form=form,
-            unit_price=money.format_money(price, currency),
-            total=money.format_money(price * (form.quantity.data or link.quantity), currency),
+            unit_price=money.display(price, currency),
+            # No total for a quantity that was just refused.
+            total=None
+            if form.quantity.errors
+            else money.display(price * (form.quantity.data or link.quantity), currency),
             price_minor=price,
             exponent=money.exponent(currency),
-            money_example=money.format_money(0, currency),
+            money_example=money.display(0, currency),
+            number_symbols=money.number_symbols(money.viewer_locale()),
             buy_button=link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON,
         ),
         status,
@@ -71,7 +85,7 @@ def show(link_id: str):
     link_analytics.record_view(link, web.client_address(), request.user_agent.string)
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(problem)
+        return _unavailable(link, problem)
     if not _unlocked(link):
         return _password_page(link, UnlockForm())
     form = PayForm(quantity=link.quantity)
@@ -86,7 +100,7 @@ def unlock(link_id: str):
     link = _link_or_404(link_id)
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(problem)
+        return _unavailable(link, problem)
     form = UnlockForm()
     if not form.validate_on_submit():
         return _password_page(link, form, 422)
@@ -114,7 +128,7 @@ def pay(link_id: str):
         abort(403, description="Unlock this payment link with its password first.")
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(problem)
+        return _unavailable(link, problem)
     form = PayForm()
     if not form.validate_on_submit():
         return _link_page(link, form, 422)
@@ -124,7 +138,7 @@ def pay(link_id: str):
         form.quantity.errors = [error.message]
         return _link_page(link, form, 422)
     except payment_links.LinkUnavailable as unavailable:
-        return _unavailable(unavailable)
+        return _unavailable(link, unavailable)
     return redirect(url_for("pay.checkout", orderId=order.id), 303)
 
 

@@ -166,7 +166,9 @@ def checkout():
     order = _order_or_404()
     blocked = payment_links.blocks_payment(order)
     if blocked:
-        return render_template("links/unavailable.html", problem=blocked), web.status_for(blocked)
+        seller = web.seller(order.payment_link.provider)
+        page = render_template("links/unavailable.html", problem=blocked, seller=seller)
+        return page, web.status_for(blocked)
     order, panel = _payment_panel(order, returned)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
@@ -179,6 +181,7 @@ def checkout():
         sandbox_token=sandbox_token,
         publishable_key=stripe_gateway.publishable_key(),
         merchant=where.merchant,
+        seller=web.seller(order.provider),
         message=where.message,
         success_url=where.success_url if order.status is OrderStatus.PAID else None,
         cancel_url=where.cancel_url if unpaid else None,
