@@ -130,6 +130,8 @@ PLAIN_AMOUNT = re.compile(r"\d+(\.\d+)?")
 
 ENGLISH = Locale("en")
 
+CODE_BESIDE_DIGIT = re.compile(r"(?<=[A-Z]{3})(?=\d)|(?<=\d)(?=[A-Z]{3})")
+
 
 def read_typed(text: str, locale: Locale | str | None) -> Decimal:
     """Read an amount a person typed: '12.50' always, and the locale's own form ('12,50' or
@@ -178,7 +180,9 @@ def format_money_for(minor: int, currency: str, locale: Locale | str) -> str:
     Babel shows as many decimals as CLDR gives the currency, which for every currency in
     EXPONENTS is its exponent (a test checks), so nothing is rounded or padded.
     """
-    return format_currency(to_decimal(minor, currency), currency.upper(), locale=locale)
+    text = format_currency(to_decimal(minor, currency), currency.upper(), locale=locale)
+    # CLDR's currency spacing, which Babel leaves out: 'KWD 1.250', not 'KWD1.250'.
+    return CODE_BESIDE_DIGIT.sub("\xa0", text)
 
 
 def display(minor: int, currency: str) -> str:

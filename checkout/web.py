@@ -73,7 +73,8 @@ def configured_limit(name: str) -> Callable[[], str]:
 
 
 # Every locale Babel has data for; the browser's Accept-Language picks among them.
-KNOWN_LOCALES = tuple(localedata.locale_identifiers())
+# English first: it is what "*" (any language) gets.
+KNOWN_LOCALES = ("en", *(name for name in localedata.locale_identifiers() if name != "en"))
 
 
 def request_locale() -> str:

@@ -28,10 +28,10 @@ def services():
 
 def _service_fields(form: ServiceForm) -> ServiceFields:
     try:
-        # '12,50' in a German browser; anything unreadable is passed on for catalog to refuse.
+        # '12,50' in a German browser, '12.50' in any.
         price = str(money.read_typed(str(form.price.data or ""), web.request_locale()))
-    except money.AmountError:
-        price = form.price.data
+    except money.AmountError as error:
+        raise ValidationError("price", str(error)) from None
     return ServiceFields(
         title=form.title.data,
         price=price,
