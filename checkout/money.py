@@ -143,7 +143,9 @@ def read_typed(text: str, locale: Locale | str | None) -> Decimal:
         value = parse_decimal(text, locale=locale or ENGLISH, strict=True)
     except (NumberFormatError, UnknownLocaleError, ValueError):
         raise AmountError("Amount must be a number, such as 12.50") from None
-    if not value.is_finite() or "e" in text.lower():
+    if not value.is_finite():
+        raise AmountError("Amount must be a finite number")
+    if "e" in text.lower():
         raise AmountError("Amount must be a number, such as 12.50")
     return value
 
