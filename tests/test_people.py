@@ -14,6 +14,7 @@ from tests.helpers import (
     create_link,
     csrf_token,
     new_order,
+    open_order,
     order_from,
     pay_link,
     simulate,
@@ -103,8 +104,6 @@ def test_admin_price_refuses_numbers_the_locale_does_not_write(admin_client, hea
 
 
 def test_api_amounts_stay_json_numbers(client, api_key):
-    from tests.helpers import open_order
-
     response = open_order(client, api_key, externalId="E-1", amount="12,50")
     assert response.status_code in (400, 422)
 
@@ -279,7 +278,7 @@ def test_admin_404_without_description_leads_back_to_the_dashboard(admin_client)
     page = admin_client.get("/admin/services/svc_nope/edit")
     assert page.status_code == 404
     assert "not found on the server" not in page.text
-    assert '<a href="/admin/" data-way-back>' in page.text or 'href="/admin"' in page.text
+    assert '<a href="/admin/" data-way-back>Back to the admin dashboard</a>' in page.text
 
 
 def test_refused_link_action_leads_back_to_the_link(client, app, make):
