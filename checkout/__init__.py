@@ -5,10 +5,11 @@ import math
 import sys
 import time
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -27,7 +28,7 @@ from checkout import (
     webhooks,
 )
 from checkout.cli import register_cli
-from checkout.extensions import csrf, db, limiter, login_manager, migrate
+from checkout.extensions import babel, csrf, db, limiter, login_manager, migrate
 from checkout.jsonio import DecimalJSONProvider
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ JSON_PREFIXES = ("/api/", "/webhooks/")
 JSON_MESSAGES = {
     404: "Not found",
     405: "Method not allowed",
+}
+FRIENDLY_MESSAGES = {
+    404: "There is nothing at this address. Check the link you followed, or start again.",
+    405: "This page cannot be used that way.",
 }
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -100,6 +105,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to continue."
     limiter.init_app(app)
+    babel.init_app(app, locale_selector=web.request_locale)
 
     page_cache.init_app(app)
 
@@ -187,6 +193,17 @@ def _wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
+def _way_back() -> tuple[str, str]:
+    """Where an error page offers to go: the admin's dashboard, the payment link the request
+    was about (from its Pay or Unlock form), or the start page."""
+    if request.path.startswith("/admin"):
+        return url_for("admin.dashboard"), "Back to the admin dashboard"
+    link_id = (request.view_args or {}).get("link_id")
+    if link_id and request.endpoint != "links.show":
+        return url_for("links.show", link_id=link_id), "Back to the payment link"
+    return url_for("pay.index"), "Go to the start page"
+
+
 def _retry_after_seconds() -> int:
     """Whole seconds until the breached rate limit's window ends (at least 1)."""
     breached = limiter.current_limit
@@ -240,8 +257,17 @@ def _register_error_handlers(app: Flask) -> None:
             description = f"Request body is larger than {request.max_content_length // 1024} KiB"
         if _wants_json():
             return jsonify(error=JSON_MESSAGES.get(error.code, description)), error.code
+        if description == type(error).description:
+            # Werkzeug's generic sentence; say it in Kassa's words.
+            description = FRIENDLY_MESSAGES.get(error.code, description)
+        back_url, back_label = _way_back()
         return render_template(
-            "errors/error.html", code=error.code, title=error.name, message=description
+            "errors/error.html",
+            code=error.code,
+            title=error.name,
+            message=description,
+            back_url=back_url,
+            back_label=back_label,
         ), error.code
 
     @app.errorhandler(Exception)
@@ -266,4 +292,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("when")
     def _when(moment):
-        return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+        # UTC on the server and without JavaScript; static/localtime.js shows the viewer's time.
+        if not moment:
+            return "—"
+        utc = moment.strftime("%Y-%m-%d %H:%M UTC")
+        return Markup('<time datetime="{}" title="{}" data-local-time>{}</time>').format(
+            moment.strftime("%Y-%m-%dT%H:%M:%SZ"), utc, utc
+        )

@@ -104,7 +104,8 @@ def create_service_command(
     _emit(
         as_json,
         schemas.service(service),
-        f"Service {service.slug} created: {service.title} at {service.price_display}.",
+        f"Service {service.slug} created: {service.title} at "
+        f"{money.format_money(service.price_minor, service.currency)}.",
     )
 
 

@@ -129,7 +129,7 @@ class Service(db.Model):
 
     @property
     def price_display(self) -> str:
-        return money.format_money(self.price_minor, self.currency)
+        return money.display(self.price_minor, self.currency)
 
 
 class Provider(db.Model):
@@ -366,28 +366,28 @@ class Order(db.Model):
 
     @property
     def amount_display(self) -> str:
-        return money.format_money(self.amount_minor, self.currency)
+        return money.display(self.amount_minor, self.currency)
 
     @property
     def paid_amount_display(self) -> str:
         currency = self.paid_currency or self.currency
         if not money.is_supported(currency):
             return f"{self.paid_amount_minor or 0} {currency.upper()} (minor units)"
-        return money.format_money(self.paid_amount_minor or 0, currency)
+        return money.display(self.paid_amount_minor or 0, currency)
 
     @property
     def refunded_amount_display(self) -> str:
-        return money.format_money(self.refunded_amount_minor, self.currency)
+        return money.display(self.refunded_amount_minor, self.currency)
 
     @property
     def dispute_amount_display(self) -> str | None:
         if self.dispute_amount_minor is None:
             return None
-        return money.format_money(self.dispute_amount_minor, self.currency)
+        return money.display(self.dispute_amount_minor, self.currency)
 
     @property
     def unit_price_display(self) -> str:
-        return money.format_money(self.unit_price_minor, self.currency)
+        return money.display(self.unit_price_minor, self.currency)
 
 
 class OrderEvent(db.Model):

@@ -1,6 +1,11 @@
 """Money: Decimal at the edges, integer minor units plus an ISO currency inside."""
 
+import re
 from decimal import Decimal, InvalidOperation
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import NumberFormatError, format_currency, parse_decimal
+from flask_babel import get_locale
 
 # ISO 4217 exponents, as Stripe charges them (https://docs.stripe.com/currencies).
 EXPONENTS: dict[str, int] = {
@@ -120,6 +125,42 @@ def parse(text: str, currency: str) -> int:
     return to_minor(value, currency)
 
 
+# A typed amount in the one form every locale reads the same: digits, at most one point.
+PLAIN_AMOUNT = re.compile(r"\d+(\.\d+)?")
+
+ENGLISH = Locale("en")
+
+CODE_BESIDE_DIGIT = re.compile(r"(?<=[A-Z]{3})(?=\d)|(?<=\d)(?=[A-Z]{3})")
+
+
+def read_typed(text: str, locale: Locale | str | None) -> Decimal:
+    """Read an amount a person typed: '12.50' always, and the locale's own form ('12,50' or
+    '1.234,50' in German); grouping that does not fit the locale ('1,234,5') is refused."""
+    text = (text or "").strip()
+    if PLAIN_AMOUNT.fullmatch(text):
+        return Decimal(text)
+    try:
+        value = parse_decimal(text, locale=locale or ENGLISH, strict=True)
+    except (NumberFormatError, UnknownLocaleError, ValueError):
+        raise AmountError("Amount must be a number, such as 12.50") from None
+    if not value.is_finite():
+        raise AmountError("Amount must be a finite number")
+    if "e" in text.lower():
+        raise AmountError("Amount must be a number, such as 12.50")
+    return value
+
+
+def viewer_locale() -> Locale:
+    """The locale amounts are shown in: the request's (Flask-Babel), English elsewhere."""
+    return get_locale() or ENGLISH
+
+
+def number_symbols(locale: Locale) -> tuple[str, str]:
+    """The locale's decimal and group separators, for a page's script to format amounts."""
+    symbols = locale.number_symbols.get(locale.default_numbering_system) or {}
+    return symbols.get("decimal", "."), symbols.get("group", ",")
+
+
 def to_decimal(minor: int, currency: str) -> Decimal:
     """Minor units back to an exact Decimal with the currency's number of places."""
     digits = exponent(currency)
@@ -127,8 +168,25 @@ def to_decimal(minor: int, currency: str) -> Decimal:
 
 
 def format_money(minor: int, currency: str) -> str:
-    """Human form: '$5.00', '¥500', '1.250 KWD'."""
+    """Human form for stored text, logs and messages, the same in every locale: '$5.00',
+    '¥500', '1.250 KWD'. Pages show display() instead."""
     digits = exponent(currency)
     number = f"{to_decimal(minor, currency):,.{digits}f}"
     symbol = SYMBOLS.get(currency)
     return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+
+
+def format_money_for(minor: int, currency: str, locale: Locale | str) -> str:
+    """Human form in a locale, from the exact amount: '12,50 €' (de), '￥1,500' (ja).
+
+    Babel shows as many decimals as CLDR gives the currency, which for every currency in
+    EXPONENTS is its exponent (a test checks), so nothing is rounded or padded.
+    """
+    text = format_currency(to_decimal(minor, currency), currency.upper(), locale=locale)
+    # CLDR's currency spacing, which Babel leaves out: 'KWD 1.250', not 'KWD1.250'.
+    return CODE_BESIDE_DIGIT.sub("\xa0", text)
+
+
+def display(minor: int, currency: str) -> str:
+    """Human form for the person viewing the page, in their locale."""
+    return format_money_for(minor, currency, viewer_locale())

@@ -495,7 +495,8 @@ def _record_payment(order: Order, amount_minor: int | None, currency: str | None
     if order.paid_amount_minor != order.amount_minor or order.paid_currency != order.currency:
         order.amount_mismatch = True
         paid = _display(order.paid_amount_minor, order.paid_currency)
-        note(order, "amount_mismatch", f"Paid {paid}, expected {order.amount_display}")
+        expected = money.format_money(order.amount_minor, order.currency)
+        note(order, "amount_mismatch", f"Paid {paid}, expected {expected}")
 
 
 def accept_underpaid(order_id: str, *, actor: Actor) -> Order | None:
@@ -511,8 +512,8 @@ def accept_underpaid(order_id: str, *, actor: Actor) -> Order | None:
             Action.UNDERPAYMENT_ACCEPTED,
             "order",
             order.id,
-            paid=order.paid_amount_display,
-            amount=order.amount_display,
+            paid=_display(order.paid_amount_minor or 0, order.paid_currency or order.currency),
+            amount=money.format_money(order.amount_minor, order.currency),
         )
         _move(
             order,

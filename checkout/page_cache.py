@@ -1,10 +1,10 @@
 """Rendered checkout pages, reused while nothing they show has changed.
 
-A page is filed under the versions of every row it shows: the order's version counter (it
-goes up with every change to the order) and the service's and provider's `updated_at`. Any
-change to any of them makes a new key, so a stale page is never served; each web process
-keeps its own bounded copy. Orders of payment links are never cached: whether a link still
-takes payment depends on the clock and on other orders.
+A page is filed under the viewer's locale and the versions of every row it shows: the
+order's version counter (it goes up with every change to the order) and the service's and
+provider's `updated_at`. Any change to any of them makes a new key, so a stale page is never
+served; each web process keeps its own bounded copy. Orders of payment links are never
+cached: whether a link still takes payment depends on the clock and on other orders.
 """
 
 import threading

@@ -169,6 +169,16 @@ def provider_redirect(template: str | None, order_id: str) -> str | None:
     return template.replace(ORDER_PLACEHOLDER, quote(order_id, safe=""))
 
 
+def site_of(*configured: str | None) -> str | None:
+    """The origin (scheme://host[:port]) of the first configured http(s) URL: the seller's
+    site, for a customer page's way back."""
+    for url in configured:
+        parts = urlsplit(url or "")
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}/"
+    return None
+
+
 def base_url() -> str:
     """Where Kassa is reached: PUBLIC_BASE_URL, else the requested host, else localhost on
     the PORT `make run` serves on."""

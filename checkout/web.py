@@ -2,8 +2,14 @@
 client's address and the configured rate limits."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
 
+from babel import localedata
 from flask import current_app, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from checkout import (
     accounts,
@@ -14,8 +20,10 @@ from checkout import (
     payments,
     stripe_events,
     stripe_gateway,
+    urls,
 )
 from checkout.errors import DomainError, ValidationError
+from checkout.models import Provider
 
 # The one place a domain error becomes an HTTP status.
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
@@ -62,3 +70,39 @@ def client_address() -> str:
 def configured_limit(name: str) -> Callable[[], str]:
     """A rate limit read from the app's config (RATE_LIMIT_…) on each request, for Flask-Limiter."""
     return lambda: current_app.config[name]
+
+
+# Every locale Babel has data for; the browser's Accept-Language picks among them.
+# English first: it is what "*" (any language) gets.
+KNOWN_LOCALES = ("en", *(name for name in localedata.locale_identifiers() if name != "en"))
+
+
+def request_locale() -> str:
+    """The locale of the viewer's Accept-Language that Babel knows best; English otherwise."""
+    return _best_locale(request.headers.get("Accept-Language", "")[:200])
+
+
+@lru_cache(maxsize=256)
+def _best_locale(header: str) -> str:
+    # Matching against a thousand locales takes a while: browsers send few distinct headers.
+    return parse_accept_header(header, LanguageAccept).best_match(KNOWN_LOCALES) or "en"
+
+
+@dataclass
+class Seller:
+    """Who sells, as customer pages name them: the provider's name and its site, if known."""
+
+    name: str | None
+    site: str | None
+
+    @property
+    def site_host(self) -> str | None:
+        return urlsplit(self.site).netloc if self.site else None
+
+
+def seller(provider: Provider | None) -> Seller:
+    """The seller behind an order or link: its provider's name, and the origin of its
+    cancel or success URL as its site (providers have no contact field of their own)."""
+    if provider is None:
+        return Seller(None, None)
+    return Seller(provider.name, urls.site_of(provider.cancel_url, provider.success_url))

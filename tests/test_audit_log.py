@@ -33,7 +33,8 @@ def entries(admin_client, **filters) -> list[dict]:
     response = admin_client.get("/admin/audit", query_string=filters)
     assert response.status_code == 200, response.text
     rows = re.findall(
-        r'<tr data-action="([^"]+)">\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>([^<]+)</td>'
+        r'<tr data-action="([^"]+)">\s*<td[^>]*>(?:<time[^>]*>[^<]*</time>)?[^<]*</td>'
+        r"\s*<td[^>]*>([^<]+)</td>"
         r"\s*<td[^>]*><code>[^<]+</code></td>\s*<td[^>]*>(\S+) <code>([^<]+)</code></td>"
         r'\s*<td[^>]*><code class="detail">([^<]*)</code>',
         response.text,

@@ -236,7 +236,7 @@ def test_a_failed_resend_keeps_the_earlier_delivery_time(app, admin_client, rece
     with app.app_context():
         assert tasks.deliver_notification.call_local(message) == "delivered"
     detail = admin_client.get(f"/admin/deliveries/{message}").text
-    delivered = re.search(r"<dt>Delivered</dt><dd>([^<]+)</dd>", detail)[1]
+    delivered = re.search(r"<dt>Delivered</dt><dd><time datetime=\"([^\"]+)\"", detail)[1]
 
     receiver.control(mode="fail")
     admin_client.post(
@@ -246,4 +246,4 @@ def test_a_failed_resend_keeps_the_earlier_delivery_time(app, admin_client, rece
         assert tasks.deliver_notification.call_local(message) == "pending"
     detail = admin_client.get(f"/admin/deliveries/{message}").text
     assert "HTTP 500" in detail
-    assert re.search(r"<dt>Delivered</dt><dd>([^<]+)</dd>", detail)[1] == delivered
+    assert re.search(r"<dt>Delivered</dt><dd><time datetime=\"([^\"]+)\"", detail)[1] == delivered

@@ -3,7 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from checkout import api_access, branding, catalog, credentials, notifications, web
+from checkout import api_access, branding, catalog, credentials, money, notifications, web
 from checkout.admin.common import (
     actor,
     attach_error,
@@ -35,9 +35,14 @@ def services():
 
 
 def _service_fields(form: ServiceForm) -> ServiceFields:
+    try:
+        # '12,50' in a German browser, '12.50' in any.
+        price = str(money.read_typed(str(form.price.data or ""), web.request_locale()))
+    except money.AmountError as error:
+        raise ValidationError("price", str(error)) from None
     return ServiceFields(
         title=form.title.data,
-        price=form.price.data,
+        price=price,
         currency=form.currency.data,
         slug=form.slug.data,
         buy_button_id=form.buy_button_id.data,

@@ -65,7 +65,12 @@ def refund_order(order_id: str):
     if not form.validate_on_submit():
         return _order_page(row, form, 422)
     try:
-        amount = money.parse(form.amount.data, row.currency) if form.amount.data else None
+        typed = form.amount.data
+        amount = (
+            money.to_minor(money.read_typed(typed, web.request_locale()), row.currency)
+            if typed
+            else None
+        )
         requested = payments.refund(row.id, amount, form.request_key.data, actor=actor())
     except (money.AmountError, payments.RefundError) as error:
         flash(str(error), "error")

@@ -33,16 +33,25 @@ def _unlocked(link: PaymentLink) -> bool:
 
 def _unavailable(link: PaymentLink, problem: payment_links.LinkUnavailable):
     page = render_template(
-        "links/unavailable.html", problem=problem, brand=branding.brand(link.provider)
+        "links/unavailable.html",
+        problem=problem,
+        brand=branding.brand(link.provider),
+        seller=web.seller(link.provider),
     )
     return page, web.status_for(problem)
 
 
 def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
-    # The id and the seller: nothing about what the link sells is sent before it is unlocked.
+    # Who sells and what, so the customer knows where they are; price and description wait
+    # for the password.
     return (
         render_template(
-            "links/password.html", link_id=link.id, form=form, brand=branding.brand(link.provider)
+            "links/password.html",
+            link_id=link.id,
+            title=link.title,
+            seller=web.seller(link.provider),
+            form=form,
+            brand=branding.brand(link.provider),
         ),
         status,
         web.NO_STORE,
@@ -58,11 +67,15 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
             link=link,
             brand=branding.brand(link.provider),
             form=form,
-            unit_price=money.format_money(price, currency),
-            total=money.format_money(price * (form.quantity.data or link.quantity), currency),
+            unit_price=money.display(price, currency),
+            # No total for a quantity that was just refused.
+            total=None
+            if form.quantity.errors
+            else money.display(price * (form.quantity.data or link.quantity), currency),
             price_minor=price,
             exponent=money.exponent(currency),
-            money_example=money.format_money(0, currency),
+            money_example=money.display(0, currency),
+            number_symbols=money.number_symbols(money.viewer_locale()),
             buy_button=link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON,
         ),
         status,

@@ -159,14 +159,19 @@ def checkout():
     pages = page_cache.checkout_pages()
     # A customer back from Cash App gets a fresh page that may ask Stripe and polls.
     key = None if returned else page_cache.current_key(request.args.get("orderId"))
-    cached = pages.get((request.host_url, key)) if key else None
+    # Amounts are shown in the viewer's locale: each locale has its own copy.
+    page_key = (request.host_url, web.request_locale(), key)
+    cached = pages.get(page_key) if key else None
     if cached is not None:
         return cached, 200, web.NO_STORE
     order = _order_or_404()
     blocked = payment_links.blocks_payment(order)
     if blocked:
         page = render_template(
-            "links/unavailable.html", problem=blocked, brand=branding.brand(order.provider)
+            "links/unavailable.html",
+            problem=blocked,
+            brand=branding.brand(order.provider),
+            seller=web.seller(order.payment_link.provider),
         )
         return page, web.status_for(blocked)
     order, panel = _payment_panel(order, returned)
@@ -182,6 +187,7 @@ def checkout():
         sandbox_token=sandbox_token,
         publishable_key=stripe_gateway.publishable_key(),
         merchant=where.merchant,
+        seller=web.seller(order.provider),
         message=where.message,
         success_url=where.success_url if order.status is OrderStatus.PAID else None,
         cancel_url=where.cancel_url if unpaid else None,
@@ -198,7 +204,7 @@ def checkout():
     if order.status is OrderStatus.EXPIRED:
         return response, 410, web.NO_STORE
     if key:
-        pages.put((request.host_url, key), response)
+        pages.put(page_key, response)
     return response, 200, web.NO_STORE
 
 

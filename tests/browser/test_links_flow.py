@@ -33,8 +33,10 @@ def test_unlock_choose_quantity_pay_and_redirect(page: Page, app, live_server, s
     )
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/l/{link_id}")
-    expect(page.get_by_role("heading", name="This payment link is protected")).to_be_visible()
-    expect(page.get_by_text("Festival tickets")).to_have_count(0)
+    expect(page.get_by_text("This payment link is protected")).to_be_visible()
+    # The title says what the password is for; the price waits for it.
+    expect(page.get_by_role("heading", name="Festival tickets")).to_be_visible()
+    expect(page.get_by_text("$12.50")).to_have_count(0)
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Unlock").click()
     expect(page.get_by_text("That password is not right.")).to_be_visible()
