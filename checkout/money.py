@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberFormatError, format_currency, parse_decimal
+from flask import has_request_context
 from flask_babel import get_locale
 
 # ISO 4217 exponents, as Stripe charges them (https://docs.stripe.com/currencies).
@@ -151,8 +152,9 @@ def read_typed(text: str, locale: Locale | str | None) -> Decimal:
 
 
 def viewer_locale() -> Locale:
-    """The locale amounts are shown in: the request's (Flask-Babel), English elsewhere."""
-    return get_locale() or ENGLISH
+    """The locale amounts are shown in: the request's (Flask-Babel), English elsewhere (the
+    CLI, workers)."""
+    return (get_locale() if has_request_context() else None) or ENGLISH
 
 
 def number_symbols(locale: Locale) -> tuple[str, str]:

@@ -182,7 +182,7 @@ def test_password_page_names_seller_product_and_sandbox(client, app, make):
     )
     page = client.get(f"/l/{link_id}")
     assert page.status_code == 200
-    assert '<p class="merchant" data-seller>Bitloader</p>' in page.text
+    assert '<p class="merchant" data-brand-name>Bitloader</p>' in page.text
     assert "<h1>Spring sale</h1>" in page.text
     assert "Sandbox" in page.text and "no real money moves" in page.text
     assert "$5.00" not in page.text and "Secret" not in page.text
