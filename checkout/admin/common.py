@@ -1,6 +1,6 @@
 """The admin blueprint and the helpers its area modules share."""
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, flash, render_template, request, session
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, false
@@ -56,6 +56,51 @@ def require_action_form() -> None:
     """Answer 400 unless the POST carries a valid CSRF token."""
     if not ActionForm().validate_on_submit():
         abort(400, description="The form expired. Go back, reload the page and try again.")
+
+
+def confirm(
+    question: str,
+    consequence: str,
+    button: str,
+    back: str,
+    *,
+    danger: bool = True,
+    fields: dict[str, str] | None = None,
+):
+    """The page that asks before a destructive POST to this same URL; works without JavaScript."""
+    return render_template(
+        "admin/confirm.html",
+        question=question,
+        consequence=consequence,
+        button=button,
+        back=back,
+        danger=danger,
+        fields=fields or {},
+        action=request.path,
+        action_form=ActionForm(),
+    )
+
+
+# A secret shown once (a new API key, a request-signing secret) crosses the redirect after
+# its POST in the signed session cookie, and leaves the session when its page first shows
+# it: never in a URL, and a reload cannot show it again or create another.
+SHOWN_ONCE = "shown_once"
+
+
+def keep_for_one_view(name: str, secret: str) -> None:
+    """Hold a secret for the next page that asks for it by name."""
+    session[SHOWN_ONCE] = {**session.get(SHOWN_ONCE, {}), name: secret}
+
+
+def take_for_one_view(name: str) -> str | None:
+    """The secret held under name, removed from the session; None once it has been shown."""
+    held = dict(session.get(SHOWN_ONCE, {}))
+    secret = held.pop(name, None)
+    if held:
+        session[SHOWN_ONCE] = held
+    else:
+        session.pop(SHOWN_ONCE, None)
+    return secret
 
 
 def one_page(

@@ -2,8 +2,15 @@
 
 from flask import flash, redirect, render_template, request, url_for
 
-from checkout import notifications
-from checkout.admin.common import actor, bp, one_page, provider_choices, require_action_form
+from checkout import jsonio, notifications
+from checkout.admin.common import (
+    actor,
+    bp,
+    confirm,
+    one_page,
+    provider_choices,
+    require_action_form,
+)
 from checkout.admin.forms import ActionForm, DeliveryFilterForm, ResendFailedForm
 from checkout.extensions import db
 from checkout.models import Notification, NotificationStatus
@@ -39,7 +46,12 @@ def deliveries():
 def delivery(notification_id: str):
     """One notification: its payload and every attempt."""
     row = db.get_or_404(Notification, notification_id)
-    return render_template("admin/delivery.html", notification=row, action_form=ActionForm())
+    return render_template(
+        "admin/delivery.html",
+        notification=row,
+        payload=jsonio.pretty(row.payload),
+        action_form=ActionForm(),
+    )
 
 
 @bp.post("/deliveries/<notification_id>/resend")
@@ -52,9 +64,23 @@ def resend_delivery(notification_id: str):
     return redirect(url_for("admin.delivery", notification_id=row.id))
 
 
-@bp.post("/deliveries/resend-failed")
+@bp.route("/deliveries/resend-failed", methods=["GET", "POST"])
 def resend_failed():
     """Resend every failed notification created since a moment."""
+    if request.method == "GET":
+        asked = ResendFailedForm(request.args, meta={"csrf": False})
+        if not asked.validate():
+            flash("Give a date and time to resend from.", "error")
+            return redirect(url_for("admin.deliveries", status="failed"))
+        return confirm(
+            "Resend every failed notification?",
+            f"Every failed notification created since {asked.since.data:%Y-%m-%d %H:%M} UTC "
+            "is sent again, with its original webhook-id.",
+            "Resend all failed",
+            url_for("admin.deliveries", status="failed"),
+            danger=False,
+            fields={"since": request.args["since"]},
+        )
     form = ResendFailedForm()
     if not form.validate_on_submit():
         flash("Give a date and time to resend from.", "error")

@@ -3,7 +3,14 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from checkout import money, notifications, orders, payments, web
-from checkout.admin.common import actor, bp, one_page, provider_choices, require_action_form
+from checkout.admin.common import (
+    actor,
+    bp,
+    confirm,
+    one_page,
+    provider_choices,
+    require_action_form,
+)
 from checkout.admin.forms import ActionForm, OrderFilterForm, RefundForm
 from checkout.models import Order, OrderStatus
 from checkout.stripe_gateway import StripeError
@@ -55,12 +62,35 @@ def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
     ), status
 
 
-@bp.post("/orders/<order_id>/refund")
+def _confirm_refund(row: Order):
+    """Ask before refunding: the order page's refund form leads here (a GET with the amount)."""
+    text = request.args.get("amount", "").strip()
+    try:
+        amount = money.parse(text, row.currency) if text else orders.refundable_minor(row)
+    except money.AmountError as error:
+        flash(str(error), "error")
+        return _order_page(row, RefundForm(), 422)
+    if not orders.refundable_minor(row):
+        flash("Only a paid order can be refunded", "error")
+        return redirect(url_for("admin.order", order_id=row.id))
+    form = RefundForm()
+    return confirm(
+        f"Refund {money.format_money(amount, row.paid_currency or row.currency)}?",
+        f"The customer of order {row.id} gets this amount back. A refund cannot be undone.",
+        "Refund",
+        url_for("admin.order", order_id=row.id),
+        fields={"amount": text, "request_key": form.request_key.data},
+    )
+
+
+@bp.route("/orders/<order_id>/refund", methods=["GET", "POST"])
 def refund_order(order_id: str):
     """Refund a paid order through Stripe (or at once in sandbox mode)."""
     row = orders.find_order(order_id)
     if row is None:
         abort(404)
+    if request.method == "GET":
+        return _confirm_refund(row)
     form = RefundForm()
     if not form.validate_on_submit():
         return _order_page(row, form, 422)
