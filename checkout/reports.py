@@ -5,16 +5,19 @@ Every figure is summed in SQL as integer minor units, grouped by UTC day and cur
 amounts in different currencies are never added together.
 """
 
+import csv
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
 
-from checkout import money, orders
+from checkout import database, money, orders
 from checkout.extensions import db
-from checkout.models import Notification, NotificationStatus, Order, utcnow
+from checkout.models import DeliveryAttempt, Notification, NotificationStatus, Order, utcnow
 
 TREND_DAYS = 30
 # The dashboard's windows: label and number of UTC days, today included.
@@ -192,3 +195,134 @@ def money_report(stuck_after: timedelta, today: date | None = None) -> MoneyRepo
         for currency, by_day in sorted(series.items())
     ]
     return MoneyReport(windows=windows, trends=trends, attention=attention(stuck_after))
+
+
+# CSV exports of the admin's filtered lists
+
+ORDER_COLUMNS = [
+    "order_id",
+    "created_at",
+    "status",
+    "provider",
+    "payment_link_id",
+    "external_id",
+    "currency",
+    "amount",
+    "paid_amount",
+    "refunded_amount",
+    "paid_at",
+]
+DELIVERY_COLUMNS = [
+    "notification_id",
+    "created_at",
+    "event",
+    "provider",
+    "order_id",
+    "status",
+    "attempts",
+    "last_error",
+    "delivered_at",
+]
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _amount(minor: int | None, currency: str) -> str:
+    return "" if minor is None else str(money.to_decimal(minor, currency))
+
+
+def order_rows(query: Select[tuple[Order]]) -> Iterator[list[str]]:
+    """A header, then one row per order the query selects (newest first), read in batches;
+    amounts as exact decimals in major units beside their currency."""
+    yield ORDER_COLUMNS
+    query = query.options(joinedload(Order.provider))
+    for batch in database.batches(query, Order.created_at, Order.id):
+        yield from (_order_row(order) for order in batch)
+
+
+def _order_row(order: Order) -> list[str]:
+    currency = order.paid_currency or order.currency
+    return [
+        _cell(value)
+        for value in (
+            order.id,
+            order.created_at,
+            order.status.value,
+            order.provider.name if order.provider else None,
+            order.payment_link_id,
+            order.external_id,
+            order.currency.upper(),
+            _amount(order.amount_minor, order.currency),
+            _amount(order.paid_amount_minor, currency),
+            _amount(order.refunded_amount_minor, currency),
+            order.paid_at,
+        )
+    ]
+
+
+def delivery_rows(query: Select[tuple[Notification]]) -> Iterator[list[str]]:
+    """A header, then one row per notification the query selects (newest first), in batches;
+    attempts as the number of attempts logged."""
+    yield DELIVERY_COLUMNS
+    query = query.options(joinedload(Notification.provider))
+    for batch in database.batches(query, Notification.created_at, Notification.id):
+        yield from _delivery_batch(batch)
+
+
+def _delivery_batch(batch: list[Notification]) -> Iterator[list[str]]:
+    attempts = dict(
+        db.session.execute(
+            select(DeliveryAttempt.notification_id, func.count())
+            .where(DeliveryAttempt.notification_id.in_([row.id for row in batch]))
+            .group_by(DeliveryAttempt.notification_id)
+        ).all()
+    )
+    for row in batch:
+        yield [
+            _cell(value)
+            for value in (
+                row.id,
+                row.created_at,
+                row.event,
+                row.provider.name,
+                row.order_id,
+                row.status.value,
+                attempts.get(row.id, 0),
+                row.last_error,
+                row.delivered_at,
+            )
+        ]
+
+
+class _Line:
+    """A file-like target for csv.writer that hands back what was written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+
+def csv_chunks(rows: Iterator[list[str]], rows_per_chunk: int = 200) -> Iterator[str]:
+    """CSV text (RFC 4180 quoting, CRLF lines) a chunk of rows at a time."""
+    line = _Line()
+    writer = csv.writer(line)
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+        if count == rows_per_chunk:
+            yield line.text
+            line.text, count = "", 0
+    if line.text:
+        yield line.text

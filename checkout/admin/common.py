@@ -1,15 +1,27 @@
 """The admin blueprint and the helpers its area modules share."""
 
-from flask import Blueprint, abort, flash, render_template, request, session
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+)
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, false
 from wtforms.fields.choices import SelectChoice
 
-from checkout import audit, catalog
+from checkout import audit, catalog, reports
 from checkout.admin.forms import ActionForm
 from checkout.errors import ValidationError
 from checkout.extensions import db
+from checkout.models import utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,6 +68,19 @@ def require_action_form() -> None:
     """Answer 400 unless the POST carries a valid CSRF token."""
     if not ActionForm().validate_on_submit():
         abort(400, description="The form expired. Go back, reload the page and try again.")
+
+
+def csv_download(name: str, rows: Iterator[list[str]]) -> Response:
+    """A CSV attachment streamed as it is read, named after the list and today's UTC date."""
+    return Response(
+        stream_with_context(reports.csv_chunks(rows)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f"attachment; filename={name}-{utcnow():%Y%m%d}.csv",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def confirm(

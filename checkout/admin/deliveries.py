@@ -1,12 +1,13 @@
 """Admin views for provider notifications: the filtered list, one delivery, and resending."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkout import jsonio, notifications
+from checkout import jsonio, notifications, reports
 from checkout.admin.common import (
     actor,
     bp,
     confirm,
+    csv_download,
     one_page,
     provider_choices,
     require_action_form,
@@ -40,6 +41,17 @@ def deliveries():
         "admin/deliveries.html", form=form, page=page, args=args, resend_form=ResendFailedForm()
     )
     return (response, 200) if valid else (response, 422)
+
+
+@bp.get("/deliveries.csv")
+def deliveries_csv():
+    """The filtered notifications as CSV, streamed a batch at a time."""
+    form = DeliveryFilterForm(request.args)
+    form.provider.choices = provider_choices("Any provider")
+    if not form.validate():
+        abort(422, description="Fix the filters on the deliveries page, then export again.")
+    query = notifications.select_notifications(**_filters(form))
+    return csv_download("deliveries", reports.delivery_rows(query))
 
 
 @bp.get("/deliveries/<notification_id>")

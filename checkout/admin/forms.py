@@ -167,6 +167,11 @@ class OrderFilterForm(FlaskForm):
     provider = SelectField("Provider", validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
+    q = StringField(
+        "Search",
+        validators=[Optional(), Length(max=255)],
+        description="Order ID, external ID or payment link ID, or their beginning",
+    )
 
 
 class StripeEventFilterForm(FlaskForm):
