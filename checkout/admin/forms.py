@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -18,7 +19,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from checkout import accounts, audit, money, notifications, payment_links
 from checkout.models import ActorKind, AfterPayment, ApiScope, NotificationStatus, OrderStatus
@@ -252,16 +253,24 @@ class LinkForm(FlaskForm):
     max_quantity = IntegerField(
         "Largest quantity", default=10, validators=[Optional(), NumberRange(1, 10_000)]
     )
-    expires_at = DateTimeLocalField(
-        "Expires at (UTC)", validators=[Optional()], description="Empty: never"
+    expires_at = DateTimeField(
+        "Expires at (UTC)",
+        # One unambiguous form, whatever the browser's locale: a datetime-local input shows
+        # the viewer's own format (month first in the US) under a UTC label.
+        format=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"],
+        validators=[Optional()],
+        description="UTC, as YYYY-MM-DD HH:MM, e.g. 2026-12-31 23:59. Empty: never",
+        widget=TextInput(),
+        render_kw={"placeholder": "YYYY-MM-DD HH:MM"},
     )
-    password = StringField(
+    password = PasswordField(
         "Password",
         validators=[
             Optional(),
             Length(min=payment_links.PASSWORD_MIN, max=payment_links.PASSWORD_MAX),
         ],
         description="Stored hashed. Empty: keep the current one (or none)",
+        render_kw={"autocomplete": "new-password"},
     )
     remove_password = BooleanField("Remove the password")
     max_uses = IntegerField(
