@@ -107,4 +107,4 @@ def test_a_us_format_expiry_is_refused(admin_client, make):
         {**BASE, "service_id": service_id, "expires_at": "12/31/2030 11:59 PM"},
     )
     assert response.status_code == 422
-    assert "Not a valid datetime value" in response.text
+    assert "Give the moment in UTC as YYYY-MM-DD HH:MM" in response.text

@@ -1,12 +1,12 @@
 """Admin forms. They check shape; the rules live in the services they feed."""
 
 import secrets
+from datetime import datetime
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DateTimeField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from checkout import accounts, audit, money, notifications, payment_links
 from checkout.models import ActorKind, AfterPayment, ApiScope, NotificationStatus, OrderStatus
@@ -236,6 +236,39 @@ class RefundForm(FlaskForm):
         self.request_key.data = _request_key()
 
 
+class UtcDateTimeField(StringField):
+    """A UTC moment typed as YYYY-MM-DD HH:MM (a T instead of the space is fine too).
+
+    A text input, so every viewer sees the same form: a datetime-local input shows the
+    browser's own format (month first in the US) under the form's UTC label.
+    """
+
+    FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {"placeholder": "YYYY-MM-DD HH:MM"})
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        self.raw_data = [text]
+        self.data = None
+        if not text:
+            return
+        for layout in self.FORMATS:
+            try:
+                self.data = datetime.strptime(text, layout)
+                return
+            except ValueError:
+                continue
+        raise ValueError("Give the moment in UTC as YYYY-MM-DD HH:MM, e.g. 2026-12-31 23:59")
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime(self.FORMATS[0]) if self.data else ""
+
+
 class LinkForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
@@ -253,15 +286,10 @@ class LinkForm(FlaskForm):
     max_quantity = IntegerField(
         "Largest quantity", default=10, validators=[Optional(), NumberRange(1, 10_000)]
     )
-    expires_at = DateTimeField(
+    expires_at = UtcDateTimeField(
         "Expires at (UTC)",
-        # One unambiguous form, whatever the browser's locale: a datetime-local input shows
-        # the viewer's own format (month first in the US) under a UTC label.
-        format=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"],
         validators=[Optional()],
         description="UTC, as YYYY-MM-DD HH:MM, e.g. 2026-12-31 23:59. Empty: never",
-        widget=TextInput(),
-        render_kw={"placeholder": "YYYY-MM-DD HH:MM"},
     )
     password = PasswordField(
         "Password",
