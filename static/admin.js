@@ -68,4 +68,46 @@
     control.addEventListener("change", update);
     update();
   });
+  // A confirmation link opens its confirmation page's form in a modal <dialog>; without
+  // JavaScript (or on any failure) the link opens that page, which works the same.
+  function openConfirmation(link) {
+    fetch(link.href, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (text) {
+        var found = new DOMParser().parseFromString(text, "text/html").querySelector("[data-confirm-page]");
+        if (!found) throw new Error("no confirmation on the page");
+        var dialog = document.createElement("dialog");
+        dialog.className = "confirm-dialog";
+        var content = document.importNode(found, true);
+        var heading = content.querySelector("h1");
+        heading.id = "confirm-dialog-title";
+        dialog.setAttribute("aria-labelledby", heading.id);
+        dialog.appendChild(content);
+        content.querySelector("[data-confirm-cancel]").addEventListener("click", function (event) {
+          event.preventDefault();
+          dialog.close();
+        });
+        dialog.addEventListener("close", function () {
+          dialog.remove();
+          link.focus();
+        });
+        document.body.appendChild(dialog);
+        dialog.showModal();
+      })
+      .catch(function () {
+        window.location.assign(link.href);
+      });
+  }
+
+  if (window.HTMLDialogElement && window.fetch && window.DOMParser) {
+    document.querySelectorAll("[data-confirm-link]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        openConfirmation(link);
+      });
+    });
+  }
 })();

@@ -93,16 +93,37 @@ def test_the_link_form_shows_only_the_fields_that_apply(page: Page, live_server,
     expect(page.get_by_text("redirect to https://shop.example/thanks")).to_be_visible()
 
 
-def test_revoking_a_key_asks_first(page: Page, live_server, make):
+def test_revoking_a_key_asks_in_a_dialog(page: Page, live_server, make):
     provider_id, _ = make.provider()
     signed_in(page, live_server, make)
     page.goto(f"{live_server.url}/admin/providers/{provider_id}")
     page.get_by_role("link", name="Revoke").click()
-    expect(page).to_have_url(re.compile(r"/keys/key_\w+/revoke$"))
-    expect(page.get_by_role("heading", name="Revoke key default?")).to_be_visible()
-    page.get_by_role("link", name="Cancel").click()
-    expect(page.get_by_text("active", exact=True)).to_be_visible()
+    dialog = page.get_by_role("dialog", name="Revoke key default?")
+    expect(dialog).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/admin/providers/{provider_id}$"))
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("link", name="Revoke")).to_be_focused()
 
     page.get_by_role("link", name="Revoke").click()
-    page.get_by_role("button", name="Revoke key").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke key").click()
     expect(page.get_by_text(re.compile(r"Key default \(.*\) revoked\."))).to_be_visible()
+
+
+def test_without_javascript_the_confirmation_is_a_page(browser, live_server, make):
+    provider_id, _ = make.provider()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        signed_in(page, live_server, make)
+        page.goto(f"{live_server.url}/admin/providers/{provider_id}")
+        expect(page.locator('[data-copy="webhook-secret"]')).to_be_hidden()
+        page.get_by_role("link", name="Rotate secret").click()
+        expect(page).to_have_url(re.compile(r"/rotate-secret$"))
+        expect(
+            page.get_by_role("heading", name=re.compile("Rotate the signing secret"))
+        ).to_be_visible()
+        page.get_by_role("button", name="Rotate secret").click()
+        expect(page.get_by_text("New signing secret.")).to_be_visible()
+    finally:
+        context.close()
