@@ -70,6 +70,20 @@ def test_a_new_providers_key_never_travels_in_a_url(admin_client, make):
     assert "This key was shown once" in admin_client.get(created.headers["Location"]).text
 
 
+def test_a_key_not_fetched_at_once_is_dropped_by_the_next_page(app, admin_client, make):
+    provider_id, _ = make.provider()
+    page = f"/admin/providers/{provider_id}"
+    created = form_post(
+        admin_client, page, {"name": "x", "scopes": ALL_SCOPES}, post_url=f"{page}/keys"
+    )
+    with admin_client.session_transaction() as held:
+        assert held["shown_once"]
+    admin_client.get("/admin/orders")
+    with admin_client.session_transaction() as held:
+        assert "shown_once" not in held
+    assert "This key was shown once" in admin_client.get(created.headers["Location"]).text
+
+
 def test_another_admins_session_does_not_see_the_key(app, admin_client, make):
     provider_id, _ = make.provider()
     page = f"/admin/providers/{provider_id}"

@@ -117,6 +117,12 @@ def keep_for_one_view(name: str, secret: str) -> None:
     session[SHOWN_ONCE] = {**session.get(SHOWN_ONCE, {}), name: secret}
 
 
+def forget_unshown(shown_on: set[str]) -> None:
+    """Drop held secrets when the admin went elsewhere instead of to their page."""
+    if SHOWN_ONCE in session and request.method == "GET" and request.endpoint not in shown_on:
+        session.pop(SHOWN_ONCE)
+
+
 def take_for_one_view(name: str) -> str | None:
     """The secret held under name, removed from the session; None once it has been shown."""
     held = dict(session.get(SHOWN_ONCE, {}))
