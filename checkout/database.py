@@ -83,6 +83,26 @@ def ids_in_batches(where, moment, key) -> Iterator[str]:
         last = tuple(rows[-1])
 
 
+def batches(query, moment, key) -> Iterator[list]:
+    """The rows a query selects, newest first by (moment, key), a list per query.
+
+    Keyset paging: each batch is its own short query, and its transaction ends when the
+    next batch is asked for (after the caller used this one, so its rows were still
+    loaded): a long read such as a CSV export holds neither a cursor nor more than a batch.
+    """
+    last = None
+    ordered = query.order_by(None).order_by(moment.desc(), key.desc()).limit(BATCH)
+    while True:
+        page = ordered if last is None else ordered.where(tuple_(moment, key) < last)
+        rows = db.session.scalars(page).unique().all()
+        if rows:
+            yield rows
+        db.session.commit()
+        if len(rows) < BATCH:
+            return
+        last = (getattr(rows[-1], moment.key), getattr(rows[-1], key.key))
+
+
 # The fast path: a prebuilt statement on the driver's own cursor. For the checkout page's
 # version read and the webhook's insert, SQLAlchemy's statement handling and session
 # would cost more than the statement itself.

@@ -32,6 +32,14 @@ def loads(text: str | bytes, **kwargs):
     return simplejson.loads(text, use_decimal=True, **kwargs)
 
 
+def pretty(text: str) -> str:
+    """A JSON text indented by 2 for people, its numbers unchanged; other text as it is."""
+    try:
+        return dumps(loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 def nesting_depth(raw: bytes) -> int:
     """How deeply arrays and objects nest in a JSON text, by one scan without recursion."""
     depth = deepest = 0

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import partial
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -783,9 +783,19 @@ def select_orders(
     provider_id: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    search: str | None = None,
 ) -> Select[tuple[Order]]:
-    """Orders with a status, of a provider, opened from one UTC day to another; newest first."""
+    """Orders with a status, of a provider, opened from one UTC day to another, whose id,
+    external id or payment link id is or starts with `search`; newest first."""
     query = select(Order)
+    if search:
+        query = query.where(
+            or_(
+                Order.id.startswith(search, autoescape=True),
+                Order.external_id.startswith(search, autoescape=True),
+                Order.payment_link_id.startswith(search, autoescape=True),
+            )
+        )
     if status is not None:
         query = query.where(Order.status == status)
     if provider_id is not None:

@@ -196,12 +196,16 @@ def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
     after = fields.after_payment
     if after not in {choice.value for choice in AfterPayment}:
         raise ValidationError("after_payment", "Choose a message or a redirect")
-    redirect_url = urls.clean_redirect_url("redirect_url", fields.redirect_url)
-    if after == AfterPayment.REDIRECT and not redirect_url:
-        raise ValidationError("redirect_url", "Give the URL to send customers to after paying")
-    message = (fields.confirmation_message or "").strip()
-    if len(message) > 1000:
-        raise ValidationError("confirmation_message", "The message is over 1000 characters")
+    # Only the chosen way applies; the other's field is cleared, not checked.
+    redirect_url, message = None, ""
+    if after == AfterPayment.REDIRECT:
+        redirect_url = urls.clean_redirect_url("redirect_url", fields.redirect_url)
+        if not redirect_url:
+            raise ValidationError("redirect_url", "Give the URL to send customers to after paying")
+    else:
+        message = (fields.confirmation_message or "").strip()
+        if len(message) > 1000:
+            raise ValidationError("confirmation_message", "The message is over 1000 characters")
     metadata = clean_metadata(fields.metadata)
     before = audit.snapshot(link, AUDITED) if link.id else {}
     password_change = None

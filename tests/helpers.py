@@ -86,6 +86,14 @@ def form_post(client, page_url: str, data: dict, post_url: str | None = None):
     return client.post(post_url or page_url, data={**data, "csrf_token": token})
 
 
+def shown_once(client, response):
+    """Follow the redirect after a POST that made a secret; the page that shows it once."""
+    assert response.status_code == 303, response.text
+    assert "kassa_" not in response.headers["Location"]
+    assert "ksig_" not in response.headers["Location"]
+    return client.get(response.headers["Location"])
+
+
 def sign_in(client, email: str, password: str):
     """Submit the admin sign-in form; returns the response."""
     return form_post(client, "/admin/login", {"email": email, "password": password})

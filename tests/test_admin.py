@@ -11,6 +11,7 @@ from tests.helpers import (
     new_order,
     open_order,
     provider_form,
+    shown_once,
     sign_in,
     simulate,
 )
@@ -171,8 +172,8 @@ def test_provider_without_services_sends_admin_to_create_one(admin_client):
 
 def test_create_provider_shows_its_key_once_and_the_key_works(admin_client, make):
     service_id = make.service()
-    response = form_post(admin_client, "/admin/providers/new", provider_form(service_id))
-    assert response.status_code == 200
+    created = form_post(admin_client, "/admin/providers/new", provider_form(service_id))
+    response = shown_once(admin_client, created)
     assert response.headers["Cache-Control"] == "no-store"
     key = new_key_from(response.text)
     assert open_order(admin_client, key, externalId="A").status_code == 200
@@ -211,7 +212,7 @@ def test_public_webhook_address_is_accepted(admin_client, app, make):
     service_id = make.service()
     fields = provider_form(service_id, webhook_url="https://93.184.216.34/hook")
     response = form_post(admin_client, "/admin/providers/new", fields)
-    assert response.status_code == 200
+    assert response.status_code == 303
 
 
 def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
@@ -223,12 +224,12 @@ def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
         {"name": "staging", "scopes": ALL_SCOPES},
         post_url=f"{page_url}/keys",
     )
-    staging_key = new_key_from(response.text)
+    staging_key = new_key_from(shown_once(admin_client, response).text)
     assert "staging" in admin_client.get(page_url).text
 
     detail = admin_client.get(page_url).text
-    revoke_urls = re.findall(r'action="(/admin/providers/[^"]+/revoke)"', detail)
-    regenerate_urls = re.findall(r'action="(/admin/providers/[^"]+/regenerate)"', detail)
+    revoke_urls = re.findall(r'href="(/admin/providers/[^"]+/revoke)"', detail)
+    regenerate_urls = re.findall(r'href="(/admin/providers/[^"]+/regenerate)"', detail)
     assert len(revoke_urls) == 2
     # Newest first: the staging key is listed first.
     token = csrf_token(detail)
@@ -237,7 +238,7 @@ def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
     assert open_order(admin_client, first_key).status_code == 200
 
     response = admin_client.post(regenerate_urls[1], data={"csrf_token": token})
-    replacement = new_key_from(response.text)
+    replacement = new_key_from(shown_once(admin_client, response).text)
     assert open_order(admin_client, first_key).status_code == 401
     assert open_order(admin_client, replacement).status_code == 200
 
@@ -245,7 +246,7 @@ def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
 def test_key_actions_need_csrf(admin_client, make):
     provider_id, key = make.provider()
     detail = admin_client.get(f"/admin/providers/{provider_id}").text
-    revoke_url = re.search(r'action="(/admin/providers/[^"]+/revoke)"', detail).group(1)
+    revoke_url = re.search(r'href="(/admin/providers/[^"]+/revoke)"', detail).group(1)
     assert admin_client.post(revoke_url).status_code == 400
     assert open_order(admin_client, key).status_code == 200
 
@@ -260,7 +261,7 @@ def test_at_most_five_active_keys(admin_client, make):
             {"name": f"k{number}", "scopes": ALL_SCOPES},
             post_url=f"{page_url}/keys",
         )
-        assert response.status_code == 200
+        assert response.status_code == 303
     refused = form_post(
         admin_client, page_url, {"name": "sixth", "scopes": ALL_SCOPES}, post_url=f"{page_url}/keys"
     )

@@ -169,7 +169,7 @@ class TestAdmins:
         sign_in(second, SECOND_EMAIL, "second admin pw")
         assert signed_in(second)
         page = admin_client.get("/admin/admins").text
-        action = re.search(r'action="(/admin/admins/\d+/remove)"', page)[1]
+        action = re.search(r'href="(/admin/admins/\d+/remove)"', page)[1]
         response = admin_client.post(action, data={"csrf_token": csrf_token(page)})
         assert response.status_code == 302
         assert f"Admin {SECOND_EMAIL} removed." in admin_client.get("/admin/admins").text

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.helpers import ALL_SCOPES, bearer, csrf_token, form_post
+from tests.helpers import ALL_SCOPES, bearer, csrf_token, form_post, shown_once
 
 # Every API endpoint and the scope it needs; a new endpoint fails the first test until it is
 # listed here (and given a scope in checkout/api/routes.py).
@@ -97,7 +97,9 @@ def test_admin_chooses_a_keys_scopes(client, admin_client, make):
         {"name": "reader", "scopes": ["orders:read"]},
         post_url=f"{page_url}/keys",
     )
-    key = re.search(r'value="(kassa_[^"]+)" data-new-key', response.text)[1]
+    key = re.search(r'value="(kassa_[^"]+)" data-new-key', shown_once(admin_client, response).text)[
+        1
+    ]
     assert "data-scopes>orders:read<" in admin_client.get(page_url).text
     assert client.get("/api/v1/orders", headers=bearer(key)).status_code == 200
     refused = client.post(
@@ -131,9 +133,11 @@ def test_regenerating_a_key_keeps_its_scopes(client, admin_client, make):
         post_url=f"{page_url}/keys",
     )
     page = admin_client.get(page_url).text
-    regenerate = re.findall(r'action="(/admin/providers/[^"]+/regenerate)"', page)[0]
+    regenerate = re.findall(r'href="(/admin/providers/[^"]+/regenerate)"', page)[0]
     response = admin_client.post(regenerate, data={"csrf_token": csrf_token(page)})
-    key = re.search(r'value="(kassa_[^"]+)" data-new-key', response.text)[1]
+    key = re.search(r'value="(kassa_[^"]+)" data-new-key', shown_once(admin_client, response).text)[
+        1
+    ]
     assert client.get("/api/v1/orders", headers=bearer(key)).status_code == 403
 
 

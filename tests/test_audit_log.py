@@ -17,6 +17,7 @@ from tests.helpers import (
     form_post,
     new_order,
     provider_form,
+    shown_once,
 )
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
 
@@ -73,8 +74,8 @@ def test_catalog_and_provider_changes_in_the_admin_are_recorded(admin_client, ma
         "/admin/providers/new",
         provider_form(service_id, webhook_url=UNREACHABLE_HOOK),
     )
-    assert created.status_code == 200
-    provider_id = re.search(r"/admin/providers/(prv_\w+)", created.text)[1]
+    assert created.status_code == 303
+    provider_id = re.search(r"/admin/providers/(prv_\w+)", created.headers["Location"])[1]
     page = f"/admin/providers/{provider_id}"
     form_post(
         admin_client,
@@ -83,8 +84,8 @@ def test_catalog_and_provider_changes_in_the_admin_are_recorded(admin_client, ma
     )
     form_post(admin_client, page, {"name": "extra", "scopes": ALL_SCOPES}, post_url=f"{page}/keys")
     detail = admin_client.get(page).text
-    revoke, _ = re.findall(r'action="(/admin/providers/[^"]+/revoke)"', detail)
-    regenerate = re.findall(r'action="(/admin/providers/[^"]+/regenerate)"', detail)[1]
+    revoke, _ = re.findall(r'href="(/admin/providers/[^"]+/revoke)"', detail)
+    regenerate = re.findall(r'href="(/admin/providers/[^"]+/regenerate)"', detail)[1]
     press(admin_client, page, revoke)
     press(admin_client, page, regenerate)
     press(admin_client, page, f"{page}/rotate-secret")
@@ -92,7 +93,7 @@ def test_catalog_and_provider_changes_in_the_admin_are_recorded(admin_client, ma
     notification_id = sent.headers["Location"].rsplit("/", 1)[1]
     press(admin_client, page, f"{page}/enable-endpoint")
     form_post(admin_client, page, {"ip_allowlist": "127.0.0.0/8"}, post_url=f"{page}/allowlist")
-    secret_page = press(admin_client, page, f"{page}/signatures/on").text
+    secret_page = shown_once(admin_client, press(admin_client, page, f"{page}/signatures/on")).text
     secret = re.search(r'value="(ksig_[^"]+)"', secret_page)[1]
     press(admin_client, page, f"{page}/signatures/off")
     press(admin_client, page, f"{page}/request-secret")
@@ -165,8 +166,8 @@ def test_link_changes_and_money_decisions_in_the_admin_are_recorded(
     post_event(client, event("payment_intent.succeeded", intent))
     order_page = f"/admin/orders/{order_id}"
     press(admin_client, order_page, f"{order_page}/accept")
-    page = admin_client.get(order_page).text
-    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)[1]
+    page = admin_client.get(f"{order_page}/refund", query_string={"amount": "4"}).text
+    key = re.search(r'name="request_key" value="([^"]+)"', page)[1]
     refunded = admin_client.post(
         f"{order_page}/refund",
         data={"csrf_token": csrf_token(page), "request_key": key, "amount": "4"},
@@ -302,7 +303,7 @@ def test_entries_are_never_changed_or_deleted(app, admin_client, make):
 def test_admin_removal_and_password_changes_are_recorded(app, admin_client, make):
     make.admin("second@example.com", "second admin pw")
     page = admin_client.get("/admin/admins").text
-    remove = re.search(r'action="(/admin/admins/\d+/remove)"', page)[1]
+    remove = re.search(r'href="(/admin/admins/\d+/remove)"', page)[1]
     assert admin_client.post(remove, data={"csrf_token": csrf_token(page)}).status_code == 302
     new = "a brand new secret"
     fields = {"current_password": "correct horse battery", "new_password": new}

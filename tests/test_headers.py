@@ -1,5 +1,7 @@
 """Headers that keep answers out of the wrong hands: HSTS, no-store, and Host-built URLs."""
 
+import re
+
 import pytest
 
 from checkout import qr
@@ -46,6 +48,11 @@ def test_every_admin_page_is_no_store(app, admin_client, make):
         "order_id": order_id,
         "link_id": link_id,
         "notification_id": notification_id,
+        "key_id": re.search(
+            r"/keys/(key_\w+)/", admin_client.get(f"/admin/providers/{provider_id}").text
+        )[1],
+        "admin_id": "1",
+        "state": "on",
     }
     urls = _admin_get_urls(app, values)
     assert len(urls) >= 17

@@ -37,8 +37,8 @@ def succeeded(order, amount=1500, intent_id="pi_1", currency="usd", **extra):
 
 def refund_form(admin_client, order_id: str) -> dict:
     """The fields of the refund form on the admin's order page, as the browser sends them."""
-    page = admin_client.get(f"/admin/orders/{order_id}").text
-    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)
+    page = admin_client.get(f"/admin/orders/{order_id}/refund").text  # the confirmation
+    key = re.search(r'name="request_key" value="([^"]+)"', page)
     return {"csrf_token": csrf_token(page), "request_key": key[1]}
 
 

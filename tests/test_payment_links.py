@@ -367,7 +367,7 @@ def test_admin_copy_and_edit(admin_client, service_id):
         ({"quantity": "0"}, "Number must be between 1 and 10000"),
         ({"adjustable_quantity": "y", "min_quantity": "5", "max_quantity": "2"}, "below"),
         ({"after_payment": "redirect"}, "Give the URL"),
-        ({"redirect_url": "javascript:alert(1)"}, "absolute"),
+        ({"after_payment": "redirect", "redirect_url": "javascript:alert(1)"}, "absolute"),
         ({"metadata_text": "no equals sign"}, "not key=value"),
         ({"password": "abcdefg"}, "between 8 and 200"),
         ({"quantity": "100000000"}, "between 1 and 10000"),

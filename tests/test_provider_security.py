@@ -9,7 +9,7 @@ import re
 
 from checkout import create_app
 from tests.conftest import BASE_CONFIG
-from tests.helpers import bearer, csrf_token, form_post, open_order
+from tests.helpers import bearer, csrf_token, form_post, open_order, shown_once
 
 ELSEWHERE = {"REMOTE_ADDR": "198.51.100.7"}
 INSIDE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -139,7 +139,7 @@ def test_allowlist_from_the_command_line(runner, client, make):
 
 def test_signed_requests_missing_or_wrong_get_401_and_right_ones_pass(client, admin_client, make):
     provider_id, key = make.provider()
-    shown = press(admin_client, provider_id, "signatures/on")
+    shown = shown_once(admin_client, press(admin_client, provider_id, "signatures/on"))
     assert shown.status_code == 200
     assert shown.headers["Cache-Control"] == "no-store"
     secret = secret_from(shown.text)
@@ -175,7 +175,9 @@ def test_signed_requests_missing_or_wrong_get_401_and_right_ones_pass(client, ad
 
 def test_signature_is_compared_in_constant_time(client, admin_client, make, monkeypatch):
     provider_id, key = make.provider()
-    secret = secret_from(press(admin_client, provider_id, "signatures/on").text)
+    secret = secret_from(
+        shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
+    )
     compared = []
     real = hmac.compare_digest
 
@@ -201,11 +203,15 @@ def test_the_address_is_checked_before_the_signature(client, admin_client, make)
 
 def test_a_new_secret_replaces_the_old_one_and_is_shown_once(client, admin_client, make):
     provider_id, key = make.provider()
-    first = secret_from(press(admin_client, provider_id, "signatures/on").text)
+    first = secret_from(
+        shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
+    )
     # Turning it on again keeps the secret the provider already has.
     again = press(admin_client, provider_id, "signatures/on")
     assert again.status_code == 302
-    second = secret_from(press(admin_client, provider_id, "request-secret").text)
+    second = secret_from(
+        shown_once(admin_client, press(admin_client, provider_id, "request-secret")).text
+    )
     assert second != first
     assert signed_post(client, key, first, {"externalId": "R-1", "amount": 5}).status_code == 401
     assert signed_post(client, key, second, {"externalId": "R-1", "amount": 5}).status_code == 200
@@ -237,7 +243,9 @@ def test_the_secret_is_never_stored(app, admin_client, make):
     from checkout.models import Provider
 
     provider_id, _ = make.provider()
-    secret = secret_from(press(admin_client, provider_id, "signatures/on").text)
+    secret = secret_from(
+        shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
+    )
     with app.app_context():
         row = db.session.get(Provider, provider_id)
         stored = [str(getattr(row, column.key)) for column in Provider.__table__.columns]
@@ -246,7 +254,9 @@ def test_the_secret_is_never_stored(app, admin_client, make):
 
 def test_a_changed_secret_key_stops_the_old_secret_and_says_so(app, client, admin_client, make):
     provider_id, key = make.provider()
-    secret = secret_from(press(admin_client, provider_id, "signatures/on").text)
+    secret = secret_from(
+        shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
+    )
     moved = create_app({**BASE_CONFIG, "SECRET_KEY": "another key entirely"})
     other = moved.test_client()
     assert signed_post(other, key, secret, {"externalId": "K-1", "amount": 5}).status_code == 401

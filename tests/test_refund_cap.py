@@ -13,8 +13,8 @@ from tests.helpers import csrf_token, order_json, order_page, pay
 
 def refund_form(admin_client, order_id: str) -> dict:
     """A freshly rendered refund form's fields, as a second browser tab would send them."""
-    page = admin_client.get(f"/admin/orders/{order_id}").text
-    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)
+    page = admin_client.get(f"/admin/orders/{order_id}/refund").text  # the confirmation
+    key = re.search(r'name="request_key" value="([^"]+)"', page)
     return {"csrf_token": csrf_token(page), "request_key": key[1]}
 
 

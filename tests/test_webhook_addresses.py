@@ -223,7 +223,7 @@ def test_public_webhook_addresses_are_accepted(admin_client, make, strict, url):
     response = form_post(
         admin_client, "/admin/providers/new", provider_form(make.service(), webhook_url=url)
     )
-    assert response.status_code == 200
+    assert response.status_code == 303
     assert "No providers yet" not in admin_client.get("/admin/providers").text
 
 

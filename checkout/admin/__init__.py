@@ -15,11 +15,14 @@ from checkout.admin import (  # noqa: F401 -- importing an area registers its vi
     orders,
     stripe_events,
 )
-from checkout.admin.common import bp
+from checkout.admin.common import bp, forget_unshown
 from checkout.extensions import login_manager
 from checkout.models import Admin
 
 __all__ = ["bp"]
+
+# The pages that show a secret held for one view; any other admin page drops it unshown.
+SHOWS_A_SECRET = {"admin.new_key", "admin.new_request_secret"}
 
 
 @login_manager.user_loader
@@ -33,6 +36,7 @@ def _require_login():
         return None
     if not current_user.is_authenticated or not auth.session_is_live():
         return login_manager.unauthorized()
+    forget_unshown(SHOWS_A_SECRET)
     return None
 
 

@@ -1,27 +1,34 @@
 """Admin views for the admins themselves: who they are, removing one, changing your password."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from checkout import accounts, web
 from checkout.admin.auth import start_session
-from checkout.admin.common import attach_error, bp, render_invalid, require_action_form
-from checkout.admin.forms import ActionForm, PasswordChangeForm
+from checkout.admin.common import attach_error, bp, confirm, render_invalid, require_action_form
+from checkout.admin.forms import PasswordChangeForm
 from checkout.errors import ValidationError
 
 
 @bp.get("/admins")
 def admins():
     """Every admin, with when each last signed in."""
-    return render_template("admin/admins.html", admins=accounts.all_admins(), form=ActionForm())
+    return render_template("admin/admins.html", admins=accounts.all_admins())
 
 
-@bp.post("/admins/<int:admin_id>/remove")
+@bp.route("/admins/<int:admin_id>/remove", methods=["GET", "POST"])
 def remove_admin(admin_id: int):
     """Remove another admin; their sessions end at once."""
     admin = accounts.find_admin(admin_id)
     if admin is None:
         abort(404)
+    if request.method == "GET":
+        return confirm(
+            f"Remove the admin {admin.email}?",
+            "They are signed out everywhere at once and can no longer sign in.",
+            "Remove admin",
+            url_for("admin.admins"),
+        )
     require_action_form()
     email = admin.email
     try:

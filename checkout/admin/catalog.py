@@ -8,9 +8,12 @@ from checkout.admin.common import (
     actor,
     attach_error,
     bp,
+    confirm,
+    keep_for_one_view,
     render_invalid,
     require_action_form,
     service_choices,
+    take_for_one_view,
 )
 from checkout.admin.forms import (
     ActionForm,
@@ -110,12 +113,23 @@ def _provider_fields(form: ProviderForm) -> ProviderFields:
     )
 
 
-def _show_new_key(provider: Provider, key: ApiKey, plaintext: str):
-    """The one page that shows a key in plaintext; never cached."""
-    return (
-        render_template("admin/key_created.html", provider=provider, key=key, plaintext=plaintext),
-        200,
-        web.NO_STORE,
+def _show_new_key(key: ApiKey, plaintext: str):
+    """Redirect to the page that shows the new key once (Post/Redirect/Get)."""
+    keep_for_one_view(f"key:{key.id}", plaintext)
+    return redirect(url_for("admin.new_key", provider_id=key.provider_id, key_id=key.id), code=303)
+
+
+@bp.get("/providers/<provider_id>/keys/<key_id>")
+def new_key(provider_id: str, key_id: str):
+    """A new key's plaintext, on its first view only."""
+    key = credentials.find_key(provider_id, key_id)
+    if key is None:
+        abort(404)
+    return render_template(
+        "admin/key_created.html",
+        provider=key.provider,
+        key=key,
+        plaintext=take_for_one_view(f"key:{key.id}"),
     )
 
 
@@ -139,7 +153,7 @@ def new_provider():
             attach_error(form, error)
         else:
             key, plaintext = credentials.issue_key(provider, "default", actor=actor())
-            return _show_new_key(provider, key, plaintext)
+            return _show_new_key(key, plaintext)
     if form.errors:
         return render_invalid("admin/provider_form.html", form=form, provider=None)
     return render_template("admin/provider_form.html", form=form, provider=None)
@@ -249,42 +263,65 @@ def issue_key(provider_id: str):
         except ValidationError as error:
             attach_error(form, error)
         else:
-            return _show_new_key(row, key, plaintext)
+            return _show_new_key(key, plaintext)
     return _provider_page(row, key_form=form, status=422)
 
 
-def _key_or_404(provider_id: str, key_id: str) -> ApiKey:
+def _key_or_404(provider_id: str, key_id: str, *, confirming: bool = False) -> ApiKey:
     key = credentials.find_key(provider_id, key_id)
     if key is None:
         abort(404)
-    require_action_form()
+    if not confirming:
+        require_action_form()
     return key
 
 
-@bp.post("/providers/<provider_id>/keys/<key_id>/revoke")
+def _back_to_provider(provider_id: str) -> str:
+    return url_for("admin.provider", provider_id=provider_id)
+
+
+@bp.route("/providers/<provider_id>/keys/<key_id>/revoke", methods=["GET", "POST"])
 def revoke_key(provider_id: str, key_id: str):
     """Revoke an API key; requests with it fail from now on."""
+    if request.method == "GET":
+        key = _key_or_404(provider_id, key_id, confirming=True)
+        return confirm(
+            f"Revoke key {key.name}?",
+            f"Requests with the key {key.prefix}… are refused from now on. This cannot be undone.",
+            "Revoke key",
+            _back_to_provider(provider_id),
+        )
     key = _key_or_404(provider_id, key_id)
     credentials.revoke_key(key, actor=actor())
     flash(f"Key {key.name} ({key.prefix}…) revoked.", "success")
     return redirect(url_for("admin.provider", provider_id=provider_id))
 
 
-@bp.post("/providers/<provider_id>/keys/<key_id>/regenerate")
+@bp.route("/providers/<provider_id>/keys/<key_id>/regenerate", methods=["GET", "POST"])
 def regenerate_key(provider_id: str, key_id: str):
     """Revoke a key and issue its replacement, shown once."""
+    if request.method == "GET":
+        key = _key_or_404(provider_id, key_id, confirming=True)
+        return confirm(
+            f"Regenerate key {key.name}?",
+            f"The key {key.prefix}… stops working at once and a new key with the same name "
+            "and scopes is shown to you once. Give it to the provider before they need it.",
+            "Regenerate key",
+            _back_to_provider(provider_id),
+        )
     key = _key_or_404(provider_id, key_id)
     try:
         new_key, plaintext = credentials.regenerate_key(key, actor=actor())
     except ValidationError as error:
         flash(error.message, "error")
         return redirect(url_for("admin.provider", provider_id=provider_id))
-    return _show_new_key(key.provider, new_key, plaintext)
+    return _show_new_key(new_key, plaintext)
 
 
 def _provider_for_action(provider_id: str) -> Provider:
     row = db.get_or_404(Provider, provider_id)
-    require_action_form()
+    if request.method == "POST":
+        require_action_form()
     return row
 
 
@@ -301,10 +338,18 @@ def send_test_event(provider_id: str):
     return redirect(url_for("admin.delivery", notification_id=notification.id))
 
 
-@bp.post("/providers/<provider_id>/rotate-secret")
+@bp.route("/providers/<provider_id>/rotate-secret", methods=["GET", "POST"])
 def rotate_secret(provider_id: str):
     """Replace the signing secret; the old one also signs for 24 hours."""
     row = _provider_for_action(provider_id)
+    if request.method == "GET":
+        return confirm(
+            f"Rotate the signing secret of {row.name}?",
+            "Notifications are signed with a new secret from now on; the current one also "
+            "signs them for 24 hours, so the provider has a day to switch.",
+            "Rotate secret",
+            _back_to_provider(row.id),
+        )
     notifications.rotate_secret(row, actor=actor())
     flash("New signing secret. The previous one keeps signing for 24 hours.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
@@ -344,20 +389,48 @@ def set_allowlist(provider_id: str):
 
 
 def _show_request_secret(row: Provider, secret: str):
-    """The one page that shows a request-signing secret; never cached."""
-    return (
-        render_template("admin/request_secret.html", provider=row, secret=secret),
-        200,
-        web.NO_STORE,
+    """Redirect to the page that shows the new request-signing secret once."""
+    keep_for_one_view(f"request-secret:{row.id}", secret)
+    return redirect(url_for("admin.new_request_secret", provider_id=row.id), code=303)
+
+
+@bp.get("/providers/<provider_id>/request-secret/shown")
+def new_request_secret(provider_id: str):
+    """A new request-signing secret, on its first view only."""
+    row = db.get_or_404(Provider, provider_id)
+    return render_template(
+        "admin/request_secret.html",
+        provider=row,
+        secret=take_for_one_view(f"request-secret:{row.id}"),
     )
 
 
-@bp.post("/providers/<provider_id>/signatures/<state>")
+@bp.route("/providers/<provider_id>/signatures/<state>", methods=["GET", "POST"])
 def require_signatures(provider_id: str, state: str):
     """Require signed API requests (on) or stop requiring them (off)."""
     if state not in ("on", "off"):
         abort(404)
     row = _provider_for_action(provider_id)
+    if request.method == "GET":
+        if state == "on":
+            return confirm(
+                f"Require signed requests from {row.name}?",
+                "From now on every API request with this provider's keys must carry a "
+                "Signature header; unsigned requests are refused with 401. "
+                + (
+                    "A request-signing secret is generated and shown to you once."
+                    if api_access.request_secret(row) is None
+                    else "The current request-signing secret stays valid."
+                ),
+                "Require signed requests",
+                _back_to_provider(row.id),
+            )
+        return confirm(
+            f"Stop requiring signed requests from {row.name}?",
+            "API requests with this provider's keys are accepted without a Signature header.",
+            "Stop requiring signatures",
+            _back_to_provider(row.id),
+        )
     secret = api_access.require_signatures(row, state == "on", actor=actor())
     if secret is not None:
         return _show_request_secret(row, secret)
@@ -368,8 +441,16 @@ def require_signatures(provider_id: str, state: str):
     return redirect(url_for("admin.provider", provider_id=row.id))
 
 
-@bp.post("/providers/<provider_id>/request-secret")
+@bp.route("/providers/<provider_id>/request-secret", methods=["GET", "POST"])
 def generate_request_secret(provider_id: str):
     """Replace the request-signing secret and show it once; the old one stops working."""
     row = _provider_for_action(provider_id)
+    if request.method == "GET":
+        return confirm(
+            f"Generate a new request-signing secret for {row.name}?",
+            "The current secret stops working at once: requests the provider signs with it "
+            "are refused until they use the new one, which is shown to you once.",
+            "Generate new secret",
+            _back_to_provider(row.id),
+        )
     return _show_request_secret(row, api_access.generate_secret(row, actor=actor()))

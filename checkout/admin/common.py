@@ -1,15 +1,27 @@
 """The admin blueprint and the helpers its area modules share."""
 
-from flask import Blueprint, abort, flash, render_template, request
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+)
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, false
 from wtforms.fields.choices import SelectChoice
 
-from checkout import audit, catalog
+from checkout import audit, catalog, reports
 from checkout.admin.forms import ActionForm
 from checkout.errors import ValidationError
 from checkout.extensions import db
+from checkout.models import utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,6 +68,70 @@ def require_action_form() -> None:
     """Answer 400 unless the POST carries a valid CSRF token."""
     if not ActionForm().validate_on_submit():
         abort(400, description="The form expired. Go back, reload the page and try again.")
+
+
+def csv_download(name: str, rows: Iterator[list[str]]) -> Response:
+    """A CSV attachment streamed as it is read, named after the list and today's UTC date."""
+    return Response(
+        stream_with_context(reports.csv_chunks(rows)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f"attachment; filename={name}-{utcnow():%Y%m%d}.csv",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def confirm(
+    question: str,
+    consequence: str,
+    button: str,
+    back: str,
+    *,
+    danger: bool = True,
+    fields: dict[str, str] | None = None,
+):
+    """The page that asks before a destructive POST to this same URL; works without JavaScript."""
+    return render_template(
+        "admin/confirm.html",
+        question=question,
+        consequence=consequence,
+        button=button,
+        back=back,
+        danger=danger,
+        fields=fields or {},
+        action=request.path,
+        action_form=ActionForm(),
+    )
+
+
+# A secret shown once (a new API key, a request-signing secret) crosses the redirect after
+# its POST in the signed session cookie, and leaves the session when its page first shows
+# it: never in a URL, and a reload cannot show it again or create another.
+SHOWN_ONCE = "shown_once"
+
+
+def keep_for_one_view(name: str, secret: str) -> None:
+    """Hold a secret for the next page that asks for it by name."""
+    session[SHOWN_ONCE] = {**session.get(SHOWN_ONCE, {}), name: secret}
+
+
+def forget_unshown(shown_on: set[str]) -> None:
+    """Drop held secrets when the admin went elsewhere instead of to their page."""
+    if SHOWN_ONCE in session and request.method == "GET" and request.endpoint not in shown_on:
+        session.pop(SHOWN_ONCE)
+
+
+def take_for_one_view(name: str) -> str | None:
+    """The secret held under name, removed from the session; None once it has been shown."""
+    held = dict(session.get(SHOWN_ONCE, {}))
+    secret = held.pop(name, None)
+    if held:
+        session[SHOWN_ONCE] = held
+    else:
+        session.pop(SHOWN_ONCE, None)
+    return secret
 
 
 def one_page(

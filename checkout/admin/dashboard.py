@@ -1,18 +1,61 @@
-"""The admin's first page: counts by status and the latest orders."""
+"""The admin's first page: how money is doing, what needs attention, and counts by status."""
 
-from flask import render_template
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from checkout import catalog, link_analytics, notifications, orders, stripe_events
+from flask import current_app, render_template
+
+from checkout import catalog, link_analytics, notifications, orders, reports, stripe_events
 from checkout.admin.common import bp
 from checkout.models import NotificationStatus
+
+CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 120, 2
+
+
+@dataclass
+class TrendBar:
+    x: int
+    y: int
+    width: int
+    height: int
+    day: date
+    label: str
+
+
+def trend_bars(trend: reports.Trend) -> list[TrendBar]:
+    """Bar geometry of one currency's daily volume, scaled to its own busiest day."""
+    peak = max([*trend.minors, 1])
+    width = CHART_WIDTH // len(trend.days)
+    bars = []
+    for index, day in enumerate(trend.days):
+        height = CHART_HEIGHT * trend.minors[index] // peak
+        if trend.minors[index] and not height:
+            height = 1  # a small day stays visible beside a big one
+        bars.append(
+            TrendBar(
+                x=index * width,
+                y=CHART_HEIGHT - height,
+                width=max(width - CHART_GAP, 1),
+                height=height,
+                day=day,
+                label=f"{day.isoformat()}: {trend.display(index)}, "
+                f"{trend.counts[index]} order{'s' if trend.counts[index] != 1 else ''}",
+            )
+        )
+    return bars
 
 
 @bp.get("/")
 def dashboard():
-    """Counts by status and the latest orders."""
+    """Money received, conversion and attention first; then counts by status."""
     deliveries = notifications.count_by_status()
+    report = reports.money_report(timedelta(seconds=current_app.config["RECONCILE_AFTER_SECONDS"]))
     return render_template(
         "admin/dashboard.html",
+        report=report,
+        charts=[(trend, trend_bars(trend)) for trend in report.trends],
+        chart_width=CHART_WIDTH,
+        chart_height=CHART_HEIGHT,
         counts=orders.count_by_status(),
         attention=sorted(orders.NEEDS_ADMIN),
         failed_deliveries=deliveries[NotificationStatus.FAILED],

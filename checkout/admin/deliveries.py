@@ -1,9 +1,17 @@
 """Admin views for provider notifications: the filtered list, one delivery, and resending."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkout import notifications
-from checkout.admin.common import actor, bp, one_page, provider_choices, require_action_form
+from checkout import jsonio, notifications, reports
+from checkout.admin.common import (
+    actor,
+    bp,
+    confirm,
+    csv_download,
+    one_page,
+    provider_choices,
+    require_action_form,
+)
 from checkout.admin.forms import ActionForm, DeliveryFilterForm, ResendFailedForm
 from checkout.extensions import db
 from checkout.models import Notification, NotificationStatus
@@ -40,11 +48,27 @@ def deliveries():
     return (response, 200) if valid else (response, 422)
 
 
+@bp.get("/deliveries.csv")
+def deliveries_csv():
+    """The filtered notifications as CSV, streamed a batch at a time."""
+    form = DeliveryFilterForm(request.args)
+    form.provider.choices = provider_choices("Any provider")
+    if not form.validate():
+        abort(422, description="Fix the filters on the deliveries page, then export again.")
+    query = notifications.select_notifications(**_filters(form))
+    return csv_download("deliveries", reports.delivery_rows(query))
+
+
 @bp.get("/deliveries/<notification_id>")
 def delivery(notification_id: str):
     """One notification: its payload and every attempt."""
     row = db.get_or_404(Notification, notification_id)
-    return render_template("admin/delivery.html", notification=row, action_form=ActionForm())
+    return render_template(
+        "admin/delivery.html",
+        notification=row,
+        payload=jsonio.pretty(row.payload),
+        action_form=ActionForm(),
+    )
 
 
 @bp.post("/deliveries/<notification_id>/resend")
@@ -57,9 +81,23 @@ def resend_delivery(notification_id: str):
     return redirect(url_for("admin.delivery", notification_id=row.id))
 
 
-@bp.post("/deliveries/resend-failed")
+@bp.route("/deliveries/resend-failed", methods=["GET", "POST"])
 def resend_failed():
     """Resend every failed notification created since a moment."""
+    if request.method == "GET":
+        asked = ResendFailedForm(request.args, meta={"csrf": False})
+        if not asked.validate():
+            flash("Give a date and time to resend from.", "error")
+            return redirect(url_for("admin.deliveries", status="failed"))
+        return confirm(
+            "Resend every failed notification?",
+            f"Every failed notification created since {asked.since.data:%Y-%m-%d %H:%M} UTC "
+            "is sent again, with its original webhook-id.",
+            "Resend all failed",
+            url_for("admin.deliveries", status="failed"),
+            danger=False,
+            fields={"since": request.args["since"]},
+        )
     form = ResendFailedForm()
     if not form.validate_on_submit():
         flash("Give a date and time to resend from.", "error")

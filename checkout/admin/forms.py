@@ -1,6 +1,7 @@
 """Admin forms. They check shape; the rules live in the services they feed."""
 
 import secrets
+from datetime import datetime
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -189,6 +190,11 @@ class OrderFilterForm(FlaskForm):
     provider = SelectField("Provider", validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
+    q = StringField(
+        "Search",
+        validators=[Optional(), Length(max=255)],
+        description="Order ID, external ID or payment link ID, or their beginning",
+    )
 
 
 class StripeEventFilterForm(FlaskForm):
@@ -252,6 +258,39 @@ class RefundForm(FlaskForm):
         self.request_key.data = _request_key()
 
 
+class UtcDateTimeField(StringField):
+    """A UTC moment typed as YYYY-MM-DD HH:MM (a T instead of the space is fine too).
+
+    A text input, so every viewer sees the same form: a datetime-local input shows the
+    browser's own format (month first in the US) under the form's UTC label.
+    """
+
+    FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {"placeholder": "YYYY-MM-DD HH:MM"})
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        self.raw_data = [text]
+        self.data = None
+        if not text:
+            return
+        for layout in self.FORMATS:
+            try:
+                self.data = datetime.strptime(text, layout)
+                return
+            except ValueError:
+                continue
+        raise ValueError("Give the moment in UTC as YYYY-MM-DD HH:MM, e.g. 2026-12-31 23:59")
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime(self.FORMATS[0]) if self.data else ""
+
+
 class LinkForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
@@ -269,16 +308,19 @@ class LinkForm(FlaskForm):
     max_quantity = IntegerField(
         "Largest quantity", default=10, validators=[Optional(), NumberRange(1, 10_000)]
     )
-    expires_at = DateTimeLocalField(
-        "Expires at (UTC)", validators=[Optional()], description="Empty: never"
+    expires_at = UtcDateTimeField(
+        "Expires at (UTC)",
+        validators=[Optional()],
+        description="UTC, as YYYY-MM-DD HH:MM, e.g. 2026-12-31 23:59. Empty: never",
     )
-    password = StringField(
+    password = PasswordField(
         "Password",
         validators=[
             Optional(),
             Length(min=payment_links.PASSWORD_MIN, max=payment_links.PASSWORD_MAX),
         ],
         description="Stored hashed. Empty: keep the current one (or none)",
+        render_kw={"autocomplete": "new-password"},
     )
     remove_password = BooleanField("Remove the password")
     max_uses = IntegerField(

@@ -1,4 +1,4 @@
-"""Admin views for payment links: list, create, edit, copy, turn off, and analytics."""
+"""Admin views for payment links: list, create, edit, duplicate, turn off, and analytics."""
 
 from dataclasses import dataclass
 
@@ -9,6 +9,7 @@ from checkout.admin.common import (
     actor,
     attach_error,
     bp,
+    confirm,
     provider_choices,
     require_action_form,
     service_choices,
@@ -179,9 +180,18 @@ def _action(link_id: str) -> PaymentLink:
     return link
 
 
-@bp.post("/links/<link_id>/deactivate")
+@bp.route("/links/<link_id>/deactivate", methods=["GET", "POST"])
 def deactivate_link(link_id: str):
     """Turn a link off: customers see that it is no longer available."""
+    if request.method == "GET":
+        row = _link_or_404(link_id)
+        return confirm(
+            f"Turn off the link {row.title}?",
+            "Customers who open it are told it is no longer available, and nobody can pay "
+            "through it until you turn it back on.",
+            "Turn off",
+            url_for("admin.link", link_id=row.id),
+        )
     row = _action(link_id)
     payment_links.set_active(row, False, actor=actor())
     flash("Link turned off.", "success")
@@ -202,5 +212,5 @@ def copy_link(link_id: str):
     """Duplicate a link's settings into a new link."""
     row = _action(link_id)
     twin = payment_links.copy_link(row, actor=actor())
-    flash(f"Copied into a new link {twin.id}.", "success")
+    flash(f"Duplicated into a new link {twin.id}.", "success")
     return redirect(url_for("admin.edit_link", link_id=twin.id))

@@ -2,8 +2,16 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkout import money, notifications, orders, payments, web
-from checkout.admin.common import actor, bp, one_page, provider_choices, require_action_form
+from checkout import money, notifications, orders, payments, reports, web
+from checkout.admin.common import (
+    actor,
+    bp,
+    confirm,
+    csv_download,
+    one_page,
+    provider_choices,
+    require_action_form,
+)
 from checkout.admin.forms import ActionForm, OrderFilterForm, RefundForm
 from checkout.models import Order, OrderStatus
 from checkout.stripe_gateway import StripeError
@@ -18,19 +26,34 @@ def _filters(form: OrderFilterForm) -> dict:
         "provider_id": form.provider.data or None,
         "date_from": form.date_from.data,
         "date_to": form.date_to.data,
+        "search": (form.q.data or "").strip() or None,
     }
+
+
+def _filter_form() -> OrderFilterForm:
+    form = OrderFilterForm(request.args)
+    form.provider.choices = provider_choices("Any provider")
+    return form
 
 
 @bp.get("/orders")
 def orders_list():
-    """Orders with filters by status, provider and date, a page at a time."""
-    form = OrderFilterForm(request.args)
-    form.provider.choices = provider_choices("Any provider")
+    """Orders with filters by status, provider, date and a search, a page at a time."""
+    form = _filter_form()
     valid = form.validate()
     filters = _filters(form) if valid else {}
     page, args = one_page(orders.select_orders(**filters), ORDERS_PER_PAGE, empty=not valid)
     response = render_template("admin/orders.html", form=form, page=page, args=args)
     return (response, 200) if valid else (response, 422)
+
+
+@bp.get("/orders.csv")
+def orders_csv():
+    """The filtered orders as CSV, streamed a batch at a time."""
+    form = _filter_form()
+    if not form.validate():
+        abort(422, description="Fix the filters on the orders page, then export again.")
+    return csv_download("orders", reports.order_rows(orders.select_orders(**_filters(form))))
 
 
 @bp.get("/orders/<order_id>")
@@ -55,12 +78,35 @@ def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
     ), status
 
 
-@bp.post("/orders/<order_id>/refund")
+def _confirm_refund(row: Order):
+    """Ask before refunding: the order page's refund form leads here (a GET with the amount)."""
+    text = request.args.get("amount", "").strip()
+    try:
+        amount = money.parse(text, row.currency) if text else orders.refundable_minor(row)
+    except money.AmountError as error:
+        flash(str(error), "error")
+        return _order_page(row, RefundForm(), 422)
+    if not orders.refundable_minor(row):
+        flash("Only a paid order can be refunded", "error")
+        return redirect(url_for("admin.order", order_id=row.id))
+    form = RefundForm()
+    return confirm(
+        f"Refund {money.format_money(amount, row.paid_currency or row.currency)}?",
+        f"The customer of order {row.id} gets this amount back. A refund cannot be undone.",
+        "Refund",
+        url_for("admin.order", order_id=row.id),
+        fields={"amount": text, "request_key": form.request_key.data},
+    )
+
+
+@bp.route("/orders/<order_id>/refund", methods=["GET", "POST"])
 def refund_order(order_id: str):
     """Refund a paid order through Stripe (or at once in sandbox mode)."""
     row = orders.find_order(order_id)
     if row is None:
         abort(404)
+    if request.method == "GET":
+        return _confirm_refund(row)
     form = RefundForm()
     if not form.validate_on_submit():
         return _order_page(row, form, 422)

@@ -1,0 +1,129 @@
+"""The admin in Chromium: copy buttons, the link form's fields, and confirmation pages."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from checkout import audit, payment_links
+from checkout.payment_links import LinkFields
+
+pytestmark = pytest.mark.browser
+
+
+def signed_in(page: Page, live_server, make) -> None:
+    email, password = make.admin()
+    page.goto(live_server.url + "/admin/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def a_link(app, make) -> str:
+    service_id = make.service(title="Ticket", price="12.50")
+    with app.app_context():
+        return payment_links.create_link(
+            LinkFields(service_id=service_id, title="Festival tickets"), actor=audit.SYSTEM
+        ).id
+
+
+def test_copy_buttons_put_the_value_on_the_clipboard(page: Page, app, live_server, make):
+    link_id = a_link(app, make)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    signed_in(page, live_server, make)
+    page.goto(f"{live_server.url}/admin/links/{link_id}")
+
+    button = page.locator('[data-copy="link-url"]')
+    button.click()
+    expect(button).to_have_text("Copied")
+    url = page.locator("[data-link-url]").input_value()
+    assert url.endswith(f"/l/{link_id}")
+    assert page.evaluate("navigator.clipboard.readText()") == url
+
+    page.get_by_role("button", name="Copy snippet").click()
+    snippet = page.evaluate("navigator.clipboard.readText()")
+    assert snippet.startswith("<script src=") and f'data-payment-link="{link_id}"' in snippet
+    expect(page.get_by_role("button", name="Duplicate")).to_be_visible()
+
+
+def test_without_the_clipboard_api_copy_selects_the_value(page: Page, app, live_server, make):
+    link_id = a_link(app, make)
+    page.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    signed_in(page, live_server, make)
+    page.goto(f"{live_server.url}/admin/links/{link_id}")
+    page.get_by_role("button", name="Copy link").click()
+    selected = page.evaluate(
+        "(() => { const input = document.getElementById('link-url');"
+        " return document.activeElement === input"
+        " && input.selectionEnd - input.selectionStart === input.value.length; })()"
+    )
+    assert selected
+
+
+def test_the_link_form_shows_only_the_fields_that_apply(page: Page, live_server, make):
+    make.service()
+    signed_in(page, live_server, make)
+    page.goto(f"{live_server.url}/admin/links/new")
+
+    message, redirect = page.get_by_label("Confirmation message"), page.get_by_label("Redirect URL")
+    expect(message).to_be_visible()
+    expect(redirect).to_be_hidden()
+    page.get_by_label("After payment").select_option("redirect")
+    expect(redirect).to_be_visible()
+    expect(message).to_be_hidden()
+
+    quantity, smallest = page.get_by_label("Quantity", exact=True), page.get_by_label("Smallest")
+    expect(quantity).to_be_visible()
+    expect(smallest).to_be_hidden()
+    page.get_by_label("Customers choose the quantity").check()
+    expect(quantity).to_be_hidden()
+    expect(smallest).to_be_visible()
+    expect(page.get_by_label("Largest quantity")).to_be_visible()
+
+    expect(page.locator("#password")).to_have_attribute("type", "password")
+    expect(page.locator("#expires_at")).to_have_attribute("placeholder", "YYYY-MM-DD HH:MM")
+
+    page.get_by_label("Title").fill("Tickets")
+    page.get_by_label("Smallest").fill("2")
+    page.get_by_label("Largest quantity").fill("5")
+    redirect.fill("https://shop.example/thanks")
+    page.get_by_role("button", name="Create link").click()
+    expect(page.get_by_text("2–5, customer chooses")).to_be_visible()
+    expect(page.get_by_text("redirect to https://shop.example/thanks")).to_be_visible()
+
+
+def test_revoking_a_key_asks_in_a_dialog(page: Page, live_server, make):
+    provider_id, _ = make.provider()
+    signed_in(page, live_server, make)
+    page.goto(f"{live_server.url}/admin/providers/{provider_id}")
+    page.get_by_role("link", name="Revoke").click()
+    dialog = page.get_by_role("dialog", name="Revoke key default?")
+    expect(dialog).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/admin/providers/{provider_id}$"))
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("link", name="Revoke")).to_be_focused()
+
+    page.get_by_role("link", name="Revoke").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke key").click()
+    expect(page.get_by_text(re.compile(r"Key default \(.*\) revoked\."))).to_be_visible()
+
+
+def test_without_javascript_the_confirmation_is_a_page(browser, live_server, make):
+    provider_id, _ = make.provider()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        signed_in(page, live_server, make)
+        page.goto(f"{live_server.url}/admin/providers/{provider_id}")
+        expect(page.locator('[data-copy="webhook-secret"]')).to_be_hidden()
+        page.get_by_role("link", name="Rotate secret").click()
+        expect(page).to_have_url(re.compile(r"/rotate-secret$"))
+        expect(
+            page.get_by_role("heading", name=re.compile("Rotate the signing secret"))
+        ).to_be_visible()
+        page.get_by_role("button", name="Rotate secret").click()
+        expect(page.get_by_text("New signing secret.")).to_be_visible()
+    finally:
+        context.close()
