@@ -112,16 +112,12 @@ def test_api_amounts_stay_json_numbers(client, api_key):
 
 
 def refund(admin_client, order_id: str, amount: str, headers=None):
-    page = f"/admin/orders/{order_id}"
-    html = admin_client.get(page).text
-    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', html)[1]
-    return post_form(
-        admin_client,
-        page,
-        {"amount": amount, "request_key": key},
-        post_url=f"{page}/refund",
-        headers=headers,
-    )
+    """Refund as the admin does: the order page's form, then its confirmation page."""
+    url = f"/admin/orders/{order_id}/refund"
+    html = admin_client.get(url, query_string={"amount": amount}, headers=headers).text
+    key = re.search(r'name="request_key" value="([^"]+)"', html)[1]
+    fields = {"amount": amount, "request_key": key, "csrf_token": csrf_token(html)}
+    return admin_client.post(url, data=fields, headers=headers)
 
 
 def test_partial_refund_says_how_much_of_what_was_paid(admin_client, app, make):

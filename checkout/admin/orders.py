@@ -78,11 +78,17 @@ def _order_page(row: Order, refund_form: RefundForm, status: int = 200):
     ), status
 
 
+def _typed_amount(text: str, currency: str) -> int:
+    """An amount the admin typed, as their locale writes it ("12,50" in German), in minor
+    units; raises money.AmountError."""
+    return money.to_minor(money.read_typed(text, web.request_locale()), currency)
+
+
 def _confirm_refund(row: Order):
     """Ask before refunding: the order page's refund form leads here (a GET with the amount)."""
     text = request.args.get("amount", "").strip()
     try:
-        amount = money.parse(text, row.currency) if text else orders.refundable_minor(row)
+        amount = _typed_amount(text, row.currency) if text else orders.refundable_minor(row)
     except money.AmountError as error:
         flash(str(error), "error")
         return _order_page(row, RefundForm(), 422)
@@ -91,7 +97,7 @@ def _confirm_refund(row: Order):
         return redirect(url_for("admin.order", order_id=row.id))
     form = RefundForm()
     return confirm(
-        f"Refund {money.format_money(amount, row.paid_currency or row.currency)}?",
+        f"Refund {money.display(amount, row.paid_currency or row.currency)}?",
         f"The customer of order {row.id} gets this amount back. A refund cannot be undone.",
         "Refund",
         url_for("admin.order", order_id=row.id),
@@ -111,12 +117,7 @@ def refund_order(order_id: str):
     if not form.validate_on_submit():
         return _order_page(row, form, 422)
     try:
-        typed = form.amount.data
-        amount = (
-            money.to_minor(money.read_typed(typed, web.request_locale()), row.currency)
-            if typed
-            else None
-        )
+        amount = _typed_amount(form.amount.data, row.currency) if form.amount.data else None
         requested = payments.refund(row.id, amount, form.request_key.data, actor=actor())
     except (money.AmountError, payments.RefundError) as error:
         flash(str(error), "error")
