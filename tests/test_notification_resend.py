@@ -37,7 +37,7 @@ def deliveries_of(receiver, message: str) -> list[str]:
 def attempts_shown(admin_client, message: str) -> tuple[int, int]:
     """The delivery page's Attempts count, and how many attempts it lists."""
     detail = admin_client.get(f"/admin/deliveries/{message}").text
-    count = int(re.search(r"<dt>Attempts</dt><dd>(\d+)</dd>", detail)[1])
+    count = int(re.search(r"<dt>Attempts</dt><dd[^>]*>(\d+)</dd>", detail)[1])
     listed = detail[detail.index("data-attempts") :].count("<tr>") - 1
     return count, listed
 

@@ -90,6 +90,14 @@ def _refused_quantity(page: Page) -> None:
         )
 
 
+def _open_dialog(link: str) -> Callable[[Page], None]:
+    def act(page: Page) -> None:
+        page.get_by_role("link", name=link, exact=True).first.click()
+        page.locator("dialog[open]").wait_for()
+
+    return act
+
+
 def _create_key(page: Page) -> None:
     page.get_by_label("Key name").fill("Second key")
     _click("Create key")(page)
@@ -149,10 +157,21 @@ STATES = [
     State("edit provider", lambda w: f"/admin/providers/{w.provider}/edit", admin=True),
     State("new API key", lambda w: f"/admin/providers/{w.provider}", admin=True, act=_create_key),
     State(
-        "new request-signing secret",
+        "confirmation page",
+        lambda w: f"/admin/providers/{w.provider}/request-secret",
+        admin=True,
+    ),
+    State(
+        "confirmation dialog",
         lambda w: f"/admin/providers/{w.provider}",
         admin=True,
-        act=_click("Generate new signing secret"),
+        act=_open_dialog("Revoke"),
+    ),
+    State(
+        "new request-signing secret",
+        lambda w: f"/admin/providers/{w.provider}/request-secret",
+        admin=True,
+        act=_click("Generate new secret"),
     ),
     State("provider branding", lambda w: f"/admin/providers/{w.provider}/branding", admin=True),
     State("links", _fixed("/admin/links"), admin=True),
