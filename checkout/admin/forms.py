@@ -153,20 +153,20 @@ class AuditFilterForm(FlaskForm):
     actor_kind = SelectField(
         "Actor kind",
         choices=[SelectChoice("", "Anyone")] + [SelectChoice(kind.value) for kind in ActorKind],
-        validators=[Optional()],
+        default="",
     )
     actor = StringField("Actor", validators=[Optional(), Length(max=254)])
     action = SelectField(
         "Action",
         choices=[SelectChoice("", "Any action")]
         + [SelectChoice(action.value) for action in audit.Action],
-        validators=[Optional()],
+        default="",
     )
     subject_type = SelectField(
         "Subject",
         choices=[SelectChoice("", "Anything")]
         + [SelectChoice(kind) for kind in audit.SUBJECT_TYPES],
-        validators=[Optional()],
+        default="",
     )
     subject_id = StringField("Subject ID", validators=[Optional(), Length(max=255)])
     date_from = DateField("From", validators=[Optional()])
@@ -185,9 +185,9 @@ class OrderFilterForm(FlaskForm):
         "Status",
         choices=[SelectChoice("", "Any status")]
         + [SelectChoice(status.value) for status in OrderStatus],
-        validators=[Optional()],
+        default="",
     )
-    provider = SelectField("Provider", validators=[Optional()])
+    provider = SelectField("Provider", default="")
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
     q = StringField(
@@ -208,7 +208,7 @@ class StripeEventFilterForm(FlaskForm):
             SelectChoice("waiting", "Waiting for a worker"),
             SelectChoice("failed", "Failed every attempt"),
         ],
-        validators=[Optional()],
+        default="",
     )
 
 
@@ -220,14 +220,14 @@ class DeliveryFilterForm(FlaskForm):
         "Status",
         choices=[SelectChoice("", "Any status")]
         + [SelectChoice(status.value) for status in NotificationStatus],
-        validators=[Optional()],
+        default="",
     )
-    provider = SelectField("Provider", validators=[Optional()])
+    provider = SelectField("Provider", default="")
     event = SelectField(
         "Event",
         choices=[SelectChoice("", "Any event")]
         + [SelectChoice(name) for name in notifications.EVENTS],
-        validators=[Optional()],
+        default="",
     )
 
 
