@@ -162,11 +162,6 @@ def require_signatures(provider: Provider, required: bool, *, actor: Actor) -> s
     return secret
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The Signature header a provider sends with this body."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def _check_signature(provider: Provider, body: bytes, signature: str | None) -> None:
     if not signature:
         raise SignatureInvalid(

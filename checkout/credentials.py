@@ -93,12 +93,6 @@ def regenerate_key(key: ApiKey, *, actor: Actor) -> tuple[ApiKey, str]:
     return issue_key(key.provider, key.name, key.scopes.split(), actor=actor)
 
 
-def authenticate(plaintext: object) -> Provider | None:
-    """The active provider owning this active key, or None."""
-    key = find_active_key(plaintext)
-    return None if key is None else key.provider
-
-
 def find_active_key(plaintext: object) -> ApiKey | None:
     """This key, if it is active and its provider too; else None."""
     if not isinstance(plaintext, str) or not plaintext.startswith(KEY_PREFIX):
