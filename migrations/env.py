@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -96,10 +97,53 @@ def run_migrations_online():
         # Batch mode lets ALTER TABLE migrations run on SQLite too.
         conf_args.setdefault("render_as_batch", True)
         conf_args.setdefault("compare_type", True)
+        if connection.dialect.name == "sqlite":
+            with sqlite_upgrade_transaction(connection):
+                context.configure(
+                    connection=connection, target_metadata=get_metadata(), **conf_args
+                )
+                context.run_migrations()
+            return
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+@contextmanager
+def sqlite_upgrade_transaction(connection):
+    """Run a whole upgrade on SQLite as one transaction, with foreign keys checked at its end.
+
+    A batch migration copies a table and drops the original, which SQLite refuses while
+    other tables' rows point at it and foreign keys are on; the pragma only changes outside
+    a transaction, so it is turned off first and every key is checked before the commit.
+    Python's sqlite3 commits before DDL by itself, so it is told to leave the transaction to
+    us (isolation_level None) and the transaction is begun explicitly: a failure anywhere
+    rolls back every migration of the run, and the database stays as it was.
+    """
+    driver = connection.connection.driver_connection
+    isolation_level = driver.isolation_level
+    connection.commit()
+    driver.isolation_level = None
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            tables = sorted({row[0] for row in broken})
+            raise RuntimeError(
+                f"the upgrade would leave {len(broken)} row(s) pointing at nothing in "
+                f"{', '.join(tables)}; nothing was changed"
+            )
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        driver.isolation_level = isolation_level
 
 
 if context.is_offline_mode():

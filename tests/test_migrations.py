@@ -1,18 +1,24 @@
 """Migrations build the schema the models describe, and tear it down again."""
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from werkzeug.security import generate_password_hash
 
+from checkout import create_app, models
 from checkout.config import database_url
 from checkout.extensions import db
+from tests.conftest import BASE_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,3 +100,241 @@ def test_existing_providers_get_signing_secrets(empty_database):
         assert all(secret.startswith("whsec_") for secret in secrets)
     finally:
         engine.dispose()
+
+
+# An upgrade must keep every row, from every earlier revision, whatever the tables hold:
+# rows are written into every table of the schema at that revision (found by reflection,
+# so a table added later is covered without changing this test), then `flask db upgrade`
+# brings it to head.
+
+ROWS_PER_TABLE = 3
+# Recent, so nothing seeded counts as abandoned yet; whole seconds, as every driver keeps them.
+SEED_TIME = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None, microsecond=0)
+
+
+def revisions() -> list[str]:
+    """Every migration, the first one first."""
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+def _value(table: sa.Table, column: sa.Column, n: int):
+    """A value for row n of a column that today's models can read back."""
+    model = db.metadata.tables.get(table.name)
+    current = model.columns.get(column.name) if model is not None else None
+    kind = current.type if current is not None else column.type
+    name = column.name
+    if current is not None and current.default is not None and current.default.is_callable:
+        return current.default.arg(None)  # the model's own id, as "ord_…"
+    if isinstance(kind, sa.Enum):
+        return kind.enums[0]
+    if isinstance(kind, sa.Boolean):
+        return name == "active"
+    if isinstance(kind, sa.DateTime):
+        if name.startswith("expires"):
+            return datetime(2099, 1, 1) + timedelta(minutes=n)
+        return SEED_TIME + timedelta(minutes=n)
+    if isinstance(kind, sa.Date):
+        return SEED_TIME.date() + timedelta(days=n)
+    if isinstance(kind, sa.Integer):
+        return n + 1
+    if isinstance(kind, sa.LargeBinary):
+        return None if column.nullable else b""
+    if name.endswith("currency"):
+        return "usd"
+    if name.endswith("_url"):
+        return f"https://provider{n}.example/path"
+    if name == "email":
+        return f"admin{n}@example.com"
+    if name == "webhook_secret":
+        return models.new_webhook_secret()
+    if name == "password_hash":
+        return generate_password_hash(f"password-{n}", method="pbkdf2:sha256:1")
+    if name.endswith(("colour", "color")):
+        return "#123456"
+    if name == "ip_allowlist":
+        return ""
+    if isinstance(kind, sa.Text):
+        return "{}"
+    length = getattr(column.type, "length", None) or 40
+    return f"{name[: max(1, length - 6)]}-{n}"[:length]
+
+
+def seed_every_table(connection) -> dict[str, list[dict]]:
+    """Write ROWS_PER_TABLE rows into every table, parents first; the rows written."""
+    schema = sa.MetaData()
+    schema.reflect(connection)
+    written: dict[str, list[dict]] = {}
+    for table in schema.sorted_tables:
+        if table.name == "alembic_version":
+            continue
+        parents = {
+            element.parent.name: element.column
+            for constraint in table.foreign_key_constraints
+            for element in constraint.elements
+        }
+        rows = written[table.name] = []
+        for n in range(ROWS_PER_TABLE):
+            row = {}
+            for column in table.columns:
+                if column.name in parents:
+                    parent = parents[column.name]
+                    row[column.name] = written[parent.table.name][n][parent.name]
+                elif column.autoincrement is True or (
+                    column.primary_key
+                    and isinstance(column.type, sa.Integer)
+                    and len(table.primary_key.columns) == 1
+                ):
+                    continue  # the database numbers it, so its sequence stays right
+                else:
+                    row[column.name] = _value(table, column, n)
+            key = connection.execute(table.insert().values(row)).inserted_primary_key
+            rows.append({**row, **key._asdict()})
+    return written
+
+
+def read_back(connection, written: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The same rows as they are now, by primary key, in the columns they were written with."""
+    schema = sa.MetaData()
+    schema.reflect(connection)
+    found = {}
+    for name, rows in written.items():
+        table = schema.tables[name]
+        key = [column.name for column in table.primary_key.columns]
+        found[name] = []
+        for row in rows:
+            match = table.select().where(*(table.c[k] == row[k] for k in key))
+            current = connection.execute(match).mappings().one_or_none()
+            found[name].append(
+                None
+                if current is None
+                else {column: current[RENAMED.get((name, column), column)] for column in row}
+            )
+    return found
+
+
+# Columns a migration renamed: (table, old name) → new name.
+RENAMED = {("stripe_events", "processed_at"): "received_at"}  # 0004
+
+# Values a migration sets on purpose in rows that already exist.
+CHANGED_BY_UPGRADE = {
+    # 0004: events recorded before deferred application had been applied when they arrived.
+    ("stripe_events", "applied_at"),
+}
+
+
+@pytest.mark.parametrize("revision", revisions()[:-1])
+def test_upgrade_keeps_every_row(empty_database, revision):
+    flask_db(empty_database, "upgrade", revision)
+    engine = sa.create_engine(database_url({"DATABASE_URL": empty_database}))
+    try:
+        with engine.begin() as connection:
+            written = seed_every_table(connection)
+        flask_db(empty_database, "upgrade")
+        with engine.connect() as connection:
+            found = read_back(connection, written)
+            assert (
+                MigrationContext.configure(connection).get_current_revision() == (revisions()[-1])
+            )
+    finally:
+        engine.dispose()
+    for name, rows in written.items():
+        for before, after in zip(rows, found[name], strict=True):
+            assert after is not None, f"{name}: a row is gone: {before}"
+            changed = {
+                column
+                for column in before
+                if before[column] != after[column] and (name, column) not in CHANGED_BY_UPGRADE
+            }
+            assert not changed, f"{name}: {sorted(changed)} changed: {before} → {after}"
+
+    app = create_app(
+        {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url({"DATABASE_URL": empty_database})}
+    )
+    with app.app_context():
+        for mapper in db.Model.registry.mappers:
+            for row in db.session.scalars(sa.select(mapper.class_)).all():
+                for attribute in mapper.column_attrs:
+                    getattr(row, attribute.key)
+        db.session.remove()
+    for order in written.get("orders", []):
+        page = app.test_client().get(f"/checkout?orderId={order['id']}")
+        assert page.status_code == 200, page.text
+    with app.app_context():
+        db.engine.dispose()
+
+
+FAILING_MIGRATION = '''"""a migration that fails half way, after changing the orders table
+
+Revision ID: 9999_fails
+Revises: {head}
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "9999_fails"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # On SQLite, the table copy that the real migrations' batch operations make.
+    copy = "always" if op.get_bind().dialect.name == "sqlite" else "auto"
+    with op.batch_alter_table("orders", recreate=copy) as batch_op:
+        batch_op.add_column(sa.Column("half_done", sa.Integer(), nullable=True))
+    raise RuntimeError("this migration fails on purpose")
+
+
+def downgrade():
+    pass
+'''
+
+
+def snapshot(url: str) -> dict:
+    """Every table's columns, indexes and rows, and the revision: what an upgrade may change."""
+    engine = sa.create_engine(database_url({"DATABASE_URL": url}))
+    try:
+        with engine.connect() as connection:
+            schema = sa.MetaData()
+            schema.reflect(connection)
+            inspector = sa.inspect(connection)
+            return {
+                name: (
+                    [column.name for column in table.columns],
+                    sorted(index["name"] for index in inspector.get_indexes(name)),
+                    sorted(map(tuple, connection.execute(table.select()).all()), key=repr),
+                )
+                for name, table in schema.tables.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_upgrade_changes_nothing(empty_database, tmp_path):
+    """Last week's instance (0004) with rows; a later migration fails: all or nothing."""
+    flask_db(empty_database, "upgrade", "0004_deferred_stripe_events")
+    engine = sa.create_engine(database_url({"DATABASE_URL": empty_database}))
+    try:
+        with engine.begin() as connection:
+            seed_every_table(connection)
+    finally:
+        engine.dispose()
+    before = snapshot(empty_database)
+    directory = tmp_path / "migrations"
+    shutil.copytree(ROOT / "migrations", directory)
+    failing = FAILING_MIGRATION.replace("{head}", revisions()[-1])
+    (directory / "versions" / "9999_fails.py").write_text(failing)
+
+    failed = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade", "-d", str(directory)],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": empty_database},
+        capture_output=True,
+        text=True,
+    )
+
+    assert failed.returncode != 0
+    assert "this migration fails on purpose" in failed.stderr
+    assert snapshot(empty_database) == before
+    flask_db(empty_database, "upgrade")  # and the real upgrade still runs afterwards
