@@ -2,6 +2,7 @@ import logging
 from contextlib import contextmanager
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
@@ -128,6 +129,7 @@ def sqlite_upgrade_transaction(connection):
     connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     connection.exec_driver_sql("BEGIN IMMEDIATE")
     try:
+        drop_copies_left_by_a_failed_upgrade(connection)
         yield
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if broken:
@@ -144,6 +146,26 @@ def sqlite_upgrade_transaction(connection):
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()
         driver.isolation_level = isolation_level
+
+
+def drop_copies_left_by_a_failed_upgrade(connection):
+    """Drop the table copies an upgrade made before this one ran in a transaction.
+
+    Until then a batch migration that failed on SQLite could leave `_alembic_tmp_<table>`
+    behind, a copy of a table that is still there (the failure was dropping the original).
+    """
+    names = set(sa.inspect(connection).get_table_names())
+    for name in sorted(names):
+        if not name.startswith("_alembic_tmp_"):
+            continue
+        original = name.removeprefix("_alembic_tmp_")
+        if original not in names:
+            raise RuntimeError(
+                f"{name} is left from a failed upgrade but {original} is missing: "
+                f"rename {name} to {original} by hand, then upgrade again"
+            )
+        logger.warning("Dropping %s, a copy of %s left by a failed upgrade", name, original)
+        connection.exec_driver_sql(f'DROP TABLE "{name}"')
 
 
 if context.is_offline_mode():

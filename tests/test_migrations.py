@@ -338,3 +338,37 @@ def test_a_failed_upgrade_changes_nothing(empty_database, tmp_path):
     assert "this migration fails on purpose" in failed.stderr
     assert snapshot(empty_database) == before
     flask_db(empty_database, "upgrade")  # and the real upgrade still runs afterwards
+
+
+# What a failed upgrade left behind before upgrades ran in one transaction on SQLite: the
+# steps that had run (each committed by itself) and the batch copy of the table whose
+# original could not be dropped.
+STUCK = {
+    "0004_deferred_stripe_events": [
+        "ALTER TABLE services ADD COLUMN stripe_payment_link_id VARCHAR(64)",
+        "CREATE TABLE _alembic_tmp_orders AS SELECT * FROM orders",
+    ],
+    "0007_admin_sessions": ["CREATE TABLE _alembic_tmp_providers AS SELECT * FROM providers"],
+}
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="a state only SQLite was left in")
+@pytest.mark.parametrize("revision", sorted(STUCK))
+def test_an_instance_stuck_by_an_earlier_failed_upgrade_upgrades(empty_database, revision):
+    flask_db(empty_database, "upgrade", revision)
+    engine = sa.create_engine(database_url({"DATABASE_URL": empty_database}))
+    try:
+        with engine.begin() as connection:
+            written = seed_every_table(connection)
+            for statement in STUCK[revision]:
+                connection.exec_driver_sql(statement)
+        flask_db(empty_database, "upgrade")
+        with engine.connect() as connection:
+            found = read_back(connection, written)
+            tables = sa.inspect(connection).get_table_names()
+            revision_now = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    assert revision_now == revisions()[-1]
+    assert not [name for name in tables if name.startswith("_alembic_tmp_")]
+    assert all(row is not None for rows in found.values() for row in rows)

@@ -21,8 +21,12 @@ STATUSES = ('pending', 'processing', 'paid', 'underpaid', 'failed', 'canceled',
 
 
 def upgrade():
-    with op.batch_alter_table('services', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('stripe_payment_link_id', sa.String(length=64), nullable=True))
+    # Before upgrades ran in one transaction on SQLite, a failed run of this revision could
+    # keep this column (its first step) while the revision stayed 0004: add it only once.
+    services = {column['name'] for column in sa.inspect(op.get_bind()).get_columns('services')}
+    if 'stripe_payment_link_id' not in services:
+        with op.batch_alter_table('services', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('stripe_payment_link_id', sa.String(length=64), nullable=True))
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('livemode', sa.Boolean(), server_default=sa.false(), nullable=False))
