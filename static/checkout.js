@@ -53,9 +53,12 @@
 
   // Ask the server until the status changes (then reload), the order can change no more,
   // or POLL_FOR_MS has passed (then say so: a page left open does not poll forever). Each
-  // unchanged answer, error or 429 doubles the wait; a Retry-After is honoured.
+  // unchanged answer, error or 429 doubles the wait; a Retry-After is honoured. Each poll
+  // also keeps a limited link's use held for this page; when the hold ends, the page
+  // reloads to show whether it can still be paid.
   if (root.hasAttribute("data-poll")) {
     var known = root.getAttribute("data-status");
+    var held = root.hasAttribute("data-held");
     var url = root.getAttribute("data-status-url");
     var pollUntil = Date.now() + POLL_FOR_MS;
     var wait = POLL_FIRST_MS;
@@ -83,7 +86,7 @@
           if (body && body.gone) return;
           if (body && "throttled" in body) {
             later(body.throttled);
-          } else if (body && body.status !== known) {
+          } else if (body && (body.status !== known || (held && body.held === false))) {
             window.location.reload();
           } else if (!(body && body.final)) {
             later();

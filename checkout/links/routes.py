@@ -1,6 +1,19 @@
 """Payment-link views: the link page, its password gate, Pay, and its QR code."""
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+import re
+import secrets
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from checkout import branding, link_analytics, money, payment_links, qr, urls, web
 from checkout.errors import ValidationError
@@ -11,6 +24,9 @@ from checkout.models import PaymentLink, PaymentMode
 bp = Blueprint("links", __name__)
 
 UNLOCKED = "unlocked_links"
+# One browser's first-party cookie: with the address, it tells whose order a Pay reuses.
+BROWSER_COOKIE = "kassa_browser"
+BROWSER_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 def _this_link() -> str:
@@ -38,7 +54,32 @@ def _unavailable(link: PaymentLink, problem: payment_links.LinkUnavailable):
         brand=branding.brand(link.provider),
         seller=web.seller(link.provider),
     )
-    return page, web.status_for(problem)
+    return page, web.status_for(problem), web.retry_after(problem)
+
+
+def _browser() -> str:
+    """This browser's token, from its cookie; a browser without one is given one with the
+    answer (_keep_browser), so its tabs and its next Pay share it."""
+    token = request.cookies.get(BROWSER_COOKIE, "")
+    if BROWSER_TOKEN.fullmatch(token):
+        return token
+    return g.setdefault("new_browser", secrets.token_hex(16))
+
+
+@bp.after_request
+def _keep_browser(response):
+    token = g.get("new_browser")
+    if token:
+        # A session cookie for the link pages only; Secure with an https PUBLIC_BASE_URL.
+        response.set_cookie(
+            BROWSER_COOKIE,
+            token,
+            path="/l/",
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
 
 
 def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
@@ -94,6 +135,7 @@ def show(link_id: str):
     if not _unlocked(link):
         return _password_page(link, UnlockForm())
     form = PayForm(quantity=link.quantity)
+    _browser()
     return _link_page(link, form)
 
 
@@ -138,7 +180,9 @@ def pay(link_id: str):
     if not form.validate_on_submit():
         return _link_page(link, form, 422)
     try:
-        order = payment_links.open_order(link.id, form.quantity.data, web.client_address())
+        order = payment_links.open_order(
+            link.id, form.quantity.data, web.client_address(), _browser()
+        )
     except ValidationError as error:
         form.quantity.errors = [error.message]
         return _link_page(link, form, 422)
