@@ -664,14 +664,16 @@ def _extend(order: Order, now: datetime) -> None:
         order.held_until = until
 
 
-def extend_hold(order: Order) -> None:
+def extend_hold(order: Order, *, paying: bool = False) -> None:
     """The order's checkout page is still open (its status poll): keep the order's hold for
-    LINK_FIRST_HOLD_SECONDS more, up to LINK_HOLD_SECONDS from its start. A hold that has
-    ended stays ended."""
+    LINK_FIRST_HOLD_SECONDS more, up to LINK_HOLD_SECONDS from its start. A customer who
+    pressed the page's pay button (`paying`) leaves it for Cash App or Stripe's page, where
+    nothing polls: the hold lasts to that end at once. A hold that has ended stays ended."""
     now = utcnow()
     if not (has_timed_hold(order) and order.hold_started_at is not None):
         return
-    until = min(now + first_hold_time(), order.hold_started_at + hold_time())
+    end = order.hold_started_at + hold_time()
+    until = end if paying else min(now + first_hold_time(), end)
     if until <= order.held_until:
         return
     # One UPDATE, guarded by the hold it extends: the order's version stays, so no writer

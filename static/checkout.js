@@ -99,6 +99,15 @@
     later();
   }
 
+  // A customer who presses pay leaves for Cash App or Stripe's page, where this page may
+  // not poll: tell the server, which keeps a limited link's use for them to the hold's end.
+  var keepHold = function () {
+    if (!root.hasAttribute("data-held")) return;
+    var marked = new URL(root.getAttribute("data-status-url"), window.location.href);
+    marked.searchParams.set("paying", "1");
+    fetch(marked.toString(), { cache: "no-store", keepalive: true }).catch(function () {});
+  };
+
   var payButton = document.querySelector("[data-cashapp-pay]");
   if (payButton) {
     var errorBox = document.querySelector("[data-pay-error]");
@@ -113,6 +122,7 @@
     var stripe = null;
     var confirm = function () {
       if (payButton.getAttribute("aria-busy") === "true") return;
+      keepHold();
       errorBox.hidden = true;
       payButton.disabled = true;
       payButton.setAttribute("aria-busy", "true");
@@ -165,6 +175,7 @@
       defined = true;
       buyError.hidden = true;
     });
+    buyButtonArea.addEventListener("click", keepHold);
     var script = document.createElement("script");
     script.src = buyButtonArea.getAttribute("data-buy-button-script");
     script.async = true;

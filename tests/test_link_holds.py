@@ -355,6 +355,21 @@ class TestWithStripe:
         assert poll(browser, order_id)["held"] is False
         assert held_until(app, order_id) < datetime.now(UTC).replace(tzinfo=None)
 
+    def test_pressing_pay_keeps_the_hold_to_link_hold_seconds(self, app, link_id):
+        from checkout.extensions import db
+        from checkout.models import Order
+
+        browser, order_id = self.start_paying(app, "127.0.0.1", link_id)
+        # The customer leaves for Stripe's page; theirs told Kassa first.
+        browser.get(f"/checkout/status?orderId={order_id}&paying=1")
+        with app.app_context():
+            order = db.session.get(Order, order_id)
+            assert order.held_until - order.hold_started_at == timedelta(seconds=600)
+        age(app, [order_id], 590)  # no poll since
+        assert poll(browser, order_id)["held"] is True
+        age(app, [order_id], 11)
+        assert poll(browser, order_id)["held"] is False
+
     def test_addresses_of_one_ipv6_network_count_their_holds_together(self, app, link_id):
         for suffix in ("1", "2", "abcd:ef01"):
             _, order_id = self.start_paying(app, f"2001:db8:1:2::{suffix}", link_id)

@@ -184,8 +184,9 @@ def checkout():
     if cached is not None:
         return cached, 200, web.NO_STORE
     order = _order_or_404()
-    # Asked before Stripe is: a customer who could not hold a use gets no PaymentIntent.
-    blocked = payment_links.hold_refusal(order, web.client_address())
+    # Asked before Stripe is: a customer who could not hold a use gets no PaymentIntent. A
+    # customer back from Cash App is asked about only once Stripe has said they did not pay.
+    blocked = None if returned else payment_links.hold_refusal(order, web.client_address())
     if blocked:
         return _link_unavailable(order, blocked)
     try:
@@ -243,7 +244,7 @@ def status():
         except stripe_gateway.StripeError:
             log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
     # The page is open: its order keeps its hold on a limited link's use a while longer.
-    payment_links.extend_hold(order)
+    payment_links.extend_hold(order, paying=bool(request.args.get("paying")))
     # `final`: nothing more will happen to the order, so the page stops asking. `held`: the
     # order holds a use its page must keep asking for (the page reloads when it is lost).
     answer = jsonify(
