@@ -104,6 +104,44 @@ def _port(environ: dict) -> int:
     return int(value) if value.isdigit() and 0 < int(value) < 65536 else 8000
 
 
+def bind_address(environ: dict | None = None) -> str:
+    """Where the web process listens: BIND (host, or host:port), else PORT on 127.0.0.1 in
+    sandbox mode and on every interface with Stripe keys (a PaaS router must reach it)."""
+    env = dict(os.environ if environ is None else environ)
+    port = _port(env)
+    value = env.get("BIND", "").strip()
+    if not value:
+        host = "127.0.0.1" if stripe_mode(env) == "sandbox" else "0.0.0.0"  # noqa: S104
+        return f"{host}:{port}"
+    if value.startswith("unix:") or "]:" in value:
+        return value  # a socket, or [IPv6]:port
+    if value.startswith("["):
+        return f"{value}:{port}"
+    if value.count(":") > 1:
+        return f"[{value}]:{port}"  # a bare IPv6 address
+    return value if ":" in value else f"{value}:{port}"
+
+
+def bind_warning(environ: dict | None = None) -> str | None:
+    """What to warn of when proxies are trusted but anyone may connect past them, unless
+    BIND chose every interface on purpose (a PaaS, where only the router connects)."""
+    env = dict(os.environ if environ is None else environ)
+    if env.get("BIND", "").strip():
+        return None
+    try:
+        hops = _whole_number(env, "TRUSTED_PROXIES", 0)
+    except ConfigError:
+        return None  # create_app refuses it, with its reason
+    address = bind_address(env)
+    if not hops or not address.startswith(("0.0.0.0:", "[::]:")):
+        return None
+    return (
+        f"TRUSTED_PROXIES={hops} but the web process listens on every interface ({address}): "
+        "a client that connects directly can name its own address in X-Forwarded-For. Set "
+        "BIND to an address only your proxy reaches, e.g. BIND=127.0.0.1."
+    )
+
+
 def _flag(environ: dict, name: str) -> bool:
     return environ.get(name, "").strip().lower() in TRUE_WORDS
 

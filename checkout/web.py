@@ -1,6 +1,7 @@
 """What the blueprints share: the HTTP status each domain error answers with, headers, the
 client's address and the configured rate limits."""
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,8 +64,22 @@ def client_address() -> str:
     proxies said it was (ProxyFix, installed by create_app, has already set remote_addr).
 
     Every throttle, visitor count, rate-limit key and log line takes the address from here.
+    Only an IP address is believed: a forwarded value that is not one (anything a client put
+    in X-Forwarded-For) gives way to the connection's peer, so no header text reaches a
+    key, a log line or an error message.
     """
-    return request.remote_addr or "unknown"
+    for candidate in (request.remote_addr, _peer_address()):
+        try:
+            return str(ipaddress.ip_address(candidate or ""))
+        except ValueError:
+            continue
+    return "unknown"
+
+
+def _peer_address() -> str | None:
+    """The connection's own peer, before ProxyFix replaced it."""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR")
 
 
 def configured_limit(name: str) -> Callable[[], str]:

@@ -7,6 +7,8 @@ import hmac
 import json
 import re
 
+import pytest
+
 from checkout import create_app
 from tests.conftest import BASE_CONFIG
 from tests.helpers import bearer, csrf_token, form_post, open_order, shown_once
@@ -94,6 +96,32 @@ def test_allowlist_refuses_other_addresses_with_403_naming_the_address(client, a
     assert v6.status_code == 200
     mapped = {"REMOTE_ADDR": "::ffff:203.0.113.20"}
     assert client.get("/api/v1/orders", headers=bearer(key), environ_base=mapped).status_code == 200
+
+
+class TestBehindAProxy:
+    """TRUSTED_PROXIES=1, and a client that reaches Kassa directly with its own header."""
+
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "TRUSTED_PROXIES": 1}
+
+    def test_a_forwarded_value_that_is_no_address_is_not_echoed(self, client, admin_client, make):
+        provider_id, key = make.provider()
+        set_allowlist(admin_client, provider_id, "203.0.113.0/24")
+        forged = {**bearer(key), "X-Forwarded-For": "<b>not-an-address</b>"}
+
+        refused = client.get("/api/v1/orders", headers=forged, environ_base=ELSEWHERE)
+
+        assert refused.status_code == 403
+        assert "not-an-address" not in refused.text
+        assert "198.51.100.7" in refused.get_json()["error"]  # the peer that really connected
+
+    def test_a_forwarded_address_is_believed_in_its_normal_form(self, client, admin_client, make):
+        provider_id, key = make.provider()
+        set_allowlist(admin_client, provider_id, "2001:db8::/32")
+        named = {**bearer(key), "X-Forwarded-For": "2001:DB8:0::7"}
+        allowed = client.get("/api/v1/orders", headers=named, environ_base=ELSEWHERE)
+        assert allowed.status_code == 200
 
 
 def test_allowlist_is_normalised_and_refuses_bad_entries(client, admin_client, make):
