@@ -382,6 +382,20 @@ def test_a_binary_or_huge_answer_is_kept_as_a_note(app, admin_client, make, endp
     assert "PNG" not in page
 
 
+def test_an_empty_answer_without_a_content_type_is_kept_as_a_note(
+    app, admin_client, make, endpoints
+):
+    answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    endpoint = endpoints(answer)
+    provider_id, _ = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook")
+
+    outcome, page = send_test_event(app, admin_client, provider_id)
+
+    assert outcome != "delivered"
+    assert "<td>400</td>" in page or ">400<" in page
+    assert '<pre class="payload">(empty body)</pre>' in page
+
+
 class TlsEndpoint:
     """An https endpoint on 127.0.0.1 whose certificate names one host, from a test CA."""
 
