@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from checkout.extensions import db
 from checkout.models import Order, PaymentLink, StripeEvent
-from tests.helpers import bearer
+from tests.helpers import api_error, bearer
 from tests.stripe_signing import WEBHOOK_SECRET, event, signature
 
 JSON = {"Content-Type": "application/json"}
@@ -77,9 +77,11 @@ def test_expiry_beyond_the_calendar_in_utc_answers_422(client, app, api_key, exp
     body = json.dumps({"expiresAt": expires_at})
     response = post_raw(client, api_key, "payment-links", body)
     assert response.status_code == 422
-    assert response.get_json() == {
-        "error": "expiresAt: Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
-    }
+    assert response.get_json() == api_error(
+        "expiresAt: Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+        "validation_error",
+        "expiresAt",
+    )
     assert count(app, PaymentLink) == 0
 
 
@@ -87,20 +89,29 @@ def test_expiry_beyond_the_calendar_in_utc_answers_422(client, app, api_key, exp
 def test_list_limit_takes_only_ascii_digits(client, api_key, limit):
     response = client.get(f"/api/v1/orders?limit={limit}", headers=bearer(api_key))
     assert response.status_code == 422
-    assert response.get_json() == {"error": "limit must be a whole number from 1 to 100"}
+    assert response.get_json() == api_error(
+        "limit must be a whole number from 1 to 100", "validation_error", "limit"
+    )
 
 
 def test_deeply_nested_api_body_answers_400(client, app, api_key):
     body = '{"externalId": "A", "amount": 5, "x": ' + "[" * 30_000 + "]" * 30_000 + "}"
     response = post_raw(client, api_key, "create-payment-intent", body)
     assert response.status_code == 400
-    assert response.get_json() == {"error": "JSON body is nested deeper than 64 levels"}
+    assert response.get_json() == api_error(
+        "JSON body is nested deeper than 64 levels", "nested_too_deep"
+    )
     assert count(app, Order) == 0
 
 
 def test_nesting_up_to_the_limit_is_read(client, api_key):
     nested = "[" * 63 + "]" * 63
     body = '{"externalId": "A", "x": ' + nested + ', "y": "[[[[{{{{"}'
+    # Read, and refused for what it holds (the endpoint takes no field x), not its depth.
+    response = post_raw(client, api_key, "create-payment-intent", body)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "unknown_field"
+    body = '{"externalId": "' + "[" * 70 + '{{{{"}'
     assert post_raw(client, api_key, "create-payment-intent", body).status_code == 200
 
 
@@ -143,7 +154,9 @@ def test_api_bodies_must_be_application_json(client, app, api_key, path, content
     headers = bearer(api_key) | ({"Content-Type": content_type} if content_type else {})
     response = client.post(f"/api/v1/{path}", data=b'{"externalId": "A"}', headers=headers)
     assert response.status_code == 415
-    assert response.get_json() == {"error": "Content-Type must be application/json"}
+    assert response.get_json() == api_error(
+        "Content-Type must be application/json", "unsupported_media_type"
+    )
     assert count(app, Order) == count(app, PaymentLink) == 0
 
 
@@ -158,14 +171,14 @@ def test_api_413_names_the_app_limit(client, api_key):
     body = '{"x": "' + "y" * 70_000 + '"}'
     response = post_raw(client, api_key, "create-payment-intent", body)
     assert response.status_code == 413
-    assert response.get_json() == {"error": "Request body is larger than 64 KiB"}
+    assert response.get_json() == api_error("Request body is larger than 64 KiB", "body_too_large")
 
 
 def test_stripe_webhook_413_names_its_own_limit(client, app):
     body = json.dumps(event("payment_intent.created", {"id": "pi_1", "x": "y" * 300_000}))
     response = post_stripe(client, body.encode())
     assert response.status_code == 413
-    assert response.get_json() == {"error": "Request body is larger than 256 KiB"}
+    assert response.get_json() == api_error("Request body is larger than 256 KiB", "body_too_large")
     assert count(app, StripeEvent) == 0
 
 
@@ -206,3 +219,28 @@ def test_admin_filters_refuse_blank_looking_choices(admin_client, path, field, v
     response = admin_client.get(path, query_string={field: value})
     assert response.status_code == 422, (path, field, value, response.status_code)
     assert admin_client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "4.9999999999999999999999999999999",  # 32 significant digits: rounded to 5.00 before
+        "5.0000000000000000000000000000001",
+        "10.000000000000000000000000000000000000001",
+        "5.001",
+        "1e-999999999",
+    ],
+)
+def test_amount_not_exact_in_the_currency_answers_422_naming_amount(client, app, api_key, amount):
+    response = post_raw(client, api_key, "create-payment-intent", f'{{"amount": {amount}}}')
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"] == "Amount has more than 2 decimal places for USD"
+    assert response.get_json()["param"] == "amount"
+    assert count(app, Order) == 0
+
+
+@pytest.mark.parametrize("amount", ["5.000000000000000000000000000000000000", "500e-2", "0.1e2"])
+def test_exact_amounts_with_many_written_digits_are_read(client, api_key, amount):
+    response = post_raw(client, api_key, "create-payment-intent", f'{{"amount": {amount}}}')
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["amount"] in (5, 10)

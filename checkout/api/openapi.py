@@ -1,5 +1,7 @@
 """The OpenAPI 3.1 document for the provider API; tests hold the implementation to it."""
 
+from dataclasses import dataclass
+
 from checkout import notifications, payment_links
 from checkout.models import OrderStatus, PaymentMode
 
@@ -88,14 +90,44 @@ _NOTIFICATION_FIELDS = {
     "timestamp": {"type": "string", "format": "date-time"},
 }
 
+# Request fields that cannot be combined with each other: the document says so (JSON Schema's
+# dependentSchemas) and the API refuses them together (422 conflicting_fields).
+CONFLICTING_FIELDS = {"CreatePaymentLink": {"quantity": ("minQuantity", "maxQuantity")}}
+
+
+def _exclusive(schema_name: str) -> dict:
+    return {
+        first: {"not": {"anyOf": [{"required": [second]} for second in others]}}
+        for first, others in CONFLICTING_FIELDS[schema_name].items()
+    }
+
+
 SCHEMAS = {
     "Error": {
         "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string"}},
+        "required": ["error", "code", "param"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {"type": "string", "description": "What went wrong, for people."},
+            "code": {
+                "type": "string",
+                "pattern": "^[a-z][a-z0-9_]*$",
+                "description": "What went wrong, for programs: e.g. invalid_api_key, "
+                "signature_expired, signature_reused, client_not_allowed, scope_missing, "
+                "unknown_field, conflicting_fields, validation_error, amount_invalid, "
+                "body_too_large, rate_limited.",
+            },
+            "param": {
+                "type": ["string", "null"],
+                "description": "The request field (body or query) the error is about; "
+                "null when it is about the request as a whole.",
+            },
+        },
     },
     "CreatePaymentIntent": {
         "type": "object",
+        "additionalProperties": False,
+        "description": "Any other field is refused (422 unknown_field).",
         "properties": {
             "apiKey": {
                 "type": "string",
@@ -153,7 +185,15 @@ SCHEMAS = {
     },
     "CreatePaymentLink": {
         "type": "object",
+        "additionalProperties": False,
+        "description": "Any other field is refused (422 unknown_field); quantity cannot be "
+        "combined with minQuantity or maxQuantity (422 conflicting_fields).",
+        "dependentSchemas": _exclusive("CreatePaymentLink"),
         "properties": {
+            "apiKey": {
+                "type": "string",
+                "description": "Your API key; may instead be sent as `Authorization: Bearer`.",
+            },
             "title": {"type": "string", "maxLength": 120},
             "description": {"type": "string", "maxLength": 2000},
             "quantity": {"type": "integer", "minimum": 1, "description": "Fixed quantity"},
@@ -461,3 +501,40 @@ def openapi_document(server_url: str) -> dict:
             },
         },
     }
+
+
+@dataclass(frozen=True)
+class RequestFields:
+    """What an operation accepts, as the document declares it: the API refuses the rest."""
+
+    body: tuple[str, ...]
+    query: tuple[str, ...]
+    conflicts: dict[str, tuple[str, ...]]
+
+
+def request_fields(operation_id: str) -> RequestFields:
+    """The body fields, query parameters and conflicting pairs of one operation."""
+    return _REQUEST_FIELDS[operation_id]
+
+
+def _request_fields(operation: dict) -> RequestFields:
+    schema_name = None
+    if "requestBody" in operation:
+        reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        schema_name = reference.rsplit("/", 1)[1]
+    return RequestFields(
+        body=tuple(SCHEMAS[schema_name]["properties"]) if schema_name else (),
+        query=tuple(
+            parameter["name"]
+            for parameter in operation.get("parameters", [])
+            if parameter["in"] == "query"
+        ),
+        conflicts=CONFLICTING_FIELDS.get(schema_name, {}),
+    )
+
+
+_REQUEST_FIELDS = {
+    operation["operationId"]: _request_fields(operation)
+    for item in openapi_document("")["paths"].values()
+    for operation in item.values()
+}
