@@ -188,7 +188,8 @@ class ChunkedBody:
             body = _read_at_most(environ["wsgi.input"], self.ceiling + 1)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
-            del environ["wsgi.input_terminated"]
+            # No longer chunked: Werkzeug ignores Content-Length beside Transfer-Encoding.
+            del environ["HTTP_TRANSFER_ENCODING"], environ["wsgi.input_terminated"]
         return self.wsgi_app(environ, start_response)
 
 

@@ -1,15 +1,17 @@
 """Client input that once answered 500 (issue 12, findings 7 and 10) now answers 4xx and
 changes nothing."""
 
+import io
 import json
 import time
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from checkout.extensions import db
 from checkout.models import Order, PaymentLink, StripeEvent
-from tests.helpers import api_error, bearer
+from tests.helpers import api_error, bearer, create_link, csrf_token
 from tests.stripe_signing import WEBHOOK_SECRET, event, signature
 
 JSON = {"Content-Type": "application/json"}
@@ -244,3 +246,115 @@ def test_exact_amounts_with_many_written_digits_are_read(client, api_key, amount
     response = post_raw(client, api_key, "create-payment-intent", f'{{"amount": {amount}}}')
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["amount"] in (5, 10)
+
+
+# Chunked bodies (issue 17, item 8): no Content-Length, so Werkzeug read exactly the limit
+# and stopped; a longer body arrived cut and was accepted.
+
+
+def post_chunked(client, path: str, body: bytes, content_type: str, **headers):
+    """POST as a chunked upload through a server that ends the stream (gunicorn, Werkzeug's
+    own): no Content-Length, wsgi.input_terminated set."""
+    return client.post(
+        path,
+        headers={"Content-Type": content_type, "Transfer-Encoding": "chunked", **headers},
+        environ_overrides={
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": "",
+            "wsgi.input_terminated": True,
+        },
+    )
+
+
+def test_chunked_api_body_over_the_limit_answers_413_and_opens_nothing(client, app, api_key):
+    body = b'{"externalId": "' + b"y" * 70_026 + b'"}'  # the issue's 70,044 bytes
+    assert len(body) == 70_044
+    for path in ("/api/v1/create-payment-intent", "/api/v1/payment-links"):
+        response = post_chunked(client, path, body, "application/json", **bearer(api_key))
+        assert response.status_code == 413, (path, response.get_json())
+        assert response.get_json() == api_error(
+            "Request body is larger than 64 KiB", "body_too_large"
+        )
+    assert count(app, Order) == count(app, PaymentLink) == 0
+
+
+def test_chunked_api_body_within_the_limit_is_read_whole(client, api_key):
+    external_id = "x" * 200 + "-end"
+    body = json.dumps({"externalId": external_id, "amount": 5}).encode().ljust(65_000)
+    response = post_chunked(
+        client, "/api/v1/create-payment-intent", body, "application/json", **bearer(api_key)
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["externalId"] == external_id
+
+
+def test_chunked_stripe_event_over_its_limit_answers_413(client, app):
+    small = json.dumps(event("payment_intent.created", {"id": "pi_1", "x": "y" * 100_000}))
+    headers = {"Stripe-Signature": signature(small.encode())}
+    response = post_chunked(
+        client, "/webhooks/stripe", small.encode(), "application/json", **headers
+    )
+    assert response.status_code == 200, response.get_json()
+    big = json.dumps(event("payment_intent.created", {"id": "pi_2", "x": "y" * 300_000})).encode()
+    headers = {"Stripe-Signature": signature(big)}
+    response = post_chunked(client, "/webhooks/stripe", big, "application/json", **headers)
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "Request body is larger than 256 KiB"
+    assert count(app, StripeEvent) == 1
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_chunked_forms_over_the_limit_answer_413(app, client, admin_client, make):
+    service_id = make.service()
+    provider_id, _ = make.provider(service_id=service_id)
+    link_id = create_link(admin_client, service_id)
+    token = csrf_token(admin_client.get(f"/l/{link_id}").text)
+    padding = "&pad=" + "p" * 70_000
+    for path in (
+        f"/l/{link_id}/pay",
+        f"/l/{link_id}/unlock",
+        "/admin/services/new",
+        f"/admin/providers/{provider_id}/allowlist",
+    ):
+        body = f"csrf_token={token}&quantity=1&ip_allowlist=10.0.0.0/8&title=T{padding}"
+        response = post_chunked(admin_client, path, body.encode(), FORM)
+        assert response.status_code == 413, (path, response.status_code)
+        assert "Request body is larger than 64 KiB" in response.text
+    assert count(app, Order) == 0
+    page = admin_client.get(f"/admin/providers/{provider_id}").text
+    assert "10.0.0.0/8</textarea>" not in page
+
+
+def test_chunked_branding_upload_over_its_limit_answers_413(admin_client, make):
+    provider_id, _ = make.provider()
+    page = f"/admin/providers/{provider_id}/branding"
+    token = csrf_token(admin_client.get(page).text)
+    body = f"csrf_token={token}&display_name=Big&pad={'p' * 270_000}".encode()
+    response = post_chunked(admin_client, page, body, FORM)
+    assert response.status_code == 413
+    assert "Request body is larger than 256 KiB" in response.text
+    # Within its own limit, above the app's: read whole, not refused for its size.
+    body = f"csrf_token={token}&display_name=Big&pad={'p' * 100_000}".encode()
+    assert post_chunked(admin_client, page, body, FORM).status_code != 413
+
+
+def test_chunked_bodies_through_gunicorn(app, web_servers, api_key):
+    server = web_servers(workers=1)
+
+    def chunks(body: bytes):
+        for start in range(0, len(body), 8192):
+            yield body[start : start + 8192]
+
+    url = server.url + "/api/v1/create-payment-intent"
+    headers = {**bearer(api_key), "Content-Type": "application/json"}
+    big = b'{"externalId": "' + b"y" * 70_026 + b'"}'
+    refused = requests.post(url, data=chunks(big), headers=headers, timeout=30)
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["code"] == "body_too_large"
+    assert count(app, Order) == 0
+    fitting = json.dumps({"externalId": "chunked", "amount": 5}).encode().ljust(60_000)
+    accepted = requests.post(url, data=chunks(fitting), headers=headers, timeout=30)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["externalId"] == "chunked"
