@@ -293,15 +293,26 @@ SCHEMAS = {
 }
 
 _UNAUTHORIZED = _error_response(
-    "Invalid or inactive API key, or (when the provider requires signed requests) "
-    "a missing or wrong Signature header"
+    "Invalid or inactive API key (invalid_api_key), or, when the provider requires signed "
+    "requests, a Signature header that is missing (signature_missing), not in the provider's "
+    "format (signature_malformed), wrong (signature_invalid), timed more than 300 seconds "
+    "from Kassa's clock (signature_expired) or already used once (signature_reused)"
 )
 _FORBIDDEN = _error_response(
-    "The key lacks the scope this operation needs, or the request comes from an address "
-    "outside the provider's IP allowlist"
+    "The key lacks the scope this operation needs (scope_missing), or the request comes from "
+    "an address outside the provider's IP allowlist (client_not_allowed)"
 )
-_UNPROCESSABLE = _error_response("A parameter has the wrong type or value")
-_UNSUPPORTED = _error_response("Content-Type is not application/json")
+_UNPROCESSABLE = _error_response(
+    "A parameter has the wrong type or value (validation_error), is not one this operation "
+    "takes (unknown_field), or cannot be combined with another (conflicting_fields); param "
+    "names it"
+)
+_UNKNOWN_QUERY = _error_response("A query parameter this operation does not take (unknown_field)")
+_TOO_MANY = _error_response(
+    "RATE_LIMIT_API reached for the key, or too many refused requests from the address "
+    "(rate_limited); Retry-After says when to retry"
+)
+_UNSUPPORTED = _error_response("Content-Type is not application/json (unsupported_media_type)")
 
 
 def openapi_document(server_url: str) -> dict:
@@ -312,16 +323,36 @@ def openapi_document(server_url: str) -> dict:
             "title": "Kassa provider API",
             "version": "1",
             "description": "Open payments, redirect customers to the hosted checkout, "
-            'and look up orders. Errors are JSON `{"error": "..."}`. Each key has scopes '
-            "(orders:write, orders:read, links:write, links:read); each operation names the "
-            "one it needs. A provider may require signed requests: then every request carries "
-            "`Signature: base64(HMAC-SHA256(request-signing secret, raw body))` (a GET signs "
-            "the empty body). A provider may allow requests from listed networks only.",
+            'and look up orders. Errors are JSON `{"error": "...", "code": "...", "param": '
+            "...}` (Error): `error` for people, `code` for programs, `param` the field it is "
+            "about or null. Each operation takes only the fields and query parameters it "
+            "lists. Each key has scopes (orders:write, orders:read, links:write, links:read); "
+            "each operation names the one it needs (x-scope). A provider may allow requests "
+            "from listed networks only, and may require signed requests. Then every request "
+            "carries, by default, `Signature: t=<unix time>,v1=<base64 HMAC-SHA256(request-"
+            'signing secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, e.g. the message '
+            "`1795430400.GET./api/v1/orders?limit=5.` for a GET: accepted within 300 seconds "
+            "of Kassa's clock, and once. A provider the admin keeps on the body-only form "
+            "sends `Signature: base64(HMAC-SHA256(secret, raw body))` (a GET signs the empty "
+            "body); such a signature can be replayed and moved to another path until the "
+            "secret changes.",
         },
         "servers": [{"url": server_url + "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "requestSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Signature",
+                    "description": "Required beside the key when the provider requires signed "
+                    "requests. timestamped (default): `t=<unix time>,v1=<base64 "
+                    'HMAC-SHA256(secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, within 300 '
+                    "seconds, each accepted once. body (only if the admin chose it): "
+                    "`base64(HMAC-SHA256(secret, raw body))`, replayable.",
+                },
+            },
             "schemas": SCHEMAS,
         },
         "webhooks": {
@@ -378,12 +409,16 @@ def openapi_document(server_url: str) -> dict:
                             "externalId already used with another amount, "
                             "or the service is not available"
                         ),
-                        "413": _error_response("Body larger than 64 KiB"),
+                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
                         "415": _UNSUPPORTED,
                         "422": _error_response(
-                            "externalId of the wrong type or length; in Cash App mode an "
-                            "amount that is not a number, too precise or too large"
+                            "externalId of the wrong type or length (validation_error); a "
+                            "field this operation does not take (unknown_field); in Cash App "
+                            "mode an amount that is not a number, not exact in the currency "
+                            "(more decimals than it has, however many digits) or too large "
+                            "(amount_invalid); param names the field"
                         ),
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -405,6 +440,8 @@ def openapi_document(server_url: str) -> dict:
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "404": _error_response("No such order among yours"),
+                        "422": _UNKNOWN_QUERY,
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -440,6 +477,7 @@ def openapi_document(server_url: str) -> dict:
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "422": _UNPROCESSABLE,
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -464,9 +502,10 @@ def openapi_document(server_url: str) -> dict:
                         ),
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
-                        "413": _error_response("Body larger than 64 KiB"),
+                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
                         "415": _UNSUPPORTED,
                         "422": _UNPROCESSABLE,
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -488,6 +527,8 @@ def openapi_document(server_url: str) -> dict:
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "404": _error_response("No such link among yours"),
+                        "422": _UNKNOWN_QUERY,
+                        "429": _TOO_MANY,
                     },
                 }
             },
