@@ -269,7 +269,7 @@ def _check_signature(provider: Provider, signed: SignedRequest) -> None:
     header = header[:SIGNATURE_MAX]
     parts = _timestamped_parts(header) if header.startswith("t=") else None
     if parts is not None:
-        _check_timestamped(provider, secret, signed, *parts)
+        _check_timestamped(secret, signed, *parts)
         return
     if timestamped:
         raise SignatureMalformed(
@@ -282,7 +282,7 @@ def _check_signature(provider: Provider, signed: SignedRequest) -> None:
 
 
 def _check_timestamped(
-    provider: Provider, secret: str, signed: SignedRequest, timestamp: int, given: list[bytes]
+    secret: str, signed: SignedRequest, timestamp: int, given: list[bytes]
 ) -> None:
     now = time.time()
     if abs(now - timestamp) > TOLERANCE.total_seconds():
