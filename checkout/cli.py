@@ -34,7 +34,14 @@ from checkout import (
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import Admin, ApiScope, Notification, PaymentLink, Provider
+from checkout.models import (
+    Admin,
+    ApiScope,
+    Notification,
+    PaymentLink,
+    Provider,
+    SignatureFormat,
+)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 scope_option = click.option(
@@ -259,13 +266,28 @@ def set_allowlist_command(slug, networks, clear, as_json) -> None:
 @providers_cli.command("require-signatures")
 @click.argument("slug")
 @click.argument("state", type=click.Choice(["on", "off"]))
+@click.option(
+    "--format",
+    "signature_format",
+    type=click.Choice([member.value for member in SignatureFormat]),
+    help="timestamped: t=…,v1=… over time, method, path and body, each used once (new "
+    "providers' default); body: the body alone, replayable (kept unless changed).",
+)
 @json_option
-def require_signatures_command(slug, state, as_json) -> None:
+def require_signatures_command(slug, state, signature_format, as_json) -> None:
     """Require (on) or stop requiring (off) a Signature header on the provider's API
-    requests; a secret made for it is printed only this once."""
+    requests, optionally in another format; a secret made for it is printed only this once."""
     provider = _provider_or_fail(slug, as_json)
-    secret = api_access.require_signatures(provider, state == "on", actor=audit.CLI)
-    lines = [f"{provider.slug}: signed requests {'required' if state == 'on' else 'not required'}."]
+    secret = api_access.require_signatures(
+        provider,
+        state == "on",
+        SignatureFormat(signature_format) if signature_format else None,
+        actor=audit.CLI,
+    )
+    required = "required" if state == "on" else "not required"
+    lines = [
+        f"{provider.slug}: signed requests {required}, format {provider.signature_format.value}."
+    ]
     if secret:
         lines.append(f"Request-signing secret (shown only now): {secret}")
     _emit(as_json, {**schemas.provider(provider), "requestSecret": secret}, "\n".join(lines))

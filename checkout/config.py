@@ -32,7 +32,7 @@ DEFAULT_RATE_LIMITS = {
     # GET /checkout and GET /checkout/status, per client address.
     "RATE_LIMIT_CHECKOUT": "120/minute;2000/hour",
     "RATE_LIMIT_CHECKOUT_STATUS": "240/minute;4000/hour",
-    # /api/v1/…: per API key; answers 401 count per client address.
+    # /api/v1/…: per API key; refusals for the caller (401, allowlist 403) per client address.
     "RATE_LIMIT_API": "600/minute",
     "RATE_LIMIT_API_UNAUTHENTICATED": "30/minute",
     # POST /admin/login: per client address, and per e-mail address and client address.

@@ -2,6 +2,7 @@
 client's address and the configured rate limits."""
 
 import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,12 @@ def status_for(error: DomainError) -> int:
         if kind in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[kind]
     raise LookupError(f"No HTTP status for {type(error).__name__}")
+
+
+def error_code(error: DomainError) -> str:
+    """The machine-readable code of a domain error: its class's name in snake_case
+    (ExternalIdTaken: external_id_taken), so every error has one and none is kept twice."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
 def client_address() -> str:
