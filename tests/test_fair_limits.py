@@ -116,6 +116,32 @@ class TestOneClientCannotLockALink:
         assert order_from(pay_link(browser_at(app, CUSTOMER), link_id))
 
 
+class TestBehindOneProxy:
+    """The probe's setup: TRUSTED_PROXIES=1, each client named by X-Forwarded-For."""
+
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "TRUSTED_PROXIES": 1}
+
+    def test_a_flood_from_one_forwarded_64_leaves_the_link_to_others(self, app, link_id):
+        flooding = app.test_client()
+        token = csrf_token(flooding.get(f"/l/{link_id}").text)
+        statuses = [
+            flooding.post(
+                f"/l/{link_id}/pay",
+                data={"csrf_token": token, "quantity": "0"},
+                headers={"X-Forwarded-For": f"2001:db8:9:9::{n:x}"},
+            ).status_code
+            for n in range(1, 126)
+        ]
+        assert statuses == [422] * 10 + [429] * 115
+        customer = app.test_client()
+        forwarded = {"X-Forwarded-For": "198.51.100.20"}
+        token = csrf_token(customer.get(f"/l/{link_id}", headers=forwarded).text)
+        paid = customer.post(f"/l/{link_id}/pay", data={"csrf_token": token}, headers=forwarded)
+        assert order_from(paid)
+
+
 class TestALinksOwnLimit:
     """The limit of all clients of a link still holds, and counts what passed each client's."""
 
