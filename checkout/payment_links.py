@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -344,24 +343,11 @@ def holds_use(order: Order, now: datetime) -> bool:
     )
 
 
-def _holder(client: str) -> str:
-    """Who holds a use: the client's address, or for IPv6 its /64, which one customer
-    usually has whole (one address per hold would let them take every use)."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if address.version == 4:
-        return str(address)
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{address}/64", strict=False))
-
-
 def client_hash(link_id: str, client: str) -> str:
-    """A per-link keyed hash of the client's address: the address itself is never stored."""
+    """A per-link keyed hash of the client (its address, or IPv6 /64: throttle.client_key);
+    the address itself is never stored."""
     key = current_app.config["SECRET_KEY"].encode()
-    message = f"link-hold|{link_id}|{_holder(client)}".encode()
+    message = f"link-hold|{link_id}|{throttle.client_key(client)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -503,7 +489,9 @@ class Unlock:
 
 
 def try_password(link: PaymentLink, password: str, client: str) -> Unlock:
-    """Check a link password; a client with too many wrong ones is refused for a while."""
+    """Check a link password; a client (IPv6: its /64) with too many wrong ones is refused
+    for a while."""
+    client = throttle.client_key(client)
     pair = f"{link.id}|{client}"
     lockout = throttle.lockout(
         "link-password-client", client, PASSWORD_WINDOW, PASSWORD_ATTEMPTS_PER_CLIENT

@@ -9,7 +9,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from babel import localedata
-from flask import current_app, request
+from flask import Response, current_app, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -22,6 +22,7 @@ from checkout import (
     payments,
     stripe_events,
     stripe_gateway,
+    throttle,
     urls,
 )
 from checkout.errors import DomainError, ValidationError
@@ -87,6 +88,33 @@ def _peer_address() -> str | None:
     """The connection's own peer, before ProxyFix replaced it."""
     original = request.environ.get("werkzeug.proxy_fix.orig") or {}
     return original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR")
+
+
+def client_key() -> str:
+    """The client as every rate limit counts it: its address, or for IPv6 its /64 (the rule
+    lockouts, holds and visitor counts use too)."""
+    return throttle.client_key(client_address())
+
+
+def passed_the_limits(response: Response) -> bool:
+    """Whether a limit of all clients (per link) counts this request: not when a limit
+    refused it (429), so a client stopped by its own limit uses up no one else's."""
+    return response.status_code != 429
+
+
+def set_private_cookie(response: Response, name: str, value: str, max_age: int, path: str):
+    """Set a first-party cookie no script reads: HttpOnly, SameSite=Lax, and Secure with an
+    https PUBLIC_BASE_URL (as the session cookie and HSTS)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="Lax",
+        secure=(current_app.config["PUBLIC_BASE_URL"] or "").startswith("https://"),
+    )
+    return response
 
 
 def configured_limit(name: str) -> Callable[[], str]:

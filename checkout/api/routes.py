@@ -37,7 +37,7 @@ def _presented_key() -> str:
             body = None
         key = body.get("apiKey") if isinstance(body, dict) else None
     if not isinstance(key, str) or not key:
-        return f"client:{web.client_address()}"
+        return f"client:{web.client_key()}"
     return "key:" + hashlib.sha256(key.encode(errors="replace")).hexdigest()
 
 
@@ -60,7 +60,7 @@ limiter.shared_limit(
 limiter.shared_limit(
     web.configured_limit("RATE_LIMIT_API_UNAUTHENTICATED"),
     "api-refused",
-    key_func=web.client_address,
+    key_func=web.client_key,
     deduct_when=lambda response: _caller_refused(),
 )(bp)
 
