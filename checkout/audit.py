@@ -53,6 +53,7 @@ class Action(StrEnum):
     PROVIDER_CHANGED = "provider.changed"
     ALLOWLIST_CHANGED = "provider.allowlist_changed"
     SIGNATURES_CHANGED = "provider.signatures_changed"
+    SIGNATURE_FORMAT_CHANGED = "provider.signature_format_changed"
     REQUEST_SECRET_GENERATED = "provider.request_secret_generated"  # noqa: S105
     WEBHOOK_SECRET_ROTATED = "provider.webhook_secret_rotated"  # noqa: S105
     ENDPOINT_ENABLED = "provider.endpoint_enabled"

@@ -1,6 +1,7 @@
 """Configuration, read once from the environment, with embedded defaults."""
 
 import contextlib
+import math
 import os
 import re
 import secrets
@@ -23,21 +24,36 @@ FALSE_WORDS = {"0", "false", "no", "off"}
 
 # Flask-Limiter's syntax ("10/minute;60/hour"). A customer pays a link once or twice and a
 # checkout page polls every 2 s; these stop a script from one address within seconds.
+# "Per client" is per address, and for IPv6 per /64 (throttle.client_key).
 DEFAULT_RATE_LIMITS = {
-    # POST /l/<id>/pay and /l/<id>/unlock: per client address, and per link for all clients.
+    # POST /l/<id>/pay and /l/<id>/unlock: per client, and per link for all clients (only
+    # requests their client's limit let through count there; see LIMITS_OF_ALL_CLIENTS).
     "RATE_LIMIT_LINK_PAY": "10/minute;60/hour",
     "RATE_LIMIT_LINK_PAY_PER_LINK": "120/minute",
     "RATE_LIMIT_LINK_UNLOCK": "10/minute;60/hour",
     "RATE_LIMIT_LINK_UNLOCK_PER_LINK": "60/minute",
+    # GET /l/<id> per client, all links: each view it lets through is counted.
+    "RATE_LIMIT_LINK_VIEW": "20/minute;200/hour",
     # GET /checkout and GET /checkout/status, per client address.
     "RATE_LIMIT_CHECKOUT": "120/minute;2000/hour",
     "RATE_LIMIT_CHECKOUT_STATUS": "240/minute;4000/hour",
-    # /api/v1/…: per API key; answers 401 count per client address.
+    # /api/v1/…: per API key; refusals for the caller (401, allowlist 403) per client address.
     "RATE_LIMIT_API": "600/minute",
     "RATE_LIMIT_API_UNAUTHENTICATED": "30/minute",
-    # POST /admin/login: per client address, and per e-mail address and client address.
+    # POST /admin/login: per client, and per e-mail address and client; and failed sign-ins
+    # per e-mail address from all clients, in a short window, so guessing from many
+    # addresses only slows the owner, for a minute at most (a browser that signed in as
+    # that admin before is not counted).
     "RATE_LIMIT_LOGIN": "30/minute;200/hour",
     "RATE_LIMIT_LOGIN_ACCOUNT": "10/minute;50/hour",
+    "RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT": "10/minute",
+}
+
+# Each limit of all clients together, and the per-client limit in front of it: one client
+# (one /64) must never be able to use up a limit every customer shares (check_rate_limits).
+LIMITS_OF_ALL_CLIENTS = {
+    "RATE_LIMIT_LINK_PAY_PER_LINK": "RATE_LIMIT_LINK_PAY",
+    "RATE_LIMIT_LINK_UNLOCK_PER_LINK": "RATE_LIMIT_LINK_UNLOCK",
 }
 
 # Stripe's key prefixes and the mode each belongs to (rk_: restricted secret keys).
@@ -104,6 +120,44 @@ def _port(environ: dict) -> int:
     return int(value) if value.isdigit() and 0 < int(value) < 65536 else 8000
 
 
+def bind_address(environ: dict | None = None) -> str:
+    """Where the web process listens: BIND (host, or host:port), else PORT on 127.0.0.1 in
+    sandbox mode and on every interface with Stripe keys (a PaaS router must reach it)."""
+    env = dict(os.environ if environ is None else environ)
+    port = _port(env)
+    value = env.get("BIND", "").strip()
+    if not value:
+        host = "127.0.0.1" if stripe_mode(env) == "sandbox" else "0.0.0.0"  # noqa: S104
+        return f"{host}:{port}"
+    if value.startswith("unix:") or "]:" in value:
+        return value  # a socket, or [IPv6]:port
+    if value.startswith("["):
+        return f"{value}:{port}"
+    if value.count(":") > 1:
+        return f"[{value}]:{port}"  # a bare IPv6 address
+    return value if ":" in value else f"{value}:{port}"
+
+
+def bind_warning(environ: dict | None = None) -> str | None:
+    """What to warn of when proxies are trusted but anyone may connect past them, unless
+    BIND chose every interface on purpose (a PaaS, where only the router connects)."""
+    env = dict(os.environ if environ is None else environ)
+    if env.get("BIND", "").strip():
+        return None
+    try:
+        hops = _whole_number(env, "TRUSTED_PROXIES", 0)
+    except ConfigError:
+        return None  # create_app refuses it, with its reason
+    address = bind_address(env)
+    if not hops or not address.startswith(("0.0.0.0:", "[::]:")):
+        return None
+    return (
+        f"TRUSTED_PROXIES={hops} but the web process listens on every interface ({address}): "
+        "a client that connects directly can name its own address in X-Forwarded-For. Set "
+        "BIND to an address only your proxy reaches, e.g. BIND=127.0.0.1."
+    )
+
+
 def _flag(environ: dict, name: str) -> bool:
     return environ.get(name, "").strip().lower() in TRUE_WORDS
 
@@ -135,6 +189,33 @@ def _rate_limit(environ: dict, name: str) -> str:
             f"{name} is {value!r}: give limits such as {DEFAULT_RATE_LIMITS[name]!r}"
         ) from None
     return value
+
+
+def most_from_one_client(client_limits: str, seconds: int) -> int:
+    """The most requests `client_limits` lets one client send in any `seconds`.
+
+    A fixed window starts at its first hit, anywhere, so a span meets one more of a
+    limit's windows than it covers whole.
+    """
+    return min(
+        item.amount * (math.ceil(seconds / item.get_expiry()) + 1)
+        for item in limits.parse_many(client_limits)
+    )
+
+
+def check_rate_limits(settings: Mapping) -> None:
+    """Refuse a limit of all clients that one client could use up alone, locking every
+    other customer out of a link."""
+    for shared, per_client in LIMITS_OF_ALL_CLIENTS.items():
+        for item in limits.parse_many(settings[shared]):
+            most = most_from_one_client(settings[per_client], item.get_expiry())
+            if most >= item.amount:
+                raise ConfigError(
+                    f"{shared} is {settings[shared]!r}: one client may send {most} requests "
+                    f"in that window under {per_client} ({settings[per_client]!r}), enough "
+                    f"to refuse every other customer; give more than {most}, or lower "
+                    f"{per_client}"
+                )
 
 
 def rate_limit_settings(environ: dict) -> dict:

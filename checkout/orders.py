@@ -45,6 +45,8 @@ class PaymentNotConfigured(OrderError):
 class AmountRefused(OrderError):
     """A valid amount the service's price does not allow (below it, or not a multiple)."""
 
+    param = "amount"
+
 
 class AmountBelowMinimum(AmountRefused):
     """An order total below the smallest charge Stripe makes in its currency."""
@@ -53,6 +55,8 @@ class AmountBelowMinimum(AmountRefused):
 class AmountInvalid(OrderError):
     """An amount that is no amount at all: not positive, too precise or too large."""
 
+    param = "amount"
+
 
 class ServiceUnavailable(OrderError):
     """The service has been turned off."""
@@ -60,6 +64,8 @@ class ServiceUnavailable(OrderError):
 
 class ExternalIdTaken(OrderError):
     """The provider's externalId already names an order with another amount."""
+
+    param = "external_id"
 
 
 class NotUnderpaid(DomainError):

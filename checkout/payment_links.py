@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -379,32 +378,19 @@ def has_timed_hold(order: Order) -> bool:
     return orders.is_payable(order) and holds_use(order, utcnow())
 
 
-def _holder(client: str) -> str:
-    """Who holds a use: the client's address, or for IPv6 its /64, which one customer
-    usually has whole (one address per hold would let them take every use)."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if address.version == 4:
-        return str(address)
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{address}/64", strict=False))
-
-
 def _keyed(kind: str, link_id: str, value: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"{kind}|{link_id}|{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def client_hash(link_id: str, client: str) -> str:
-    """A per-link keyed hash of the client's address: the address itself is never stored."""
-    return _keyed("link-hold", link_id, _holder(client))
+    """A per-link keyed hash of the client (its address, or IPv6 /64: throttle.client_key);
+    the address itself is never stored."""
+    return _keyed("link-hold", link_id, throttle.client_key(client))
 
 
 def browser_hash(link_id: str, browser: str) -> str:
-    """A per-link keyed hash of the browser's cookie (links.routes sets it)."""
+    """A per-link keyed hash of the browser's visitor cookie (links.routes sets it)."""
     return _keyed("link-browser", link_id, browser)
 
 
@@ -702,7 +688,9 @@ class Unlock:
 
 
 def try_password(link: PaymentLink, password: str, client: str) -> Unlock:
-    """Check a link password; a client with too many wrong ones is refused for a while."""
+    """Check a link password; a client (IPv6: its /64) with too many wrong ones is refused
+    for a while."""
+    client = throttle.client_key(client)
     pair = f"{link.id}|{client}"
     lockout = throttle.lockout(
         "link-password-client", client, PASSWORD_WINDOW, PASSWORD_ATTEMPTS_PER_CLIENT

@@ -166,7 +166,7 @@ def sandbox_token(order_id: str) -> str:
 
 
 @bp.get("/checkout")
-@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_key)
 def checkout():
     """The hosted checkout page for one order (or, with paymentLinkId, a payment link)."""
     if "paymentLinkId" in request.args and "orderId" not in request.args:
@@ -230,7 +230,7 @@ def checkout():
 
 
 @bp.get("/checkout/status")
-@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT_STATUS"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT_STATUS"), key_func=web.client_key)
 def status():
     """The order's status, for the page to poll while a payment may still arrive."""
     order = orders.find_order(request.args.get("orderId"))

@@ -2,7 +2,7 @@
 time the checkout page extends, and belongs to one browser as well as one address
 
 Revision ID: 0015_fair_holds
-Revises: 0013_firstrun
+Revises: 0016_signed_requests
 Create Date: 2026-12-03 10:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015_fair_holds'
-down_revision = '0013_firstrun'
+down_revision = '0016_signed_requests'
 branch_labels = None
 depends_on = None
 
