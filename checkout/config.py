@@ -232,6 +232,35 @@ def rate_limit_settings(environ: dict) -> dict:
     }
 
 
+# Throttle hits, which count the holds a client starts, are kept a day (tasks.py).
+HOLD_WINDOW_MAX = 86400
+
+
+def link_hold_settings(environ: dict) -> dict:
+    """How long a customer who starts paying holds a use of a limited link, and how often."""
+    settings = {
+        # The longest a hold lasts, however long the checkout page stays open.
+        "LINK_HOLD_SECONDS": _whole_number(environ, "LINK_HOLD_SECONDS", 600),
+        # A hold ends this long after its start or the page's last status poll.
+        "LINK_FIRST_HOLD_SECONDS": _whole_number(environ, "LINK_FIRST_HOLD_SECONDS", 120),
+        # Holds one client address (IPv6: its /64) may start on one link in the window.
+        "LINK_HOLDS_PER_CLIENT": _whole_number(environ, "LINK_HOLDS_PER_CLIENT", 3),
+        "LINK_HOLD_WINDOW_SECONDS": _whole_number(environ, "LINK_HOLD_WINDOW_SECONDS", 3600),
+    }
+    if settings["LINK_FIRST_HOLD_SECONDS"] > settings["LINK_HOLD_SECONDS"]:
+        raise ConfigError(
+            f"LINK_FIRST_HOLD_SECONDS ({settings['LINK_FIRST_HOLD_SECONDS']}) is longer than "
+            f"LINK_HOLD_SECONDS ({settings['LINK_HOLD_SECONDS']}): the first hold is part of it"
+        )
+    if settings["LINK_HOLDS_PER_CLIENT"] < 1:
+        raise ConfigError("LINK_HOLDS_PER_CLIENT is 0: give 1 or more, or no one could pay")
+    if settings["LINK_HOLD_WINDOW_SECONDS"] > HOLD_WINDOW_MAX:
+        raise ConfigError(
+            f"LINK_HOLD_WINDOW_SECONDS is over {HOLD_WINDOW_MAX}: holds are counted for a day"
+        )
+    return settings
+
+
 def _instance_path(environ: dict) -> Path:
     return Path(environ.get("KASSA_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
 
@@ -297,8 +326,7 @@ def load(environ: dict | None = None) -> dict:
         "NOTIFICATION_LEASE_SECONDS": int(env.get("NOTIFICATION_LEASE_SECONDS", "60")),
         "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),
-        # How long an unpaid order holds one use of a limited payment link.
-        "LINK_HOLD_SECONDS": int(env.get("LINK_HOLD_SECONDS", "600")),
+        **link_hold_settings(env),
         # Unpaid orders with no payment under way expire after this long.
         "ORDER_EXPIRY_SECONDS": int(env.get("ORDER_EXPIRY_SECONDS", "86400")),
         # An admin session unused for longer than this is signed out.

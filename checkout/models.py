@@ -362,9 +362,16 @@ class Order(db.Model):
     dispute_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     dispute_evidence_due_by: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
-    # For a payment link's order: a keyed hash of the client that opened it (never the
-    # address), so one client holds at most one of a limited link's uses.
+    # For a payment link's order: a keyed hash of the client's address that opened it (never
+    # the address), and one of the browser's cookie, so one browser at one address shares
+    # one order and another browser behind the same address never changes it.
     client_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    browser_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # A limited link's use, held for the customer from when they start paying
+    # (payment_links.start_hold) until held_until, which the checkout page's status poll
+    # pushes on; any status change ends it (a payment under way holds by its status).
+    hold_started_at: Mapped[datetime | None]
+    held_until: Mapped[datetime | None]
 
     provider: Mapped[Provider | None] = relationship()
     payment_link: Mapped[PaymentLink | None] = relationship()

@@ -400,6 +400,9 @@ def _move(
         return False
     previous = order.status
     order.status = target
+    # A payment link's hold ends with the status it was taken in: a payment under way holds
+    # by its status, and a failure, cancellation or expiry frees the use at once.
+    order.held_until = None
     if event_created is not None and (
         order.last_event_at is None or event_created > order.last_event_at
     ):

@@ -40,6 +40,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     stripe_gateway.CashAppUnavailable: 400,
     payment_links.LinkClosed: 410,
     payment_links.LinkBusy: 409,
+    payment_links.HoldLimitReached: 429,
     payment_links.LinkMisconfigured: 409,
     payments.RefundError: 422,
     stripe_events.AlreadyApplied: 409,
@@ -59,6 +60,12 @@ def status_for(error: DomainError) -> int:
         if kind in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[kind]
     raise LookupError(f"No HTTP status for {type(error).__name__}")
+
+
+def retry_after(error: DomainError) -> dict:
+    """The Retry-After header of a refusal that says how long to wait (a 429), else none."""
+    seconds = getattr(error, "retry_after", None)
+    return {"Retry-After": str(seconds)} if seconds else {}
 
 
 def error_code(error: DomainError) -> str:

@@ -127,7 +127,7 @@ def test_an_expired_checkout_says_so_and_takes_no_payment(app, client, runner, a
     assert "Order expired" in page.text and "can no longer be paid" in page.text
     assert "Simulate" not in page.text
     poll = customer.get(f"/checkout/status?orderId={order_id}").get_json()
-    assert poll == {"orderId": order_id, "status": "expired", "final": True}
+    assert poll == {"orderId": order_id, "status": "expired", "final": True, "held": False}
 
 
 def test_a_payment_stripe_reports_after_expiry_is_recorded(app, client, runner, provider_key):

@@ -20,7 +20,8 @@ from checkout.models import PaymentLink, PaymentMode
 bp = Blueprint("links", __name__)
 
 UNLOCKED = "unlocked_links"
-# The first-party cookie that tells one visitor of a link from another (link_analytics).
+# The first-party cookie that tells one visitor of a link from another: for its view counts
+# (link_analytics) and, with the address, for whose order a Pay reuses (payment_links).
 VISITOR_COOKIE = "kassa_visitor"
 
 
@@ -54,7 +55,7 @@ def _unavailable(link: PaymentLink, problem: payment_links.LinkUnavailable):
         brand=branding.brand(link.provider),
         seller=web.seller(link.provider),
     )
-    return page, web.status_for(problem)
+    return page, web.status_for(problem), web.retry_after(problem)
 
 
 def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
@@ -179,7 +180,11 @@ def pay(link_id: str):
     if not form.validate_on_submit():
         return _link_page(link, form, 422)
     try:
-        order = payment_links.open_order(link.id, form.quantity.data, web.client_address())
+        # A browser without the cookie (a script, or one that refused it) gets a new id,
+        # and so an order of its own.
+        order = payment_links.open_order(
+            link.id, form.quantity.data, web.client_address(), _visitor_id()
+        )
     except ValidationError as error:
         form.quantity.errors = [error.message]
         return _link_page(link, form, 422)

@@ -332,12 +332,15 @@ def build_world(app, make) -> World:
         world.links["busy"] = _link_row(app, service, max_uses=1)
         world.links["expired"] = _link_row(app, service)
         world.links["inactive"] = _link_row(app, service)
-        world.orders["from_link"] = payment_links.open_order(world.links["plain"], 2, CLIENT).id
-        used = payment_links.open_order(world.links["used_up"], 1, "10.0.0.1").id
+        world.orders["from_link"] = payment_links.open_order(
+            world.links["plain"], 2, CLIENT, None
+        ).id
+        used = payment_links.open_order(world.links["used_up"], 1, "10.0.0.1", None).id
         payments.simulate(used, Outcome.SUCCEEDED)
-        payment_links.open_order(world.links["busy"], 1, "10.0.0.3")
+        holding = payment_links.open_order(world.links["busy"], 1, "10.0.0.3", None).id
+        payment_links.start_hold(holding, "10.0.0.3")  # that customer has started paying
         world.orders["from_inactive_link"] = payment_links.open_order(
-            world.links["inactive"], 1, "10.0.0.2"
+            world.links["inactive"], 1, "10.0.0.2", None
         ).id
         inactive = db.session.get(PaymentLink, world.links["inactive"])
         payment_links.set_active(inactive, False, actor=audit.SYSTEM)
