@@ -812,6 +812,6 @@ def select_orders(
     if date_from is not None:
         query = query.where(Order.created_at >= datetime.combine(date_from, time.min))
     if date_to is not None:
-        end = datetime.combine(date_to, time.min) + timedelta(days=1)
-        query = query.where(Order.created_at < end)
+        # Up to the day's last microsecond: 9999-12-31 has no next day to stop before.
+        query = query.where(Order.created_at <= datetime.combine(date_to, time.max))
     return query.order_by(Order.created_at.desc(), Order.id.desc())

@@ -10,8 +10,8 @@ import requests
 from sqlalchemy import func, select
 
 from checkout.extensions import db
-from checkout.models import Order, PaymentLink, StripeEvent
-from tests.helpers import api_error, bearer, create_link, csrf_token
+from checkout.models import Admin, Order, PaymentLink, StripeEvent
+from tests.helpers import api_error, bearer, create_link, csrf_token, new_order
 from tests.stripe_signing import WEBHOOK_SECRET, event, signature
 
 JSON = {"Content-Type": "application/json"}
@@ -358,3 +358,28 @@ def test_chunked_bodies_through_gunicorn(app, web_servers, api_key):
     accepted = requests.post(url, data=chunks(fitting), headers=headers, timeout=30)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["externalId"] == "chunked"
+
+
+@pytest.mark.parametrize("path", ["/admin/audit", "/admin/orders", "/admin/orders.csv"])
+@pytest.mark.parametrize(
+    "dates", [{"date_to": "9999-12-31"}, {"date_from": "9999-12-31", "date_to": "9999-12-31"}]
+)
+def test_admin_date_filters_on_the_last_day_of_the_calendar_answer_200(
+    admin_client, client, api_key, path, dates
+):
+    # The day after 9999-12-31 does not exist: its filter's end overflowed, 500.
+    order_id = new_order(client, api_key)
+    response = admin_client.get(path, query_string=dates)
+    assert response.status_code == 200
+    if path != "/admin/audit":
+        assert (order_id in response.get_data(as_text=True)) is ("date_from" not in dates)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("admin_id", ["99999999999999999999", str(2**63), "0", "-1"])
+def test_removing_an_admin_beyond_any_id_is_404(admin_client, app, method, admin_id):
+    # An id past 64 bits reached the database driver, which cannot hold it: 500.
+    form = {"csrf_token": csrf_token(admin_client.get("/admin/admins").text)}
+    response = admin_client.open(f"/admin/admins/{admin_id}/remove", method=method, data=form)
+    assert response.status_code == 404
+    assert count(app, Admin) == 1

@@ -79,6 +79,39 @@ def test_fixed_quantity_link_opens_an_order_and_pays(admin_client, client, servi
     assert "data-countdown" not in paid
 
 
+def test_a_link_showing_its_message_never_redirects_to_its_providers_success_url(
+    admin_client, client, make, service_id
+):
+    provider_id, _ = make.provider(service_id=service_id)
+    message_link = create_link(
+        admin_client,
+        service_id,
+        provider_id=provider_id,
+        after_payment="message",
+        confirmation_message="Your tickets are on their way.",
+    )
+    redirect_link = create_link(
+        admin_client,
+        service_id,
+        provider_id=provider_id,
+        after_payment="redirect",
+        redirect_url="https://fair.example/thanks?order={orderId}",
+    )
+    paid = {}
+    for link_id in (message_link, redirect_link):
+        order_id = order_from(pay_link(client, link_id))
+        simulate(client, order_id)
+        paid[link_id] = (order_id, client.get(f"/checkout?orderId={order_id}").text)
+
+    order_id, page = paid[message_link]
+    assert "Your tickets are on their way." in page
+    assert "data-countdown" not in page and "http-equiv" not in page
+    assert "provider.example/success" not in page
+    order_id, page = paid[redirect_link]
+    assert f'data-redirect-url="https://fair.example/thanks?order={order_id}"' in page
+    assert f'content="5;url=https://fair.example/thanks?order={order_id}"' in page
+
+
 def test_adjustable_quantity_is_bounded(admin_client, client, app, service_id):
     link_id = create_link(
         admin_client, service_id, adjustable_quantity="y", min_quantity="2", max_quantity="4"
@@ -471,7 +504,10 @@ class TestApi:
         assert order["paymentLinkId"] == link_id and order["quantity"] == 2
         simulate(client, order_id)
         page = client.get(f"/checkout?orderId={order_id}").text
-        assert f"https://shop.example/thanks?o={order_id}" in page
+        # Without a redirectUrl the link shows its message: the provider's success URL is
+        # not where its customers go (issue 17), its site is only linked.
+        assert f"https://shop.example/thanks?o={order_id}" not in page
+        assert "data-countdown" not in page and "data-back-to-seller" in page
         detail = admin_client.get(f"/admin/orders/{order_id}").text
         assert "payment_succeeded" in detail
 

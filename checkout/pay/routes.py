@@ -139,10 +139,10 @@ def _destinations(order: Order) -> Destinations:
     message = None
     if link is not None:
         message = link.confirmation_message or None
-        if link.after_payment is AfterPayment.REDIRECT:
-            success_template = link.redirect_url
-        elif not provider:
-            success_template = None
+        # The link's own choice: its redirect, or its message and no redirect at all (not
+        # even to its provider's success URL).
+        redirects = link.after_payment is AfterPayment.REDIRECT
+        success_template = link.redirect_url if redirects else None
         if cancel_url is None:
             cancel_url = url_for("links.show", link_id=link.id)
             cancel_label = "Back to the payment link"

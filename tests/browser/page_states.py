@@ -32,6 +32,7 @@ class World:
     """The rows the page states show: ids by name."""
 
     provider: str = ""
+    long_provider: str = ""
     service: str = ""
     link_service: str = ""
     admin_email: str = ""
@@ -156,6 +157,11 @@ STATES = [
     State("order paid", lambda w: f"/admin/orders/{w.orders['paid']}", admin=True),
     State("order underpaid", lambda w: f"/admin/orders/{w.orders['underpaid']}", admin=True),
     State("order disputed", lambda w: f"/admin/orders/{w.orders['disputed']}", admin=True),
+    State(
+        "order refunded in parts (sandbox refund ids)",
+        lambda w: f"/admin/orders/{w.orders['refunded_in_parts']}",
+        admin=True,
+    ),
     State("services", _fixed("/admin/services"), admin=True),
     State("new service", _fixed("/admin/services/new"), admin=True),
     State(
@@ -164,6 +170,7 @@ STATES = [
     State("edit service", lambda w: f"/admin/services/{w.service}/edit", admin=True),
     State("providers", _fixed("/admin/providers"), admin=True),
     State("provider", lambda w: f"/admin/providers/{w.provider}", admin=True),
+    State("provider with long URLs", lambda w: f"/admin/providers/{w.long_provider}", admin=True),
     State("new provider", _fixed("/admin/providers/new"), admin=True),
     State("edit provider", lambda w: f"/admin/providers/{w.provider}/edit", admin=True),
     State("new API key", lambda w: f"/admin/providers/{w.provider}", admin=True, act=_create_key),
@@ -266,6 +273,17 @@ def build_world(app, make) -> World:
         success_url="https://shop.example/thanks?orderId={orderId}",
         cancel_url=None,
     )
+    # Real URLs are long and have no spaces to wrap at.
+    world.long_provider, _ = make.provider(
+        world.service,
+        name="Long URLs",
+        webhook_url="https://hooks.bitloader-payments.example.com/integrations/kassa/v2/"
+        "notifications/incoming?account=acct_8f3e2b1c9d7a6e5f4b3a2c1d&signature_version=v1",
+        success_url="https://shop.bitloader-payments.example.com/checkout/complete/"
+        "thank-you?orderId={orderId}&utm_source=kassa&utm_medium=redirect",
+        cancel_url="https://shop.bitloader-payments.example.com/checkout/cancelled-by-customer"
+        "?orderId={orderId}",
+    )
     # The first provider's pages show its branding; the second keeps Kassa's own look.
     logo = (
         b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 20">'
@@ -290,7 +308,7 @@ def build_world(app, make) -> World:
         orders.expire_abandoned(timedelta(0))
         for kind in ("pending", "processing", "paid", "failed", "canceled", "underpaid"):
             world.orders[kind] = open_order(f"A-{kind.upper()}")
-        for kind in ("refunded", "partially_refunded", "disputed"):
+        for kind in ("refunded", "partially_refunded", "refunded_in_parts", "disputed"):
             world.orders[kind] = open_order(f"A-{kind.upper()}")
             payments.simulate(world.orders[kind], Outcome.SUCCEEDED)
         world.orders["paid_redirect"] = open_order("A-REDIRECT", redirect_key)
@@ -301,6 +319,11 @@ def build_world(app, make) -> World:
         payments.simulate(world.orders["canceled"], Outcome.CANCELED)
         payments.refund(world.orders["refunded"], None, "refund-all", actor=audit.SYSTEM)
         payments.refund(world.orders["partially_refunded"], 500, "refund-5", actor=audit.SYSTEM)
+        # Its timeline names each sandbox refund by its id (sandbox_re_…), unbroken.
+        for part in range(1, 4):
+            payments.refund(
+                world.orders["refunded_in_parts"], 500, f"part-{part}", actor=audit.SYSTEM
+            )
         _set(
             world.orders["underpaid"],
             status=OrderStatus.UNDERPAID,
