@@ -246,6 +246,7 @@ def world(app, admin_client, make):
         "admin": str(admin_id),
         "logo": logo_hash,
         "state": "on",
+        "choice": "timestamped",
         "ext": "svg",
     }
 
@@ -376,6 +377,7 @@ QUERY_PAGES = {
     "/admin/providers/{provider}/request-secret/shown": [],
     "/admin/providers/{provider}/rotate-secret": [],
     "/admin/providers/{provider}/signatures/{state}": [],
+    "/admin/providers/{provider}/signature-format/{choice}": [],
     "/admin/services": ["page"],
     "/admin/services/new": [],
     "/admin/services/{service}/edit": [],
@@ -423,6 +425,7 @@ ARGUMENT_KINDS = {
     "event_id": "event",
     "admin_id": "admin",
     "state": "state",
+    "choice": "choice",
     "digest": "logo",
     "ext": "ext",
 }
