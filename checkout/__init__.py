@@ -1,5 +1,6 @@
 """Kassa: a self-hosted hosted-checkout server."""
 
+import io
 import logging
 import math
 import sys
@@ -27,9 +28,12 @@ from checkout import (
     web,
     webhooks,
 )
+from checkout.admin.catalog import LOGO_UPLOAD_BYTES
 from checkout.cli import register_cli
 from checkout.extensions import babel, csrf, db, limiter, login_manager, migrate
 from checkout.jsonio import DecimalJSONProvider
+from checkout.schemas import api_error
+from checkout.webhooks.routes import MAX_EVENT_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,14 @@ JSON_PREFIXES = ("/api/", "/webhooks/")
 JSON_MESSAGES = {
     404: "Not found",
     405: "Method not allowed",
+}
+# The `code` of a JSON error Werkzeug raised (else its name in snake_case).
+JSON_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
 }
 FRIENDLY_MESSAGES = {
     404: "There is nothing at this address. Check the link you followed, or start again.",
@@ -94,10 +106,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config.check_stripe(app.config)
+    config.check_rate_limits(app.config)
     config.check_delivery(app.config)
     for warning in config.secure_storage(app.config):
         log.warning("%s", warning)
     _trust_proxies(app)
+    _read_chunked_bodies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
@@ -153,6 +167,49 @@ def _trust_proxies(app: Flask) -> None:
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
+
+
+class ChunkedBody:
+    """WSGI middleware: a chunked request's body (no Content-Length) is read here, up to one
+    byte past `ceiling`, and handed on with the Content-Length it had.
+
+    Werkzeug enforces a view's max_content_length on a chunked stream by reading exactly that
+    many bytes and stopping: a longer body arrived truncated and was accepted. With its
+    length known, every endpoint's own limit answers 413 as it does for Content-Length.
+    """
+
+    def __init__(self, wsgi_app, ceiling: int):
+        self.wsgi_app = wsgi_app
+        self.ceiling = ceiling
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        # Only a server that ends the stream itself (gunicorn, Werkzeug's) can be read to
+        # the end; without wsgi.input_terminated Werkzeug reads nothing of such a body.
+        if chunked and not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
+            body = _read_at_most(environ["wsgi.input"], self.ceiling + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            # No longer chunked: Werkzeug ignores Content-Length beside Transfer-Encoding.
+            del environ["HTTP_TRANSFER_ENCODING"], environ["wsgi.input_terminated"]
+        return self.wsgi_app(environ, start_response)
+
+
+def _read_at_most(stream, limit: int) -> bytes:
+    parts, size = [], 0
+    while size < limit:
+        part = stream.read(min(64 * 1024, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _read_chunked_bodies(app: Flask) -> None:
+    """Read chunked bodies up to the largest limit any endpoint has (ChunkedBody)."""
+    ceiling = max(app.config["MAX_CONTENT_LENGTH"], MAX_EVENT_BYTES, LOGO_UPLOAD_BYTES)
+    app.wsgi_app = ChunkedBody(app.wsgi_app, ceiling)
 
 
 def create_app_for_process() -> Flask:
@@ -235,7 +292,7 @@ def _register_error_handlers(app: Flask) -> None:
         headers = {"Retry-After": str(seconds), **web.NO_STORE}
         if _wants_json():
             message = f"Too many requests: try again in {_wait_words(seconds)}"
-            return jsonify(error=message), 429, headers
+            return jsonify(api_error(message, "rate_limited")), 429, headers
         page = render_template(
             "errors/error.html",
             code=429,
@@ -257,7 +314,9 @@ def _register_error_handlers(app: Flask) -> None:
             # The limit this request had: the Stripe webhook allows more than the app.
             description = f"Request body is larger than {request.max_content_length // 1024} KiB"
         if _wants_json():
-            return jsonify(error=JSON_MESSAGES.get(error.code, description)), error.code
+            code = JSON_CODES.get(error.code) or "_".join(error.name.lower().split())
+            message = JSON_MESSAGES.get(error.code, description)
+            return jsonify(api_error(message, code)), error.code
         if description == type(error).description:
             # Werkzeug's generic sentence; say it in Kassa's words.
             description = FRIENDLY_MESSAGES.get(error.code, description)
@@ -280,7 +339,7 @@ def _register_error_handlers(app: Flask) -> None:
             log.exception("Rollback failed too")
         wrapped = InternalServerError()
         if _wants_json():
-            return jsonify(error="Internal server error"), 500
+            return jsonify(api_error("Internal server error", "internal_error")), 500
         return render_template(
             "errors/error.html", code=500, title=wrapped.name, message=wrapped.description
         ), 500

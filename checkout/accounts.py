@@ -13,9 +13,11 @@ from checkout.models import Admin, utcnow
 from checkout.passwords import check_password, dummy_hash, hash_password
 
 LOGIN_WINDOW = timedelta(minutes=15)
-# Failures are counted per e-mail and client together, and per client: never per e-mail
-# alone, so no stranger can lock an admin out from everywhere. The per-client limit is
-# higher, for an admin who mistypes an e-mail, yet stops one client trying many e-mails.
+# Failures are counted per e-mail and client together, and per client (an address, IPv6 a
+# /64: throttle.client_key): never per e-mail alone, so no stranger can lock an admin out
+# from everywhere. The per-client limit is higher, for an admin who mistypes an e-mail, yet
+# stops one client trying many e-mails. (Failures per e-mail from all clients only slow
+# sign-ins, for a minute: RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT in admin/auth.py.)
 MAX_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
 MAX_FAILURES_PER_CLIENT = 20
 PASSWORD_MIN = 10
@@ -72,7 +74,7 @@ def change_password(admin: Admin, current: str, new: str, client: str) -> None:
     Wrong current passwords count as failed sign-ins from that client, so a stolen session
     cannot guess the password at leisure.
     """
-    pair = _pair(admin.email, client)
+    pair = _pair(admin.email, throttle.client_key(client))
     lockout = throttle.lockout(
         "login-pair", pair, LOGIN_WINDOW, MAX_FAILURES_PER_ACCOUNT_AND_CLIENT
     )
@@ -107,8 +109,9 @@ def _pair(email: str, client: str) -> str:
 
 
 def log_in(email: str, password: str, client: str) -> LoginResult:
-    """Check a login; a client with too many failures is refused for a while."""
+    """Check a login; a client (IPv6: its /64) with too many failures is refused for a while."""
     email = _normal(email)
+    client = throttle.client_key(client)
     lockout = throttle.lockout(
         "login-client", client, LOGIN_WINDOW, MAX_FAILURES_PER_CLIENT
     ) or throttle.lockout(

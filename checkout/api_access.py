@@ -1,9 +1,18 @@
 """Who may use a provider's API key, beyond holding it: the provider's IP allowlist, its
 signed-request rule, and the key's scopes.
 
-A signed request carries `Signature: base64(HMAC-SHA256(secret, raw body))`, the scheme of
-the inbound-transaction guide; a GET signs the empty body. The secret is derived from
-SECRET_KEY and a random salt kept with the provider, so the database alone never holds it.
+A signed request carries, in the provider's SignatureFormat:
+
+- timestamped (the default): `Signature: t=<unix time>,v1=<base64 HMAC-SHA256 of
+  "<t>.<METHOD>.<path?query>.<raw body>">`. It binds the signature to its request, is
+  accepted within TOLERANCE of Kassa's clock, and only once (SeenSignature).
+- body (the inbound-transaction guide's scheme, chosen explicitly): `Signature:
+  base64(HMAC-SHA256(secret, raw body))`; a GET signs the empty body. Such a signature can
+  be replayed and moved to another path: every GET carries the same one. A provider on this
+  format may already send timestamped signatures, which are checked as such.
+
+The secret is derived from SECRET_KEY and a random salt kept with the provider, so the
+database alone never holds it.
 """
 
 import base64
@@ -14,14 +23,19 @@ import ipaddress
 import logging
 import re
 import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 
 from checkout import audit
 from checkout.audit import Action, Actor
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
-from checkout.models import ApiKey, ApiScope, Provider, utcnow
+from checkout.models import ApiKey, ApiScope, Provider, SeenSignature, SignatureFormat, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +43,9 @@ ALLOWLIST_MAX = 50
 SECRET_PREFIX = "ksig_"  # noqa: S105 -- a label, not a secret
 SECRET_SHOWN = 9  # characters of a secret the admin page shows to identify it
 ENTRY_SHOWN = 60
+# How far a timestamped signature's time may be from Kassa's, either way (as Stripe's).
+TOLERANCE = timedelta(minutes=5)
+SIGNATURE_MAX = 500  # characters of a Signature header worth reading
 
 
 class AccessRefused(DomainError):
@@ -41,6 +58,33 @@ class ClientNotAllowed(AccessRefused):
 
 class SignatureInvalid(AccessRefused):
     """The provider requires signed requests and this one's signature is missing or wrong."""
+
+
+class SignatureMissing(SignatureInvalid):
+    """The provider requires signed requests and this one has no Signature header."""
+
+
+class SignatureMalformed(SignatureInvalid):
+    """The Signature header is not in the provider's format."""
+
+
+class SignatureExpired(SignatureInvalid):
+    """A timestamped signature's time is further from Kassa's than TOLERANCE."""
+
+
+class SignatureReused(SignatureInvalid):
+    """A timestamped signature Kassa already accepted once: a replay."""
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a signature covers: the method, the path with its query string as sent
+    (`/api/v1/orders?limit=5`), the raw body, and the Signature header (None if absent)."""
+
+    method: str
+    target: str
+    body: bytes
+    signature: str | None
 
 
 class ScopeMissing(AccessRefused):
@@ -150,51 +194,151 @@ def generate_secret(provider: Provider, *, actor: Actor) -> str:
     return secret
 
 
-def require_signatures(provider: Provider, required: bool, *, actor: Actor) -> str | None:
-    """Turn the signed-request rule on or off; a new secret if one had to be made for it."""
+def require_signatures(
+    provider: Provider,
+    required: bool,
+    signature_format: SignatureFormat | None = None,
+    *,
+    actor: Actor,
+) -> str | None:
+    """Turn the signed-request rule on or off, and set its format if given; a new secret if
+    one had to be made for it."""
     secret = None
     if required and request_secret(provider) is None:
         secret = _new_secret(provider, actor)
     if provider.require_signed_requests != required:
         provider.require_signed_requests = required
         audit.record(actor, Action.SIGNATURES_CHANGED, "provider", provider.id, required=required)
+    if signature_format is not None and provider.signature_format != signature_format:
+        before = provider.signature_format.value
+        provider.signature_format = signature_format
+        audit.record(
+            actor,
+            Action.SIGNATURE_FORMAT_CHANGED,
+            "provider",
+            provider.id,
+            before=before,
+            after=signature_format.value,
+        )
     db.session.commit()
     return secret
 
 
-def _check_signature(provider: Provider, body: bytes, signature: str | None) -> None:
-    if not signature:
-        raise SignatureInvalid(
+def _hmac(secret: str, message: bytes) -> bytes:
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def _decoded(value: str) -> bytes:
+    try:
+        return base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _timestamped_parts(header: str) -> tuple[int, list[bytes]] | None:
+    """The time and v1 signatures of `t=<unix>,v1=<base64>[,v1=…]`, or None if it is not."""
+    timestamp, signatures = None, []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
+            timestamp = int(value)
+        elif name == "v1":
+            signatures.append(_decoded(value))
+    if timestamp is None or not signatures:
+        return None
+    return timestamp, signatures
+
+
+def _check_signature(provider: Provider, signed: SignedRequest) -> None:
+    header = (signed.signature or "").strip()
+    timestamped = provider.signature_format is SignatureFormat.TIMESTAMPED
+    if not header:
+        raise SignatureMissing(
             "This provider requires signed requests: send a Signature header, "
-            "base64 of HMAC-SHA256 of the raw body with your request-signing secret"
+            + (
+                't=<unix time>,v1=<base64 of HMAC-SHA256 of "t.METHOD.path?query.body">'
+                if timestamped
+                else "base64 of HMAC-SHA256 of the raw body"
+            )
+            + " with your request-signing secret"
         )
     secret = request_secret(provider)
     if secret is None:
         log.warning("Provider %s requires signatures but has no usable secret", provider.id)
         secret = ""
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    try:
-        given = base64.b64decode(signature.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        given = b""
-    if not hmac.compare_digest(expected, given) or not secret:
+    header = header[:SIGNATURE_MAX]
+    parts = _timestamped_parts(header) if header.startswith("t=") else None
+    if parts is not None:
+        _check_timestamped(secret, signed, *parts)
+        return
+    if timestamped:
+        raise SignatureMalformed(
+            "The Signature header must be t=<unix time>,v1=<base64 HMAC-SHA256>: this provider "
+            'signs "t.METHOD.path?query.body", not the body alone'
+        )
+    expected = _hmac(secret, signed.body)
+    if not hmac.compare_digest(expected, _decoded(header)) or not secret:
         raise SignatureInvalid("The Signature header does not match the request body")
+
+
+def _check_timestamped(
+    secret: str, signed: SignedRequest, timestamp: int, given: list[bytes]
+) -> None:
+    now = time.time()
+    if abs(now - timestamp) > TOLERANCE.total_seconds():
+        raise SignatureExpired(
+            f"The Signature's time t={timestamp} is more than "
+            f"{int(TOLERANCE.total_seconds())} seconds from Kassa's ({int(now)}): sign each "
+            "request as you send it, with your clock in sync"
+        )
+    message = f"{timestamp}.{signed.method}.{signed.target}.".encode() + signed.body
+    expected = _hmac(secret, message)
+    # Every candidate is compared, so the time taken does not say which one matched.
+    matched = [hmac.compare_digest(expected, candidate) for candidate in given]
+    if not any(matched) or not secret:
+        raise SignatureInvalid(
+            'The Signature header does not match the request: sign "t.METHOD.path?query.body" '
+            f"(here {timestamp}.{signed.method}.{signed.target}.<raw body>)"
+        )
+    expires_at = datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None) + TOLERANCE
+    _use_once(hashlib.sha256(expected).hexdigest(), expires_at)
+
+
+def _use_once(digest: str, expires_at: datetime) -> None:
+    """Record a signature as used, or refuse it if any process did already (primary key)."""
+    db.session.add(SeenSignature(digest=digest, expires_at=expires_at))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise SignatureReused(
+            "This Signature was already used: each signed request is accepted once; sign "
+            "a retry again (a new t)"
+        ) from None
+
+
+def forget_seen_signatures() -> int:
+    """Delete used signatures whose time is too old to be accepted anyway; how many."""
+    result = db.session.execute(delete(SeenSignature).where(SeenSignature.expires_at < utcnow()))
+    db.session.commit()
+    return result.rowcount
 
 
 # All three, in the order a caller learns about them
 
 
-def check_request(
-    key: ApiKey, client: str | None, body: bytes, signature: str | None, scope: ApiScope
-) -> None:
+def check_request(key: ApiKey, client: str | None, signed: SignedRequest, scope: ApiScope) -> None:
     """Raise unless the key's provider accepts this address and signature and the key has
-    the scope: address first, then signature, so a stranger learns nothing about the key."""
+    the scope: address first, then signature, so a stranger learns nothing about the key.
+
+    A timestamped signature is spent once it is checked, whatever the request's outcome
+    after that, so two copies sent at once cannot both pass."""
     provider = key.provider
     if not client_allowed(provider, client):
         raise ClientNotAllowed(
             f"Requests from {client or 'an unknown address'} are not allowed for this provider"
         )
     if provider.require_signed_requests:
-        _check_signature(provider, body, signature)
+        _check_signature(provider, signed)
     if scope.value not in key.scope_list:
         raise ScopeMissing(f"This API key lacks the {scope.value} scope")

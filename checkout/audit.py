@@ -7,7 +7,7 @@ function to change or delete an entry, and the model refuses both (models.AuditE
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from enum import Enum, StrEnum
 
 from sqlalchemy import Select, func, select
@@ -53,6 +53,7 @@ class Action(StrEnum):
     PROVIDER_CHANGED = "provider.changed"
     ALLOWLIST_CHANGED = "provider.allowlist_changed"
     SIGNATURES_CHANGED = "provider.signatures_changed"
+    SIGNATURE_FORMAT_CHANGED = "provider.signature_format_changed"
     REQUEST_SECRET_GENERATED = "provider.request_secret_generated"  # noqa: S105
     WEBHOOK_SECRET_ROTATED = "provider.webhook_secret_rotated"  # noqa: S105
     ENDPOINT_ENABLED = "provider.endpoint_enabled"
@@ -151,5 +152,6 @@ def select_entries(
     if date_from is not None:
         query = query.where(AuditEntry.at >= datetime.combine(date_from, time.min))
     if date_to is not None:
-        query = query.where(AuditEntry.at < datetime.combine(date_to, time.min) + timedelta(days=1))
+        # Up to the day's last microsecond: 9999-12-31 has no next day to stop before.
+        query = query.where(AuditEntry.at <= datetime.combine(date_to, time.max))
     return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())

@@ -36,10 +36,72 @@ EXTENSIONS = {PNG: "png", SVG: "svg"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
-# Elements that run script or pull in other documents; refused wherever they appear.
-REFUSED_ELEMENTS = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener"}
-HREF_ATTRIBUTES = {"href", "{http://www.w3.org/1999/xlink}href"}
-CSS_URL = re.compile(r"url\s*\(\s*['\"]?\s*([^'\")\s]*)", re.IGNORECASE)
+XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+# What a logo may be made of: shapes, text, paint servers, clipping, masks, markers and
+# filters that draw from the logo itself. Nothing that runs script, animates, embeds or
+# loads (script, foreignObject, image, feImage, a, set, animate, iframe...) is here.
+SVG_ELEMENTS = frozenset({
+    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "style", "switch", "path",
+    "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "tspan", "textPath",
+    "linearGradient", "radialGradient", "stop", "pattern", "clipPath", "mask", "marker",
+    "filter", "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite", "feDropShadow",
+    "feFlood", "feFuncA", "feFuncB", "feFuncG", "feFuncR", "feGaussianBlur", "feMerge",
+    "feMergeNode", "feMorphology", "feOffset"
+})  # fmt: skip
+# Geometry, text layout, paint and presentation; no event handlers, no xml:base.
+SVG_ATTRIBUTES = frozenset({
+    "id", "class", "style", "lang", "role", "tabindex", "focusable", "version", "baseProfile",
+    "viewBox", "preserveAspectRatio", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx",
+    "ry", "fx", "fy", "fr", "width", "height", "d", "points", "pathLength", "transform",
+    "transform-origin", "href", "dx", "dy", "rotate", "textLength", "lengthAdjust",
+    "startOffset", "method", "spacing", "side", "offset", "gradientUnits", "gradientTransform",
+    "spreadMethod", "patternUnits", "patternContentUnits", "patternTransform", "clipPathUnits",
+    "maskUnits", "maskContentUnits", "markerWidth", "markerHeight", "markerUnits", "refX",
+    "refY", "orient", "filterUnits", "primitiveUnits", "in", "in2", "result", "stdDeviation",
+    "mode", "values", "type", "operator", "k1", "k2", "k3", "k4", "radius", "edgeMode",
+    "tableValues", "slope", "intercept", "amplitude", "exponent", "media", "fill",
+    "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-linecap", "stroke-linejoin",
+    "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset", "stroke-opacity", "opacity",
+    "color", "display", "visibility", "overflow", "clip", "clip-path", "clip-rule", "mask",
+    "filter", "flood-color", "flood-opacity", "lighting-color", "stop-color", "stop-opacity",
+    "font", "font-family", "font-size", "font-size-adjust", "font-weight", "font-style",
+    "font-variant", "font-stretch", "text-anchor", "dominant-baseline", "alignment-baseline",
+    "baseline-shift", "letter-spacing", "word-spacing", "text-decoration", "writing-mode",
+    "direction", "unicode-bidi", "shape-rendering", "text-rendering", "image-rendering",
+    "color-rendering", "color-interpolation", "color-interpolation-filters", "paint-order",
+    "vector-effect", "isolation", "mix-blend-mode", "marker-start", "marker-mid", "marker-end",
+    "enable-background", "aria-label", "aria-labelledby", "aria-describedby", "aria-hidden",
+    "requiredExtensions", "requiredFeatures", "systemLanguage"
+})  # fmt: skip
+NAMESPACED_ATTRIBUTES = {XLINK_HREF, f"{{{XML_NAMESPACE}}}space", f"{{{XML_NAMESPACE}}}lang"}
+# Editors put licence data inside <metadata> in these vocabularies, which nothing renders.
+METADATA_NAMESPACES = {
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://purl.org/dc/elements/1.1/",
+    "http://creativecommons.org/ns#",
+    "http://web.resource.org/cc/",
+}
+XML_DECLARATION = re.compile(r"<\?xml[ \t\r\n][^<>]*?\?>")
+DECLARED_ENCODING = re.compile(r"""encoding\s*=\s*["']([^"']*)["']""")
+# How UTF-16 and UTF-32 text begins: a byte order mark, or a "<" beside NUL bytes.
+WIDE_TEXT_STARTS = (
+    b"\xff\xfe",
+    b"\xfe\xff",
+    b"\x00\x00\xfe\xff",
+    b"<\x00",
+    b"\x00<",
+    b"\x00\x00\x00<",
+)
+# A CSS escape: up to six hex digits and one whitespace after them, or any one character.
+CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\r\n\f]?|(.))", re.DOTALL)
+CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
+# A CSS reference to a file or a place (url() and CSS 4's src()); only #id stays inside.
+CSS_REFERENCE = re.compile(r"(?<![\w-])(?:-[a-z]+-)?(?:url|src)\(\s*['\"]?\s*(.?)", re.I)
+# What loads a file from a string as well as from url(): refused outright.
+CSS_LOADS = re.compile(
+    r"@import|(?<![\w-])(?:-[a-z]+-)?(?:image-set|image|cross-fade|expression)\(", re.I
+)
 
 AUDITED = ("display_name", "accent_color", "logo_type", "logo_hash")
 
@@ -107,20 +169,98 @@ def _check_png(data: bytes) -> None:
         )
 
 
-def _local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1].lower()
+def _css_unescaped(css: str) -> str:
+    """CSS text as the browser reads it: escapes resolved (u\\72l( is url(), comments out."""
+
+    def character(match: re.Match) -> str:
+        if match[2] is not None:
+            return "" if match[2] in "\r\n\f" else match[2]
+        code = int(match[1], 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+
+    return CSS_COMMENT.sub(" ", CSS_ESCAPE.sub(character, css))
 
 
-def _external_reference(value: str) -> bool:
-    """Whether an href or CSS url() points outside the document (anything but #fragment)."""
-    return not value.strip().startswith("#")
+def _loads_from_css(css: str) -> bool:
+    """Whether CSS (a style sheet, a style attribute or any attribute's value) would load or
+    point at anything but an element of the logo itself (url(#id))."""
+    text = _css_unescaped(css)
+    return bool(CSS_LOADS.search(text)) or any(
+        target != "#" for target in CSS_REFERENCE.findall(text)
+    )
+
+
+def _svg_text(data: bytes) -> str:
+    """The SVG as UTF-8 text, or ValidationError: another encoding (which the byte checks
+    could not read), NUL bytes, or a processing instruction such as <?xml-stylesheet?>."""
+    if b"\x00" in data or data.startswith(WIDE_TEXT_STARTS):
+        raise ValidationError("logo", "An SVG logo must be saved as UTF-8 text")
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ValidationError("logo", "An SVG logo must be saved as UTF-8 text") from None
+    declaration = XML_DECLARATION.match(text)
+    if declaration:
+        encoding = DECLARED_ENCODING.search(declaration[0])
+        if encoding and encoding[1].lower() != "utf-8":
+            raise ValidationError("logo", "An SVG logo must be saved as UTF-8 text")
+    if "<?" in text[declaration.end() if declaration else 0 :]:
+        raise ValidationError(
+            "logo",
+            "An SVG logo may not hold processing instructions "
+            "(<?xml-stylesheet?> would load a stylesheet)",
+        )
+    return text
+
+
+def _split(tag: str) -> tuple[str, str]:
+    """An element's or attribute's namespace ("" for none) and local name."""
+    namespace, _, local = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
+    return namespace, local
+
+
+def _check_svg_attribute(element: str, attribute: str, value: str) -> None:
+    namespace, name = _split(attribute)
+    if name.lower().startswith("on"):
+        raise ValidationError("logo", f"An SVG logo may not have event handlers ({name})")
+    allowed = (
+        attribute in NAMESPACED_ATTRIBUTES
+        if namespace
+        else name in SVG_ATTRIBUTES or name.startswith("data-")
+    )
+    if not allowed:
+        raise ValidationError(
+            "logo", f"An SVG logo may not have the attribute {name} on <{element}>"
+        )
+    if attribute in ("href", XLINK_HREF) and not value.strip().startswith("#"):
+        raise ValidationError("logo", "An SVG logo may only link inside itself (#id)")
+    if _loads_from_css(value):
+        raise ValidationError("logo", "An SVG logo may not load other files from its CSS")
+
+
+def _check_svg_element(element, in_metadata: bool) -> None:
+    """One element: its kind, its attributes and its style sheet."""
+    namespace, name = _split(element.tag)
+    if namespace != SVG_NAMESPACE:
+        if not (in_metadata and namespace in METADATA_NAMESPACES):
+            raise ValidationError(
+                "logo",
+                f"An SVG logo may hold only SVG elements, not <{name}> from "
+                f'"{namespace or "no namespace"}" (save it as a plain SVG)',
+            )
+        return
+    if name not in SVG_ELEMENTS:
+        raise ValidationError("logo", f"An SVG logo may not contain <{name}>")
+    for attribute, value in element.attrib.items():
+        _check_svg_attribute(name, attribute, value)
+    if name == "style" and _loads_from_css("".join(element.itertext())):
+        raise ValidationError("logo", "An SVG logo may not load other files from its CSS")
 
 
 def _check_svg(data: bytes) -> None:
-    if b"<?xml-stylesheet" in data:
-        raise ValidationError("logo", "An SVG logo may not load a stylesheet")
+    text = _svg_text(data)
     try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError):
         raise ValidationError(
             "logo", "The SVG is not well-formed XML (or declares a DTD or entities)"
@@ -129,30 +269,13 @@ def _check_svg(data: bytes) -> None:
         raise ValidationError(
             "logo", f'An SVG logo must have an <svg> root in the namespace "{SVG_NAMESPACE}"'
         )
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        name = _local_name(element.tag)
-        if name in REFUSED_ELEMENTS:
-            raise ValidationError("logo", f"An SVG logo may not contain <{name}>")
-        for attribute, value in element.attrib.items():
-            attribute_name = _local_name(attribute)
-            if attribute_name.startswith("on"):
-                raise ValidationError(
-                    "logo", f"An SVG logo may not have event handlers ({attribute_name})"
-                )
-            if attribute in HREF_ATTRIBUTES and _external_reference(value):
-                raise ValidationError("logo", "An SVG logo may only link inside itself (#id)")
-            animates_link = value.rsplit(":", 1)[-1].lower() == "href"
-            if name in ("set", "animate") and attribute_name == "attributename" and animates_link:
-                raise ValidationError("logo", "An SVG logo may not animate links")
-        css = " ".join(
-            filter(None, [element.get("style"), element.text if name == "style" else ""])
-        )
-        if "@import" in css.lower() or any(
-            _external_reference(url) for url in CSS_URL.findall(css)
-        ):
-            raise ValidationError("logo", "An SVG logo may not load other files from its CSS")
+    # Element by element in document order, without recursion (nesting may be deep).
+    pending = [(root, False)]
+    while pending:
+        element, in_metadata = pending.pop()
+        _check_svg_element(element, in_metadata)
+        inside = in_metadata or element.tag == f"{{{SVG_NAMESPACE}}}metadata"
+        pending.extend((child, inside) for child in reversed(element))
 
 
 def check_logo(data: bytes) -> str:
@@ -166,7 +289,7 @@ def check_logo(data: bytes) -> str:
     if data.startswith(PNG_SIGNATURE):
         _check_png(data)
         return PNG
-    if b"<svg" in data[:4096] or data.lstrip().startswith(b"<?xml"):
+    if b"<svg" in data[:4096] or data.lstrip().startswith((b"<?xml", *WIDE_TEXT_STARTS)):
         _check_svg(data)
         return SVG
     raise ValidationError("logo", "The logo must be a PNG or an SVG image")

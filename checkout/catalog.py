@@ -189,6 +189,21 @@ def update_provider(provider: Provider, fields: ProviderFields, *, actor: Actor)
     return _apply_provider(provider, fields, actor)
 
 
+def set_webhook_url(provider: Provider, url: str | None, *, actor: Actor) -> Provider:
+    """Point the provider's notifications somewhere else, checked as the admin form does."""
+    fields = ProviderFields(
+        name=provider.name,
+        service_id=provider.service_id,
+        webhook_url=url,
+        success_url=provider.success_url,
+        cancel_url=provider.cancel_url,
+        use_stripe_checkout=provider.use_stripe_checkout,
+        slug=provider.slug,
+        active=provider.active,
+    )
+    return update_provider(provider, fields, actor=actor)
+
+
 def service_by_slug(slug: str) -> Service | None:
     """Look a service up by its slug."""
     return db.session.scalar(select(Service).where(Service.slug == slug))

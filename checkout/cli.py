@@ -1,6 +1,7 @@
 """Command-line tools for scripting and operations; every command prints JSON with --json."""
 
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -18,8 +19,10 @@ from checkout import (
     branding,
     catalog,
     credentials,
+    dev_receiver,
     jsonio,
     money,
+    notifications,
     payment_links,
     payments,
     schemas,
@@ -31,7 +34,14 @@ from checkout import (
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import Admin, ApiScope, PaymentLink, Provider
+from checkout.models import (
+    Admin,
+    ApiScope,
+    Notification,
+    PaymentLink,
+    Provider,
+    SignatureFormat,
+)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 scope_option = click.option(
@@ -256,13 +266,28 @@ def set_allowlist_command(slug, networks, clear, as_json) -> None:
 @providers_cli.command("require-signatures")
 @click.argument("slug")
 @click.argument("state", type=click.Choice(["on", "off"]))
+@click.option(
+    "--format",
+    "signature_format",
+    type=click.Choice([member.value for member in SignatureFormat]),
+    help="timestamped: t=…,v1=… over time, method, path and body, each used once (new "
+    "providers' default); body: the body alone, replayable (kept unless changed).",
+)
 @json_option
-def require_signatures_command(slug, state, as_json) -> None:
+def require_signatures_command(slug, state, signature_format, as_json) -> None:
     """Require (on) or stop requiring (off) a Signature header on the provider's API
-    requests; a secret made for it is printed only this once."""
+    requests, optionally in another format; a secret made for it is printed only this once."""
     provider = _provider_or_fail(slug, as_json)
-    secret = api_access.require_signatures(provider, state == "on", actor=audit.CLI)
-    lines = [f"{provider.slug}: signed requests {'required' if state == 'on' else 'not required'}."]
+    secret = api_access.require_signatures(
+        provider,
+        state == "on",
+        SignatureFormat(signature_format) if signature_format else None,
+        actor=audit.CLI,
+    )
+    required = "required" if state == "on" else "not required"
+    lines = [
+        f"{provider.slug}: signed requests {required}, format {provider.signature_format.value}."
+    ]
     if secret:
         lines.append(f"Request-signing secret (shown only now): {secret}")
     _emit(as_json, {**schemas.provider(provider), "requestSecret": secret}, "\n".join(lines))
@@ -317,6 +342,7 @@ def set_branding_command(slug, display_name, accent, logo_path, remove_logo, as_
 
 DEMO_EMAIL = "demo@kassa.local"
 DEMO_KEY_NAME = "demo"
+DEMO_PROVIDER = "demo-shop"
 
 
 def _demo_admin(reset: bool) -> tuple[str | None, bool]:
@@ -362,13 +388,13 @@ def demo_command(reset: bool, as_json: bool) -> None:
             ServiceFields(title="Demo Credits", price="5", currency="usd", slug="demo-credits"),
             actor=audit.CLI,
         )
-    provider = db.session.scalar(select(Provider).where(Provider.slug == "demo-shop"))
+    provider = db.session.scalar(select(Provider).where(Provider.slug == DEMO_PROVIDER))
     if provider is None:
         created = True
         provider = catalog.create_provider(
             ProviderFields(
                 name="Demo Shop",
-                slug="demo-shop",
+                slug=DEMO_PROVIDER,
                 service_id=service.id,
                 success_url="https://example.com/success?orderId={orderId}",
                 cancel_url="https://example.com/cancelled?orderId={orderId}",
@@ -398,6 +424,10 @@ def demo_command(reset: bool, as_json: bool) -> None:
             "",
             "Open a payment of 3 units, then open the checkoutUrl it returns:",
             f"  {curl}",
+            "",
+            "See the provider's signed notifications arrive on this machine: start Kassa with",
+            "`ALLOW_PRIVATE_WEBHOOK_URLS=1 make run`, and in another terminal run",
+            "  .venv/bin/flask --app app dev-receiver",
         ]
     )
     _emit(as_json, data, text)
@@ -590,6 +620,98 @@ def stripe_check_command(as_json: bool) -> None:
         sys.exit(1)
 
 
+@click.command("dev-receiver")
+@with_appcontext
+@click.option("--provider", "slug", default=DEMO_PROVIDER, show_default=True, help="Its slug.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8025, show_default=True)
+@click.option("--body", "show_body", is_flag=True, help="Print each notification's whole body.")
+@click.option(
+    "--wait",
+    type=float,
+    default=20,
+    show_default=True,
+    help=(
+        "Seconds to wait for the test event it sends at start before saying why it did not come."
+    ),
+)
+def dev_receiver_command(slug: str, port: int, show_body: bool, wait: float) -> None:
+    """Receive a provider's notifications on this machine and print each verified one (sandbox
+    and Stripe test mode): points its webhook URL here until you press Ctrl-C."""
+    if stripe_gateway.mode() == "live":
+        _fail(False, "dev-receiver is for sandbox and Stripe test mode, not live keys")
+    provider = _provider_or_fail(slug, False)
+    provider_id, app = provider.id, current_app._get_current_object()
+
+    def secrets() -> list[str]:
+        with app.app_context():
+            return notifications.secrets_in_use(db.session.get(Provider, provider_id))
+
+    try:
+        receiver = dev_receiver.Receiver(port, secrets, click.echo, show_body)
+    except OSError as error:
+        _fail(False, f"--port {port}: {error.strerror}")
+    previous = provider.webhook_url
+    # A loopback http URL: this command's own check of its own address allows it. The worker
+    # that delivers checks it again, and needs ALLOW_PRIVATE_WEBHOOK_URLS=1 for that.
+    app.config["ALLOW_PRIVATE_WEBHOOK_URLS"] = True
+    catalog.set_webhook_url(provider, receiver.url, actor=audit.CLI)
+    receiver.start()
+    click.echo(f"Receiving {provider.name}'s notifications on {receiver.url}")
+    click.echo(f"  (its webhook URL was {previous or 'not set'}; Ctrl-C puts it back)")
+    # `kill` or a closing terminal ends it as Ctrl-C does: the webhook URL is put back.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    test = notifications.send_test(provider, actor=audit.CLI)
+    click.echo("Sent a test event. Pay an order to see its notifications arrive.")
+    try:
+        _say_why_undelivered(test.id, wait)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.shutdown()
+        with app.app_context():
+            current = db.session.get(Provider, provider_id)
+            catalog.set_webhook_url(current, previous, actor=audit.CLI)
+            click.echo(f"Stopped; {current.name}'s webhook URL is {previous or 'not set'} again.")
+
+
+def _interrupt(_signal, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _say_why_undelivered(notification_id: str, wait: float) -> None:
+    """Tell the developer why the test event has not arrived after `wait` seconds, if so."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        db.session.remove()
+        notification = db.session.get(Notification, notification_id)
+        if notification.delivered_at is not None:
+            return
+        if notification.attempts:
+            break
+        time.sleep(0.25)
+    db.session.remove()
+    notification = db.session.get(Notification, notification_id)
+    if notification.delivered_at is not None:
+        return
+    if not notification.attempts:
+        click.echo(
+            f"The test event was not delivered within {wait:g} s: is Kassa's worker running? "
+            "(`make run` starts it.)"
+        )
+        return
+    hint = "it tries again later"
+    refusals = ("Enter an absolute https URL", "Webhook URL must")  # urls.webhook_target's
+    if any(refusal in (notification.last_error or "") for refusal in refusals):
+        hint = (
+            "for a loopback URL the worker needs ALLOW_PRIVATE_WEBHOOK_URLS=1: start Kassa "
+            "with `ALLOW_PRIVATE_WEBHOOK_URLS=1 make run`"
+        )
+    click.echo(f"The worker could not deliver the test event: {notification.last_error}; {hint}.")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app`."""
     commands = (
@@ -597,6 +719,7 @@ def register_cli(app: Flask) -> None:
         services_cli,
         providers_cli,
         demo_command,
+        dev_receiver_command,
         banner_command,
         reconcile_command,
         sweep_command,

@@ -1,6 +1,7 @@
 """Configuration, read once from the environment, with embedded defaults."""
 
 import contextlib
+import math
 import os
 import re
 import secrets
@@ -27,21 +28,36 @@ FALSE_WORDS = {"0", "false", "no", "off"}
 
 # Flask-Limiter's syntax ("10/minute;60/hour"). A customer pays a link once or twice and a
 # checkout page polls every 2 s; these stop a script from one address within seconds.
+# "Per client" is per address, and for IPv6 per /64 (throttle.client_key).
 DEFAULT_RATE_LIMITS = {
-    # POST /l/<id>/pay and /l/<id>/unlock: per client address, and per link for all clients.
+    # POST /l/<id>/pay and /l/<id>/unlock: per client, and per link for all clients (only
+    # requests their client's limit let through count there; see LIMITS_OF_ALL_CLIENTS).
     "RATE_LIMIT_LINK_PAY": "10/minute;60/hour",
     "RATE_LIMIT_LINK_PAY_PER_LINK": "120/minute",
     "RATE_LIMIT_LINK_UNLOCK": "10/minute;60/hour",
     "RATE_LIMIT_LINK_UNLOCK_PER_LINK": "60/minute",
+    # GET /l/<id> per client, all links: each view it lets through is counted.
+    "RATE_LIMIT_LINK_VIEW": "20/minute;200/hour",
     # GET /checkout and GET /checkout/status, per client address.
     "RATE_LIMIT_CHECKOUT": "120/minute;2000/hour",
     "RATE_LIMIT_CHECKOUT_STATUS": "240/minute;4000/hour",
-    # /api/v1/…: per API key; answers 401 count per client address.
+    # /api/v1/…: per API key; refusals for the caller (401, allowlist 403) per client address.
     "RATE_LIMIT_API": "600/minute",
     "RATE_LIMIT_API_UNAUTHENTICATED": "30/minute",
-    # POST /admin/login: per client address, and per e-mail address and client address.
+    # POST /admin/login: per client, and per e-mail address and client; and failed sign-ins
+    # per e-mail address from all clients, in a short window, so guessing from many
+    # addresses only slows the owner, for a minute at most (a browser that signed in as
+    # that admin before is not counted).
     "RATE_LIMIT_LOGIN": "30/minute;200/hour",
     "RATE_LIMIT_LOGIN_ACCOUNT": "10/minute;50/hour",
+    "RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT": "10/minute",
+}
+
+# Each limit of all clients together, and the per-client limit in front of it: one client
+# (one /64) must never be able to use up a limit every customer shares (check_rate_limits).
+LIMITS_OF_ALL_CLIENTS = {
+    "RATE_LIMIT_LINK_PAY_PER_LINK": "RATE_LIMIT_LINK_PAY",
+    "RATE_LIMIT_LINK_UNLOCK_PER_LINK": "RATE_LIMIT_LINK_UNLOCK",
 }
 
 # Stripe's key prefixes and the mode each belongs to (rk_: restricted secret keys).
@@ -108,6 +124,44 @@ def _port(environ: dict) -> int:
     return int(value) if value.isdigit() and 0 < int(value) < 65536 else 8000
 
 
+def bind_address(environ: dict | None = None) -> str:
+    """Where the web process listens: BIND (host, or host:port), else PORT on 127.0.0.1 in
+    sandbox mode and on every interface with Stripe keys (a PaaS router must reach it)."""
+    env = dict(os.environ if environ is None else environ)
+    port = _port(env)
+    value = env.get("BIND", "").strip()
+    if not value:
+        host = "127.0.0.1" if stripe_mode(env) == "sandbox" else "0.0.0.0"  # noqa: S104
+        return f"{host}:{port}"
+    if value.startswith("unix:") or "]:" in value:
+        return value  # a socket, or [IPv6]:port
+    if value.startswith("["):
+        return f"{value}:{port}"
+    if value.count(":") > 1:
+        return f"[{value}]:{port}"  # a bare IPv6 address
+    return value if ":" in value else f"{value}:{port}"
+
+
+def bind_warning(environ: dict | None = None) -> str | None:
+    """What to warn of when proxies are trusted but anyone may connect past them, unless
+    BIND chose every interface on purpose (a PaaS, where only the router connects)."""
+    env = dict(os.environ if environ is None else environ)
+    if env.get("BIND", "").strip():
+        return None
+    try:
+        hops = _whole_number(env, "TRUSTED_PROXIES", 0)
+    except ConfigError:
+        return None  # create_app refuses it, with its reason
+    address = bind_address(env)
+    if not hops or not address.startswith(("0.0.0.0:", "[::]:")):
+        return None
+    return (
+        f"TRUSTED_PROXIES={hops} but the web process listens on every interface ({address}): "
+        "a client that connects directly can name its own address in X-Forwarded-For. Set "
+        "BIND to an address only your proxy reaches, e.g. BIND=127.0.0.1."
+    )
+
+
 def _flag(environ: dict, name: str) -> bool:
     return environ.get(name, "").strip().lower() in TRUE_WORDS
 
@@ -163,6 +217,33 @@ def _rate_limit(environ: dict, name: str) -> str:
     return value
 
 
+def most_from_one_client(client_limits: str, seconds: int) -> int:
+    """The most requests `client_limits` lets one client send in any `seconds`.
+
+    A fixed window starts at its first hit, anywhere, so a span meets one more of a
+    limit's windows than it covers whole.
+    """
+    return min(
+        item.amount * (math.ceil(seconds / item.get_expiry()) + 1)
+        for item in limits.parse_many(client_limits)
+    )
+
+
+def check_rate_limits(settings: Mapping) -> None:
+    """Refuse a limit of all clients that one client could use up alone, locking every
+    other customer out of a link."""
+    for shared, per_client in LIMITS_OF_ALL_CLIENTS.items():
+        for item in limits.parse_many(settings[shared]):
+            most = most_from_one_client(settings[per_client], item.get_expiry())
+            if most >= item.amount:
+                raise ConfigError(
+                    f"{shared} is {settings[shared]!r}: one client may send {most} requests "
+                    f"in that window under {per_client} ({settings[per_client]!r}), enough "
+                    f"to refuse every other customer; give more than {most}, or lower "
+                    f"{per_client}"
+                )
+
+
 def rate_limit_settings(environ: dict) -> dict:
     """Flask-Limiter's settings and Kassa's limits (see DEFAULT_RATE_LIMITS)."""
     redis_url = environ.get("REDIS_URL", "").strip()
@@ -175,6 +256,35 @@ def rate_limit_settings(environ: dict) -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         **{name: _rate_limit(environ, name) for name in DEFAULT_RATE_LIMITS},
     }
+
+
+# Throttle hits, which count the holds a client starts, are kept a day (tasks.py).
+HOLD_WINDOW_MAX = 86400
+
+
+def link_hold_settings(environ: dict) -> dict:
+    """How long a customer who starts paying holds a use of a limited link, and how often."""
+    settings = {
+        # The longest a hold lasts, however long the checkout page stays open.
+        "LINK_HOLD_SECONDS": _whole_number(environ, "LINK_HOLD_SECONDS", 600),
+        # A hold ends this long after its start or the page's last status poll.
+        "LINK_FIRST_HOLD_SECONDS": _whole_number(environ, "LINK_FIRST_HOLD_SECONDS", 120),
+        # Holds one client address (IPv6: its /64) may start on one link in the window.
+        "LINK_HOLDS_PER_CLIENT": _whole_number(environ, "LINK_HOLDS_PER_CLIENT", 3),
+        "LINK_HOLD_WINDOW_SECONDS": _whole_number(environ, "LINK_HOLD_WINDOW_SECONDS", 3600),
+    }
+    if settings["LINK_FIRST_HOLD_SECONDS"] > settings["LINK_HOLD_SECONDS"]:
+        raise ConfigError(
+            f"LINK_FIRST_HOLD_SECONDS ({settings['LINK_FIRST_HOLD_SECONDS']}) is longer than "
+            f"LINK_HOLD_SECONDS ({settings['LINK_HOLD_SECONDS']}): the first hold is part of it"
+        )
+    if settings["LINK_HOLDS_PER_CLIENT"] < 1:
+        raise ConfigError("LINK_HOLDS_PER_CLIENT is 0: give 1 or more, or no one could pay")
+    if settings["LINK_HOLD_WINDOW_SECONDS"] > HOLD_WINDOW_MAX:
+        raise ConfigError(
+            f"LINK_HOLD_WINDOW_SECONDS is over {HOLD_WINDOW_MAX}: holds are counted for a day"
+        )
+    return settings
 
 
 def _instance_path(environ: dict) -> Path:
@@ -244,8 +354,7 @@ def load(environ: dict | None = None) -> dict:
         "STRIPE_EVENT_THREADS": stripe_event_threads(env),
         "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),
-        # How long an unpaid order holds one use of a limited payment link.
-        "LINK_HOLD_SECONDS": int(env.get("LINK_HOLD_SECONDS", "600")),
+        **link_hold_settings(env),
         # Unpaid orders with no payment under way expire after this long.
         "ORDER_EXPIRY_SECONDS": int(env.get("ORDER_EXPIRY_SECONDS", "86400")),
         # An admin session unused for longer than this is signed out.

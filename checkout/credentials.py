@@ -94,7 +94,8 @@ def regenerate_key(key: ApiKey, *, actor: Actor) -> tuple[ApiKey, str]:
 
 
 def find_active_key(plaintext: object) -> ApiKey | None:
-    """This key, if it is active and its provider too; else None."""
+    """This key, if it is active and its provider too; else None. Finding it changes nothing:
+    `record_use` notes its use once the request is accepted."""
     if not isinstance(plaintext, str) or not plaintext.startswith(KEY_PREFIX):
         return None
     if len(plaintext) > KEY_MAX_LENGTH:
@@ -109,11 +110,16 @@ def find_active_key(plaintext: object) -> ApiKey | None:
         return None
     if key.revoked_at is not None or not key.provider.active:
         return None
+    return key
+
+
+def record_use(key: ApiKey) -> None:
+    """Note that the key was just used for an accepted request (to the minute, so a busy key
+    is not written on every request)."""
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
         db.session.commit()
-    return key
 
 
 # Queries for the admin pages

@@ -6,7 +6,9 @@ none knows about HTTP. `checkout.web` maps them to status codes, in one place.
 
 
 class DomainError(Exception):
-    """A request the rules refuse; `message` says why."""
+    """A request the rules refuse; `message` says why, `param` which field (if one does)."""
+
+    param: str | None = None
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -19,3 +21,4 @@ class ValidationError(DomainError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
+        self.param = field

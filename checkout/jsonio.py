@@ -12,7 +12,13 @@ _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 
 
 class BodyRefused(ValueError):
-    """A JSON body Kassa will not read: too deep, malformed, or with text it cannot store."""
+    """A JSON body Kassa will not read: too deep, malformed, or with text it cannot store;
+    `code` names which, `param` the field holding the text (None for the body as a whole)."""
+
+    def __init__(self, message: str, code: str, param: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.param = param
 
 
 def _default(value):
@@ -65,7 +71,7 @@ def nesting_depth(raw: bytes) -> int:
 def check_depth(raw: bytes) -> None:
     """Refuse a JSON text nested deeper than MAX_DEPTH."""
     if nesting_depth(raw) > MAX_DEPTH:
-        raise BodyRefused(f"JSON body is nested deeper than {MAX_DEPTH} levels")
+        raise BodyRefused(f"JSON body is nested deeper than {MAX_DEPTH} levels", "nested_too_deep")
 
 
 def check_text(value: object) -> None:
@@ -75,23 +81,25 @@ def check_text(value: object) -> None:
         path, item = pending.pop()
         if isinstance(item, dict):
             for key, child in item.items():
-                _check_string(path or "a key", key)
+                _check_string(path or "a key", key, path or None)
                 pending.append((f"{path}.{key}" if path else str(key), child))
         elif isinstance(item, list):
             pending.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
         elif isinstance(item, str):
-            _check_string(path or "the body", item)
+            _check_string(path or "the body", item, path or None)
 
 
-def _check_string(where: str, text: str) -> None:
+def _check_string(where: str, text: str, param: str | None) -> None:
     if "\x00" in text:
-        raise BodyRefused(f"{where} must not contain NUL characters")
+        raise BodyRefused(f"{where} must not contain NUL characters", "invalid_text", param)
     if not text.isascii():
         try:
             text.encode()
         except UnicodeEncodeError:
             raise BodyRefused(
-                f"{where} must not contain lone surrogates (\\ud800-\\udfff)"
+                f"{where} must not contain lone surrogates (\\ud800-\\udfff)",
+                "invalid_text",
+                param,
             ) from None
 
 
@@ -101,7 +109,7 @@ def parse_body(raw: bytes):
     try:
         value = loads(raw)
     except ValueError:
-        raise BodyRefused("Malformed JSON body") from None
+        raise BodyRefused("Malformed JSON body", "malformed_json") from None
     check_text(value)
     return value
 

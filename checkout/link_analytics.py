@@ -2,6 +2,8 @@
 
 import hashlib
 import hmac
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,28 +12,47 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
-from checkout import money, orders
+from checkout import money, orders, throttle
 from checkout.extensions import db
 from checkout.models import LinkView, LinkViewDay, Order, PaymentLink, utcnow
 
 # The days the admin's link page shows one by one; older views are kept as daily counts.
 WINDOW_DAYS = 30
+# A visitor is a browser's random id (its cookie) plus its address: 16 bytes, 22 characters.
+VISITOR_ID_BYTES = 16
+VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
-def visitor_hash(link_id: str, client: str, user_agent: str) -> str:
-    """A per-link pseudonym for a visitor: a keyed hash of address and browser, never stored raw."""
+def new_visitor_id() -> str:
+    """A random id for a browser's visitor cookie."""
+    return secrets.token_urlsafe(VISITOR_ID_BYTES)
+
+
+def is_visitor_id(value: str) -> bool:
+    """Whether a cookie's value is an id new_visitor_id could have made."""
+    return VISITOR_ID.fullmatch(value) is not None
+
+
+def visitor_hash(link_id: str, visitor_id: str, client: str) -> str:
+    """A per-link pseudonym for a visitor: a keyed hash of their browser's visitor id and
+    their address (IPv6: its /64), never stored raw.
+
+    The user agent plays no part: a script can vary it at will, and keeping a cookie is
+    what a browser does. A client dropping its cookie makes a new visitor each time, as
+    many as the per-client view limit lets through.
+    """
     key = current_app.config["SECRET_KEY"].encode()
-    message = f"{link_id}|{client}|{user_agent}".encode()
+    message = f"{link_id}|{visitor_id}|{throttle.client_key(client)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
-def record_view(link: PaymentLink, client: str, user_agent: str) -> None:
-    """Count one opening of the link."""
+def record_view(link: PaymentLink, visitor_id: str, client: str) -> None:
+    """Count one opening of the link by a visitor (their cookie's id) from a client address."""
     db.session.add(
         LinkView(
             payment_link_id=link.id,
             day=utcnow().date(),
-            visitor_hash=visitor_hash(link.id, client, user_agent),
+            visitor_hash=visitor_hash(link.id, visitor_id, client),
         )
     )
     db.session.commit()

@@ -79,6 +79,17 @@ class ApiScope(StrEnum):
 ALL_SCOPES = " ".join(scope.value for scope in ApiScope)
 
 
+class SignatureFormat(StrEnum):
+    """What a provider's signed requests sign (checkout.api_access)."""
+
+    # t=<unix time>,v1=<HMAC of "t.METHOD.path?query.body">: bound to its request, 5 minutes
+    # long, used once.
+    TIMESTAMPED = "timestamped"
+    # The inbound-transaction guide's HMAC of the body alone, for providers that chose it:
+    # replayable, and the same for every GET.
+    BODY = "body"
+
+
 class ActorKind(StrEnum):
     """Who made a change the audit log records."""
 
@@ -155,6 +166,11 @@ class Provider(db.Model):
     # empty: anywhere.
     ip_allowlist: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     require_signed_requests: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    signature_format: Mapped[SignatureFormat] = mapped_column(
+        _enum(SignatureFormat),
+        default=SignatureFormat.TIMESTAMPED,
+        server_default=SignatureFormat.TIMESTAMPED.value,
+    )
     # The request-signing secret is derived from SECRET_KEY and this salt, never stored;
     # its first characters identify it on the admin page.
     request_secret_salt: Mapped[str | None] = mapped_column(sa.String(64))
@@ -346,9 +362,16 @@ class Order(db.Model):
     dispute_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     dispute_evidence_due_by: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
-    # For a payment link's order: a keyed hash of the client that opened it (never the
-    # address), so one client holds at most one of a limited link's uses.
+    # For a payment link's order: a keyed hash of the client's address that opened it (never
+    # the address), and one of the browser's cookie, so one browser at one address shares
+    # one order and another browser behind the same address never changes it.
     client_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    browser_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # A limited link's use, held for the customer from when they start paying
+    # (payment_links.start_hold) until held_until, which the checkout page's status poll
+    # pushes on; any status change ends it (a payment under way holds by its status).
+    hold_started_at: Mapped[datetime | None]
+    held_until: Mapped[datetime | None]
 
     provider: Mapped[Provider | None] = relationship()
     payment_link: Mapped[PaymentLink | None] = relationship()
@@ -446,6 +469,17 @@ class ThrottleHit(db.Model):
     bucket: Mapped[str] = mapped_column(sa.String(40))
     key_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeenSignature(db.Model):
+    """A timestamped request signature already accepted, kept until its timestamp is too old
+    to be accepted anyway; the primary key refuses its second use in every process."""
+
+    __tablename__ = "seen_signatures"
+
+    # SHA-256 of the signature's HMAC: unique to one provider's secret and one request.
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class StripeEvent(db.Model):

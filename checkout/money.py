@@ -94,15 +94,20 @@ def to_minor(amount: Decimal | int, currency: str) -> int:
     ceiling = f"Amount cannot exceed {format_money(MAX_MINOR, currency)}"
     if value.adjusted() > 12:
         raise AmountError(ceiling)
-    scaled = value.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
-        digits = exponent(currency)
+    # Read the digits, not Decimal arithmetic: that rounds to 28 significant digits, which
+    # once turned 4.99…(32 nines) into 5.00. Past its trailing zeros, a value has exactly as
+    # many places as its exponent says; with the ceiling above that leaves at most 16 digits.
+    _, digit_tuple, power = value.as_tuple()
+    written = "".join(map(str, digit_tuple))
+    digits = written.rstrip("0")
+    places = -(power + len(written) - len(digits))
+    if places > exponent(currency):
         raise AmountError(
-            f"Amount has more than {digits} decimal places for {currency.upper()}"
-            if digits
+            f"Amount has more than {exponent(currency)} decimal places for {currency.upper()}"
+            if exponent(currency)
             else f"Amount must be a whole number for {currency.upper()}"
         )
-    minor = int(scaled)
+    minor = int(digits) * 10 ** (exponent(currency) - places)
     if minor > MAX_MINOR:
         raise AmountError(ceiling)
     return minor

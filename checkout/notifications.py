@@ -110,13 +110,20 @@ def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def signature_header(provider: Provider, message_id: str, timestamp: int, body: str) -> str:
-    """Signatures with the current secret, and the previous one for a day after rotation."""
-    secrets_in_use = [provider.webhook_secret]
+def secrets_in_use(provider: Provider) -> list[str]:
+    """The secrets a notification is signed with: the current one, and the previous one for
+    a day after rotation."""
+    secrets = [provider.webhook_secret]
     rotated = provider.webhook_secret_rotated_at
     if provider.previous_webhook_secret and rotated and utcnow() - rotated < ROTATION_OVERLAP:
-        secrets_in_use.append(provider.previous_webhook_secret)
-    return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets_in_use)
+        secrets.append(provider.previous_webhook_secret)
+    return secrets
+
+
+def signature_header(provider: Provider, message_id: str, timestamp: int, body: str) -> str:
+    """One signature per secret in use, space-separated (Standard Webhooks)."""
+    signed = secrets_in_use(provider)
+    return " ".join(sign(secret, message_id, timestamp, body) for secret in signed)
 
 
 def rotate_secret(provider: Provider, *, actor: Actor) -> None:

@@ -45,6 +45,8 @@ class PaymentNotConfigured(OrderError):
 class AmountRefused(OrderError):
     """A valid amount the service's price does not allow (below it, or not a multiple)."""
 
+    param = "amount"
+
 
 class AmountBelowMinimum(AmountRefused):
     """An order total below the smallest charge Stripe makes in its currency."""
@@ -53,6 +55,8 @@ class AmountBelowMinimum(AmountRefused):
 class AmountInvalid(OrderError):
     """An amount that is no amount at all: not positive, too precise or too large."""
 
+    param = "amount"
+
 
 class ServiceUnavailable(OrderError):
     """The service has been turned off."""
@@ -60,6 +64,8 @@ class ServiceUnavailable(OrderError):
 
 class ExternalIdTaken(OrderError):
     """The provider's externalId already names an order with another amount."""
+
+    param = "external_id"
 
 
 class NotUnderpaid(DomainError):
@@ -394,6 +400,9 @@ def _move(
         return False
     previous = order.status
     order.status = target
+    # A payment link's hold ends with the status it was taken in: a payment under way holds
+    # by its status, and a failure, cancellation or expiry frees the use at once.
+    order.held_until = None
     if event_created is not None and (
         order.last_event_at is None or event_created > order.last_event_at
     ):
@@ -803,6 +812,6 @@ def select_orders(
     if date_from is not None:
         query = query.where(Order.created_at >= datetime.combine(date_from, time.min))
     if date_to is not None:
-        end = datetime.combine(date_to, time.min) + timedelta(days=1)
-        query = query.where(Order.created_at < end)
+        # Up to the day's last microsecond: 9999-12-31 has no next day to stop before.
+        query = query.where(Order.created_at <= datetime.combine(date_to, time.max))
     return query.order_by(Order.created_at.desc(), Order.id.desc())

@@ -243,7 +243,7 @@ def _read_some(response: urllib3.BaseHTTPResponse, deadline: Deadline) -> bytes:
 def excerpt(headers, raw: bytes) -> str:
     """What the delivery log keeps of a body: a short printable text prefix, or a note."""
     if not raw:
-        return ""
+        return "(empty body)"
     mimetype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
     encoding = (headers.get("Content-Encoding") or "identity").strip().lower()
     textual = mimetype.startswith("text/") or mimetype in TEXT_TYPES or mimetype.endswith("+json")

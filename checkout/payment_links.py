@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -75,9 +74,26 @@ class LinkClosed(LinkUnavailable):
 
 
 class LinkBusy(LinkUnavailable):
-    """Every remaining payment of a limited link is being made right now."""
+    """Every remaining payment of a limited link is being made right now; `frees_at` is
+    when the first hold may end (None while only payments under way hold them)."""
 
     reason = "busy"
+
+    def __init__(self, message: str, frees_at: datetime | None = None):
+        super().__init__(message)
+        self.frees_at = frees_at
+
+
+class HoldLimitReached(LinkUnavailable):
+    """The client has started paying for the link as often as LINK_HOLDS_PER_CLIENT allows
+    in LINK_HOLD_WINDOW_SECONDS; it may start again at `frees_at`."""
+
+    reason = "hold_limit"
+
+    def __init__(self, message: str, wait: throttle.Lockout):
+        super().__init__(message)
+        self.retry_after = wait.seconds
+        self.frees_at = utcnow() + timedelta(seconds=wait.seconds)
 
 
 class LinkMisconfigured(LinkUnavailable):
@@ -313,16 +329,29 @@ def completed_uses(link_id: str) -> int:
 
 
 def hold_time() -> timedelta:
-    """How long an unpaid order holds one of a limited link's uses (LINK_HOLD_SECONDS)."""
+    """The longest a hold lasts, however long the checkout page polls (LINK_HOLD_SECONDS)."""
     return timedelta(seconds=current_app.config["LINK_HOLD_SECONDS"])
 
 
+def first_hold_time() -> timedelta:
+    """How long a hold lasts past its start or the page's last poll (LINK_FIRST_HOLD_SECONDS)."""
+    return timedelta(seconds=current_app.config["LINK_FIRST_HOLD_SECONDS"])
+
+
+def _hold_window() -> timedelta:
+    return timedelta(seconds=current_app.config["LINK_HOLD_WINDOW_SECONDS"])
+
+
+HOLD_BUCKET = "link-hold"
+
+
 def _holding(now: datetime):
-    """The orders that hold a use: a payment under way, or opened within the hold time and
-    not failed. A failed, canceled or expired order holds nothing."""
+    """The orders that hold a use: a payment under way, or a customer who started paying and
+    whose hold has not ended. An order nobody started paying holds nothing; a failure,
+    cancellation or expiry ends its hold at once (orders._move clears it)."""
     return or_(
         Order.status == OrderStatus.PROCESSING,
-        (Order.status == OrderStatus.PENDING) & (Order.created_at > now - hold_time()),
+        Order.status.in_(orders.PAYABLE) & (Order.held_until > now),
     )
 
 
@@ -340,29 +369,29 @@ def _held_uses(link_id: str, now: datetime, besides: str | None = None) -> int:
 def holds_use(order: Order, now: datetime) -> bool:
     """Whether the order holds one of its link's uses now."""
     return order.status is OrderStatus.PROCESSING or (
-        order.status is OrderStatus.PENDING and order.created_at > now - hold_time()
+        orders.is_payable(order) and order.held_until is not None and order.held_until > now
     )
 
 
-def _holder(client: str) -> str:
-    """Who holds a use: the client's address, or for IPv6 its /64, which one customer
-    usually has whole (one address per hold would let them take every use)."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if address.version == 4:
-        return str(address)
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{address}/64", strict=False))
+def has_timed_hold(order: Order) -> bool:
+    """Whether the order holds a use that ends unless its checkout page keeps polling."""
+    return orders.is_payable(order) and holds_use(order, utcnow())
+
+
+def _keyed(kind: str, link_id: str, value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{kind}|{link_id}|{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def client_hash(link_id: str, client: str) -> str:
-    """A per-link keyed hash of the client's address: the address itself is never stored."""
-    key = current_app.config["SECRET_KEY"].encode()
-    message = f"link-hold|{link_id}|{_holder(client)}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    """A per-link keyed hash of the client (its address, or IPv6 /64: throttle.client_key);
+    the address itself is never stored."""
+    return _keyed("link-hold", link_id, throttle.client_key(client))
+
+
+def browser_hash(link_id: str, browser: str) -> str:
+    """A per-link keyed hash of the browser's visitor cookie (links.routes sets it)."""
+    return _keyed("link-browser", link_id, browser)
 
 
 def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:
@@ -377,34 +406,62 @@ def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavai
     return None
 
 
-def _busy() -> LinkBusy:
+def _busy(link_id: str, now: datetime) -> LinkBusy:
+    """The refusal of a full link, with the earliest time one of its holds may end."""
+    frees_at = db.session.scalar(
+        select(func.min(Order.held_until)).where(
+            Order.payment_link_id == link_id,
+            Order.status.in_(orders.PAYABLE),
+            Order.held_until > now,
+        )
+    )
     return LinkBusy(
-        "Every remaining payment of this link is being made right now. Try again in a few minutes."
+        "Every remaining payment of this link is being made right now. Try again in a few minutes.",
+        frees_at,
     )
 
 
-def open_order(link_id: str, quantity: int | None, client: str) -> Order:
-    """Open an order from a link, holding one of its limited uses while it is paid.
+def _is_full(link: PaymentLink, now: datetime, besides: str | None = None) -> bool:
+    return completed_uses(link.id) + _held_uses(link.id, now, besides) >= link.max_uses
 
-    Each client holds at most one use of a limited link: paying again while its order
-    still holds a use returns that order (at the new quantity while no payment has been
-    started for it) instead of taking a second use.
+
+def _lock_link(link_id: str) -> PaymentLink:
+    """The link, read after taking its row (PostgreSQL) or the write lock (SQLite), so
+    concurrent customers of a limited link are counted one after the other."""
+    db.session.execute(
+        update(PaymentLink)
+        .where(PaymentLink.id == link_id)
+        .values(version=PaymentLink.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.scalar(
+        select(PaymentLink)
+        .where(PaymentLink.id == link_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _refusing(work):
+    """Run work() in a transaction of its own; a refusal rolls it back (and frees the lock)."""
+    try:
+        return in_transaction(work)
+    except LinkUnavailable:
+        db.session.rollback()
+        raise
+
+
+def open_order(link_id: str, quantity: int | None, client: str, browser: str | None) -> Order:
+    """Open an order from a link; it holds none of a limited link's uses until the customer
+    starts paying it (start_hold).
+
+    One browser at one address has one open order per limited link: paying again returns
+    it (at the new quantity while no payment has been started for it). Another browser, or
+    a request without the browser's cookie (`browser` None), gets an order of its own and
+    never changes anyone's. A link whose uses are all paid or held refuses new orders.
     """
 
     def work() -> Order:
-        # The UPDATE takes the link's row (PostgreSQL) or the write lock (SQLite) first, so
-        # concurrent customers of a limited link are counted one after the other.
-        db.session.execute(
-            update(PaymentLink)
-            .where(PaymentLink.id == link_id)
-            .values(version=PaymentLink.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        link = db.session.scalar(
-            select(PaymentLink)
-            .where(PaymentLink.id == link_id)
-            .execution_options(populate_existing=True)
-        )
+        link = _lock_link(link_id)
         now = utcnow()
         problem = unavailability(link, now)
         if problem:
@@ -420,12 +477,13 @@ def open_order(link_id: str, quantity: int | None, client: str) -> Order:
         # session's line items settle the order.
         chosen = 1 if mode is PaymentMode.BUY_BUTTON else _quantity(link, quantity)
         hashed = client_hash(link.id, client)
+        browser_hashed = browser_hash(link.id, browser) if browser else None
         if link.max_uses is not None:
-            held = _held_by(link.id, hashed, now)
-            if held is not None:
-                return _requantify(held, chosen)
-            if completed_uses(link.id) + _held_uses(link.id, now) >= link.max_uses:
-                raise _busy()
+            mine = _open_order_of(link.id, hashed, browser_hashed, now)
+            if mine is not None:
+                return _requantify(mine, chosen, now)
+            if _is_full(link, now):
+                raise _busy(link.id, now)
         order = orders.new_order(
             link.service,
             chosen,
@@ -435,29 +493,43 @@ def open_order(link_id: str, quantity: int | None, client: str) -> Order:
             payment_link=link,
         )
         order.client_hash = hashed
+        order.browser_hash = browser_hashed
         return order
 
-    return in_transaction(work)
+    return _refusing(work)
 
 
-def _held_by(link_id: str, hashed: str, now: datetime) -> Order | None:
-    """The client's order that holds one of the link's uses now, if any."""
+def _open_order_of(
+    link_id: str, hashed: str, browser_hashed: str | None, now: datetime
+) -> Order | None:
+    """The browser's order at this address that is still being paid, or opened within
+    LINK_HOLD_SECONDS and not given up on; None without a browser."""
+    if browser_hashed is None:
+        return None
+    recent = (Order.status == OrderStatus.PENDING) & (Order.created_at > now - hold_time())
     return db.session.scalar(
         select(Order)
-        .where(Order.payment_link_id == link_id, Order.client_hash == hashed, _holding(now))
+        .where(
+            Order.payment_link_id == link_id,
+            Order.client_hash == hashed,
+            Order.browser_hash == browser_hashed,
+            or_(_holding(now), recent),
+        )
         .order_by(Order.created_at.desc())
         .limit(1)
     )
 
 
-def _requantify(order: Order, quantity: int) -> Order:
-    """The client's held order, at the quantity asked for if no payment has started for it
-    (a PaymentIntent is made for one amount; then the order is returned as it is)."""
+def _requantify(order: Order, quantity: int, now: datetime) -> Order:
+    """The browser's open order, at the quantity asked for if no payment has started for it
+    (a PaymentIntent is made for one amount, a hold for one order; then it is returned as
+    it is)."""
     if (
         order.quantity != quantity
         and order.status is OrderStatus.PENDING
         and order.mode is PaymentMode.CASHAPP
         and order.stripe_payment_intent_id is None
+        and not holds_use(order, now)
     ):
         orders.note(order, "quantity", f"Customer chose {quantity} instead of {order.quantity}")
         order.quantity = quantity
@@ -475,11 +547,36 @@ def _quantity(link: PaymentLink, quantity: int | None) -> int:
     return quantity
 
 
+def _needs_hold(order: Order, now: datetime) -> bool:
+    link = order.payment_link
+    return (
+        link is not None
+        and link.max_uses is not None
+        and orders.is_payable(order)
+        and not holds_use(order, now)
+    )
+
+
+def _hold_limit(link_id: str, client: str) -> HoldLimitReached | None:
+    """The refusal of a client that started as many holds on the link as the window allows."""
+    config = current_app.config
+    wait = throttle.lockout(
+        HOLD_BUCKET, client_hash(link_id, client), _hold_window(), config["LINK_HOLDS_PER_CLIENT"]
+    )
+    if wait is None:
+        return None
+    return HoldLimitReached(
+        "You have started paying for this link as often as it allows in a while. "
+        f"You can start again {wait.wait_text}.",
+        wait,
+    )
+
+
 def blocks_payment(order: Order) -> LinkUnavailable | None:
     """For a link's unpaid order: why the link no longer takes its payment, or None.
 
-    An order whose hold ran out may still be paid while the link has a use that no other
-    order holds.
+    An order that holds no use (its customer has not started paying, or the hold ended)
+    may still be paid while the link has a use that no other order holds.
     """
     link = order.payment_link
     if link is None or not orders.is_unpaid(order):
@@ -488,9 +585,97 @@ def blocks_payment(order: Order) -> LinkUnavailable | None:
     problem = unavailability(link, now)
     if problem or link.max_uses is None or holds_use(order, now):
         return problem
-    if completed_uses(link.id) + _held_uses(link.id, now, besides=order.id) >= link.max_uses:
-        return _busy()
+    if _is_full(link, now, besides=order.id):
+        return _busy(link.id, now)
     return None
+
+
+def hold_refusal(order: Order, client: str) -> LinkUnavailable | None:
+    """Why start_hold would refuse this client now (see blocks_payment), or None; it takes
+    nothing, so a page can say so before Stripe is asked for anything."""
+    problem = blocks_payment(order)
+    if problem is None and _needs_hold(order, utcnow()):
+        problem = _hold_limit(order.payment_link_id, client)
+    return problem
+
+
+def start_hold(order_id: str, client: str) -> bool:
+    """The customer starts paying a limited link's order: hold one of its uses for
+    LINK_FIRST_HOLD_SECONDS, or raise LinkUnavailable (LinkBusy, HoldLimitReached).
+
+    Returns whether a hold started. An order that holds a use keeps it (as a status poll
+    would extend it); an order of an unlimited link, or one no longer payable, needs none.
+    Each hold started counts towards LINK_HOLDS_PER_CLIENT for the client's address.
+    """
+
+    def work() -> bool:
+        # Only a limited link's order takes the link's lock.
+        link_id = db.session.scalar(
+            select(Order.payment_link_id)
+            .join(PaymentLink, PaymentLink.id == Order.payment_link_id)
+            .where(Order.id == order_id, PaymentLink.max_uses.is_not(None))
+        )
+        if link_id is None:
+            return False
+        link = _lock_link(link_id)
+        order = orders.lock_order(order_id)
+        now = utcnow()
+        if link.max_uses is None or order is None or not orders.is_payable(order):
+            return False
+        if holds_use(order, now):
+            _extend(order, now)
+            return False
+        problem = unavailability(link, now)
+        if problem:
+            raise problem
+        if _is_full(link, now, besides=order.id):
+            raise _busy(link.id, now)
+        refusal = _hold_limit(link.id, client)
+        if refusal:
+            raise refusal
+        throttle.record(HOLD_BUCKET, client_hash(link.id, client))
+        order.hold_started_at = now
+        order.held_until = min(now + first_hold_time(), now + hold_time())
+        orders.note(
+            order, "hold", f"Holds one of the link's uses until {order.held_until:%H:%M:%S} UTC"
+        )
+        return True
+
+    return _refusing(work)
+
+
+def _extend(order: Order, now: datetime) -> None:
+    until = min(now + first_hold_time(), order.hold_started_at + hold_time())
+    if until > order.held_until:
+        order.held_until = until
+
+
+def extend_hold(order: Order, *, paying: bool = False) -> None:
+    """The order's checkout page is still open (its status poll): keep the order's hold for
+    LINK_FIRST_HOLD_SECONDS more, up to LINK_HOLD_SECONDS from its start. A customer who
+    pressed the page's pay button (`paying`) leaves it for Cash App or Stripe's page, where
+    nothing polls: the hold lasts to that end at once. A hold that has ended stays ended."""
+    now = utcnow()
+    if not (has_timed_hold(order) and order.hold_started_at is not None):
+        return
+    end = order.hold_started_at + hold_time()
+    until = end if paying else min(now + first_hold_time(), end)
+    if until <= order.held_until:
+        return
+    # One UPDATE, guarded by the hold it extends: the order's version stays, so no writer
+    # of its status is made to retry, and a hold ended meanwhile is not brought back.
+    db.session.execute(
+        update(Order)
+        .where(
+            Order.id == order.id,
+            Order.hold_started_at == order.hold_started_at,
+            Order.held_until > now,
+            Order.status.in_(orders.PAYABLE),
+        )
+        .values(held_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 # Passwords
@@ -503,7 +688,9 @@ class Unlock:
 
 
 def try_password(link: PaymentLink, password: str, client: str) -> Unlock:
-    """Check a link password; a client with too many wrong ones is refused for a while."""
+    """Check a link password; a client (IPv6: its /64) with too many wrong ones is refused
+    for a while."""
+    client = throttle.client_key(client)
     pair = f"{link.id}|{client}"
     lockout = throttle.lockout(
         "link-password-client", client, PASSWORD_WINDOW, PASSWORD_ATTEMPTS_PER_CLIENT

@@ -6,6 +6,7 @@ amounts in different currencies are never added together.
 """
 
 import csv
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -223,8 +224,11 @@ DELIVERY_COLUMNS = [
     "last_error",
     "delivered_at",
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with = + - @ (or a tab or CR) as a formula. A cell
+# starts at the text's beginning, or after any separator a spreadsheet may split on (comma,
+# semicolon, tab, line break) whatever the file's quoting says, past spaces and quotes; a '
+# there keeps what follows text.
+FORMULA_START = re.compile(r"(^|[,;\t\r\n])(?=[ \"]*[=+\-@\t\r])")
 
 
 def _cell(value) -> str:
@@ -232,8 +236,7 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return FORMULA_START.sub(r"\1'", str(value))
 
 
 def _amount(minor: int | None, currency: str) -> str:
@@ -314,9 +317,9 @@ class _Line:
 
 
 def csv_chunks(rows: Iterator[list[str]], rows_per_chunk: int = 200) -> Iterator[str]:
-    """CSV text (RFC 4180 quoting, CRLF lines) a chunk of rows at a time."""
+    """CSV text (RFC 4180, every cell quoted, CRLF lines) a chunk of rows at a time."""
     line = _Line()
-    writer = csv.writer(line)
+    writer = csv.writer(line, quoting=csv.QUOTE_ALL)
     count = 0
     for row in rows:
         writer.writerow(row)

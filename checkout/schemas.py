@@ -26,6 +26,7 @@ from checkout.models import (
 # field names it as the API caller wrote it.
 API_FIELD_NAMES = {
     "service_id": "service",
+    "external_id": "externalId",
     "min_quantity": "minQuantity",
     "max_quantity": "maxQuantity",
     "expires_at": "expiresAt",
@@ -39,6 +40,12 @@ API_FIELD_NAMES = {
 def api_field(name: str) -> str:
     """The API's name for a service's field name."""
     return API_FIELD_NAMES.get(name, name)
+
+
+def api_error(message: str, code: str, param: str | None = None) -> dict:
+    """An API error: the message for people (`error`, the guide's contract), a stable
+    machine-readable `code`, and the request field it is about (`param`, null if none)."""
+    return {"error": message, "code": code, "param": param}
 
 
 def _amount(minor: int | None, currency: str) -> Decimal | None:
@@ -183,6 +190,7 @@ def provider(row: Provider) -> dict:
         "cancelUrl": row.cancel_url,
         "ipAllowlist": row.allowed_networks,
         "requireSignedRequests": row.require_signed_requests,
+        "signatureFormat": row.signature_format.value,
         "requestSecretPrefix": row.request_secret_prefix,
     }
 

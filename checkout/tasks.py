@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from checkout import (
+    api_access,
     database,
     link_analytics,
     notifications,
@@ -140,3 +141,10 @@ def purge_throttle_hits() -> int:
     """Forget failed-attempt records older than a day."""
     with app_context():
         return throttle.purge(timedelta(days=1))
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def forget_seen_signatures() -> int:
+    """Forget used request signatures whose time is past the window they were valid in."""
+    with app_context():
+        return api_access.forget_seen_signatures()

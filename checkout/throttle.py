@@ -1,6 +1,7 @@
 """Counting attempts per key in the database, so every web process sees the same counts."""
 
 import hashlib
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,6 +10,21 @@ from sqlalchemy import delete, select
 
 from checkout.extensions import db
 from checkout.models import ThrottleHit, utcnow
+
+
+def client_key(address: str) -> str:
+    """Who a client is for every limit, lockout, hold and visitor count: its IPv4 address,
+    or for IPv6 its /64, which one customer usually has whole (keying the full address
+    would give one customer 2^64 tries)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
 
 
 def _digest(key: str) -> str:

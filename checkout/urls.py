@@ -22,9 +22,11 @@ def _parts(field: str, value: str, schemes: tuple[str, ...]):
     if parts.scheme not in schemes or not parts.hostname:
         raise ValidationError(field, f"Enter an absolute {' or '.join(schemes)} URL")
     try:
-        parts.port  # noqa: B018 -- raises on a malformed port
+        port = parts.port  # raises on a malformed port
     except ValueError:
-        raise ValidationError(field, "URL has an invalid port") from None
+        port = 0
+    if port == 0:  # port 0 names no endpoint: it is not the scheme's default
+        raise ValidationError(field, "URL has an invalid port")
     return parts
 
 
@@ -128,7 +130,7 @@ def webhook_target(field: str, value: str) -> WebhookTarget:
     """
     allow_private = current_app.config["ALLOW_PRIVATE_WEBHOOK_URLS"]
     parts = _parts(field, value, ("https", "http") if allow_private else ("https",))
-    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    port = DEFAULT_PORTS[parts.scheme] if parts.port is None else parts.port
     if not allow_private and port != 443:
         raise ValidationError(field, f"Webhook URL must use port 443, not {port}")
     try:

@@ -1,13 +1,15 @@
 """What the blueprints share: the HTTP status each domain error answers with, headers, the
 client's address and the configured rate limits."""
 
+import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 from babel import localedata
-from flask import current_app, request
+from flask import Response, current_app, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -20,6 +22,7 @@ from checkout import (
     payments,
     stripe_events,
     stripe_gateway,
+    throttle,
     urls,
 )
 from checkout.errors import DomainError, ValidationError
@@ -37,6 +40,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     stripe_gateway.CashAppUnavailable: 400,
     payment_links.LinkClosed: 410,
     payment_links.LinkBusy: 409,
+    payment_links.HoldLimitReached: 429,
     payment_links.LinkMisconfigured: 409,
     payments.RefundError: 422,
     stripe_events.AlreadyApplied: 409,
@@ -58,13 +62,66 @@ def status_for(error: DomainError) -> int:
     raise LookupError(f"No HTTP status for {type(error).__name__}")
 
 
+def retry_after(error: DomainError) -> dict:
+    """The Retry-After header of a refusal that says how long to wait (a 429), else none."""
+    seconds = getattr(error, "retry_after", None)
+    return {"Retry-After": str(seconds)} if seconds else {}
+
+
+def error_code(error: DomainError) -> str:
+    """The machine-readable code of a domain error: its class's name in snake_case
+    (ExternalIdTaken: external_id_taken), so every error has one and none is kept twice."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+
+
 def client_address() -> str:
     """The client's address: the connection's peer, or, with TRUSTED_PROXIES, what the trusted
     proxies said it was (ProxyFix, installed by create_app, has already set remote_addr).
 
     Every throttle, visitor count, rate-limit key and log line takes the address from here.
+    Only an IP address is believed: a forwarded value that is not one (anything a client put
+    in X-Forwarded-For) gives way to the connection's peer, so no header text reaches a
+    key, a log line or an error message.
     """
-    return request.remote_addr or "unknown"
+    for candidate in (request.remote_addr, _peer_address()):
+        try:
+            return str(ipaddress.ip_address(candidate or ""))
+        except ValueError:
+            continue
+    return "unknown"
+
+
+def _peer_address() -> str | None:
+    """The connection's own peer, before ProxyFix replaced it."""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR")
+
+
+def client_key() -> str:
+    """The client as every rate limit counts it: its address, or for IPv6 its /64 (the rule
+    lockouts, holds and visitor counts use too)."""
+    return throttle.client_key(client_address())
+
+
+def passed_the_limits(response: Response) -> bool:
+    """Whether a limit of all clients (per link) counts this request: not when a limit
+    refused it (429), so a client stopped by its own limit uses up no one else's."""
+    return response.status_code != 429
+
+
+def set_private_cookie(response: Response, name: str, value: str, max_age: int, path: str):
+    """Set a first-party cookie no script reads: HttpOnly, SameSite=Lax, and Secure with an
+    https PUBLIC_BASE_URL (as the session cookie and HSTS)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="Lax",
+        secure=(current_app.config["PUBLIC_BASE_URL"] or "").startswith("https://"),
+    )
+    return response
 
 
 def configured_limit(name: str) -> Callable[[], str]:

@@ -53,9 +53,12 @@
 
   // Ask the server until the status changes (then reload), the order can change no more,
   // or POLL_FOR_MS has passed (then say so: a page left open does not poll forever). Each
-  // unchanged answer, error or 429 doubles the wait; a Retry-After is honoured.
+  // unchanged answer, error or 429 doubles the wait; a Retry-After is honoured. Each poll
+  // also keeps a limited link's use held for this page; when the hold ends, the page
+  // reloads to show whether it can still be paid.
   if (root.hasAttribute("data-poll")) {
     var known = root.getAttribute("data-status");
+    var held = root.hasAttribute("data-held");
     var url = root.getAttribute("data-status-url");
     var pollUntil = Date.now() + POLL_FOR_MS;
     var wait = POLL_FIRST_MS;
@@ -83,7 +86,7 @@
           if (body && body.gone) return;
           if (body && "throttled" in body) {
             later(body.throttled);
-          } else if (body && body.status !== known) {
+          } else if (body && (body.status !== known || (held && body.held === false))) {
             window.location.reload();
           } else if (!(body && body.final)) {
             later();
@@ -95,6 +98,15 @@
     };
     later();
   }
+
+  // A customer who presses pay leaves for Cash App or Stripe's page, where this page may
+  // not poll: tell the server, which keeps a limited link's use for them to the hold's end.
+  var keepHold = function () {
+    if (!root.hasAttribute("data-held")) return;
+    var marked = new URL(root.getAttribute("data-status-url"), window.location.href);
+    marked.searchParams.set("paying", "1");
+    fetch(marked.toString(), { cache: "no-store", keepalive: true }).catch(function () {});
+  };
 
   var payButton = document.querySelector("[data-cashapp-pay]");
   if (payButton) {
@@ -110,6 +122,7 @@
     var stripe = null;
     var confirm = function () {
       if (payButton.getAttribute("aria-busy") === "true") return;
+      keepHold();
       errorBox.hidden = true;
       payButton.disabled = true;
       payButton.setAttribute("aria-busy", "true");
@@ -162,6 +175,7 @@
       defined = true;
       buyError.hidden = true;
     });
+    buyButtonArea.addEventListener("click", keepHold);
     var script = document.createElement("script");
     script.src = buyButtonArea.getAttribute("data-buy-button-script");
     script.async = true;

@@ -1,6 +1,10 @@
 """Helpers the test modules share: requests made as a client would, and reading pages."""
 
+import base64
+import hashlib
+import hmac
 import re
+import time
 
 # Every API key scope, as the admin's key form posts them.
 ALL_SCOPES = ["orders:write", "orders:read", "links:write", "links:read"]
@@ -9,9 +13,25 @@ ALL_SCOPES = ["orders:write", "orders:read", "links:write", "links:read"]
 UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
 
 
+def api_error(message: str, code: str, param: str | None = None) -> dict:
+    """The body of an API error: the message, its code, and the field it is about."""
+    return {"error": message, "code": code, "param": param}
+
+
 def bearer(key: str) -> dict:
     """The Authorization header that carries a provider's API key."""
     return {"Authorization": f"Bearer {key}"}
+
+
+def timestamped_signature(
+    secret: str, method: str, target: str, body: bytes = b"", at: int | None = None
+) -> dict:
+    """The Signature header of a request signed the timestamped way: t and the base64
+    HMAC-SHA256 of "t.METHOD.path?query.body"."""
+    at = int(time.time()) if at is None else at
+    message = f"{at}.{method}.{target}.".encode() + body
+    mac = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+    return {"Signature": f"t={at},v1={mac}"}
 
 
 def open_order(client, key, **body):

@@ -177,6 +177,11 @@ CONFIRMED = [
         "/admin/providers/{provider}/request-secret",
         "Generate new secret",
     ),
+    (
+        "/admin/providers/{provider}",
+        "/admin/providers/{provider}/signature-format/body",
+        "Accept body-only signatures",
+    ),
     ("/admin/links/{link}", "/admin/links/{link}/deactivate", "Turn off"),
     ("/admin/admins", "/admin/admins/{admin}/remove", "Remove admin"),
 ]

@@ -95,6 +95,34 @@ def test_export_cells_cannot_become_spreadsheet_formulas(admin_client, client, m
     assert '"a,b ""quoted"""' in text
 
 
+# Where a spreadsheet that splits on another separator (a semicolon in much of Europe, a
+# tab) than the file's commas could start a cell: the piece after any separator, past
+# spaces and quotes. None may begin a formula.
+CELL_STARTS = re.compile(r'(?:^|[,;\t\r\n])[ "]*([=+\-@])', re.M)
+
+
+def test_export_cells_cannot_start_a_formula_after_a_separator(admin_client, client, make):
+    _, key = make.provider()
+    risky = ["csv;=cmd|' /C calc'!A0", "a,+1", "x, -2", 'ok; "@SUM(A1)"', "plain; text"]
+    for external_id in risky:
+        new_order(client, key, externalId=external_id, amount=5)
+
+    text = admin_client.get("/admin/orders.csv").get_data(as_text=True)
+
+    values = {row["external_id"] for row in csv.DictReader(io.StringIO(text))}
+    assert values == {
+        "csv;'=cmd|' /C calc'!A0",
+        "a,'+1",
+        "x,' -2",
+        'ok;\' "@SUM(A1)"',
+        "plain; text",
+    }
+    assert CELL_STARTS.findall(text) == []
+    # Every cell is quoted, so a reader that knows the file's separator keeps it whole.
+    for line in text.splitlines():
+        assert re.fullmatch(r'"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*', line), line
+
+
 def test_a_large_export_streams_every_order_once(app, admin_client, client, make):
     _, key = make.provider()
     template = new_order(client, key, externalId="BULK-0", amount=5)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from checkout import jsonio
-from tests.helpers import bearer, form_post, open_order
+from tests.helpers import api_error, bearer, form_post, open_order
 
 URL = "/api/v1/create-payment-intent"
 
@@ -69,7 +69,9 @@ def test_zero_decimal_currency(client, make):
     assert b'"amount": 1500,' in open_order(client, key, externalId="j", amount=1500).data
     response = open_order(client, key, amount=Decimal("500.5"))
     assert response.status_code == 422
-    assert response.get_json() == {"error": "Amount must be a whole number for JPY"}
+    assert response.get_json() == api_error(
+        "Amount must be a whole number for JPY", "amount_invalid", "amount"
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,14 +91,14 @@ def test_amount_rules_answer_400(client, app, api_key, raw_amount, error):
     body = f'{{"apiKey": "{api_key}", "externalId": "X", "amount": {raw_amount}}}'
     response = client.post(URL, data=body, content_type="application/json")
     assert response.status_code == 400
-    assert response.get_json() == {"error": error}
+    assert response.get_json() == api_error(error, "amount_refused", "amount")
     assert order_count(app) == 0
 
 
 def test_multiple_message_uses_the_exact_price(client, make):
     _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
     response = open_order(client, key, amount=6)
-    assert response.get_json() == {"error": "Amount must be a multiple of 2.5"}
+    assert response.get_json()["error"] == "Amount must be a multiple of 2.5"
 
 
 @pytest.mark.parametrize(
@@ -118,7 +120,7 @@ def test_bad_amounts_answer_422_and_change_nothing(client, app, api_key, raw_amo
         content_type="application/json",
     )
     assert response.status_code == 422
-    assert response.get_json() == {"error": error}
+    assert response.get_json() == api_error(error, "amount_invalid", "amount")
     assert order_count(app) == 0
 
 
@@ -162,7 +164,7 @@ def test_oversized_body_answers_413(client, api_key):
 def test_bad_external_ids_answer_422(client, app, api_key, external_id, error):
     response = open_order(client, api_key, externalId=external_id)
     assert response.status_code == 422
-    assert response.get_json() == {"error": error}
+    assert response.get_json() == api_error(error, "validation_error", "externalId")
     assert order_count(app) == 0
 
 
@@ -185,7 +187,7 @@ def test_invalid_keys_answer_401(client, app, api_key, headers_and_body):
     headers, body = headers_and_body
     response = client.post(URL, json=body, headers=headers)
     assert response.status_code == 401
-    assert response.get_json() == {"error": "Invalid or inactive API key"}
+    assert response.get_json() == api_error("Invalid or inactive API key", "invalid_api_key")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert order_count(app) == 0
 
@@ -279,7 +281,9 @@ def test_buy_button_mode_without_button_id_is_400(client, app, make):
     _, key = make.provider(use_stripe_checkout=True)
     response = open_order(client, key, externalId="B-1")
     assert response.status_code == 400
-    assert response.get_json() == {"error": "Stripe Buy Button not configured"}
+    assert response.get_json() == api_error(
+        "Stripe Buy Button not configured", "payment_not_configured"
+    )
     assert order_count(app) == 0
 
 
@@ -295,7 +299,9 @@ def test_buy_button_service_saved_before_payment_link_ids_is_400(client, app, ma
     _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
     response = open_order(client, key, externalId="B-1")
     assert response.status_code == 400
-    assert response.get_json() == {"error": "Stripe Buy Button not configured"}
+    assert response.get_json() == api_error(
+        "Stripe Buy Button not configured", "payment_not_configured"
+    )
     assert order_count(app) == 0
 
 
@@ -304,7 +310,7 @@ def test_inactive_service_is_409(client, app, make):
     _, key = make.provider(service_id=service_id)
     response = open_order(client, key)
     assert response.status_code == 409
-    assert response.get_json() == {"error": "Service is not available"}
+    assert response.get_json() == api_error("Service is not available", "service_unavailable")
 
 
 def test_public_base_url_shapes_checkout_url(client, api_key, app):
@@ -341,7 +347,9 @@ def test_an_order_below_stripes_minimum_charge_is_400(client, app, make):
         db.session.commit()
     response = open_order(client, key, externalId="P-1")
     assert response.status_code == 400
-    assert response.get_json() == {"error": "Amount is below Stripe's minimum charge of $0.50"}
+    assert response.get_json() == api_error(
+        "Amount is below Stripe's minimum charge of $0.50", "amount_below_minimum", "amount"
+    )
     assert order_count(app) == 0
     enough = open_order(client, key, externalId="P-2", amount=Decimal("0.50"))
     assert enough.status_code == 200

@@ -57,7 +57,10 @@ def call(client, app, endpoint: str, key: str, ids: dict, number: int):
     rule = api_rules(app)[endpoint]
     path = rule.rule.replace("<order_id>", ids["order_id"]).replace("<link_id>", ids["link_id"])
     if "POST" in rule.methods:
-        body = {"externalId": f"S-{number}", "amount": 5}
+        if "payment-links" in path:
+            body = {"title": f"S-{number}"}
+        else:
+            body = {"externalId": f"S-{number}", "amount": 5}
         return client.post(path, json=body, headers=bearer(key))
     return client.get(path, headers=bearer(key))
 

@@ -86,7 +86,7 @@ BLUEPRINTS = (
     "checkout.pay",
     "checkout.webhooks",
 )
-ENTRY_POINTS = {"checkout", "checkout.worker", "checkout.cli"}
+ENTRY_POINTS = {"checkout", "checkout.worker", "checkout.cli", "checkout.gunicorn_config"}
 LEAVES = {
     "checkout.config",
     "checkout.extensions",

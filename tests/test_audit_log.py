@@ -96,6 +96,7 @@ def test_catalog_and_provider_changes_in_the_admin_are_recorded(admin_client, ma
     secret_page = shown_once(admin_client, press(admin_client, page, f"{page}/signatures/on")).text
     secret = re.search(r'value="(ksig_[^"]+)"', secret_page)[1]
     press(admin_client, page, f"{page}/signatures/off")
+    press(admin_client, page, f"{page}/signature-format/body")
     press(admin_client, page, f"{page}/request-secret")
     press(
         admin_client,
@@ -114,6 +115,7 @@ def test_catalog_and_provider_changes_in_the_admin_are_recorded(admin_client, ma
         "notification.failed_resent",
         "notification.resent",
         "provider.request_secret_generated",
+        "provider.signature_format_changed",
         "provider.signatures_changed",
         "provider.signatures_changed",
         "provider.request_secret_generated",
@@ -138,6 +140,8 @@ def test_catalog_and_provider_changes_in_the_admin_are_recorded(admin_client, ma
     }
     assert "Bitloader 2" in by_action["provider.changed"]["detail"]
     assert by_action["provider.allowlist_changed"]["id"] == provider_id
+    format_change = by_action["provider.signature_format_changed"]["detail"].replace("&#34;", '"')
+    assert json.loads(format_change) == {"before": "timestamped", "after": "body"}
     assert by_action["notification.resent"]["id"] == notification_id
     page_text = admin_client.get("/admin/audit").text
     # Nothing secret is written down: no key, no signing secret.
@@ -206,7 +210,7 @@ def test_cli_commands_are_recorded_as_cli(runner, admin_client):
     run("providers", "create", "--name", "Shop", "--service", "silver", "--slug", "shop")
     run("providers", "create-key", "shop", "--name", "ci", "--scope", "orders:read")
     run("providers", "set-allowlist", "shop", "10.0.0.0/8")
-    run("providers", "require-signatures", "shop", "on")
+    run("providers", "require-signatures", "shop", "on", "--format", "body")
     run("providers", "rotate-request-secret", "shop")
     run("links", "create", "--service", "silver", "--provider", "shop")
 
@@ -214,6 +218,7 @@ def test_cli_commands_are_recorded_as_cli(runner, admin_client):
     assert [entry["action"] for entry in recorded] == [
         "link.created",
         "provider.request_secret_generated",
+        "provider.signature_format_changed",
         "provider.signatures_changed",
         "provider.request_secret_generated",
         "provider.allowlist_changed",

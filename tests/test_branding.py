@@ -327,15 +327,23 @@ BAD_LOGOS = {
     ),
     "svg with foreignObject": (
         svg_bytes("<foreignObject><p>hi</p></foreignObject>"),
-        "may not contain &lt;foreignobject&gt;",
+        "may not contain &lt;foreignObject&gt;",
     ),
     "svg linking out": (
-        svg_bytes('<image href="https://evil.example/x.png" width="1" height="1"/>'),
+        svg_bytes('<use href="https://evil.example/x.svg#a"/>'),
         "may only link inside itself",
     ),
     "svg xlink to javascript": (
-        svg_bytes('<a xlink:href="javascript:alert(1)"><rect width="1" height="1"/></a>'),
+        svg_bytes('<use xlink:href="javascript:alert(1)"/>'),
         "may only link inside itself",
+    ),
+    "svg image": (
+        svg_bytes('<image href="#x" width="1" height="1"/>'),
+        "may not contain &lt;image&gt;",
+    ),
+    "svg link": (
+        svg_bytes('<a href="#x"><rect width="1" height="1"/></a>'),
+        "may not contain &lt;a&gt;",
     ),
     "svg css url": (
         svg_bytes('<rect style="fill:url(https://evil.example/f)" width="1" height="1"/>'),
@@ -346,12 +354,65 @@ BAD_LOGOS = {
         "may not load other files from its CSS",
     ),
     "svg animating a link": (
-        svg_bytes('<a href="#x"><set attributeName="href" to="javascript:alert(1)"/></a>'),
-        "may not animate links",
+        svg_bytes('<use href="#x"><set attributeName="href" to="javascript:alert(1)"/></use>'),
+        "may not contain &lt;set&gt;",
     ),
     "svg stylesheet": (
         b'<?xml-stylesheet href="https://evil.example/s.css"?>' + svg_bytes(),
-        "may not load a stylesheet",
+        "may not hold processing instructions",
+    ),
+    # The CSS and XML tricks of issue 17: escapes, other loaders, paint attributes, encodings.
+    "svg css escaped import": (
+        svg_bytes("<style>@\\69mport 'https://evil.example/a.css';</style>"),
+        "may not load other files from its CSS",
+    ),
+    "svg css escaped url": (
+        svg_bytes('<rect style="fill:u\\72l(https://evil.example/f)" width="1" height="1"/>'),
+        "may not load other files from its CSS",
+    ),
+    "svg css escaped url in a style sheet": (
+        svg_bytes("<style>rect { fill: \\75 rl('//evil.example/f') }</style>"),
+        "may not load other files from its CSS",
+    ),
+    "svg css image-set": (
+        svg_bytes("<style>rect { fill: image-set('https://evil.example/f.png' 1x) }</style>"),
+        "may not load other files from its CSS",
+    ),
+    "svg paint attribute url": (
+        svg_bytes('<rect fill="url(https://evil.example/f#p)" width="1" height="1"/>'),
+        "may not load other files from its CSS",
+    ),
+    "svg paint attribute escaped url": (
+        svg_bytes('<rect filter="U\\52L(//evil.example/f#x)" width="1" height="1"/>'),
+        "may not load other files from its CSS",
+    ),
+    "svg utf-16 stylesheet": (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        '<?xml-stylesheet href="https://evil.example/s.css"?>'
+        '<svg xmlns="http://www.w3.org/2000/svg"><!-- \u733c\u6776 --></svg>'.encode("utf-16"),
+        "must be saved as UTF-8 text",
+    ),
+    "svg utf-16 without a byte order mark": (
+        svg_bytes().decode().encode("utf-16-le"),
+        "must be saved as UTF-8 text",
+    ),
+    "svg declared latin-1": (
+        b'<?xml version="1.0" encoding="ISO-8859-1"?>' + svg_bytes(),
+        "must be saved as UTF-8 text",
+    ),
+    "svg processing instruction inside": (
+        svg_bytes('<?xml-stylesheet href="#s"?><rect width="1" height="1"/>'),
+        "may not hold processing instructions",
+    ),
+    "svg attribute off the list": (
+        svg_bytes('<g xml:base="https://evil.example/"><rect width="1" height="1"/></g>'),
+        "may not have the attribute base on &lt;g&gt;",
+    ),
+    "svg xhtml script in metadata": (
+        svg_bytes(
+            '<metadata><script xmlns="http://www.w3.org/1999/xhtml">alert(1)</script></metadata>'
+        ),
+        "may hold only SVG elements, not &lt;script&gt;",
     ),
     "malformed svg": (b'<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>', "not well-formed"),
     "svg with entities": (
@@ -366,6 +427,54 @@ BAD_LOGOS = {
         "must have an &lt;svg&gt; root",
     ),
 }
+
+
+# What editors write for a logo: a declaration (and BOM), licence metadata, a title,
+# gradients and clips by #id from attributes and CSS, text, a simple filter.
+EXPORTED_LOGO = (
+    "\ufeff<?xml version='1.0' encoding='UTF-8' standalone='no'?>\n"
+    "<!-- Generator: an editor -->\n"
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:cc="http://creativecommons.org/ns#" '
+    'version="1.1" viewBox="0 0 120 40" width="120" height="40" xml:space="preserve" '
+    'role="img" aria-labelledby="t" enable-background="new 0 0 120 40">'
+    '<title id="t">Bitloader</title>'
+    '<metadata><rdf:RDF><cc:Work rdf:about=""><dc:format>image/svg+xml</dc:format>'
+    "</cc:Work></rdf:RDF></metadata>"
+    "<defs><style type=\"text/css\"><![CDATA[ .a { fill: url( '#g' ); stroke: #000 } ]]>"
+    "</style>"
+    '<linearGradient id="g" x1="0" x2="1"><stop offset="0" stop-color="#6b21a8"/>'
+    '<stop offset="1" style="stop-color:rgb(11,95,255)"/></linearGradient>'
+    '<clipPath id="c"><rect width="120" height="40" rx="6"/></clipPath>'
+    '<filter id="f"><feGaussianBlur in="SourceGraphic" stdDeviation="1"/></filter></defs>'
+    '<g clip-path="url(#c)" data-name="Layer 1" transform="translate(0 0)">'
+    '<rect class="a" width="120" height="40"/>'
+    '<path d="M10 30 L20 10 L30 30 Z" fill="url(#g)" filter="url(#f)"/>'
+    '<use xlink:href="#t"/>'
+    '<text x="40" y="26" font-family="sans-serif" font-size="14" fill="#fff">'
+    'Bit<tspan font-weight="bold">loader</tspan></text></g></svg>'
+).encode()
+
+
+def test_a_logo_as_editors_export_it_is_accepted(admin_client, client, provider):
+    provider_id, _ = provider
+
+    response = save_branding(admin_client, provider_id, EXPORTED_LOGO)
+
+    assert response.status_code == 302, response.text
+    url = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
+    assert client.get(url).data == EXPORTED_LOGO
+
+
+def test_a_deeply_nested_svg_is_checked_without_recursion(admin_client, provider):
+    provider_id, _ = provider
+    nested = svg_bytes("<g>" * 20_000 + '<set attributeName="fill"/>' + "</g>" * 20_000)
+
+    response = save_branding(admin_client, provider_id, nested)
+
+    assert response.status_code == 422
+    assert "may not contain &lt;set&gt;" in response.text
 
 
 @pytest.mark.parametrize("case", BAD_LOGOS)

@@ -4,7 +4,15 @@ import re
 
 import pytest
 
-from tests.helpers import csrf_token, form_post, new_order, open_order, provider_form, simulate
+from tests.helpers import (
+    api_error,
+    csrf_token,
+    form_post,
+    new_order,
+    open_order,
+    provider_form,
+    simulate,
+)
 
 
 def status_of(client, order_id: str) -> str:
@@ -236,4 +244,6 @@ class TestLiveMode:
         _, key = make.provider(service_id=make.service(currency="eur"))
         response = open_order(client, key)
         assert response.status_code == 400
-        assert response.get_json() == {"error": "Cash App payments are not available in EUR"}
+        assert response.get_json() == api_error(
+            "Cash App payments are not available in EUR", "payment_not_configured"
+        )

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.helpers import (
+    api_error,
     bearer,
     notified,
     one_webhook_id_per_order,
@@ -146,7 +147,7 @@ def test_unavailable_database_answers_5xx_to_stripe(web_servers, tmp_path):
     )
     response = post_signed(server.url, payload)
     assert 500 <= response.status_code < 600
-    assert response.json() == {"error": "Internal server error"}
+    assert response.json() == api_error("Internal server error", "internal_error")
 
 
 REDIS_START = [

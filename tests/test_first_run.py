@@ -33,6 +33,8 @@ def test_a_second_demo_changes_nothing_and_says_what_exists(runner, client):
     text = runner.invoke(args=["demo"]).output
     assert "The demo exists already; nothing changed." in text
     assert "demo --reset" in text
+    assert "`ALLOW_PRIVATE_WEBHOOK_URLS=1 make run`" in text
+    assert "  .venv/bin/flask --app app dev-receiver" in text
 
 
 def test_demo_reset_gives_a_new_password_and_key(runner, client):

@@ -53,6 +53,7 @@ def test_every_admin_page_is_no_store(app, admin_client, make):
         )[1],
         "admin_id": "1",
         "state": "on",
+        "choice": "body",
     }
     urls = _admin_get_urls(app, values)
     assert len(urls) >= 17

@@ -102,6 +102,39 @@ def test_existing_providers_get_signing_secrets(empty_database):
         engine.dispose()
 
 
+def test_providers_given_a_request_secret_keep_body_signatures(empty_database):
+    """0016: a provider that could already sign requests signed bodies, the only form there
+    was; it keeps that form until it or an admin moves. The rest get the timestamped one."""
+    flask_db(empty_database, "upgrade", "0013_firstrun")
+    engine = sa.create_engine(database_url({"DATABASE_URL": empty_database}))
+    try:
+        with engine.begin() as connection:
+            seed_every_table(connection)
+            connection.execute(
+                sa.text(
+                    "UPDATE providers SET request_secret_salt = NULL, "
+                    "require_signed_requests = false"
+                )
+            )
+            first = connection.execute(sa.text("SELECT min(id) FROM providers")).scalar()
+            connection.execute(
+                sa.text(
+                    "UPDATE providers SET request_secret_salt = 'ab', "
+                    "require_signed_requests = true WHERE id = :id"
+                ),
+                {"id": first},
+            )
+        flask_db(empty_database, "upgrade")
+        with engine.connect() as connection:
+            formats = dict(
+                connection.execute(sa.text("SELECT id, signature_format FROM providers")).all()
+            )
+        assert formats.pop(first) == "body"
+        assert set(formats.values()) == {"timestamped"}
+    finally:
+        engine.dispose()
+
+
 # An upgrade must keep every row, from every earlier revision, whatever the tables hold:
 # rows are written into every table of the schema at that revision (found by reflection,
 # so a table added later is covered without changing this test), then `flask db upgrade`

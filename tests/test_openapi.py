@@ -58,6 +58,7 @@ def test_create_payment_intent_answers_match_the_document(client, make, spec):
     check(spec, path, method, open_order(client, key, amount=7))
     check(spec, path, method, open_order(client, key, amount=-1))
     check(spec, path, method, open_order(client, "kassa_nope"))
+    check(spec, path, method, open_order(client, key, currency="eur"))
     check(spec, path, method, open_order(client, button_key))
     check(
         spec,
@@ -80,6 +81,8 @@ def test_order_lookups_match_the_document(client, api_key, spec):
     one = "/orders/{orderId}"
     check(spec, one, "get", client.get(f"/api/v1/orders/{created['orderId']}", headers=headers))
     check(spec, one, "get", client.get("/api/v1/orders/ord_nope", headers=headers))
+    unknown = client.get(f"/api/v1/orders/{created['orderId']}?expand=1", headers=headers)
+    check(spec, one, "get", unknown)
     check(spec, one, "get", client.get(f"/api/v1/orders/{created['orderId']}"))
     check(spec, "/orders", "get", client.get("/api/v1/orders?externalId=A", headers=headers))
     check(spec, "/orders", "get", client.get("/api/v1/orders?limit=0", headers=headers))
@@ -185,6 +188,11 @@ def test_payment_links_have_exactly_the_documented_fields(client, api_key, spec)
     check(spec, "/payment-links/{linkId}", "get", one)
     bad = client.post("/api/v1/payment-links", json={"expiresAt": 5}, headers=headers)
     check(spec, "/payment-links", "post", bad)
+    both = client.post(
+        "/api/v1/payment-links", json={"quantity": 1, "maxQuantity": 2}, headers=headers
+    )
+    check(spec, "/payment-links", "post", both)
+    assert both.get_json()["code"] == "conflicting_fields"
     assert bad.get_json()["error"] == (
         "expiresAt: Give an ISO 8601 date and time, e.g. 2026-12-31T23:59:00Z"
     )

@@ -7,9 +7,18 @@ import hmac
 import json
 import re
 
+import pytest
+
 from checkout import create_app
 from tests.conftest import BASE_CONFIG
-from tests.helpers import bearer, csrf_token, form_post, open_order, shown_once
+from tests.helpers import (
+    bearer,
+    csrf_token,
+    form_post,
+    open_order,
+    shown_once,
+    timestamped_signature,
+)
 
 ELSEWHERE = {"REMOTE_ADDR": "198.51.100.7"}
 INSIDE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -40,10 +49,14 @@ def signature(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+CREATE = "/api/v1/create-payment-intent"
+
+
 def signed_post(client, key: str, secret: str | None, body: dict, **headers):
+    """POST create-payment-intent signed the timestamped way (unless headers say otherwise)."""
     raw = json.dumps(body).encode()
     if secret is not None:
-        headers["Signature"] = signature(secret, raw)
+        headers = {**timestamped_signature(secret, "POST", CREATE, raw), **headers}
     return client.post(
         "/api/v1/create-payment-intent",
         data=raw,
@@ -96,6 +109,32 @@ def test_allowlist_refuses_other_addresses_with_403_naming_the_address(client, a
     assert client.get("/api/v1/orders", headers=bearer(key), environ_base=mapped).status_code == 200
 
 
+class TestBehindAProxy:
+    """TRUSTED_PROXIES=1, and a client that reaches Kassa directly with its own header."""
+
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "TRUSTED_PROXIES": 1}
+
+    def test_a_forwarded_value_that_is_no_address_is_not_echoed(self, client, admin_client, make):
+        provider_id, key = make.provider()
+        set_allowlist(admin_client, provider_id, "203.0.113.0/24")
+        forged = {**bearer(key), "X-Forwarded-For": "<b>not-an-address</b>"}
+
+        refused = client.get("/api/v1/orders", headers=forged, environ_base=ELSEWHERE)
+
+        assert refused.status_code == 403
+        assert "not-an-address" not in refused.text
+        assert "198.51.100.7" in refused.get_json()["error"]  # the peer that really connected
+
+    def test_a_forwarded_address_is_believed_in_its_normal_form(self, client, admin_client, make):
+        provider_id, key = make.provider()
+        set_allowlist(admin_client, provider_id, "2001:db8::/32")
+        named = {**bearer(key), "X-Forwarded-For": "2001:DB8:0::7"}
+        allowed = client.get("/api/v1/orders", headers=named, environ_base=ELSEWHERE)
+        assert allowed.status_code == 200
+
+
 def test_allowlist_is_normalised_and_refuses_bad_entries(client, admin_client, make):
     provider_id, key = make.provider()
     refused = set_allowlist(admin_client, provider_id, "203.0.113.7/24")
@@ -145,32 +184,72 @@ def test_signed_requests_missing_or_wrong_get_401_and_right_ones_pass(client, ad
     secret = secret_from(shown.text)
     page = admin_client.get(provider_page(provider_id)).text
     assert secret not in page and secret[:9] in page and "data-signatures>Required" in page
+    assert 'data-signature-format="timestamped"' in page
 
     body = {"externalId": "S-1", "amount": 5}
     missing = signed_post(client, key, None, body)
     assert missing.status_code == 401
     assert "Signature header" in missing.get_json()["error"]
+    assert missing.get_json()["code"] == "signature_missing"
     wrong = signed_post(client, key, "ksig_not-the-secret", body)
     assert wrong.status_code == 401
     assert "does not match" in wrong.get_json()["error"]
+    assert wrong.get_json()["code"] == "signature_invalid"
     garbage = signed_post(client, key, None, body, Signature="%%% not base64 \u00e9")
     assert garbage.status_code == 401
+    assert garbage.get_json()["code"] == "signature_malformed"
+    # A new provider takes only the timestamped form: the body alone is not enough.
+    body_only = signature(secret, json.dumps(body).encode())
+    refused = signed_post(client, key, None, body, Signature=body_only)
+    assert refused.status_code == 401 and refused.get_json()["code"] == "signature_malformed"
     # A signature of another body does not carry over.
-    other = signature(secret, b'{"externalId": "S-2", "amount": 500}')
-    assert signed_post(client, key, None, body, Signature=other).status_code == 401
+    other = timestamped_signature(secret, "POST", CREATE, b'{"externalId": "S-2", "amount": 500}')
+    assert signed_post(client, key, None, body, **other).status_code == 401
     assert client.get("/api/v1/orders", headers={**bearer(key)}).status_code == 401
 
     right = signed_post(client, key, secret, body)
     assert right.status_code == 200, right.get_json()
-    # A GET signs the empty body.
+    # A GET signs its path and query with the empty body.
     listed = client.get(
-        "/api/v1/orders", headers={**bearer(key), "Signature": signature(secret, b"")}
+        "/api/v1/orders?limit=5",
+        headers={**bearer(key), **timestamped_signature(secret, "GET", "/api/v1/orders?limit=5")},
     )
-    assert listed.status_code == 200
+    assert listed.status_code == 200, listed.get_json()
     assert [order["externalId"] for order in listed.get_json()["data"]] == ["S-1"]
 
     press(admin_client, provider_id, "signatures/off")
     assert signed_post(client, key, None, {"externalId": "S-3", "amount": 5}).status_code == 200
+
+
+def test_body_only_signatures_work_when_the_provider_chooses_them(client, admin_client, make):
+    provider_id, key = make.provider()
+    secret = secret_from(
+        shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
+    )
+    assert press(admin_client, provider_id, "signature-format/body").status_code == 302
+    page = admin_client.get(provider_page(provider_id)).text
+    assert 'data-signature-format="body"' in page
+
+    raw = b'{"externalId": "B-1", "amount": 5}'
+    body_signed = signed_post(client, key, None, json.loads(raw), Signature=signature(secret, raw))
+    assert body_signed.status_code == 200, body_signed.get_json()
+    wrong = signed_post(client, key, None, json.loads(raw), Signature=signature("ksig_x", raw))
+    assert wrong.status_code == 401
+    assert wrong.get_json()["error"] == "The Signature header does not match the request body"
+    # Its limit: a GET signs the empty body, so one signature opens every GET.
+    for path in ("/api/v1/orders", "/api/v1/orders?status=paid"):
+        headers = {**bearer(key), "Signature": signature(secret, b"")}
+        assert client.get(path, headers=headers).status_code == 200
+    # The timestamped form is checked as such, so the provider can move to it before the
+    # admin switches.
+    assert signed_post(client, key, secret, {"externalId": "B-2", "amount": 5}).status_code == 200
+
+    press(admin_client, provider_id, "signature-format/timestamped")
+    refused = signed_post(
+        client, key, None, {"externalId": "B-3", "amount": 5}, Signature=signature(secret, raw)
+    )
+    assert refused.status_code == 401
+    assert admin_client.get(f"{provider_page(provider_id)}/signature-format/md5").status_code == 404
 
 
 def test_signature_is_compared_in_constant_time(client, admin_client, make, monkeypatch):
@@ -187,10 +266,12 @@ def test_signature_is_compared_in_constant_time(client, admin_client, make, monk
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
     raw = b'{"externalId": "T-1", "amount": 5}'
-    expected = hmac.new(secret.encode(), raw, hashlib.sha256).digest()
-    response = signed_post(client, key, secret, json.loads(raw))
+    headers = timestamped_signature(secret, "POST", CREATE, raw)
+    at = headers["Signature"].split(",")[0][2:]
+    expected = hmac.new(secret.encode(), f"{at}.POST.{CREATE}.".encode() + raw, hashlib.sha256)
+    response = signed_post(client, key, None, json.loads(raw), **headers)
     assert response.status_code == 200
-    assert (expected, expected) in compared
+    assert (expected.digest(), expected.digest()) in compared
 
 
 def test_the_address_is_checked_before_the_signature(client, admin_client, make):
@@ -221,6 +302,7 @@ def test_signatures_from_the_command_line(runner, client, make):
     _, key = make.provider(slug="shop")
     code, body = run_json(runner, "providers", "require-signatures", "shop", "on")
     assert code == 0 and body["requireSignedRequests"] is True
+    assert body["signatureFormat"] == "timestamped"
     secret = body["requestSecret"]
     assert secret.startswith("ksig_") and body["requestSecretPrefix"] == secret[:9]
     assert signed_post(client, key, None, {"externalId": "L-1", "amount": 5}).status_code == 401
@@ -232,10 +314,22 @@ def test_signatures_from_the_command_line(runner, client, make):
     assert signed_post(client, key, secret, {"externalId": "L-2", "amount": 5}).status_code == 401
     assert signed_post(client, key, rotated, {"externalId": "L-2", "amount": 5}).status_code == 200
 
+    code, body = run_json(
+        runner, "providers", "require-signatures", "shop", "on", "--format", "body"
+    )
+    assert code == 0 and body["signatureFormat"] == "body" and body["requestSecret"] is None
+    raw = b'{"externalId": "L-3", "amount": 5}'
+    assert (
+        signed_post(client, key, None, json.loads(raw), Signature=signature(rotated, raw))
+    ).status_code == 200
+
     code, body = run_json(runner, "providers", "require-signatures", "shop", "off")
     assert code == 0 and body["requireSignedRequests"] is False and body["requestSecret"] is None
-    assert signed_post(client, key, None, {"externalId": "L-3", "amount": 5}).status_code == 200
+    assert body["signatureFormat"] == "body"
+    assert signed_post(client, key, None, {"externalId": "L-4", "amount": 5}).status_code == 200
     assert runner.invoke(args=["providers", "require-signatures", "shop", "maybe"]).exit_code == 2
+    wrong_format = ["providers", "require-signatures", "shop", "on", "--format", "md5"]
+    assert runner.invoke(args=wrong_format).exit_code == 2
 
 
 def test_the_secret_is_never_stored(app, admin_client, make):

@@ -219,3 +219,76 @@ def test_the_worker_says_its_mode_and_the_pinned_version(workers, tmp_path):
     log = tmp_path / "worker.log"
     [line] = wait_until(lambda: start_lines(log.read_text()), message="the start line")
     assert line.endswith(f"Kassa starts in Stripe live mode, Stripe API version {ENDIVE}")
+
+
+def procfile_line(name: str) -> str:
+    """The command of one Procfile process, as honcho or a PaaS runs it."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise LookupError(name)
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        return requests.get(f"http://{host}:{port}/healthz", timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@pytest.fixture
+def procfile_web(tmp_path):
+    """Start the Procfile's web line with extra environment; it stops after the test."""
+    started = []
+
+    def start(**env):
+        port = free_port()
+        environ = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", **env}
+        environ["PATH"] = f"{os.path.dirname(sys.executable)}:{environ['PATH']}"
+        log = open(tmp_path / f"web-{port}.log", "w+")  # noqa: SIM115 -- closed below
+        process = subprocess.Popen(
+            ["bash", "-c", f"exec {procfile_line('web')}"],
+            cwd=ROOT,
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append((process, log))
+        listening = env.get("BIND", "127.0.0.1").split(":")[0]
+        wait_until(lambda: answers(listening, port), message="the web process", timeout=30)
+        return port, lambda: (tmp_path / f"web-{port}.log").read_text()
+
+    yield start
+    for process, log in started:
+        process.terminate()
+        process.wait(15)
+        log.close()
+
+
+@pytest.mark.multiprocess
+def test_the_procfile_web_listens_only_on_loopback_in_sandbox_mode(procfile_web):
+    port, _ = procfile_web()
+    assert answers("127.0.0.1", port)
+    assert not answers("127.0.0.2", port)  # another local address: not every interface
+
+
+@pytest.mark.multiprocess
+def test_bind_chooses_where_the_procfile_web_listens(procfile_web):
+    port, _ = procfile_web(BIND="127.0.0.2")
+    assert answers("127.0.0.2", port)
+    assert not answers("127.0.0.1", port)
+
+
+@pytest.mark.multiprocess
+def test_with_stripe_keys_it_listens_everywhere_and_warns_of_trusted_proxies(procfile_web):
+    port, log = procfile_web(**TEST_KEYS, TRUSTED_PROXIES="1")
+    assert answers("127.0.0.2", port)
+    assert "TRUSTED_PROXIES=1 but the web process listens on every interface" in log()
+    assert "Set BIND to an address only your proxy reaches" in log()
+
+
+@pytest.mark.multiprocess
+def test_every_interface_chosen_on_purpose_is_not_warned_of(procfile_web):
+    port, log = procfile_web(**TEST_KEYS, TRUSTED_PROXIES="1", BIND="0.0.0.0")  # noqa: S104
+    assert answers("127.0.0.2", port)
+    assert "listens on every interface" not in log()

@@ -102,9 +102,9 @@ def test_status_poll_of_a_customer_back_from_cash_app_asks_stripe(client, api_ke
     intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
     status = client.get(f"/checkout/status?orderId={order_id}").get_json()
-    assert status == {"orderId": order_id, "status": "pending", "final": False}
+    assert status == {"orderId": order_id, "status": "pending", "final": False, "held": False}
     status = client.get(f"/checkout/status?orderId={order_id}&returned=1").get_json()
-    assert status == {"orderId": order_id, "status": "paid", "final": True}
+    assert status == {"orderId": order_id, "status": "paid", "final": True, "held": False}
 
 
 def test_reconciliation_applies_a_missed_webhook(client, runner, api_key, stripe_client):

@@ -194,6 +194,8 @@ def send_test_event(app, admin_client, provider_id: str) -> tuple[str, str]:
         ("https://240.0.0.1/x", "a reserved address"),
         ("https://93.184.216.34:8443/x", "must use port 443, not 8443"),
         ("https://93.184.216.34:80/x", "must use port 443, not 80"),
+        ("https://93.184.216.34:0/x", "URL has an invalid port"),
+        ("https://93.184.216.34:00/x", "URL has an invalid port"),
         ("http://93.184.216.34/x", "absolute https URL"),
     ],
 )
@@ -380,6 +382,20 @@ def test_a_binary_or_huge_answer_is_kept_as_a_note(app, admin_client, make, endp
     assert "PNG" not in page
 
 
+def test_an_empty_answer_without_a_content_type_is_kept_as_a_note(
+    app, admin_client, make, endpoints
+):
+    answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    endpoint = endpoints(answer)
+    provider_id, _ = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook")
+
+    outcome, page = send_test_event(app, admin_client, provider_id)
+
+    assert outcome != "delivered"
+    assert "<td>400</td>" in page or ">400<" in page
+    assert '<pre class="payload">(empty body)</pre>' in page
+
+
 class TlsEndpoint:
     """An https endpoint on 127.0.0.1 whose certificate names one host, from a test CA."""
 
@@ -466,3 +482,13 @@ def test_the_cli_names_a_host_that_does_not_resolve(runner, make, strict, networ
     assert result.exit_code == 1
     assert "Webhook host nowhere.test does not resolve" in result.output
     assert "public addresses" not in result.output
+
+
+@pytest.mark.parametrize("field", ["webhook_url", "success_url", "cancel_url"])
+def test_port_0_is_refused_even_for_local_development(admin_client, make, field):
+    """ALLOW_PRIVATE_WEBHOOK_URLS (on in the suite) lifts the port rule, not this one."""
+    fields = provider_form(make.service(), **{field: "http://127.0.0.1:0/hook"})
+    response = form_post(admin_client, "/admin/providers/new", fields)
+    assert response.status_code == 422
+    assert "URL has an invalid port" in response.text
+    assert "No providers yet" in admin_client.get("/admin/providers").text

@@ -9,6 +9,10 @@ from checkout.admin.common import attach_error, bp, confirm, render_invalid, req
 from checkout.admin.forms import PasswordChangeForm
 from checkout.errors import ValidationError
 
+# The largest id an integer column holds (64 bits, signed); a larger one in a URL is no
+# admin's, and SQLite cannot even compare it, so routing answers 404.
+MAX_ID = 2**63 - 1
+
 
 @bp.get("/admins")
 def admins():
@@ -16,7 +20,7 @@ def admins():
     return render_template("admin/admins.html", admins=accounts.all_admins())
 
 
-@bp.route("/admins/<int:admin_id>/remove", methods=["GET", "POST"])
+@bp.route(f"/admins/<int(max={MAX_ID}):admin_id>/remove", methods=["GET", "POST"])
 def remove_admin(admin_id: int):
     """Remove another admin; their sessions end at once."""
     admin = accounts.find_admin(admin_id)

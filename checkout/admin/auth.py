@@ -18,6 +18,9 @@ from checkout.models import Admin
 # minute, so the cookie is not re-sent on every page.
 LAST_SEEN = "admin_seen"
 LAST_SEEN_STEP = 60
+# Set at each sign-in: this browser signed in as this admin before (see _known_browser).
+KNOWN_BROWSER_COOKIE = "kassa_admin_browser"
+KNOWN_BROWSER_SECONDS = 365 * 86400
 
 
 def _is_local_path(target: str) -> bool:
@@ -61,20 +64,52 @@ def session_is_live() -> bool:
     return True
 
 
+def _typed_email() -> str:
+    return request.form.get("email", "").strip().lower()
+
+
+def _keyed(purpose: str, text: str) -> str:
+    # Keyed-hashed: the limiter's storage (Redis) and cookies never hold a typed address,
+    # nor a hash one could guess it from.
+    message = f"{purpose}|{text}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
+
+
 def _account_and_client() -> str:
-    """The rate-limit key of one e-mail address tried from one client, keyed-hashed: the
-    limiter's storage (Redis) never holds a typed address, nor a hash one could guess from."""
-    email = request.form.get("email", "").strip().lower()
-    pair = f"{email}|{web.client_address()}".encode()
-    return "login:" + hmac.new(current_app.secret_key.encode(), pair, "sha256").hexdigest()
+    """The rate-limit key of one e-mail address tried from one client."""
+    return "login:" + _keyed("account-client", f"{_typed_email()}|{web.client_key()}")
+
+
+def _account() -> str:
+    """The rate-limit key of one e-mail address, whichever client tries it."""
+    return "login-account:" + _keyed("account", _typed_email())
+
+
+def _known_browser() -> bool:
+    """Whether this browser signed in before as the admin whose e-mail it types: its failed
+    sign-ins are not counted per account, so strangers guessing never slow the owner there."""
+    token = request.cookies.get(KNOWN_BROWSER_COOKIE, "")
+    return hmac.compare_digest(token, _keyed("known-browser", _typed_email()))
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    web.configured_limit("RATE_LIMIT_LOGIN"), key_func=web.client_address, methods=["POST"]
-)
+@limiter.limit(web.configured_limit("RATE_LIMIT_LOGIN"), key_func=web.client_key, methods=["POST"])
 @limiter.limit(
     web.configured_limit("RATE_LIMIT_LOGIN_ACCOUNT"), key_func=_account_and_client, methods=["POST"]
+)
+# Counts only wrong passwords, from every client, in a short window: many addresses
+# guessing one account are slowed, and the owner waits a minute at most (none in a
+# browser that signed in before), never a lockout.
+@limiter.limit(
+    web.configured_limit("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT"),
+    key_func=_account,
+    methods=["POST"],
+    deduct_when=_failed,
+    exempt_when=_known_browser,
 )
 def login():
     """Sign an admin in; a client with repeated failures is refused for a while."""
@@ -92,7 +127,11 @@ def login():
             form.password.errors = ["Wrong e-mail or password."]
             return render_template("admin/login.html", form=form), 401
         start_session(result.admin)
-        return redirect(_safe_next(request.args.get("next")))
+        response = redirect(_safe_next(request.args.get("next")))
+        known = _keyed("known-browser", result.admin.email)
+        return web.set_private_cookie(
+            response, KNOWN_BROWSER_COOKIE, known, max_age=KNOWN_BROWSER_SECONDS, path="/admin/"
+        )
     status = 422 if form.errors else 200
     return render_template("admin/login.html", form=form), status
 

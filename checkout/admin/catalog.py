@@ -26,7 +26,7 @@ from checkout.admin.forms import (
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import ApiKey, Provider, Service
+from checkout.models import ApiKey, Provider, Service, SignatureFormat
 
 # Services
 
@@ -438,6 +438,39 @@ def require_signatures(provider_id: str, state: str):
         "Signed requests required." if state == "on" else "Signed requests no longer required.",
         "success",
     )
+    return redirect(url_for("admin.provider", provider_id=row.id))
+
+
+SIGNATURE_FORMAT_CHOICES = {
+    SignatureFormat.TIMESTAMPED: (
+        "Accept only timestamped signatures?",
+        "Each request must carry Signature: t=<unix time>,v1=<HMAC of "
+        '"t.METHOD.path?query.body">, within 5 minutes of this server\'s time, and each '
+        "signature is accepted once. Requests signed over the body alone are refused with 401.",
+        "Accept only timestamped signatures",
+    ),
+    SignatureFormat.BODY: (
+        "Also accept signatures of the body alone?",
+        "The inbound-transaction guide's form, HMAC of the raw body, is then accepted too. "
+        "Such a signature can be replayed, and sent to another path: every GET carries the "
+        "same one. Choose it only for a provider that cannot sign timestamps yet.",
+        "Accept body-only signatures",
+    ),
+}
+
+
+@bp.route("/providers/<provider_id>/signature-format/<choice>", methods=["GET", "POST"])
+def set_signature_format(provider_id: str, choice: str):
+    """Choose what the provider's signed requests sign (SignatureFormat)."""
+    if choice not in {member.value for member in SignatureFormat}:
+        abort(404)
+    row = _provider_for_action(provider_id)
+    signature_format = SignatureFormat(choice)
+    if request.method == "GET":
+        title, text, button = SIGNATURE_FORMAT_CHOICES[signature_format]
+        return confirm(title, text, button, _back_to_provider(row.id))
+    api_access.require_signatures(row, row.require_signed_requests, signature_format, actor=actor())
+    flash(f"Signature format: {signature_format.value}.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
 
 

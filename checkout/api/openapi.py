@@ -1,5 +1,7 @@
 """The OpenAPI 3.1 document for the provider API; tests hold the implementation to it."""
 
+from dataclasses import dataclass
+
 from checkout import notifications, payment_links
 from checkout.models import OrderStatus, PaymentMode
 
@@ -88,14 +90,44 @@ _NOTIFICATION_FIELDS = {
     "timestamp": {"type": "string", "format": "date-time"},
 }
 
+# Request fields that cannot be combined with each other: the document says so (JSON Schema's
+# dependentSchemas) and the API refuses them together (422 conflicting_fields).
+CONFLICTING_FIELDS = {"CreatePaymentLink": {"quantity": ("minQuantity", "maxQuantity")}}
+
+
+def _exclusive(schema_name: str) -> dict:
+    return {
+        first: {"not": {"anyOf": [{"required": [second]} for second in others]}}
+        for first, others in CONFLICTING_FIELDS[schema_name].items()
+    }
+
+
 SCHEMAS = {
     "Error": {
         "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string"}},
+        "required": ["error", "code", "param"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {"type": "string", "description": "What went wrong, for people."},
+            "code": {
+                "type": "string",
+                "pattern": "^[a-z][a-z0-9_]*$",
+                "description": "What went wrong, for programs: e.g. invalid_api_key, "
+                "signature_expired, signature_reused, client_not_allowed, scope_missing, "
+                "unknown_field, conflicting_fields, validation_error, amount_invalid, "
+                "body_too_large, rate_limited.",
+            },
+            "param": {
+                "type": ["string", "null"],
+                "description": "The request field (body or query) the error is about; "
+                "null when it is about the request as a whole.",
+            },
+        },
     },
     "CreatePaymentIntent": {
         "type": "object",
+        "additionalProperties": False,
+        "description": "Any other field is refused (422 unknown_field).",
         "properties": {
             "apiKey": {
                 "type": "string",
@@ -153,7 +185,15 @@ SCHEMAS = {
     },
     "CreatePaymentLink": {
         "type": "object",
+        "additionalProperties": False,
+        "description": "Any other field is refused (422 unknown_field); quantity cannot be "
+        "combined with minQuantity or maxQuantity (422 conflicting_fields).",
+        "dependentSchemas": _exclusive("CreatePaymentLink"),
         "properties": {
+            "apiKey": {
+                "type": "string",
+                "description": "Your API key; may instead be sent as `Authorization: Bearer`.",
+            },
             "title": {"type": "string", "maxLength": 120},
             "description": {"type": "string", "maxLength": 2000},
             "quantity": {"type": "integer", "minimum": 1, "description": "Fixed quantity"},
@@ -253,15 +293,26 @@ SCHEMAS = {
 }
 
 _UNAUTHORIZED = _error_response(
-    "Invalid or inactive API key, or (when the provider requires signed requests) "
-    "a missing or wrong Signature header"
+    "Invalid or inactive API key (invalid_api_key), or, when the provider requires signed "
+    "requests, a Signature header that is missing (signature_missing), not in the provider's "
+    "format (signature_malformed), wrong (signature_invalid), timed more than 300 seconds "
+    "from Kassa's clock (signature_expired) or already used once (signature_reused)"
 )
 _FORBIDDEN = _error_response(
-    "The key lacks the scope this operation needs, or the request comes from an address "
-    "outside the provider's IP allowlist"
+    "The key lacks the scope this operation needs (scope_missing), or the request comes from "
+    "an address outside the provider's IP allowlist (client_not_allowed)"
 )
-_UNPROCESSABLE = _error_response("A parameter has the wrong type or value")
-_UNSUPPORTED = _error_response("Content-Type is not application/json")
+_UNPROCESSABLE = _error_response(
+    "A parameter has the wrong type or value (validation_error), is not one this operation "
+    "takes (unknown_field), or cannot be combined with another (conflicting_fields); param "
+    "names it"
+)
+_UNKNOWN_QUERY = _error_response("A query parameter this operation does not take (unknown_field)")
+_TOO_MANY = _error_response(
+    "RATE_LIMIT_API reached for the key, or too many refused requests from the address "
+    "(rate_limited); Retry-After says when to retry"
+)
+_UNSUPPORTED = _error_response("Content-Type is not application/json (unsupported_media_type)")
 
 
 def openapi_document(server_url: str) -> dict:
@@ -272,16 +323,36 @@ def openapi_document(server_url: str) -> dict:
             "title": "Kassa provider API",
             "version": "1",
             "description": "Open payments, redirect customers to the hosted checkout, "
-            'and look up orders. Errors are JSON `{"error": "..."}`. Each key has scopes '
-            "(orders:write, orders:read, links:write, links:read); each operation names the "
-            "one it needs. A provider may require signed requests: then every request carries "
-            "`Signature: base64(HMAC-SHA256(request-signing secret, raw body))` (a GET signs "
-            "the empty body). A provider may allow requests from listed networks only.",
+            'and look up orders. Errors are JSON `{"error": "...", "code": "...", "param": '
+            "...}` (Error): `error` for people, `code` for programs, `param` the field it is "
+            "about or null. Each operation takes only the fields and query parameters it "
+            "lists. Each key has scopes (orders:write, orders:read, links:write, links:read); "
+            "each operation names the one it needs (x-scope). A provider may allow requests "
+            "from listed networks only, and may require signed requests. Then every request "
+            "carries, by default, `Signature: t=<unix time>,v1=<base64 HMAC-SHA256(request-"
+            'signing secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, e.g. the message '
+            "`1795430400.GET./api/v1/orders?limit=5.` for a GET: accepted within 300 seconds "
+            "of Kassa's clock, and once. A provider the admin keeps on the body-only form "
+            "sends `Signature: base64(HMAC-SHA256(secret, raw body))` (a GET signs the empty "
+            "body); such a signature can be replayed and moved to another path until the "
+            "secret changes.",
         },
         "servers": [{"url": server_url + "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "requestSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Signature",
+                    "description": "Required beside the key when the provider requires signed "
+                    "requests. timestamped (default): `t=<unix time>,v1=<base64 "
+                    'HMAC-SHA256(secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, within 300 '
+                    "seconds, each accepted once. body (only if the admin chose it): "
+                    "`base64(HMAC-SHA256(secret, raw body))`, replayable.",
+                },
+            },
             "schemas": SCHEMAS,
         },
         "webhooks": {
@@ -338,12 +409,16 @@ def openapi_document(server_url: str) -> dict:
                             "externalId already used with another amount, "
                             "or the service is not available"
                         ),
-                        "413": _error_response("Body larger than 64 KiB"),
+                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
                         "415": _UNSUPPORTED,
                         "422": _error_response(
-                            "externalId of the wrong type or length; in Cash App mode an "
-                            "amount that is not a number, too precise or too large"
+                            "externalId of the wrong type or length (validation_error); a "
+                            "field this operation does not take (unknown_field); in Cash App "
+                            "mode an amount that is not a number, not exact in the currency "
+                            "(more decimals than it has, however many digits) or too large "
+                            "(amount_invalid); param names the field"
                         ),
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -365,6 +440,8 @@ def openapi_document(server_url: str) -> dict:
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "404": _error_response("No such order among yours"),
+                        "422": _UNKNOWN_QUERY,
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -400,6 +477,7 @@ def openapi_document(server_url: str) -> dict:
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "422": _UNPROCESSABLE,
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -424,9 +502,10 @@ def openapi_document(server_url: str) -> dict:
                         ),
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
-                        "413": _error_response("Body larger than 64 KiB"),
+                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
                         "415": _UNSUPPORTED,
                         "422": _UNPROCESSABLE,
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -448,6 +527,8 @@ def openapi_document(server_url: str) -> dict:
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "404": _error_response("No such link among yours"),
+                        "422": _UNKNOWN_QUERY,
+                        "429": _TOO_MANY,
                     },
                 }
             },
@@ -461,3 +542,40 @@ def openapi_document(server_url: str) -> dict:
             },
         },
     }
+
+
+@dataclass(frozen=True)
+class RequestFields:
+    """What an operation accepts, as the document declares it: the API refuses the rest."""
+
+    body: tuple[str, ...]
+    query: tuple[str, ...]
+    conflicts: dict[str, tuple[str, ...]]
+
+
+def request_fields(operation_id: str) -> RequestFields:
+    """The body fields, query parameters and conflicting pairs of one operation."""
+    return _REQUEST_FIELDS[operation_id]
+
+
+def _request_fields(operation: dict) -> RequestFields:
+    schema_name = None
+    if "requestBody" in operation:
+        reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        schema_name = reference.rsplit("/", 1)[1]
+    return RequestFields(
+        body=tuple(SCHEMAS[schema_name]["properties"]) if schema_name else (),
+        query=tuple(
+            parameter["name"]
+            for parameter in operation.get("parameters", [])
+            if parameter["in"] == "query"
+        ),
+        conflicts=CONFLICTING_FIELDS.get(schema_name, {}),
+    )
+
+
+_REQUEST_FIELDS = {
+    operation["operationId"]: _request_fields(operation)
+    for item in openapi_document("")["paths"].values()
+    for operation in item.values()
+}

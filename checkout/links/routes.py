@@ -1,6 +1,15 @@
 """Payment-link views: the link page, its password gate, Pay, and its QR code."""
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from checkout import branding, link_analytics, money, payment_links, qr, urls, web
 from checkout.errors import ValidationError
@@ -11,10 +20,18 @@ from checkout.models import PaymentLink, PaymentMode
 bp = Blueprint("links", __name__)
 
 UNLOCKED = "unlocked_links"
+# The first-party cookie that tells one visitor of a link from another: for its view counts
+# (link_analytics) and, with the address, for whose order a Pay reuses (payment_links).
+VISITOR_COOKIE = "kassa_visitor"
 
 
 def _this_link() -> str:
-    """The rate-limit key shared by every client of one link."""
+    """The rate-limit key shared by every client of one link.
+
+    Its limit is only tested before the view and counted after it (deduct_when), for a
+    request no limit refused: Flask-Limiter would otherwise count every request against
+    every limit, and one client its own limit stops would use up the link's for everyone.
+    """
     return f"link:{request.view_args['link_id']}"
 
 
@@ -38,7 +55,7 @@ def _unavailable(link: PaymentLink, problem: payment_links.LinkUnavailable):
         brand=branding.brand(link.provider),
         seller=web.seller(link.provider),
     )
-    return page, web.status_for(problem)
+    return page, web.status_for(problem), web.retry_after(problem)
 
 
 def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
@@ -83,11 +100,28 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
     )
 
 
+def _visitor_id() -> str:
+    """This browser's visitor id, from its cookie, or a new one; the page sends it back, so
+    the cookie lasts as long as the browser's views are kept one by one."""
+    visitor_id = request.cookies.get(VISITOR_COOKIE, "")
+    if not link_analytics.is_visitor_id(visitor_id):
+        visitor_id = link_analytics.new_visitor_id()
+    max_age = link_analytics.WINDOW_DAYS * 86400
+    after_this_request(
+        lambda response: web.set_private_cookie(
+            response, VISITOR_COOKIE, visitor_id, max_age=max_age, path="/l/"
+        )
+    )
+    return visitor_id
+
+
 @bp.get("/l/<link_id>")
+# A view this limit refuses is never counted: it stops before the view runs.
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_VIEW"), key_func=web.client_key)
 def show(link_id: str):
     """The link's page: service, price and quantity, or why it cannot be paid."""
     link = _link_or_404(link_id)
-    link_analytics.record_view(link, web.client_address(), request.user_agent.string)
+    link_analytics.record_view(link, _visitor_id(), web.client_address())
     problem = payment_links.unavailability(link)
     if problem:
         return _unavailable(link, problem)
@@ -98,8 +132,12 @@ def show(link_id: str):
 
 
 @bp.post("/l/<link_id>/unlock")
-@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_UNLOCK"), key_func=web.client_address)
-@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_UNLOCK_PER_LINK"), key_func=_this_link)
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_UNLOCK"), key_func=web.client_key)
+@limiter.limit(
+    web.configured_limit("RATE_LIMIT_LINK_UNLOCK_PER_LINK"),
+    key_func=_this_link,
+    deduct_when=web.passed_the_limits,
+)
 def unlock(link_id: str):
     """Check the link's password; a correct one opens it for this browser session."""
     link = _link_or_404(link_id)
@@ -124,8 +162,12 @@ def unlock(link_id: str):
 
 
 @bp.post("/l/<link_id>/pay")
-@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY"), key_func=web.client_address)
-@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY_PER_LINK"), key_func=_this_link)
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY"), key_func=web.client_key)
+@limiter.limit(
+    web.configured_limit("RATE_LIMIT_LINK_PAY_PER_LINK"),
+    key_func=_this_link,
+    deduct_when=web.passed_the_limits,
+)
 def pay(link_id: str):
     """Open an order from the link and continue on the normal checkout."""
     link = _link_or_404(link_id)
@@ -138,7 +180,11 @@ def pay(link_id: str):
     if not form.validate_on_submit():
         return _link_page(link, form, 422)
     try:
-        order = payment_links.open_order(link.id, form.quantity.data, web.client_address())
+        # A browser without the cookie (a script, or one that refused it) gets a new id,
+        # and so an order of its own.
+        order = payment_links.open_order(
+            link.id, form.quantity.data, web.client_address(), _visitor_id()
+        )
     except ValidationError as error:
         form.quantity.errors = [error.message]
         return _link_page(link, form, 422)

@@ -72,12 +72,19 @@ def _refresh_interval() -> timedelta:
 
 def _payment_panel(order: Order, customer_returned: bool) -> tuple[Order, PaymentPanel | None]:
     """Prepare the way to pay; None once paying is over. Stripe is asked only to create the
-    order's PaymentIntent, and about the order when the customer is back from Cash App."""
+    order's PaymentIntent, and about the order when the customer is back from Cash App.
+
+    With Stripe the customer starts paying here, so a limited link's order takes its hold
+    (payment_links.start_hold) once the Buy Button or the PaymentIntent is ready; in the
+    sandbox the first button pressed takes it. A refusal is raised as LinkUnavailable.
+    """
     if not stripe_gateway.is_live():
         return order, PaymentPanel("sandbox") if orders.is_unpaid(order) else None
     if order.mode is PaymentMode.BUY_BUTTON:
-        panel = PaymentPanel("buy_button", buy_button_id=order.service.buy_button_id)
-        return order, panel if orders.is_payable(order) else None
+        if not orders.is_payable(order):
+            return order, None
+        payment_links.start_hold(order.id, web.client_address())
+        return order, PaymentPanel("buy_button", buy_button_id=order.service.buy_button_id)
     if orders.is_final(order):
         return order, None
     try:
@@ -91,7 +98,19 @@ def _payment_panel(order: Order, customer_returned: bool) -> tuple[Order, Paymen
         return order, PaymentPanel("unavailable")
     if not orders.is_payable(order):
         return order, None
+    payment_links.start_hold(order.id, web.client_address())
     return order, PaymentPanel("cashapp", client_secret=client_secret)
+
+
+def _link_unavailable(order: Order, problem: payment_links.LinkUnavailable):
+    """The page of a link's order that cannot be paid now, and when to try again."""
+    page = render_template(
+        "links/unavailable.html",
+        problem=problem,
+        brand=branding.brand(order.provider),
+        seller=web.seller(order.payment_link.provider),
+    )
+    return page, web.status_for(problem), {**web.NO_STORE, **web.retry_after(problem)}
 
 
 @bp.get("/")
@@ -120,10 +139,10 @@ def _destinations(order: Order) -> Destinations:
     message = None
     if link is not None:
         message = link.confirmation_message or None
-        if link.after_payment is AfterPayment.REDIRECT:
-            success_template = link.redirect_url
-        elif not provider:
-            success_template = None
+        # The link's own choice: its redirect, or its message and no redirect at all (not
+        # even to its provider's success URL).
+        redirects = link.after_payment is AfterPayment.REDIRECT
+        success_template = link.redirect_url if redirects else None
         if cancel_url is None:
             cancel_url = url_for("links.show", link_id=link.id)
             cancel_label = "Back to the payment link"
@@ -147,7 +166,7 @@ def sandbox_token(order_id: str) -> str:
 
 
 @bp.get("/checkout")
-@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_key)
 def checkout():
     """The hosted checkout page for one order (or, with paymentLinkId, a payment link)."""
     if "paymentLinkId" in request.args and "orderId" not in request.args:
@@ -165,16 +184,16 @@ def checkout():
     if cached is not None:
         return cached, 200, web.NO_STORE
     order = _order_or_404()
-    blocked = payment_links.blocks_payment(order)
+    # Asked before Stripe is: a customer who could not hold a use gets no PaymentIntent. A
+    # customer back from Cash App is asked about only once Stripe has said they did not pay.
+    blocked = None if returned else payment_links.hold_refusal(order, web.client_address())
     if blocked:
-        page = render_template(
-            "links/unavailable.html",
-            problem=blocked,
-            brand=branding.brand(order.provider),
-            seller=web.seller(order.payment_link.provider),
-        )
-        return page, web.status_for(blocked)
-    order, panel = _payment_panel(order, returned)
+        return _link_unavailable(order, blocked)
+    try:
+        order, panel = _payment_panel(order, returned)
+    except payment_links.LinkUnavailable as refused:
+        return _link_unavailable(order, refused)
+    held = payment_links.has_timed_hold(order)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
     waiting = returned and order.status in orders.UNFINISHED
@@ -196,7 +215,9 @@ def checkout():
         return_url=urls.public_url(url_for("pay.checkout", orderId=order.id)),
         poll=order.status is OrderStatus.PROCESSING
         or waiting
+        or held
         or (panel is not None and panel.kind == "buy_button"),
+        held=held,
         status_url=url_for("pay.status", orderId=order.id, returned=1 if waiting else None),
     )
     if panel is not None and panel.kind in ("unavailable", "cashapp_refused"):
@@ -209,7 +230,7 @@ def checkout():
 
 
 @bp.get("/checkout/status")
-@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT_STATUS"), key_func=web.client_address)
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT_STATUS"), key_func=web.client_key)
 def status():
     """The order's status, for the page to poll while a payment may still arrive."""
     order = orders.find_order(request.args.get("orderId"))
@@ -222,8 +243,16 @@ def status():
             order = payments.refresh(order, _refresh_interval())
         except stripe_gateway.StripeError:
             log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
-    # `final`: nothing more will happen to the order, so the page stops asking.
-    answer = jsonify(orderId=order.id, status=order.status.value, final=orders.is_final(order))
+    # The page is open: its order keeps its hold on a limited link's use a while longer.
+    payment_links.extend_hold(order, paying=bool(request.args.get("paying")))
+    # `final`: nothing more will happen to the order, so the page stops asking. `held`: the
+    # order holds a use its page must keep asking for (the page reloads when it is lost).
+    answer = jsonify(
+        orderId=order.id,
+        status=order.status.value,
+        final=orders.is_final(order),
+        held=payment_links.has_timed_hold(order),
+    )
     return answer, 200, web.NO_STORE
 
 
@@ -242,6 +271,13 @@ def sandbox():
     token = request.form.get("csrf_token", "")
     if not hmac.compare_digest(token.encode(), sandbox_token(order.id).encode()):
         abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    if outcome is not Outcome.FAILED:
+        # Pressing success or processing is starting to pay: it needs one of a limited
+        # link's uses, as a PaymentIntent does with Stripe; a failure needs none.
+        try:
+            payment_links.start_hold(order.id, web.client_address())
+        except payment_links.LinkUnavailable as refused:
+            return _link_unavailable(order, refused)
     payments.simulate(order.id, outcome)
     return redirect(url_for("pay.checkout", orderId=order.id), 303)
 

@@ -32,6 +32,7 @@ class World:
     """The rows the page states show: ids by name."""
 
     provider: str = ""
+    long_provider: str = ""
     service: str = ""
     link_service: str = ""
     admin_email: str = ""
@@ -80,6 +81,17 @@ def _unlock_with(password: str, times: int = 1) -> Callable[[Page], None]:
                 page.get_by_role("button", name="Unlock").click()
 
     return act
+
+
+def _unlock_until_refused(page: Page) -> None:
+    # The client's unlock limit also counts the other link states' tries: go on until it
+    # refuses one, however many they left.
+    for _ in range(10):
+        page.get_by_label("Password").fill("wrong")
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Unlock").click()
+        if navigation.value.status == 429:
+            return
 
 
 def _refused_quantity(page: Page) -> None:
@@ -137,7 +149,7 @@ STATES = [
     State("link turned off", _link("inactive"), 410, dark=True),
     State("page not found", _fixed("/no-such-page"), 404, dark=True),
     State("order not found", _fixed("/checkout?orderId=ord_missing"), 404, dark=True),
-    State("too many requests", _link("flooded"), 429, act=_unlock_with("wrong", 3), dark=True),
+    State("too many requests", _link("flooded"), 429, act=_unlock_until_refused, dark=True),
     State("admin sign-in", _fixed("/admin/login"), dark=True),
     State("admin sign-in refused", _fixed("/admin/login"), 401, act=_bad_sign_in, dark=True),
     State("dashboard", _fixed("/admin/"), admin=True, dark=True),
@@ -145,6 +157,11 @@ STATES = [
     State("order paid", lambda w: f"/admin/orders/{w.orders['paid']}", admin=True),
     State("order underpaid", lambda w: f"/admin/orders/{w.orders['underpaid']}", admin=True),
     State("order disputed", lambda w: f"/admin/orders/{w.orders['disputed']}", admin=True),
+    State(
+        "order refunded in parts (sandbox refund ids)",
+        lambda w: f"/admin/orders/{w.orders['refunded_in_parts']}",
+        admin=True,
+    ),
     State("services", _fixed("/admin/services"), admin=True),
     State("new service", _fixed("/admin/services/new"), admin=True),
     State(
@@ -153,6 +170,7 @@ STATES = [
     State("edit service", lambda w: f"/admin/services/{w.service}/edit", admin=True),
     State("providers", _fixed("/admin/providers"), admin=True),
     State("provider", lambda w: f"/admin/providers/{w.provider}", admin=True),
+    State("provider with long URLs", lambda w: f"/admin/providers/{w.long_provider}", admin=True),
     State("new provider", _fixed("/admin/providers/new"), admin=True),
     State("edit provider", lambda w: f"/admin/providers/{w.provider}/edit", admin=True),
     State("new API key", lambda w: f"/admin/providers/{w.provider}", admin=True, act=_create_key),
@@ -255,6 +273,17 @@ def build_world(app, make) -> World:
         success_url="https://shop.example/thanks?orderId={orderId}",
         cancel_url=None,
     )
+    # Real URLs are long and have no spaces to wrap at.
+    world.long_provider, _ = make.provider(
+        world.service,
+        name="Long URLs",
+        webhook_url="https://hooks.bitloader-payments.example.com/integrations/kassa/v2/"
+        "notifications/incoming?account=acct_8f3e2b1c9d7a6e5f4b3a2c1d&signature_version=v1",
+        success_url="https://shop.bitloader-payments.example.com/checkout/complete/"
+        "thank-you?orderId={orderId}&utm_source=kassa&utm_medium=redirect",
+        cancel_url="https://shop.bitloader-payments.example.com/checkout/cancelled-by-customer"
+        "?orderId={orderId}",
+    )
     # The first provider's pages show its branding; the second keeps Kassa's own look.
     logo = (
         b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 20">'
@@ -279,7 +308,7 @@ def build_world(app, make) -> World:
         orders.expire_abandoned(timedelta(0))
         for kind in ("pending", "processing", "paid", "failed", "canceled", "underpaid"):
             world.orders[kind] = open_order(f"A-{kind.upper()}")
-        for kind in ("refunded", "partially_refunded", "disputed"):
+        for kind in ("refunded", "partially_refunded", "refunded_in_parts", "disputed"):
             world.orders[kind] = open_order(f"A-{kind.upper()}")
             payments.simulate(world.orders[kind], Outcome.SUCCEEDED)
         world.orders["paid_redirect"] = open_order("A-REDIRECT", redirect_key)
@@ -290,6 +319,11 @@ def build_world(app, make) -> World:
         payments.simulate(world.orders["canceled"], Outcome.CANCELED)
         payments.refund(world.orders["refunded"], None, "refund-all", actor=audit.SYSTEM)
         payments.refund(world.orders["partially_refunded"], 500, "refund-5", actor=audit.SYSTEM)
+        # Its timeline names each sandbox refund by its id (sandbox_re_…), unbroken.
+        for part in range(1, 4):
+            payments.refund(
+                world.orders["refunded_in_parts"], 500, f"part-{part}", actor=audit.SYSTEM
+            )
         _set(
             world.orders["underpaid"],
             status=OrderStatus.UNDERPAID,
@@ -321,12 +355,15 @@ def build_world(app, make) -> World:
         world.links["busy"] = _link_row(app, service, max_uses=1)
         world.links["expired"] = _link_row(app, service)
         world.links["inactive"] = _link_row(app, service)
-        world.orders["from_link"] = payment_links.open_order(world.links["plain"], 2, CLIENT).id
-        used = payment_links.open_order(world.links["used_up"], 1, "10.0.0.1").id
+        world.orders["from_link"] = payment_links.open_order(
+            world.links["plain"], 2, CLIENT, None
+        ).id
+        used = payment_links.open_order(world.links["used_up"], 1, "10.0.0.1", None).id
         payments.simulate(used, Outcome.SUCCEEDED)
-        payment_links.open_order(world.links["busy"], 1, "10.0.0.3")
+        holding = payment_links.open_order(world.links["busy"], 1, "10.0.0.3", None).id
+        payment_links.start_hold(holding, "10.0.0.3")  # that customer has started paying
         world.orders["from_inactive_link"] = payment_links.open_order(
-            world.links["inactive"], 1, "10.0.0.2"
+            world.links["inactive"], 1, "10.0.0.2", None
         ).id
         inactive = db.session.get(PaymentLink, world.links["inactive"])
         payment_links.set_active(inactive, False, actor=audit.SYSTEM)

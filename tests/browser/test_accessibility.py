@@ -39,8 +39,8 @@ RUN_AXE = """async () => {
 
 @pytest.fixture
 def app_config():
-    # The "too many requests" state: its link's third unlock in a minute is refused.
-    return {"RATE_LIMIT_LINK_UNLOCK_PER_LINK": "2/minute"}
+    # The "too many requests" state: a client's fourth unlock in a minute is refused.
+    return {"RATE_LIMIT_LINK_UNLOCK": "3/minute"}
 
 
 @pytest.fixture

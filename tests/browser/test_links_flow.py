@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from checkout import audit, payment_links
+from checkout.pay.routes import REDIRECT_SECONDS
 from checkout.payment_links import LinkFields
 
 pytestmark = pytest.mark.browser
@@ -56,6 +57,38 @@ def test_unlock_choose_quantity_pay_and_redirect(page: Page, app, live_server, s
     page.get_by_role("button", name="Simulate success").click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
     page.wait_for_url(f"{site.url}/welcome?order={order_id}", timeout=10_000)
+
+
+def test_a_link_showing_its_message_stays_on_the_receipt(page: Page, app, live_server, site, make):
+    service_id = make.service(title="Ticket", price="12.50")
+    provider_id, _ = make.provider(
+        service_id, success_url=site.url + "/success?orderId={orderId}", cancel_url=None
+    )
+    link_id = make_link(
+        app,
+        service_id,
+        provider_id=provider_id,
+        after_payment="message",
+        confirmation_message="Your tickets are on their way.",
+    )
+    left = []
+    page.on(
+        "framenavigated", lambda frame: left.append(frame.url) if site.url in frame.url else None
+    )
+    page.goto(f"{live_server.url}/l/{link_id}")
+    page.get_by_role("button", name="Pay").click()
+    page.get_by_role("button", name="Simulate success").click()
+
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    expect(page.get_by_text("Your tickets are on their way.")).to_be_visible()
+    receipt = page.url
+    # Longer than the countdown a redirect would have run.
+    page.wait_for_timeout((REDIRECT_SECONDS + 2) * 1000)
+    assert page.url == receipt and left == []
+    expect(page.locator("[data-countdown]")).to_have_count(0)
+    expect(page.get_by_role("link", name="Back to Bitloader")).to_have_attribute(
+        "href", site.url + "/"
+    )
 
 
 def test_embedded_button_opens_the_checkout(page: Page, app, live_server, site, make):

@@ -384,3 +384,53 @@ def test_a_throttled_poll_waits_as_long_as_it_is_told(page: Page, live_server, m
     polls, run_to = poll_times(page, make, live_server, throttled)
     run_to(60)
     assert close_to(gaps(polls)[:2], [20, 20]), gaps(polls)
+
+
+class TestLimitedLink:
+    """A limited link's checkout keeps its use held while it is open, and for the customer
+    who pressed pay (issue 17, item 2)."""
+
+    @pytest.fixture
+    def app_config(self, stripe_standin):
+        return {
+            "STRIPE_SECRET_KEY": "sk_test_kassa",
+            "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE,
+            "STRIPE_API_BASE": stripe_standin,
+            "LINK_FIRST_HOLD_SECONDS": 5,  # the first polls come after 2 s and 6 s
+            "LINK_HOLD_SECONDS": 600,
+        }
+
+    @staticmethod
+    def hold_of(app, order_id: str):
+        from checkout.extensions import db
+        from checkout.models import Order, utcnow
+
+        with app.app_context():
+            order = db.session.get(Order, order_id)
+            return order.held_until - order.hold_started_at, order.held_until - utcnow()
+
+    def test_the_open_page_keeps_its_hold_and_pressing_pay_keeps_it_to_the_end(
+        self, page: Page, app, live_server, api_key, stripe_js, csp_violations
+    ):
+        configure, calls = stripe_js
+        configure("error", message="Declined by the stub.")
+        created = requests.post(
+            live_server.url + "/api/v1/payment-links",
+            json={"title": "Last tickets", "maxUses": 1},
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        page.goto(created.json()["url"])
+        page.get_by_role("button", name="Pay").click()
+        order_id = parse_qs(urlsplit(page.url).query)["orderId"][0]
+        expect(page.locator("[data-hold-hint]")).to_be_visible()
+        page.wait_for_timeout(7000)  # past the first hold: the polls kept it
+        held_for, left = self.hold_of(app, order_id)
+        assert left.total_seconds() > 0 and held_for.total_seconds() > 5
+        page.get_by_role("button", name="Pay $5.00 with Cash App Pay").click()
+        expect(page.get_by_role("alert")).to_contain_text("Declined by the stub.")
+        held_for, _ = self.hold_of(app, order_id)
+        assert held_for.total_seconds() == 600
+        assert [name for name, _ in calls] == ["Stripe", "confirmCashappPayment"]
+        assert csp_violations == []
