@@ -443,7 +443,8 @@ class Bench:
         # Everything is delivered; what is left in the queue are the minute sweep's second
         # copies of rows that waited longer than its grace period. They would only be no-ops.
         subprocess.run(
-            [sys.executable, "-c", "from checkout.queue import huey; huey.flush()"],
+            [sys.executable, "-c",
+             "from checkout.queue import huey, stripe_huey; huey.flush(); stripe_huey.flush()"],
             cwd=ROOT, env=self.env, check=True,
         )  # fmt: skip
         return {

@@ -107,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     config.check_stripe(app.config)
     config.check_rate_limits(app.config)
+    config.check_delivery(app.config)
     for warning in config.secure_storage(app.config):
         log.warning("%s", warning)
     _trust_proxies(app)

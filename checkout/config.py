@@ -19,6 +19,10 @@ DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 # Seconds after the first failed attempt; the first delivery happens at once.
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 
+# How much longer a delivery's lease lasts than its attempt may: the clocks of two workers'
+# machines may differ by this much before a second worker could take a row still being sent.
+LEASE_MARGIN_SECONDS = 2
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -180,6 +184,28 @@ def _whole_number(environ: dict, name: str, default: int) -> int:
     return int(value)
 
 
+def _seconds(environ: dict, name: str, default: float) -> float:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86400:
+        raise ConfigError(f"{name} is {value!r}: give a number of seconds above 0, such as 10")
+    return seconds
+
+
+def stripe_event_threads(environ: dict | None = None) -> int:
+    """How many of the worker's threads take only Stripe events (STRIPE_EVENT_THREADS)."""
+    env = os.environ if environ is None else environ
+    threads = _whole_number(env, "STRIPE_EVENT_THREADS", 2)
+    if threads < 1:
+        raise ConfigError("STRIPE_EVENT_THREADS is 0: give 1 or more")
+    return threads
+
+
 def _rate_limit(environ: dict, name: str) -> str:
     value = environ.get(name, "").strip() or DEFAULT_RATE_LIMITS[name]
     try:
@@ -322,8 +348,10 @@ def load(environ: dict | None = None) -> dict:
         "NOTIFICATION_RETRY_SCHEDULE": env.get(
             "NOTIFICATION_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE
         ),
-        "NOTIFICATION_TIMEOUT_SECONDS": float(env.get("NOTIFICATION_TIMEOUT_SECONDS", "10")),
-        "NOTIFICATION_LEASE_SECONDS": int(env.get("NOTIFICATION_LEASE_SECONDS", "60")),
+        # The whole of one delivery attempt, whatever the endpoint does (outbound.post).
+        "NOTIFICATION_TIMEOUT_SECONDS": _seconds(env, "NOTIFICATION_TIMEOUT_SECONDS", 10.0),
+        "NOTIFICATION_LEASE_SECONDS": _whole_number(env, "NOTIFICATION_LEASE_SECONDS", 60),
+        "STRIPE_EVENT_THREADS": stripe_event_threads(env),
         "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),
         **link_hold_settings(env),
@@ -353,6 +381,23 @@ def huey_settings(environ: dict | None = None) -> dict:
         "redis_url": env.get("REDIS_URL", "").strip() or None,
         "sqlite_path": str(_instance_path(env) / "huey.db"),
     }
+
+
+def check_delivery(settings: Mapping) -> None:
+    """Refuse a lease that could run out while its attempt is still sending.
+
+    A worker holds a notification for NOTIFICATION_LEASE_SECONDS; the sweep gives a row
+    whose lease ran out to another worker. The attempt (bounded by
+    NOTIFICATION_TIMEOUT_SECONDS) must end before that, with LEASE_MARGIN_SECONDS to spare.
+    """
+    timeout = settings["NOTIFICATION_TIMEOUT_SECONDS"]
+    lease = settings["NOTIFICATION_LEASE_SECONDS"]
+    if timeout + LEASE_MARGIN_SECONDS >= lease:
+        raise ConfigError(
+            f"NOTIFICATION_LEASE_SECONDS is {lease} but NOTIFICATION_TIMEOUT_SECONDS is "
+            f"{timeout:g}: the lease must be more than {LEASE_MARGIN_SECONDS} s longer than "
+            "the timeout, or a second worker could send a notification still being sent"
+        )
 
 
 def stripe_mode(settings: Mapping) -> str:

@@ -533,8 +533,17 @@ class Notification(db.Model):
     )
 
 
+# The delivery log's word for an attempt whose worker (or database) stopped before the
+# endpoint's answer was recorded: the endpoint may have received the notification.
+UNRECORDED = "Sent, result not recorded (the worker or the database stopped mid-attempt)"
+
+
 class DeliveryAttempt(db.Model):
-    """One HTTP attempt to deliver a notification, kept for the delivery log."""
+    """One HTTP attempt to deliver a notification, kept for the delivery log.
+
+    Written when the attempt begins, with neither a status nor an error; the answer (or
+    the failure) is recorded when it ends.
+    """
 
     __tablename__ = "delivery_attempts"
 
@@ -553,6 +562,16 @@ class DeliveryAttempt(db.Model):
     @property
     def succeeded(self) -> bool:
         return self.response_status is not None and 200 <= self.response_status < 300
+
+    @property
+    def note(self) -> str:
+        """The log's error column: the error, or why the attempt has no answer."""
+        if self.response_status is not None or self.error is not None:
+            return self.error or ""
+        lease = self.notification.lease_until
+        if lease is not None and lease > utcnow():
+            return "Sending; no answer yet"
+        return UNRECORDED
 
 
 class AuditEntry(db.Model):

@@ -17,9 +17,11 @@ from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 
 from checkout import audit, database, jsonio, outbound, schemas, urls
 from checkout.audit import Action, Actor
+from checkout.config import LEASE_MARGIN_SECONDS
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import (
+    UNRECORDED,
     DeliveryAttempt,
     Notification,
     NotificationStatus,
@@ -177,40 +179,33 @@ _SETTLE = (
         }
     )
 )
-_LOG_ATTEMPT = insert(DeliveryAttempt)
-
-
-def _claim(notification_id: str) -> bool:
-    now = utcnow()
-    lease = timedelta(seconds=current_app.config["NOTIFICATION_LEASE_SECONDS"])
-    claimed = (
-        db.session.connection()
-        .execute(
-            _CLAIM,
-            {
-                "notification_id": notification_id,
-                "due_by": now + timedelta(seconds=1),
-                "now": now,
-                "lease_until": now + lease,
-            },
-        )
-        .rowcount
+_LOG_ATTEMPT = insert(DeliveryAttempt).returning(DeliveryAttempt.id)
+_RECORD_ATTEMPT = (
+    update(DeliveryAttempt)
+    .where(DeliveryAttempt.id == bindparam("attempt_id"))
+    .values(
+        {
+            column: bindparam(f"new_{column}")
+            for column in ("response_status", "response_body", "latency_ms", "error")
+        }
     )
-    db.session.commit()
-    return claimed == 1
-
-
-def _post(target: urls.WebhookTarget, headers: dict, body: str):
-    """POST once; returns (status, an excerpt of the body, latency ms, error)."""
-    started = time.monotonic()
-    timeout = current_app.config["NOTIFICATION_TIMEOUT_SECONDS"]
-    try:
-        answer = outbound.post(target, headers, body.encode(), timeout)
-    except (urllib3.exceptions.HTTPError, OSError) as error:
-        latency = int((time.monotonic() - started) * 1000)
-        return None, None, latency, f"{type(error).__name__}: {error}"[:500]
-    latency = int((time.monotonic() - started) * 1000)
-    return answer.status, answer.excerpt, latency, None
+)
+# An attempt begun under an earlier lease whose answer was never recorded (its worker or
+# the database stopped mid-attempt): the provider may have it, so the log says so.
+_CLOSE_UNRECORDED = (
+    update(DeliveryAttempt)
+    .where(
+        DeliveryAttempt.notification_id == bindparam("of_notification"),
+        DeliveryAttempt.response_status.is_(None),
+        DeliveryAttempt.error.is_(None),
+    )
+    .values(error=UNRECORDED)
+)
+_COUNT_UNRECORDED = (
+    update(Notification)
+    .where(Notification.id == bindparam("notification_id"))
+    .values(attempts=Notification.attempts + bindparam("unrecorded"))
+)
 
 
 # What one delivery reads, with the claim held: a Core row, no ORM objects to track.
@@ -234,6 +229,89 @@ _TO_DELIVER = (
 
 
 @dataclass(frozen=True)
+class _Claim:
+    """A notification this worker holds: its row, its attempt's log row, when it was taken."""
+
+    row: object
+    attempt_id: int
+    taken: float  # time.monotonic() before the claim
+
+
+def _claim(notification_id: str) -> _Claim | None:
+    """Lease the notification and log its attempt as begun, in one transaction.
+
+    The attempt's row is written before anything is sent: if the worker or the database
+    stops after the endpoint received the notification, the log still shows the attempt.
+    """
+    taken = time.monotonic()
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["NOTIFICATION_LEASE_SECONDS"])
+    connection = db.session.connection()
+    claimed = connection.execute(
+        _CLAIM,
+        {
+            "notification_id": notification_id,
+            "due_by": now + timedelta(seconds=1),
+            "now": now,
+            "lease_until": now + lease,
+        },
+    ).rowcount
+    if claimed != 1:
+        db.session.commit()
+        return None
+    unrecorded = connection.execute(
+        _CLOSE_UNRECORDED, {"of_notification": notification_id}
+    ).rowcount
+    if unrecorded:
+        connection.execute(
+            _COUNT_UNRECORDED, {"notification_id": notification_id, "unrecorded": unrecorded}
+        )
+    row = connection.execute(_TO_DELIVER, {"notification_id": notification_id}).one()
+    attempt_id = connection.execute(
+        _LOG_ATTEMPT,
+        {
+            "notification_id": notification_id,
+            "attempted_at": now,
+            "url": row.webhook_url or "",
+            "request_body": row.payload,
+            "response_status": None,
+            "response_body": None,
+            "latency_ms": None,
+            "error": None,
+        },
+    ).scalar_one()
+    db.session.commit()
+    return _Claim(row, attempt_id, taken)
+
+
+def _post(target: urls.WebhookTarget, headers: dict, body: str):
+    """POST once; returns (status, an excerpt of the body, latency ms, error)."""
+    started = time.monotonic()
+    timeout = current_app.config["NOTIFICATION_TIMEOUT_SECONDS"]
+    try:
+        answer = outbound.post(target, headers, body.encode(), timeout)
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        latency = int((time.monotonic() - started) * 1000)
+        return None, None, latency, f"{type(error).__name__}: {error}"[:500]
+    latency = int((time.monotonic() - started) * 1000)
+    return answer.status, answer.excerpt, latency, None
+
+
+def _lease_left_too_short(claim: _Claim) -> str | None:
+    """Why the attempt must not start: it could outlast the lease (the address took long
+    to resolve), and another worker could then send the notification at the same time."""
+    held = time.monotonic() - claim.taken
+    timeout = current_app.config["NOTIFICATION_TIMEOUT_SECONDS"]
+    lease = current_app.config["NOTIFICATION_LEASE_SECONDS"]
+    if held + timeout + LEASE_MARGIN_SECONDS <= lease:
+        return None
+    return (
+        f"Not sent: {held:.1f} s of the {lease} s lease went on resolving the address, and "
+        f"the attempt ({timeout:g} s) could outlast it"
+    )
+
+
+@dataclass(frozen=True)
 class Attempted:
     """How one delivery attempt left its notification, and when to try again if at all."""
 
@@ -244,10 +322,10 @@ class Attempted:
 def deliver(notification_id: str) -> Attempted | None:
     """Make one attempt if the notification is due and not being sent elsewhere; None when
     it was not (delivered already, not due, or leased by another worker)."""
-    if not _claim(notification_id):
+    claim = _claim(notification_id)
+    if claim is None:
         return None
-    connection = db.session.connection()
-    row = connection.execute(_TO_DELIVER, {"notification_id": notification_id}).one()
+    row = claim.row
     url = row.webhook_url or ""
     status = body_kept = latency = None
     if row.webhook_disabled_at is not None:
@@ -261,6 +339,8 @@ def deliver(notification_id: str) -> Attempted | None:
         except ValidationError as refusal:
             error = f"Refused: {refusal.message}"
     if error is None:
+        error = _lease_left_too_short(claim)
+    if error is None:
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -273,16 +353,15 @@ def deliver(notification_id: str) -> Attempted | None:
         status, body_kept, latency, error = _post(target, headers, row.payload)
         if error is None and not 200 <= status < 300:
             error = f"HTTP {status}"
+    connection = db.session.connection()
     connection.execute(
-        _LOG_ATTEMPT,
+        _RECORD_ATTEMPT,
         {
-            "notification_id": notification_id,
-            "url": url,
-            "request_body": row.payload,
-            "response_status": status,
-            "response_body": body_kept,
-            "latency_ms": latency,
-            "error": error,
+            "attempt_id": claim.attempt_id,
+            "new_response_status": status,
+            "new_response_body": body_kept,
+            "new_latency_ms": latency,
+            "new_error": error,
         },
     )
     settled = _settle(row, status, error)

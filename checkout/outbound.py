@@ -4,8 +4,18 @@ A webhook URL's host is resolved once (`urls.webhook_target`) and the connection
 that address: asking DNS again when connecting would let a rebinding name server answer a
 private address the second time. TLS still verifies the certificate for the URL's host
 name and sends it as SNI, and the Host header carries it too.
+
+An attempt has one deadline for all of it: connecting, the TLS handshake, sending, and
+the answer. Socket timeouts alone bound each read, not their sum, so an endpoint sending
+a byte now and then could hold a worker for as long as it liked; at the deadline a
+watchdog shuts the attempt's socket down, which ends whatever read or write waits on it.
 """
 
+import contextlib
+import heapq
+import itertools
+import os
+import socket
 import threading
 import time
 import unicodedata
@@ -14,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 import certifi
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from checkout.urls import WebhookTarget
 
@@ -33,16 +45,118 @@ class Answer:
     excerpt: str
 
 
+class AttemptTimeout(urllib3.exceptions.TimeoutError):
+    """The endpoint had not answered when the attempt's deadline passed."""
+
+
+class Deadline:
+    """When one attempt must be over; the sockets it opened, shut down at that moment."""
+
+    def __init__(self, seconds: float):
+        self.at = time.monotonic() + seconds
+        self.passed = False  # the watchdog shut the attempt's sockets down
+        self.over = False  # the attempt ended; nothing of it is left to shut down
+        self.sockets: list[socket.socket] = []
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the peer closed it first
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class Watchdog:
+    """One thread per process that ends the attempts whose deadline has passed.
+
+    It shuts down a duplicate of each attempt's socket: a shutdown ends every read and
+    write on the connection, in the TLS handshake too, and the duplicate keeps the
+    descriptor from being reused by another connection before the attempt lets it go.
+    """
+
+    def __init__(self):
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._pid: int | None = None
+
+    def arm(self, seconds: float) -> Deadline:
+        """A deadline this many seconds from now, watched from now on."""
+        deadline = Deadline(seconds)
+        with self._wake:
+            if self._pid != os.getpid():  # none yet, or this is a forked child
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="delivery-deadlines", daemon=True).start()
+            heapq.heappush(self._due, (deadline.at, next(self._order), deadline))
+            self._wake.notify()
+        return deadline
+
+    def watch(self, deadline: Deadline, sock: socket.socket) -> None:
+        """Shut this socket of the attempt down at its deadline (now, if it has passed)."""
+        duplicate = sock.dup()
+        with self._wake:
+            deadline.sockets.append(duplicate)
+            if deadline.passed:
+                _shut(duplicate)
+
+    def disarm(self, deadline: Deadline) -> None:
+        """The attempt is over: let its sockets go."""
+        with self._wake:
+            deadline.over = True
+            sockets, deadline.sockets = deadline.sockets, []
+        for sock in sockets:
+            sock.close()
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                while self._due and self._due[0][0] <= now:
+                    deadline = heapq.heappop(self._due)[2]
+                    if not deadline.over:
+                        deadline.passed = True
+                        for sock in deadline.sockets:
+                            _shut(sock)
+                self._wake.wait(self._due[0][0] - now if self._due else None)
+
+
+_watchdog = Watchdog()
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadline = getattr(_local, "deadline", None)
+        if deadline is not None:
+            _watchdog.watch(deadline, sock)
+        return sock
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 def _pools() -> urllib3.PoolManager:
     if not hasattr(_local, "pools"):
-        _local.pools = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+        pools = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+        pools.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        _local.pools = pools
     return _local.pools
 
 
 def post(target: WebhookTarget, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
-    """POST once to the target's checked address, never following a redirect.
+    """POST once to the target's checked address, never following a redirect, all of it
+    within timeout seconds; an answer whose status came in time counts, however much of
+    its body did.
 
-    Raises urllib3's HTTPError (a subclass per failure: timeout, refused, TLS) or OSError.
+    Raises urllib3's HTTPError (a subclass per failure: AttemptTimeout, refused, TLS) or
+    OSError.
     """
     pool_kwargs = {}
     if target.scheme == "https":
@@ -58,26 +172,50 @@ def post(target: WebhookTarget, headers: dict[str, str], body: bytes, timeout: f
         "Accept-Encoding": "identity",
         **urllib3.make_headers(basic_auth=_userinfo(parts)),
     }
-    deadline = time.monotonic() + timeout
-    response = pool.urlopen(
-        "POST",
-        path,
-        body=body,
-        headers=headers,
-        retries=False,
-        redirect=False,
-        assert_same_host=False,
-        preload_content=False,
-        decode_content=False,
-        timeout=urllib3.Timeout(connect=timeout, read=timeout),
-    )
+    deadline = _watchdog.arm(timeout)
+    _local.deadline = deadline
     try:
-        raw = _read_some(response, deadline)
+        try:
+            response = pool.urlopen(
+                "POST",
+                path,
+                body=body,
+                headers=headers,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                # Connecting is the one step before there is a socket to watch.
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            if deadline.passed:
+                raise _timed_out(timeout) from error
+            raise
+        if deadline.passed:
+            # The head may have been cut short: http.client ends the headers at the EOF
+            # the shutdown makes, so an answer that came as the deadline passed is unsure.
+            response.close()
+            response.release_conn()
+            raise _timed_out(timeout)
+        try:
+            raw = _read_some(response, deadline)
+        finally:
+            # The rest of the body stays unread, so the connection cannot be reused.
+            response.close()
+            response.release_conn()
     finally:
-        # The rest of the body stays unread, so the connection cannot be reused.
-        response.close()
-        response.release_conn()
+        _local.deadline = None
+        _watchdog.disarm(deadline)
     return Answer(response.status, excerpt(response.headers, raw))
+
+
+def _timed_out(timeout: float) -> AttemptTimeout:
+    return AttemptTimeout(
+        f"no answer within {timeout:g} s (connecting, TLS, sending and the answer's status "
+        "and headers, all together)"
+    )
 
 
 def _userinfo(parts) -> str | None:
@@ -86,11 +224,16 @@ def _userinfo(parts) -> str | None:
     return f"{unquote(parts.username)}:{unquote(parts.password or '')}"
 
 
-def _read_some(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
-    """At most READ_LIMIT bytes of the body, and no reading past the deadline."""
+def _read_some(response: urllib3.BaseHTTPResponse, deadline: Deadline) -> bytes:
+    """At most READ_LIMIT bytes of the body: what came before the deadline."""
     raw = b""
-    while len(raw) < READ_LIMIT and time.monotonic() < deadline:
-        chunk = response.read(min(1024, READ_LIMIT - len(raw)), decode_content=False)
+    while len(raw) < READ_LIMIT and not deadline.passed:
+        try:
+            chunk = response.read(min(1024, READ_LIMIT - len(raw)), decode_content=False)
+        except (urllib3.exceptions.HTTPError, OSError):
+            if deadline.passed:
+                break
+            raise
         if not chunk:
             break
         raw += chunk

@@ -6,7 +6,6 @@ that needs work done after its transaction commits names the task with
 `database.after_commit`, and the listener below hands it to the queue.
 """
 
-import logging
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
@@ -27,9 +26,7 @@ from checkout import (
     throttle,
 )
 from checkout.models import utcnow
-from checkout.queue import huey
-
-log = logging.getLogger(__name__)
+from checkout.queue import huey, outage, stripe_huey
 
 _worker_app: Flask | None = None
 
@@ -53,15 +50,16 @@ def enqueue(task: TaskWrapper, *args: str, at: datetime | None = None) -> None:
     """Queue a task, at once or at a moment; if the queue is down, the sweep queues it later.
 
     Everything queued is already committed to the database, which the minute sweep reads,
-    so a failure here loses nothing and must not fail the caller's request.
+    so a failure here loses nothing and must not fail the caller's request. The outage is
+    logged once, then once a minute while it lasts.
     """
     try:
         if at is None:
             task(*args)
         else:
             task.schedule(args=args, delay=max((at - utcnow()).total_seconds(), 0))
-    except Exception:
-        log.warning("Could not queue %s%s; the sweep will", task.name, args)
+    except Exception as error:
+        outage.failed(f"queueing {task.func.__name__}{args}", error)
 
 
 @event.listens_for(Session, "after_commit")
@@ -88,7 +86,8 @@ def deliver_notification(notification_id: str) -> str | None:
     return attempted.status.value
 
 
-@huey.task()
+# On a queue of its own: a delivery thread held by a slow endpoint never delays a payment.
+@stripe_huey.task()
 def apply_stripe_event(event_id: str) -> str | None:
     """Apply a recorded Stripe event to its order; a failure is retried by the sweep."""
     with app_context():

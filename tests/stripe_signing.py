@@ -66,12 +66,12 @@ def post_event(client, payload: dict, apply: bool = True, **signing):
 
 
 def queued_event_ids(app) -> list[str]:
-    """Take every task off the test queue; the ids of the Stripe events it was to apply."""
-    from checkout.queue import huey
+    """Take every task off the Stripe events' queue; the ids of the events it was to apply."""
+    from checkout.queue import stripe_huey
 
     ids = []
     with app.app_context():
-        while (task := huey.dequeue()) is not None:
+        while (task := stripe_huey.dequeue()) is not None:
             if task.name.endswith("apply_stripe_event"):
                 ids.append(task.args[0])
     return ids

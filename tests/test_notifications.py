@@ -84,7 +84,7 @@ def test_killed_worker_loses_nothing(client, admin_client, receiver, hooked, wor
     wait_until(lambda: len(receiver.log()) >= 1, 15, message="a delivery is in flight")
     worker.kill()
     receiver.control(delaySeconds=0)
-    time.sleep(5)  # the killed worker's leases (4 s) run out
+    time.sleep(7)  # the killed worker's leases (6 s) run out
     worker.start()
 
     wait_until(lambda: all_delivered(admin_client, 3), 45, message="all delivered after restart")

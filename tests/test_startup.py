@@ -84,6 +84,32 @@ def test_complete_setups_start(settings):
     )
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"NOTIFICATION_TIMEOUT_SECONDS": 10.0, "NOTIFICATION_LEASE_SECONDS": 12},
+            "NOTIFICATION_LEASE_SECONDS is 12 but NOTIFICATION_TIMEOUT_SECONDS is 10: the "
+            "lease must be more than 2 s longer than the timeout",
+        ),
+        (
+            {"NOTIFICATION_TIMEOUT_SECONDS": 90.0},
+            "NOTIFICATION_LEASE_SECONDS is 60 but NOTIFICATION_TIMEOUT_SECONDS is 90",
+        ),
+    ],
+)
+def test_a_lease_an_attempt_could_outlast_is_refused(settings, message):
+    """Otherwise the sweep hands a notification still being sent to a second worker."""
+    with pytest.raises(ConfigError) as refused:
+        create_app({**BASE_CONFIG, **settings})
+    assert message in str(refused.value)
+
+
+def test_a_lease_longer_than_the_attempt_by_the_margin_starts():
+    settings = {"NOTIFICATION_TIMEOUT_SECONDS": 10.5, "NOTIFICATION_LEASE_SECONDS": 13}
+    assert create_app({**BASE_CONFIG, **settings}).config["NOTIFICATION_LEASE_SECONDS"] == 13
+
+
 def run(command: list[str], env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run an entry point as the Procfile does, with the suite's environment plus env."""
     environ = {**os.environ, **{name: value for name, value in env.items() if value}}
@@ -121,6 +147,26 @@ def test_entry_points_refuse_one_stripe_key_alone(entry_point, keys, missing):
     finished = run(ENTRY_POINTS[entry_point](), keys)
     assert finished.returncode == 3, finished.stderr
     assert f"Kassa cannot start: {missing} is not set but" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"NOTIFICATION_LEASE_SECONDS": "10", "NOTIFICATION_TIMEOUT_SECONDS": "9"},
+            "NOTIFICATION_LEASE_SECONDS is 10 but NOTIFICATION_TIMEOUT_SECONDS is 9",
+        ),
+        ({"NOTIFICATION_TIMEOUT_SECONDS": "soon"}, "NOTIFICATION_TIMEOUT_SECONDS is 'soon'"),
+        ({"STRIPE_EVENT_THREADS": "0"}, "STRIPE_EVENT_THREADS is 0: give 1 or more"),
+    ],
+)
+def test_entry_points_refuse_delivery_settings_that_break_the_lease(entry_point, env, message):
+    finished = run(ENTRY_POINTS[entry_point](), env)
+    assert finished.returncode == 3, finished.stderr
+    assert f"Kassa cannot start: {message}" in finished.stderr
     assert "Traceback" not in finished.stderr
 
 

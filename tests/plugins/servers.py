@@ -172,7 +172,7 @@ def receiver():
 WORKER_ENV = {
     "ALLOW_PRIVATE_WEBHOOK_URLS": "1",
     "NOTIFICATION_RETRY_SCHEDULE": "1,1,1,1,1",
-    "NOTIFICATION_LEASE_SECONDS": "4",
+    "NOTIFICATION_LEASE_SECONDS": "6",
     "NOTIFICATION_TIMEOUT_SECONDS": "2",
     "OUTBOX_SWEEP_GRACE_SECONDS": "1",
     # Far above what a test sends (the soak test opens 2000 orders with one key).
@@ -183,7 +183,8 @@ WORKER_ENV = {
 
 
 class Worker:
-    """`huey_consumer checkout.worker.huey` as its own process, as the Procfile runs it."""
+    """`huey_consumer checkout.worker.huey` as its own process, as the Procfile runs it
+    (WORKER_THREADS delivery threads, 4 unless the env says)."""
 
     def __init__(self, env: dict, log_path: Path):
         self.env = {**os.environ, **env}
@@ -198,7 +199,8 @@ class Worker:
                 "-m",
                 "huey.bin.huey_consumer",
                 "checkout.worker.huey",
-                *("--workers", "4", "--worker-type", "thread", "--delay", "0.1"),
+                *("--workers", self.env.get("WORKER_THREADS", "4")),
+                *("--worker-type", "thread", "--delay", "0.1"),
             ],
             cwd=ROOT,
             env=self.env,
@@ -223,10 +225,11 @@ class Worker:
 
 
 def flush_queue() -> None:
-    """Empty the queue this run's workers read, left over from earlier tests."""
-    from checkout.queue import huey
+    """Empty the queues this run's workers read, left over from earlier tests."""
+    from checkout.queue import huey, stripe_huey
 
     huey.flush()
+    stripe_huey.flush()
 
 
 @pytest.fixture
