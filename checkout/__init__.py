@@ -303,6 +303,8 @@ def _register_template_helpers(app: Flask) -> None:
     def _globals():
         return {"sandbox_mode": not stripe_gateway.is_live()}
 
+    app.add_template_filter(web.status_label, "status_label")
+
     @app.template_filter("when")
     def _when(moment):
         # UTC on the server and without JavaScript; static/localtime.js shows the viewer's time.
