@@ -24,3 +24,16 @@ def test_every_provider_event_is_in_the_notification_table():
     table = _section("Integrating as a provider")
     rows = re.findall(r"^  \| `([a-z_]+)` \|", table, re.M)
     assert sorted(rows) == sorted(["event", *EVENTS])  # the header row, then one per event
+
+
+def test_every_command_is_in_the_command_list(app):
+    listed = _section("Admin and command line")
+    listed = listed[listed.index("Every command takes `--json`") :]
+    names = []
+    for name, command in app.cli.commands.items():
+        if name == "db":  # Flask-Migrate's, under "Upgrading"
+            continue
+        subcommands = getattr(command, "commands", None)
+        names += [f"{name} {sub}" for sub in subcommands] if subcommands else [name]
+    missing = [name for name in names if f".venv/bin/flask --app app {name}" not in listed]
+    assert missing == []
