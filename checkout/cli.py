@@ -32,7 +32,7 @@ from checkout import (
 from checkout.catalog import ProviderFields, ServiceFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import Admin, ApiScope, PaymentLink, Provider
+from checkout.models import Admin, ApiScope, PaymentLink, Provider, Service
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 scope_option = click.option(
@@ -134,7 +134,7 @@ def create_service_command(
     )
 
 
-def _service_or_fail(slug: str, as_json: bool, option: str | None = None):
+def _service_or_fail(slug: str, as_json: bool, option: str | None = None) -> Service:
     service = catalog.service_by_slug(slug)
     if service is None:
         prefix = f"{option}: " if option else ""
