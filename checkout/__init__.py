@@ -6,6 +6,7 @@ import math
 import sys
 import time
 
+import click
 from flask import Flask, abort, jsonify, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
@@ -214,7 +215,8 @@ def _read_chunked_bodies(app: Flask) -> None:
 
 def create_app_for_process() -> Flask:
     """The app of an entry point (gunicorn, huey_consumer, flask): a configuration error ends
-    the process with its reason, and one log line says the mode and the Stripe API version."""
+    the process with its reason, and the web and the worker log one line with the mode and
+    the Stripe API version."""
     try:
         app = create_app()
     except config.ConfigError as error:
@@ -224,10 +226,21 @@ def create_app_for_process() -> Flask:
     _log_to_stderr()
     for warning in config.check_stripe(app.config):
         log.warning("Stripe test mode: %s", warning)
-    with app.app_context():
-        mode, version = stripe_gateway.mode(), stripe_gateway.api_version()
-    log.info("Kassa starts in %s, Stripe API version %s", stripe_gateway.MODE_NAMES[mode], version)
+    if not _is_command_line():
+        with app.app_context():
+            mode, version = stripe_gateway.mode(), stripe_gateway.api_version()
+        log.info(
+            "Kassa starts in %s, Stripe API version %s", stripe_gateway.MODE_NAMES[mode], version
+        )
     return app
+
+
+def _is_command_line() -> bool:
+    """Whether a `flask --app app …` command is loading the app (Flask's command line is a
+    click program, and loads the app inside its context). A command prints only what it was
+    asked for: its output is read by people and parsed by scripts, and it starts nothing
+    that runs on, so the start line says nothing there (`stripe check` reports the mode)."""
+    return click.get_current_context(silent=True) is not None
 
 
 def _log_to_stderr() -> None:
@@ -349,6 +362,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"sandbox_mode": not stripe_gateway.is_live()}
+
+    app.add_template_filter(web.status_label, "status_label")
 
     @app.template_filter("when")
     def _when(moment):

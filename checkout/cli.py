@@ -6,6 +6,7 @@ import socket
 import sys
 import time
 from datetime import timedelta
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -40,6 +41,7 @@ from checkout.models import (
     Notification,
     PaymentLink,
     Provider,
+    Service,
     SignatureFormat,
 )
 
@@ -57,12 +59,39 @@ def _emit(as_json: bool, data: dict | list, text: str) -> None:
     click.echo(jsonio.dumps(data, indent=2) if as_json else text)
 
 
-def _fail(as_json: bool, message: str) -> None:
+def _fail(as_json: bool, message: str) -> NoReturn:
     if as_json:
         click.echo(jsonio.dumps({"error": message}))
     else:
         click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+# The services name the field a bad value was given for; a person at the command line typed
+# an option, so errors name that (`--webhook-url: …`, as click names a bad option). A field
+# not listed here is set by the option of its name with dashes.
+FIELD_OPTIONS = {
+    "service_id": "--service",
+    "provider_id": "--provider",
+    "stripe_payment_link_id": "--payment-link-id",
+    "use_stripe_checkout": "--stripe-checkout",
+    "accent_color": "--accent",
+    "scopes": "--scope",
+}
+
+
+def option_for(field: str) -> str:
+    """The option that sets a service's field: 'webhook_url' -> '--webhook-url'."""
+    return FIELD_OPTIONS.get(field, "--" + field.replace("_", "-"))
+
+
+def _refuse(as_json: bool, error: ValidationError) -> NoReturn:
+    _fail(as_json, f"{option_for(error.field)}: {error.message}")
+
+
+def _kept(given, current):
+    """An update's value: the option's when it was given, else the row's current one."""
+    return current if given is None else given
 
 
 @click.command("create-admin")
@@ -75,13 +104,11 @@ def create_admin_command(email: str, password: str, as_json: bool) -> None:
     try:
         admin = accounts.create_admin(email, password, actor=audit.CLI)
     except ValidationError as error:
-        _fail(as_json, error.message)
+        _refuse(as_json, error)
     _emit(as_json, {"id": admin.id, "email": admin.email}, f"Admin {admin.email} created.")
 
 
 services_cli = AppGroup("services", help="Manage services (what providers sell).")
-# A service's field names as this command's options spell them, for its error messages.
-_SERVICE_OPTIONS = {"buy_button_id": "buy-button-id", "stripe_payment_link_id": "payment-link-id"}
 
 
 @services_cli.command("create")
@@ -109,13 +136,60 @@ def create_service_command(
             actor=audit.CLI,
         )
     except ValidationError as error:
-        option = _SERVICE_OPTIONS.get(error.field, error.field)
-        _fail(as_json, f"{option}: {error.message}")
+        _refuse(as_json, error)
     _emit(
         as_json,
         schemas.service(service),
         f"Service {service.slug} created: {service.title} at "
         f"{money.format_money(service.price_minor, service.currency)}.",
+    )
+
+
+def _service_or_fail(slug: str, as_json: bool, option: str | None = None) -> Service:
+    service = catalog.service_by_slug(slug)
+    if service is None:
+        prefix = f"{option}: " if option else ""
+        _fail(as_json, f"{prefix}no service with slug {slug!r}")
+    return service
+
+
+@services_cli.command("update")
+@click.argument("slug")
+@click.option("--title")
+@click.option("--price", help="Unit price in major units; orders already opened keep theirs.")
+@click.option("--currency")
+@click.option("--slug", "new_slug", help="A new slug.")
+@click.option("--buy-button-id", help='Stripe Buy Button ID (buy_btn_…); "" removes it.')
+@click.option("--payment-link-id", help='The Stripe Payment Link (plink_…); "" removes it.')
+@click.option("--active/--inactive", default=None, help="Whether new orders may be opened.")
+@json_option
+def update_service_command(
+    slug, title, price, currency, new_slug, buy_button_id, payment_link_id, active, as_json
+) -> None:
+    """Change a service, as its admin page does; options not given keep their values."""
+    service = _service_or_fail(slug, as_json)
+    try:
+        catalog.update_service(
+            service,
+            ServiceFields(
+                title=_kept(title, service.title),
+                price=_kept(price, str(service.price)),
+                currency=_kept(currency, service.currency),
+                slug=_kept(new_slug, service.slug),
+                buy_button_id=_kept(buy_button_id, service.buy_button_id),
+                stripe_payment_link_id=_kept(payment_link_id, service.stripe_payment_link_id),
+                active=_kept(active, service.active),
+            ),
+            actor=audit.CLI,
+        )
+    except ValidationError as error:
+        _refuse(as_json, error)
+    _emit(
+        as_json,
+        schemas.service(service),
+        f"Service {service.slug} saved: {service.title} at "
+        f"{money.format_money(service.price_minor, service.currency)}"
+        f"{'' if service.active else ', inactive'}.",
     )
 
 
@@ -185,9 +259,7 @@ def create_provider_command(
     name, service_slug, webhook_url, success_url, cancel_url, stripe_checkout, slug, scopes, as_json
 ) -> None:
     """Create a provider and print its first API key (shown only this once)."""
-    service = catalog.service_by_slug(service_slug)
-    if service is None:
-        _fail(as_json, f"service: no service with slug {service_slug!r}")
+    service = _service_or_fail(service_slug, as_json, "--service")
     try:
         provider = catalog.create_provider(
             ProviderFields(
@@ -202,7 +274,7 @@ def create_provider_command(
             actor=audit.CLI,
         )
     except ValidationError as error:
-        _fail(as_json, f"{error.field}: {error.message}")
+        _refuse(as_json, error)
     _, plaintext = credentials.issue_key(provider, "default", list(scopes) or None, actor=audit.CLI)
     _emit(
         as_json,
@@ -211,11 +283,67 @@ def create_provider_command(
     )
 
 
-def _provider_or_fail(slug: str, as_json: bool) -> Provider:
+def _provider_or_fail(slug: str, as_json: bool, option: str | None = None) -> Provider:
     provider = db.session.scalar(select(Provider).where(Provider.slug == slug))
     if provider is None:
-        _fail(as_json, f"provider: no provider with slug {slug!r}")
+        prefix = f"{option}: " if option else ""
+        _fail(as_json, f"{prefix}no provider with slug {slug!r}")
     return provider
+
+
+@providers_cli.command("update")
+@click.argument("slug")
+@click.option("--name")
+@click.option("--service", "service_slug", help="Slug of the service sold.")
+@click.option("--webhook-url", help='"" removes it: no notifications are sent.')
+@click.option("--success-url", help='May contain {orderId}; "" removes it.')
+@click.option("--cancel-url", help='May contain {orderId}; "" removes it.')
+@click.option(
+    "--stripe-checkout/--cash-app", default=None, help="Buy Button mode, or Cash App Pay."
+)
+@click.option("--slug", "new_slug", help="A new slug.")
+@click.option("--active/--inactive", default=None, help="Whether its API key may open orders.")
+@json_option
+def update_provider_command(
+    slug,
+    name,
+    service_slug,
+    webhook_url,
+    success_url,
+    cancel_url,
+    stripe_checkout,
+    new_slug,
+    active,
+    as_json,
+) -> None:
+    """Change a provider's settings, as its admin page does; options not given keep their
+    values."""
+    provider = _provider_or_fail(slug, as_json)
+    service = _service_or_fail(service_slug, as_json, "--service") if service_slug else None
+    try:
+        catalog.update_provider(
+            provider,
+            ProviderFields(
+                name=_kept(name, provider.name),
+                service_id=service.id if service else provider.service_id,
+                webhook_url=_kept(webhook_url, provider.webhook_url),
+                success_url=_kept(success_url, provider.success_url),
+                cancel_url=_kept(cancel_url, provider.cancel_url),
+                use_stripe_checkout=_kept(stripe_checkout, provider.use_stripe_checkout),
+                slug=_kept(new_slug, provider.slug),
+                active=_kept(active, provider.active),
+            ),
+            actor=audit.CLI,
+        )
+    except ValidationError as error:
+        _refuse(as_json, error)
+    _emit(
+        as_json,
+        schemas.provider(provider),
+        f"Provider {provider.slug} saved: {provider.name}, {provider.mode.value}, "
+        f"{'active' if provider.active else 'inactive'}, "
+        f"notifications to {provider.webhook_url or 'nowhere (no webhook URL)'}.",
+    )
 
 
 @providers_cli.command("create-key")
@@ -231,7 +359,7 @@ def create_key_command(slug, name, scopes, as_json) -> None:
             provider, name, list(scopes) or None, actor=audit.CLI
         )
     except ValidationError as error:
-        _fail(as_json, f"{error.field}: {error.message}")
+        _refuse(as_json, error)
     _emit(
         as_json,
         {**schemas.api_key(key), "apiKey": plaintext},
@@ -326,12 +454,12 @@ def set_branding_command(slug, display_name, accent, logo_path, remove_logo, as_
             with open(logo_path, "rb") as file:
                 logo = file.read(branding.LOGO_MAX_BYTES + 1)
         except OSError as error:
-            _fail(as_json, f"logo: cannot read {logo_path}: {error.strerror}")
+            _fail(as_json, f"--logo: cannot read {logo_path}: {error.strerror}")
     changes = branding.BrandingChanges(display_name, accent, logo, remove_logo)
     try:
         branding.set_branding(provider, changes, actor=audit.CLI)
     except ValidationError as error:
-        _fail(as_json, f"{error.field}: {error.message}")
+        _refuse(as_json, error)
     shape = schemas.provider_branding(provider, urls.base_url())
     text = [f"{provider.slug}: shown to customers as {shape['shownAs']}"]
     if shape["accentColor"]:
@@ -500,10 +628,8 @@ def create_link_command(
     as_json,
 ) -> None:
     """Create a payment link and print its URL."""
-    service = catalog.service_by_slug(service_slug)
-    if service is None:
-        _fail(as_json, f"service: no service with slug {service_slug!r}")
-    provider = _provider_or_fail(provider_slug, as_json) if provider_slug else None
+    service = _service_or_fail(service_slug, as_json, "--service")
+    provider = _provider_or_fail(provider_slug, as_json, "--provider") if provider_slug else None
     adjustable = min_quantity is not None or max_quantity is not None
     try:
         link = payment_links.create_link(
@@ -525,9 +651,39 @@ def create_link_command(
             actor=audit.CLI,
         )
     except ValidationError as error:
-        _fail(as_json, f"{error.field}: {error.message}")
+        _refuse(as_json, error)
     data = _link_json(link)
     _emit(as_json, data, f"Payment link {link.id}: {data['url']}")
+
+
+def _link_or_fail(link_id: str, as_json: bool) -> PaymentLink:
+    link = payment_links.find_link(link_id)
+    if link is None:
+        _fail(as_json, f"no payment link {link_id!r}")
+    return link
+
+
+@links_cli.command("turn-off")
+@click.argument("link_id")
+@json_option
+def turn_off_link_command(link_id: str, as_json: bool) -> None:
+    """Turn a payment link off, as its admin page does: customers who open it are told it is
+    no longer available, and nobody can pay through it until it is turned on."""
+    link = _link_or_fail(link_id, as_json)
+    payment_links.set_active(link, False, actor=audit.CLI)
+    _emit(as_json, _link_json(link), f"Payment link {link.id} turned off.")
+
+
+@links_cli.command("turn-on")
+@click.argument("link_id")
+@json_option
+def turn_on_link_command(link_id: str, as_json: bool) -> None:
+    """Turn a payment link back on."""
+    link = _link_or_fail(link_id, as_json)
+    payment_links.set_active(link, True, actor=audit.CLI)
+    problem = payment_links.unavailability(link)
+    still = f" Customers still cannot pay: {problem.message}" if problem else ""
+    _emit(as_json, _link_json(link), f"Payment link {link.id} turned on.{still}")
 
 
 @links_cli.command("list")

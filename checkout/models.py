@@ -9,6 +9,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkout import money
@@ -531,6 +532,16 @@ class Notification(db.Model):
     attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
         back_populates="notification", order_by="DeliveryAttempt.id"
     )
+
+    @hybrid_property
+    def retrying(self) -> bool:
+        """Pending after an attempt failed since it was last sent: a retry waits its time."""
+        return self.status == NotificationStatus.PENDING and self.attempts > self.schedule_start
+
+    @retrying.inplace.expression
+    @classmethod
+    def _retrying_expression(cls):
+        return sa.and_(cls.status == NotificationStatus.PENDING, cls.attempts > cls.schedule_start)
 
 
 # The delivery log's word for an attempt whose worker (or database) stopped before the

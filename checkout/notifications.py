@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import urllib3
 from flask import current_app
-from sqlalchemy import Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, insert, or_, select, update
 
 from checkout import audit, database, jsonio, outbound, schemas, urls
 from checkout.audit import Action, Actor
@@ -527,16 +527,6 @@ def resend_failed_since(moment: datetime, provider_id: str | None = None, *, act
 
 
 # Queries for the admin pages
-
-
-def count_by_status() -> dict[NotificationStatus, int]:
-    """How many notifications are in each status, zeros included."""
-    counts = dict(
-        db.session.execute(
-            select(Notification.status, func.count()).group_by(Notification.status)
-        ).all()
-    )
-    return {status: counts.get(status, 0) for status in NotificationStatus}
 
 
 def latest_for_provider(provider_id: str, limit: int) -> list[Notification]:

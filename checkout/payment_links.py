@@ -725,6 +725,21 @@ def usage(link: PaymentLink) -> Usage:
     return Usage(completed_uses(link.id), problem.reason if problem else "active")
 
 
+def button_label(link: PaymentLink) -> str:
+    """The words of the link's pay button on another website (kassa.js's data-label): the
+    total when the quantity is fixed, "Pay from" the smallest total when the customer
+    chooses, and just "Pay" when Stripe's page asks the quantity. Pasted text, so the same
+    in every locale."""
+    if link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON:
+        return "Pay"
+    service = link.service
+    smallest = link.min_quantity if link.adjustable_quantity else link.quantity
+    total = money.format_money(service.price_minor * smallest, service.currency)
+    if link.adjustable_quantity and link.max_quantity > link.min_quantity:
+        return f"Pay from {total}"
+    return f"Pay {total}"
+
+
 # Queries for the admin pages
 
 

@@ -86,11 +86,20 @@ class Trend:
 
 
 @dataclass
+class DeliveryCounts:
+    """Notifications not delivered yet: being sent (no attempt has failed since it was sent),
+    retrying after a failed attempt, and failed after every retry."""
+
+    sending: int
+    retrying: int
+    failed: int
+
+
+@dataclass
 class Attention:
     """What needs the admin: failing deliveries and orders stuck without an outcome."""
 
-    failed_deliveries: int
-    retrying_deliveries: int
+    deliveries: DeliveryCounts
     stuck_count: int
     stuck: list[Order] = field(default_factory=list)
 
@@ -131,20 +140,24 @@ def _opened_by_day(since: datetime) -> dict[date, tuple[int, int]]:
     return {_day(row[0]): (row[1], row[2]) for row in rows}
 
 
-def attention(stuck_after: timedelta) -> Attention:
-    """Failed and retrying deliveries, and orders pending or processing for too long."""
-    failed, retrying = db.session.execute(
+def delivery_counts() -> DeliveryCounts:
+    """How many notifications are being sent, retrying and failed, in one query."""
+    pending = Notification.status == NotificationStatus.PENDING
+    sending, retrying, failed = db.session.execute(
         select(
+            func.count().filter(pending, ~Notification.retrying),
+            func.count().filter(Notification.retrying),
             func.count().filter(Notification.status == NotificationStatus.FAILED),
-            func.count().filter(
-                Notification.status == NotificationStatus.PENDING, Notification.attempts > 0
-            ),
         )
     ).one()
+    return DeliveryCounts(sending=sending, retrying=retrying, failed=failed)
+
+
+def attention(stuck_after: timedelta) -> Attention:
+    """Failed and retrying deliveries, and orders pending or processing for too long."""
     stuck = Order.status.in_(orders.UNFINISHED) & (Order.created_at < utcnow() - stuck_after)
     return Attention(
-        failed_deliveries=failed,
-        retrying_deliveries=retrying,
+        deliveries=delivery_counts(),
         stuck_count=db.session.scalar(select(func.count()).select_from(Order).where(stuck)),
         stuck=list(
             db.session.scalars(

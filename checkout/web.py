@@ -53,6 +53,32 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 
 NO_STORE = {"Cache-Control": "no-store"}
 
+# What a person reads for a status or mode (the `status_label` filter of every page); the
+# API, the CSV exports and the CLI's JSON keep the raw values. "retrying" is a notification
+# that is pending after a failed attempt (Notification.retrying).
+STATUS_LABELS = {
+    "pending": "Pending",
+    "processing": "Processing",
+    "paid": "Paid",
+    "underpaid": "Underpaid",
+    "failed": "Failed",
+    "canceled": "Canceled",
+    "partially_refunded": "Partially refunded",
+    "refunded": "Refunded",
+    "disputed": "Disputed",
+    "dispute_lost": "Dispute lost",
+    "expired": "Expired",
+    "delivered": "Delivered",
+    "retrying": "Retrying",
+    "cashapp": "Cash App Pay",
+    "stripe_buy_button": "Stripe Buy Button",
+}
+
+
+def status_label(value: str) -> str:
+    """'partially_refunded' -> 'Partially refunded'; an unlisted value in the same style."""
+    return STATUS_LABELS.get(value) or str(value).replace("_", " ").capitalize()
+
 
 def status_for(error: DomainError) -> int:
     """The HTTP status that answers a domain error."""

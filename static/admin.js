@@ -1,4 +1,5 @@
-// Admin pages: copy buttons, and the link form's fields that apply only to some choices.
+// Admin pages: copy buttons, the link form's fields that apply only to some choices, confirmation
+// dialogs, and a notification page that shows an attempt due soon.
 // Without JavaScript the values stay selectable text and every field shows.
 (function () {
   "use strict";
@@ -109,5 +110,43 @@
         openConfirmation(link);
       });
     });
+  }
+
+  // A notification whose next attempt is due soon (a test event just sent, a resend, an
+  // early retry): look at the page again, more slowly each time, and reload it once the
+  // attempt shows; after data-watch seconds, stop and say so. Without JavaScript a reload
+  // shows it.
+  var watched = document.querySelector("[data-watch]");
+  if (watched && window.fetch && window.DOMParser) {
+    var state = watched.getAttribute("data-delivery-state");
+    var until = Date.now() + parseInt(watched.getAttribute("data-watch"), 10) * 1000;
+    var watching = watched.querySelector("[data-watching]");
+    var stopped = watched.querySelector("[data-watch-stopped]");
+    var wait = 1000;
+    var again = function () {
+      if (Date.now() + wait > until) {
+        watching.hidden = true;
+        stopped.hidden = false;
+        return;
+      }
+      window.setTimeout(look, wait);
+      wait = Math.min(wait * 1.5, 5000);
+    };
+    var look = function () {
+      fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (text) {
+          var page = text && new DOMParser().parseFromString(text, "text/html");
+          var found = page && page.querySelector("[data-delivery-state]");
+          if (found && found.getAttribute("data-delivery-state") !== state) {
+            window.location.reload();
+          } else {
+            again();
+          }
+        })
+        .catch(again);
+    };
+    watching.hidden = false;
+    again();
   }
 })();

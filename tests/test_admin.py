@@ -331,7 +331,7 @@ def test_dashboard_counts_orders_by_status(admin_client, api_key):
     for _ in range(3):
         open_order(admin_client, api_key)
     page = admin_client.get("/admin/").text
-    assert re.search(r'tile-count">3</span>\s*<span class="tile-label">pending', page)
+    assert re.search(r'tile-count">3</span>\s*<span class="tile-label">Pending', page)
 
 
 def test_nul_bytes_in_admin_requests_are_400(admin_client, client):

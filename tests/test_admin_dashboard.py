@@ -1,10 +1,14 @@
 """The dashboard: paid volume per currency, its trend, conversion, and what needs attention."""
 
 import re
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from sqlalchemy import update
 
+from checkout import notifications
 from checkout.extensions import db
 from checkout.models import Notification, NotificationStatus, Order, utcnow
 from tests.helpers import UNREACHABLE_HOOK, new_order, pay
@@ -113,3 +117,61 @@ def test_deliveries_and_stuck_orders_needing_attention_link_to_them(
     stuck_block = html.split('data-stuck="1"')[1].split("</div>")[0]
     assert f'href="/admin/orders/{stuck}"' in stuck_block
     assert fresh not in stuck_block
+
+
+class _Refuses(BaseHTTPRequestHandler):
+    """A provider endpoint that answers every notification 400."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(400)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def refusing_hook():
+    """The URL of an endpoint, in a thread of this process, that refuses every notification."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuses)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def delivery_tiles(admin_client) -> dict[str, int]:
+    """The dashboard's notification tiles: being delivered, retrying, failed."""
+    html = admin_client.get("/admin/").text
+    return {
+        name: int(count) for name, count in re.findall(r'data-deliveries="(\w+)"[^>]*>(\d+)<', html)
+    }
+
+
+def test_a_notification_its_endpoint_refuses_shows_as_retrying_not_being_delivered(
+    app, admin_client, client, make, refusing_hook
+):
+    _, key = make.provider(webhook_url=refusing_hook)
+    pay(client, key, "R-1", amount=5)
+    assert delivery_tiles(admin_client) == {"sending": 1, "retrying": 0, "failed": 0}
+    with app.app_context():
+        [message] = db.session.scalars(db.select(Notification.id)).all()
+        notifications.deliver(message)  # the worker's first attempt: 400
+
+    assert delivery_tiles(admin_client) == {"sending": 0, "retrying": 1, "failed": 0}
+    html = admin_client.get("/admin/").text
+    assert "0 notifications failed</strong>\n  and 1 is being retried" in html
+    listed = admin_client.get("/admin/deliveries").text
+    assert '<span class="badge badge-retrying">Retrying</span>' in listed
+    assert "400" in listed.split("badge-retrying")[1].split("</td>")[0]
+
+    with app.app_context():  # every retry failed
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id == message)
+            .values(status=NotificationStatus.FAILED)
+        )
+        db.session.commit()
+    assert delivery_tiles(admin_client) == {"sending": 0, "retrying": 0, "failed": 1}

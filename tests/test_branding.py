@@ -589,7 +589,7 @@ def test_cli_sets_and_removes_branding(runner, client, make, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--accent", "red;}body{display:none"], "accent_color: Give the accent colour as #rrggbb"),
+        (["--accent", "red;}body{display:none"], "--accent: Give the accent colour as #rrggbb"),
         (["--logo", "/nonexistent/logo.png"], "logo: cannot read"),
         (["--logo", __file__], "logo: The logo must be a PNG or an SVG image"),
         (["--logo", __file__, "--remove-logo"], "not both"),

@@ -120,7 +120,7 @@ def test_providers_show_prints_the_signing_secret(runner, make, admin_client):
     assert "keep the output" in runner.invoke(args=["providers", "show", "--help"]).output
     missing = runner.invoke(args=["providers", "show", "nope", "--json"])
     assert missing.exit_code == 1
-    assert json.loads(missing.output) == {"error": "provider: no provider with slug 'nope'"}
+    assert json.loads(missing.output) == {"error": "no provider with slug 'nope'"}
 
 
 def test_empty_lists_say_so(runner):

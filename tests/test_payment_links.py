@@ -523,6 +523,36 @@ class TestApi:
         )
 
 
+def embed_snippet(admin_client, link_id: str) -> str:
+    """The pay-button snippet the link's admin page offers to copy."""
+    page = admin_client.get(f"/admin/links/{link_id}").text
+    return re.search(r'<textarea id="embed"[^>]*>([^<]+)</textarea>', page)[1]
+
+
+def test_the_embed_snippet_claims_only_the_total_the_customer_pays(admin_client, make, service_id):
+    choose = create_link(
+        admin_client, service_id, adjustable_quantity="y", min_quantity="1", max_quantity="5"
+    )
+    assert 'data-label="Pay from $5.00"' in embed_snippet(admin_client, choose)
+    from_two = create_link(
+        admin_client, service_id, adjustable_quantity="y", min_quantity="2", max_quantity="5"
+    )
+    assert 'data-label="Pay from $10.00"' in embed_snippet(admin_client, from_two)
+    three = create_link(admin_client, service_id, quantity="3")
+    assert 'data-label="Pay $15.00"' in embed_snippet(admin_client, three)
+    one = create_link(admin_client, service_id)
+    assert 'data-label="Pay $5.00"' in embed_snippet(admin_client, one)
+    # With a Buy Button provider Stripe's page asks the quantity: no amount is promised.
+    button = make.service(
+        title="Pro", price="300", buy_button_id="buy_btn_1A", stripe_payment_link_id="plink_1A"
+    )
+    provider_id, _ = make.provider(
+        service_id=button, use_stripe_checkout=True, name="Shop", slug="shop"
+    )
+    on_stripe = create_link(admin_client, button, provider_id=provider_id, quantity="2")
+    assert 'data-label="Pay"' in embed_snippet(admin_client, on_stripe)
+
+
 def test_embed_script_is_small():
     from pathlib import Path
 

@@ -89,3 +89,16 @@ def test_the_checkout_polls_as_long_as_the_readme_says():
     said = re.search(r"and updates itself, for up to (\d+) minutes", README)[1]
     script = (Path(__file__).resolve().parent.parent / "static" / "checkout.js").read_text()
     assert re.search(r"POLL_FOR_MS = (\d+) \* 60 \* 1000", script)[1] == said
+
+
+def test_every_command_is_in_the_command_list(app):
+    listed = _section("Admin and command line")
+    listed = listed[listed.index("Every command takes `--json`") :]
+    names = []
+    for name, command in app.cli.commands.items():
+        if name == "db":  # Flask-Migrate's, under "Upgrading"
+            continue
+        subcommands = getattr(command, "commands", None)
+        names += [f"{name} {sub}" for sub in subcommands] if subcommands else [name]
+    missing = [name for name in names if f".venv/bin/flask --app app {name}" not in listed]
+    assert missing == []

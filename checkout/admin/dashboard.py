@@ -5,9 +5,8 @@ from datetime import date, timedelta
 
 from flask import current_app, render_template
 
-from checkout import catalog, link_analytics, notifications, orders, reports, stripe_events
+from checkout import catalog, link_analytics, orders, reports, stripe_events
 from checkout.admin.common import bp
-from checkout.models import NotificationStatus
 
 CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 120, 2
 
@@ -48,7 +47,6 @@ def trend_bars(trend: reports.Trend) -> list[TrendBar]:
 @bp.get("/")
 def dashboard():
     """Money received, conversion and attention first; then counts by status."""
-    deliveries = notifications.count_by_status()
     report = reports.money_report(timedelta(seconds=current_app.config["RECONCILE_AFTER_SECONDS"]))
     return render_template(
         "admin/dashboard.html",
@@ -58,9 +56,7 @@ def dashboard():
         chart_height=CHART_HEIGHT,
         counts=orders.count_by_status(),
         attention=sorted(orders.NEEDS_ADMIN),
-        failed_deliveries=deliveries[NotificationStatus.FAILED],
         link_totals=link_analytics.totals(),
-        pending_deliveries=deliveries[NotificationStatus.PENDING],
         stripe_event_counts=stripe_events.unapplied_counts(),
         recent=orders.latest_orders(10),
         services=catalog.service_count(),

@@ -1,5 +1,7 @@
 """Admin views for provider notifications: the filtered list, one delivery, and resending."""
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from checkout import jsonio, notifications, reports
@@ -14,9 +16,11 @@ from checkout.admin.common import (
 )
 from checkout.admin.forms import ActionForm, DeliveryFilterForm, ResendFailedForm
 from checkout.extensions import db
-from checkout.models import Notification, NotificationStatus
+from checkout.models import Notification, NotificationStatus, utcnow
 
 DELIVERIES_PER_PAGE = 50
+# A notification's page looks for an attempt due within this long, until this long after it.
+WATCH = timedelta(minutes=1)
 RESENT_MESSAGES = {
     notifications.Resent.QUEUED: "Queued again.",
     notifications.Resent.BROUGHT_FORWARD: "Its next retry was due later; it is being sent now.",
@@ -59,6 +63,18 @@ def deliveries_csv():
     return csv_download("deliveries", reports.delivery_rows(query))
 
 
+def _watch_seconds(row: Notification) -> int | None:
+    """How long the page should look for the next attempt (static/admin.js): while one is
+    due within WATCH (a test event just sent, a resend, an early retry), until WATCH after
+    it is due; None when nothing is due that soon."""
+    if row.status != NotificationStatus.PENDING:
+        return None
+    due_in = row.next_attempt_at - utcnow()
+    if due_in > WATCH:
+        return None
+    return int((max(due_in, timedelta(0)) + WATCH).total_seconds())
+
+
 @bp.get("/deliveries/<notification_id>")
 def delivery(notification_id: str):
     """One notification: its payload and every attempt."""
@@ -68,6 +84,7 @@ def delivery(notification_id: str):
         notification=row,
         payload=jsonio.pretty(row.payload),
         action_form=ActionForm(),
+        watch_seconds=_watch_seconds(row),
     )
 
 

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from checkout import accounts, audit, branding, money, notifications, payment_links
+from checkout import accounts, audit, branding, money, notifications, payment_links, web
 from checkout.models import ActorKind, AfterPayment, ApiScope, NotificationStatus, OrderStatus
 
 CURRENCY_CHOICES = [SelectChoice(code, code.upper()) for code in sorted(money.EXPONENTS)]
@@ -184,7 +184,7 @@ class OrderFilterForm(FlaskForm):
     status = SelectField(
         "Status",
         choices=[SelectChoice("", "Any status")]
-        + [SelectChoice(status.value) for status in OrderStatus],
+        + [SelectChoice(status.value, web.status_label(status)) for status in OrderStatus],
         default="",
     )
     provider = SelectField("Provider", default="")
@@ -219,7 +219,7 @@ class DeliveryFilterForm(FlaskForm):
     status = SelectField(
         "Status",
         choices=[SelectChoice("", "Any status")]
-        + [SelectChoice(status.value) for status in NotificationStatus],
+        + [SelectChoice(status.value, web.status_label(status)) for status in NotificationStatus],
         default="",
     )
     provider = SelectField("Provider", default="")

@@ -171,6 +171,7 @@ def link(link_id: str):
         uses=payment_links.completed_uses(row.id),
         action_form=ActionForm(),
         embed_src=urls.public_url(url_for("static", filename="kassa.js")),
+        embed_label=payment_links.button_label(row),
     )
 
 

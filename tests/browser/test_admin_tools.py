@@ -1,11 +1,14 @@
-"""The admin in Chromium: copy buttons, the link form's fields, and confirmation pages."""
+"""The admin in Chromium: copy buttons, the link form's fields, confirmation pages, and a
+notification page that shows its attempt."""
 
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from checkout import audit, payment_links
+from checkout import audit, notifications, payment_links
 from checkout.payment_links import LinkFields
 
 pytestmark = pytest.mark.browser
@@ -127,3 +130,66 @@ def test_without_javascript_the_confirmation_is_a_page(browser, live_server, mak
         expect(page.get_by_text("New signing secret.")).to_be_visible()
     finally:
         context.close()
+
+
+class _Accepts(BaseHTTPRequestHandler):
+    """A provider endpoint that accepts every notification."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def accepting_hook():
+    """The URL of an endpoint, in a thread of this process, that accepts notifications."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepts)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def send_test_event(page: Page, live_server, make, webhook_url: str) -> str:
+    """Press "Send test event" on a new provider's page; the notification's id."""
+    provider_id, _ = make.provider(webhook_url=webhook_url)
+    signed_in(page, live_server, make)
+    page.goto(f"{live_server.url}/admin/providers/{provider_id}")
+    page.get_by_role("button", name="Send test event").click()
+    expect(page.get_by_text("Test event queued.")).to_be_visible()
+    return page.url.rsplit("/", 1)[1]
+
+
+def test_a_test_event_page_shows_its_attempt_without_a_reload(
+    page: Page, app, live_server, make, accepting_hook
+):
+    message = send_test_event(page, live_server, make, accepting_hook)
+    badge = page.locator(".heading-row .badge")
+    expect(badge).to_have_text("Pending")
+    expect(page.locator("[data-watching]")).to_be_visible()
+    page.wait_for_timeout(1500)  # a look or two finds nothing new: the page stays
+    expect(page.get_by_text("Test event queued.")).to_be_visible()
+
+    with app.app_context():
+        notifications.deliver(message)  # what the worker does with the queued task
+
+    expect(badge).to_have_text("Delivered", timeout=15_000)
+    expect(page.locator("[data-attempts]")).to_contain_text("204")
+    expect(page.locator("[data-attempt-count]")).to_have_text("1")
+    expect(page.locator("[data-watching]")).to_have_count(0)
+
+
+def test_a_test_event_no_worker_sends_says_so(page: Page, live_server, make, accepting_hook):
+    page.clock.install()
+    send_test_event(page, live_server, make, accepting_hook)
+    expect(page.locator("[data-watching]")).to_be_visible()
+    page.clock.fast_forward("02:00")
+    stopped = page.locator("[data-watch-stopped]")
+    expect(stopped).to_be_visible()
+    expect(stopped).to_contain_text("Is the worker running")
+    expect(page.locator("[data-watching]")).to_be_hidden()
+    expect(page.locator(".heading-row .badge")).to_have_text("Pending")
