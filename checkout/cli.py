@@ -795,7 +795,7 @@ def dev_receiver_command(slug: str, port: int, show_body: bool, wait: float) -> 
     and Stripe test mode): points its webhook URL here until you press Ctrl-C."""
     if stripe_gateway.mode() == "live":
         _fail(False, "dev-receiver is for sandbox and Stripe test mode, not live keys")
-    provider = _provider_or_fail(slug, False)
+    provider = _provider_or_fail(slug, False, "--provider")
     provider_id, app = provider.id, current_app._get_current_object()
 
     def secrets() -> list[str]:

@@ -133,4 +133,4 @@ def test_without_a_worker_it_says_so(runner, dev_receiver):
 def test_a_provider_that_does_not_exist_is_named(runner, dev_receiver):
     receiver = dev_receiver("--provider", "nobody")
     assert receiver.process.wait(30) == 1
-    receiver.said("Error: provider: no provider with slug 'nobody'")
+    receiver.said("Error: --provider: no provider with slug 'nobody'")

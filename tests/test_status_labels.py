@@ -51,7 +51,7 @@ def test_admin_and_customer_pages_name_statuses_in_words(admin_client, client, a
 
     # Machines keep the values.
     assert order_json(client, api_key, order_id)["status"] == "partially_refunded"
-    assert ",partially_refunded," in admin_client.get("/admin/orders.csv").text
+    assert '"partially_refunded"' in admin_client.get("/admin/orders.csv").text
 
 
 def test_notification_statuses_read_in_words(admin_client, client, make):
