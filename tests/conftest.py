@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import uuid
 
 # The queue and the instance folder are chosen from the environment when checkout is
 # imported, so set them first. DATABASE_URL and REDIS_URL pass through when set.
@@ -10,11 +11,13 @@ for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECR
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from checkout import audit, config, create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
+from checkout.config import database_url  # noqa: E402
 from checkout.extensions import db  # noqa: E402
 from tests.helpers import UNREACHABLE_HOOK, sign_in, webhook_secret  # noqa: E402
 from tests.stripe_contract import WALLET_KEY  # noqa: E402
@@ -193,3 +196,22 @@ def admin_client(client, make):
     email, password = make.admin()
     assert sign_in(client, email, password).status_code == 302
     return client
+
+
+@pytest.fixture
+def empty_database(tmp_path):
+    """A database URL with nothing in it, of the same kind the suite runs on."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    name = f"kassa_migrate_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(database_url({"DATABASE_URL": url}), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

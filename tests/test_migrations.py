@@ -4,7 +4,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,25 +22,6 @@ from tests.conftest import BASE_CONFIG
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.multiprocess  # `flask db` runs in a subprocess
-
-
-@pytest.fixture
-def empty_database(tmp_path):
-    """A database URL with nothing in it, of the same kind the suite runs on."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    name = f"kassa_migrate_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database_url({"DATABASE_URL": url}), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def flask_db(url: str, *args: str) -> None:

@@ -1,10 +1,13 @@
 """The README's lists that code also holds stay the same as the code's."""
 
 import json
+import os
 import re
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from checkout.extensions import db
@@ -93,7 +96,7 @@ def test_the_checkout_polls_as_long_as_the_readme_says():
 
 def test_every_command_is_in_the_command_list(app):
     listed = _section("Admin and command line")
-    listed = listed[listed.index("Every command takes `--json`") :]
+    listed = listed[listed.index("Every command but `dev-receiver` takes `--json`") :]
     names = []
     for name, command in app.cli.commands.items():
         if name == "db":  # Flask-Migrate's, under "Upgrading"
@@ -102,3 +105,30 @@ def test_every_command_is_in_the_command_list(app):
         names += [f"{name} {sub}" for sub in subcommands] if subcommands else [name]
     missing = [name for name in names if f".venv/bin/flask --app app {name}" not in listed]
     assert missing == []
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.multiprocess
+def test_the_command_line_examples_run_as_written(empty_database, tmp_path):
+    """The README's command block, as a person pastes it into a shell on a new instance."""
+    section = _section("Admin and command line")
+    start = section.index("```sh\n", section.index("these run as written")) + len("```sh\n")
+    script = section[start : section.index("```", start)]
+    assert (ROOT / ".venv" / "bin" / "flask").exists(), "make test makes .venv, as make run does"
+    env = {**os.environ, "KASSA_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": empty_database}
+    for name in ("ALLOW_PRIVATE_WEBHOOK_URLS", "PORT", "PUBLIC_BASE_URL"):
+        env.pop(name, None)
+    upgrade = ".venv/bin/flask --app app db upgrade\n"
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", upgrade + script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    assert "Payment link plink_" in ran.stdout and "turned on." in ran.stdout
+    assert "Demo ready." in ran.stdout
