@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from checkout import config
 from checkout.extensions import db
 from checkout.models import Notification
 from checkout.notifications import EVENTS
@@ -132,3 +133,13 @@ def test_the_command_line_examples_run_as_written(empty_database, tmp_path):
     assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
     assert "Payment link plink_" in ran.stdout and "turned on." in ran.stdout
     assert "Demo ready." in ran.stdout
+
+
+def test_every_setting_kassa_reads_is_in_the_configuration_table():
+    source = (ROOT / "checkout" / "config.py").read_text()
+    read = set(re.findall(r'env(?:iron)?(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
+    read |= set(re.findall(r'\(env(?:iron)?, "([A-Z_]+)"', source))
+    read |= set(config.DEFAULT_RATE_LIMITS)
+    table = _section("Configuration")
+    assert len(read) > 30
+    assert [name for name in sorted(read) if f"| `{name}`" not in table] == []
