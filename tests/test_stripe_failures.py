@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from tests.helpers import new_order, open_order, order_json, order_page
+from tests.helpers import api_error, new_order, open_order, order_json, order_page
 from tests.stripe_faults import CASHAPP_TYPE_INVALID, CASHAPP_UNACTIVATED
 
 INTENTS = "/v1/payment_intents"
-REFUSED = {"error": "Cash App payments are not available"}
+REFUSED = api_error("Cash App payments are not available", "cash_app_unavailable")
 
 
 @pytest.fixture
