@@ -1,7 +1,7 @@
 """Services and providers: the rules for creating and changing them, shared by forms and CLI."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -189,18 +189,36 @@ def update_provider(provider: Provider, fields: ProviderFields, *, actor: Actor)
     return _apply_provider(provider, fields, actor)
 
 
-def set_webhook_url(provider: Provider, url: str | None, *, actor: Actor) -> Provider:
-    """Point the provider's notifications somewhere else, checked as the admin form does."""
-    fields = ProviderFields(
+def service_fields(service: Service) -> ServiceFields:
+    """A service's settings as they are: the start of a change to some of them."""
+    return ServiceFields(
+        title=service.title,
+        price=str(service.price),
+        currency=service.currency,
+        slug=service.slug,
+        buy_button_id=service.buy_button_id,
+        stripe_payment_link_id=service.stripe_payment_link_id,
+        active=service.active,
+    )
+
+
+def provider_fields(provider: Provider) -> ProviderFields:
+    """A provider's settings as they are: the start of a change to some of them."""
+    return ProviderFields(
         name=provider.name,
         service_id=provider.service_id,
-        webhook_url=url,
+        webhook_url=provider.webhook_url,
         success_url=provider.success_url,
         cancel_url=provider.cancel_url,
         use_stripe_checkout=provider.use_stripe_checkout,
         slug=provider.slug,
         active=provider.active,
     )
+
+
+def set_webhook_url(provider: Provider, url: str | None, *, actor: Actor) -> Provider:
+    """Point the provider's notifications somewhere else, checked as the admin form does."""
+    fields = replace(provider_fields(provider), webhook_url=url)
     return update_provider(provider, fields, actor=actor)
 
 

@@ -1,5 +1,6 @@
 """Command-line tools for scripting and operations; every command prints JSON with --json."""
 
+import dataclasses
 import secrets
 import signal
 import socket
@@ -89,9 +90,9 @@ def _refuse(as_json: bool, error: ValidationError) -> NoReturn:
     _fail(as_json, f"{option_for(error.field)}: {error.message}")
 
 
-def _kept(given, current):
-    """An update's value: the option's when it was given, else the row's current one."""
-    return current if given is None else given
+def _with_given(fields, given: dict):
+    """An update's fields: each option's value where it was given, else the row's own."""
+    return dataclasses.replace(fields, **{name: v for name, v in given.items() if v is not None})
 
 
 @click.command("create-admin")
@@ -169,19 +170,17 @@ def update_service_command(
     """Change a service, as its admin page does; options not given keep their values."""
     service = _service_or_fail(slug, as_json)
     try:
-        catalog.update_service(
-            service,
-            ServiceFields(
-                title=_kept(title, service.title),
-                price=_kept(price, str(service.price)),
-                currency=_kept(currency, service.currency),
-                slug=_kept(new_slug, service.slug),
-                buy_button_id=_kept(buy_button_id, service.buy_button_id),
-                stripe_payment_link_id=_kept(payment_link_id, service.stripe_payment_link_id),
-                active=_kept(active, service.active),
-            ),
-            actor=audit.CLI,
-        )
+        given = {
+            "title": title,
+            "price": price,
+            "currency": currency,
+            "slug": new_slug,
+            "buy_button_id": buy_button_id,
+            "stripe_payment_link_id": payment_link_id,
+            "active": active,
+        }
+        fields = _with_given(catalog.service_fields(service), given)
+        catalog.update_service(service, fields, actor=audit.CLI)
     except ValidationError as error:
         _refuse(as_json, error)
     _emit(
@@ -321,20 +320,18 @@ def update_provider_command(
     provider = _provider_or_fail(slug, as_json)
     service = _service_or_fail(service_slug, as_json, "--service") if service_slug else None
     try:
-        catalog.update_provider(
-            provider,
-            ProviderFields(
-                name=_kept(name, provider.name),
-                service_id=service.id if service else provider.service_id,
-                webhook_url=_kept(webhook_url, provider.webhook_url),
-                success_url=_kept(success_url, provider.success_url),
-                cancel_url=_kept(cancel_url, provider.cancel_url),
-                use_stripe_checkout=_kept(stripe_checkout, provider.use_stripe_checkout),
-                slug=_kept(new_slug, provider.slug),
-                active=_kept(active, provider.active),
-            ),
-            actor=audit.CLI,
-        )
+        given = {
+            "name": name,
+            "service_id": service.id if service else None,
+            "webhook_url": webhook_url,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "use_stripe_checkout": stripe_checkout,
+            "slug": new_slug,
+            "active": active,
+        }
+        fields = _with_given(catalog.provider_fields(provider), given)
+        catalog.update_provider(provider, fields, actor=audit.CLI)
     except ValidationError as error:
         _refuse(as_json, error)
     _emit(
