@@ -303,6 +303,12 @@ class TestLinkViews:
         assert browser_at(app, CUSTOMER).get(f"/l/{link_id}").status_code == 200
         assert stat(admin_client, link_id, "visitors") == "21"
 
+    def test_a_view_the_link_refuses_is_not_counted(self, app, admin_client, runner, link_id):
+        assert runner.invoke(args=["links", "turn-off", link_id]).exit_code == 0
+        assert browser_at(app, CUSTOMER).get(f"/l/{link_id}").status_code == 410
+        assert stat(admin_client, link_id, "views") == "0"
+        assert stat(admin_client, link_id, "visitors") == "0"
+
     def test_a_visitor_is_a_browser_at_an_address(self, app, admin_client, link_id):
         alice, bob = browser_at(app, CUSTOMER), browser_at(app, CUSTOMER)  # behind one NAT
         for browser in (alice, alice, bob):

@@ -121,10 +121,10 @@ def _visitor_id() -> str:
 def show(link_id: str):
     """The link's page: service, price and quantity, or why it cannot be paid."""
     link = _link_or_404(link_id)
-    link_analytics.record_view(link, _visitor_id(), web.client_address())
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(link, problem)
+        return _unavailable(link, problem)  # refused (409/410): not counted as a view
+    link_analytics.record_view(link, _visitor_id(), web.client_address())
     if not _unlocked(link):
         return _password_page(link, UnlockForm())
     form = PayForm(quantity=link.quantity)
