@@ -281,8 +281,9 @@ def test_polling_gives_up_after_a_while(page: Page, live_server, make):
     expect(stopped).to_be_hidden()
     with page.expect_response("**/checkout/status?*"):
         page.clock.run_for(2500)
-    with page.expect_response("**/checkout/status?*"):
-        page.clock.fast_forward("16:00")
+    # The answer's handler may not have set the next timer yet: then the page finds the
+    # time up when it does, without another poll. Either way it stops and says so.
+    page.clock.fast_forward("16:00")
     expect(stopped).to_be_visible()
     asked = len(polls)
     page.clock.run_for(60_000)
