@@ -186,3 +186,16 @@ LIVE_SETTINGS = {
     "STRIPE_WEBHOOK_SECRET": "whsec_live_kassa",
     "PUBLIC_BASE_URL": "https://pay.example.com",
 }
+
+
+def browser_at(app, address: str):
+    """A browser of its own (it keeps its cookies) whose requests come from this address."""
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+def link_stat(admin_client, link_id: str, name: str) -> str:
+    """One number of the admin's page of a link (views, visitors, started, paid)."""
+    page = admin_client.get(f"/admin/links/{link_id}").text
+    return re.search(rf'data-stat="{name}">([^<]*)<', page)[1]

@@ -18,7 +18,15 @@ import pytest
 
 from checkout import config, create_app
 from checkout.config import ConfigError
-from tests.helpers import create_link, csrf_token, order_from, pay_link, sign_in
+from tests.helpers import (
+    browser_at,
+    create_link,
+    csrf_token,
+    link_stat,
+    order_from,
+    pay_link,
+    sign_in,
+)
 
 ATTACKER = "127.0.0.2"
 CUSTOMER = "127.0.0.3"
@@ -50,13 +58,6 @@ def clock(monkeypatch):
     return SimpleNamespace(advance=lambda seconds: now.__setitem__(0, now[0] + seconds))
 
 
-def browser_at(app, address: str):
-    """A browser (it keeps its cookies) whose requests come from this address."""
-    browser = app.test_client()
-    browser.environ_base["REMOTE_ADDR"] = address
-    return browser
-
-
 def post_many(browser, link_id: str, action: str, times: int, **fields) -> list[int]:
     """Send one link form `times` times with one form token; the statuses."""
     token = csrf_token(browser.get(f"/l/{link_id}").text)
@@ -72,12 +73,6 @@ def retry_after(response) -> int:
     seconds = int(response.headers["Retry-After"])
     assert 0 < seconds <= 61  # the minute, rounded up
     return seconds
-
-
-def stat(admin_client, link_id: str, name: str) -> str:
-    """One number of the admin's page of a link (views, visitors, started, paid)."""
-    page = admin_client.get(f"/admin/links/{link_id}").text
-    return re.search(rf'data-stat="{name}">([^<]*)<', page)[1]
 
 
 def set_cookie(response, name: str) -> str:
@@ -285,8 +280,8 @@ class TestLinkViews:
             for n in range(150)
         ]
         assert statuses == [200] * 20 + [429] * 130
-        assert stat(admin_client, link_id, "views") == "20"
-        assert stat(admin_client, link_id, "visitors") == "1"
+        assert link_stat(admin_client, link_id, "views") == "20"
+        assert link_stat(admin_client, link_id, "visitors") == "1"
 
     def test_a_client_dropping_its_cookie_counts_no_more_than_its_limit(
         self, app, admin_client, link_id
@@ -298,32 +293,32 @@ class TestLinkViews:
             for n in range(150)
         ]
         assert statuses == [200] * 20 + [429] * 130
-        assert stat(admin_client, link_id, "views") == "20"
-        assert stat(admin_client, link_id, "visitors") == "20"
+        assert link_stat(admin_client, link_id, "views") == "20"
+        assert link_stat(admin_client, link_id, "visitors") == "20"
         assert browser_at(app, CUSTOMER).get(f"/l/{link_id}").status_code == 200
-        assert stat(admin_client, link_id, "visitors") == "21"
+        assert link_stat(admin_client, link_id, "visitors") == "21"
 
     def test_a_view_the_link_refuses_is_not_counted(self, app, admin_client, runner, link_id):
         assert runner.invoke(args=["links", "turn-off", link_id]).exit_code == 0
         assert browser_at(app, CUSTOMER).get(f"/l/{link_id}").status_code == 410
-        assert stat(admin_client, link_id, "views") == "0"
-        assert stat(admin_client, link_id, "visitors") == "0"
+        assert link_stat(admin_client, link_id, "views") == "0"
+        assert link_stat(admin_client, link_id, "visitors") == "0"
 
     def test_a_visitor_is_a_browser_at_an_address(self, app, admin_client, link_id):
         alice, bob = browser_at(app, CUSTOMER), browser_at(app, CUSTOMER)  # behind one NAT
         for browser in (alice, alice, bob):
             assert browser.get(f"/l/{link_id}").status_code == 200
-        assert stat(admin_client, link_id, "visitors") == "2"
+        assert link_stat(admin_client, link_id, "visitors") == "2"
         alice.environ_base["REMOTE_ADDR"] = OWNER
         alice.get(f"/l/{link_id}")
-        assert stat(admin_client, link_id, "visitors") == "3"
+        assert link_stat(admin_client, link_id, "visitors") == "3"
         # IPv6: the /64, whose addresses a browser's privacy extensions change.
         carol = browser_at(app, "2001:db8:7:7::1")
         carol.get(f"/l/{link_id}")
         carol.environ_base["REMOTE_ADDR"] = "2001:db8:7:7:abcd::2"
         carol.get(f"/l/{link_id}")
-        assert stat(admin_client, link_id, "visitors") == "4"
-        assert stat(admin_client, link_id, "views") == "6"
+        assert link_stat(admin_client, link_id, "visitors") == "4"
+        assert link_stat(admin_client, link_id, "views") == "6"
 
     def test_the_visitor_cookie_is_first_party_and_hidden_from_scripts(self, app, link_id):
         cookie = set_cookie(app.test_client().get(f"/l/{link_id}"), "kassa_visitor=")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.helpers import create_link, csrf_token, order_from, pay_link, simulate
+from tests.helpers import browser_at, create_link, csrf_token, order_from, pay_link, simulate
 
 STRANGER = "203.0.113.66"
 # Nothing listens here: a test that made Kassa call Stripe would fail.
@@ -27,13 +27,6 @@ NO_STRIPE = "http://127.0.0.1:9"
 @pytest.fixture
 def service_id(make):
     return make.service(title="Premium Credits", price="5")
-
-
-def customer(app, address: str):
-    """A browser of its own, at its own client address."""
-    browser = app.test_client()
-    browser.environ_base["REMOTE_ADDR"] = address
-    return browser
 
 
 def age(app, order_ids, seconds: int) -> None:
@@ -98,9 +91,9 @@ def amount_of(browser, order_id: str) -> str:
 def test_pressing_pay_holds_nothing_until_the_customer_starts_paying(admin_client, app, service_id):
     link_id = create_link(admin_client, service_id, max_uses="3")
     # The probe: three addresses press Pay on a maxUses: 3 link and stop there.
-    idle = [order_from(pay_link(customer(app, f"127.0.0.{n}"), link_id)) for n in (1, 2, 3)]
+    idle = [order_from(pay_link(browser_at(app, f"127.0.0.{n}"), link_id)) for n in (1, 2, 3)]
     assert len(set(idle)) == 3
-    buyer = customer(app, "127.0.0.9")
+    buyer = browser_at(app, "127.0.0.9")
     order_id = order_from(pay_link(buyer, link_id))
     assert simulate(buyer, order_id).status_code == 303
     assert 'data-status="paid"' in buyer.get(f"/checkout?orderId={order_id}").text
@@ -108,7 +101,7 @@ def test_pressing_pay_holds_nothing_until_the_customer_starts_paying(admin_clien
 
 def test_one_address_pressing_pay_again_and_again_opens_one_order(admin_client, app, service_id):
     link_id = create_link(admin_client, service_id, max_uses="3")
-    stranger = customer(app, STRANGER)
+    stranger = browser_at(app, STRANGER)
     assert len({order_from(pay_link(stranger, link_id)) for _ in range(3)}) == 1
     assert started(admin_client, link_id) == 1
 
@@ -147,11 +140,11 @@ def test_a_payment_under_way_holds_past_the_hold_time_and_a_failure_frees_it(
     admin_client, app, service_id
 ):
     link_id = create_link(admin_client, service_id, max_uses="1")
-    first = customer(app, "203.0.113.1")
+    first = browser_at(app, "203.0.113.1")
     order_id = order_from(pay_link(first, link_id))
     simulate(first, order_id, "processing")
     age(app, [order_id], 3600)
-    second = customer(app, "198.51.100.2")
+    second = browser_at(app, "198.51.100.2")
     refused = pay_link(second, link_id)
     assert refused.status_code == 409
     assert "One frees up if a payment under way does not go through" in refused.text
@@ -165,7 +158,7 @@ def test_a_payment_under_way_holds_past_the_hold_time_and_a_failure_frees_it(
 
 def test_sandbox_presses_sell_no_more_than_max_uses(admin_client, app, service_id):
     link_id = create_link(admin_client, service_id, max_uses="1")
-    first, second = customer(app, "203.0.113.1"), customer(app, "198.51.100.2")
+    first, second = browser_at(app, "203.0.113.1"), browser_at(app, "198.51.100.2")
     early = order_from(pay_link(first, link_id))
     token = csrf_token(first.get(f"/checkout?orderId={early}").text)  # its page is open
     late = order_from(pay_link(second, link_id))
@@ -180,7 +173,7 @@ def test_sandbox_presses_sell_no_more_than_max_uses(admin_client, app, service_i
 
 def test_unlimited_links_open_an_order_per_pay(admin_client, app, service_id):
     link_id = create_link(admin_client, service_id)
-    buyer = customer(app, "198.51.100.5")
+    buyer = browser_at(app, "198.51.100.5")
     assert order_from(pay_link(buyer, link_id)) != order_from(pay_link(buyer, link_id))
 
 
@@ -200,7 +193,7 @@ def quantity_link(admin_client, service_id) -> str:
 
 def test_two_browsers_behind_one_address_get_two_orders(admin_client, app, service_id):
     link_id = quantity_link(admin_client, service_id)
-    first, second = customer(app, "192.0.2.10"), customer(app, "192.0.2.10")
+    first, second = browser_at(app, "192.0.2.10"), browser_at(app, "192.0.2.10")
     mine = order_from(pay_link(first, link_id, quantity=1))
     theirs = order_from(pay_link(second, link_id, quantity=5))
     assert theirs != mine
@@ -217,9 +210,9 @@ def pay_without_browser_cookie(client, link_id: str, quantity: int):
 
 def test_a_request_without_the_cookie_never_reprices_an_order(admin_client, app, service_id):
     link_id = quantity_link(admin_client, service_id)
-    browser = customer(app, "192.0.2.10")
+    browser = browser_at(app, "192.0.2.10")
     mine = order_from(pay_link(browser, link_id, quantity=1))
-    script = customer(app, "192.0.2.10")
+    script = browser_at(app, "192.0.2.10")
     other = order_from(pay_without_browser_cookie(script, link_id, quantity=5))
     again = order_from(pay_without_browser_cookie(script, link_id, quantity=4))
     assert len({mine, other, again}) == 3
@@ -228,7 +221,7 @@ def test_a_request_without_the_cookie_never_reprices_an_order(admin_client, app,
 
 def test_paying_again_from_the_same_browser_changes_its_own_order(admin_client, app, service_id):
     link_id = quantity_link(admin_client, service_id)
-    buyer = customer(app, "198.51.100.4")
+    buyer = browser_at(app, "198.51.100.4")
     first = order_from(pay_link(buyer, link_id, quantity=2))
     again = order_from(pay_link(buyer, link_id, quantity=3))
     assert again == first
@@ -239,7 +232,7 @@ def test_paying_again_from_the_same_browser_changes_its_own_order(admin_client, 
 
 def test_a_pay_without_the_cookie_gives_the_browser_one(admin_client, app, service_id):
     link_id = create_link(admin_client, service_id, max_uses="3")
-    browser = customer(app, "198.51.100.4")
+    browser = browser_at(app, "198.51.100.4")
     first = pay_without_browser_cookie(browser, link_id, quantity=1)
     assert "kassa_visitor=" in first.headers["Set-Cookie"]  # flags: tests/test_fair_limits.py
     assert order_from(pay_link(browser, link_id)) == order_from(first)
@@ -252,7 +245,7 @@ def test_no_client_address_or_cookie_is_stored(admin_client, app, service_id):
     from checkout.models import Order
 
     link_id = create_link(admin_client, service_id, max_uses="2")
-    browser = customer(app, STRANGER)
+    browser = browser_at(app, STRANGER)
     order_from(pay_link(browser, link_id))
     cookie = browser.get_cookie("kassa_visitor", path="/l/").value
     with app.app_context():
@@ -287,7 +280,7 @@ class TestWithStripe:
 
     def start_paying(self, app, address: str, link_id: str):
         """A customer presses Pay and the Buy Button page opens; their browser and order."""
-        browser = customer(app, address)
+        browser = browser_at(app, address)
         order_id = order_from(pay_link(browser, link_id))
         page = browser.get(f"/checkout?orderId={order_id}")
         assert page.status_code == 200 and "stripe-buy-button" in page.text, page.text
@@ -296,7 +289,7 @@ class TestWithStripe:
     def test_three_addresses_cannot_keep_a_link_held(self, admin_client, app, link_id):
         """The probe's scenario 2: three addresses hold a maxUses: 3 link and renew."""
         hoarders = [self.start_paying(app, f"127.0.0.{n}", link_id) for n in (1, 2, 3)]
-        waiting = customer(app, "127.0.0.9")
+        waiting = browser_at(app, "127.0.0.9")
         refused = pay_link(waiting, link_id)
         assert refused.status_code == 409
         # The first hold ends LINK_FIRST_HOLD_SECONDS after it started, unless polled.
@@ -330,7 +323,7 @@ class TestWithStripe:
         assert poll(idle_browser, idle)["held"] is False
         # The idle page's use went to the next customer, the open page's did not.
         self.start_paying(app, "127.0.0.4", link_id)
-        assert pay_link(customer(app, "127.0.0.5"), link_id).status_code == 409
+        assert pay_link(browser_at(app, "127.0.0.5"), link_id).status_code == 409
 
     def test_polls_extend_a_hold_up_to_link_hold_seconds(self, app, link_id):
         browser, order_id = self.start_paying(app, "127.0.0.1", link_id)
@@ -363,13 +356,13 @@ class TestWithStripe:
             _, order_id = self.start_paying(app, f"2001:db8:1:2::{suffix}", link_id)
             age(app, [order_id], 121)
         # Opening an order is free…
-        order_id = order_from(pay_link(customer(app, "2001:db8:1:2::99"), link_id))
-        page = customer(app, "2001:db8:1:2::99").get(f"/checkout?orderId={order_id}")
+        order_id = order_from(pay_link(browser_at(app, "2001:db8:1:2::99"), link_id))
+        page = browser_at(app, "2001:db8:1:2::99").get(f"/checkout?orderId={order_id}")
         assert page.status_code == 429  # …but the /64 has started its three holds this hour
         self.start_paying(app, "2001:db8:1:3::1", link_id)  # another network has not
         forget_hold_starts(app)
         assert (
-            customer(app, "2001:db8:1:2::99").get(f"/checkout?orderId={order_id}").status_code
+            browser_at(app, "2001:db8:1:2::99").get(f"/checkout?orderId={order_id}").status_code
             == 200
         )
 
@@ -389,14 +382,14 @@ class TestConfiguredHoldTimes:
 
     def test_the_settings_apply(self, admin_client, app, service_id):
         link_id = create_link(admin_client, service_id, max_uses="1")
-        holder = customer(app, STRANGER)
+        holder = browser_at(app, STRANGER)
         order_id = order_from(pay_link(holder, link_id))
         simulate(holder, order_id, "processing")
         simulate(holder, order_id, "failed")
         # One hold per address in the window: the failure freed it, but a second is refused.
         refused = simulate(holder, order_id)
         assert refused.status_code == 429 and refused.headers["Retry-After"]
-        assert simulate(customer(app, "198.51.100.6"), order_id).status_code == 303
+        assert simulate(browser_at(app, "198.51.100.6"), order_id).status_code == 303
 
 
 def test_hold_settings_come_from_the_environment():
@@ -461,7 +454,7 @@ class TestCashApp:
                 return db.session.get(Order, order_id).stripe_payment_intent_id
 
         link_id = create_link(admin_client, make.service(price="5"), max_uses="1")
-        first, second = customer(app, "127.0.0.1"), customer(app, "127.0.0.2")
+        first, second = browser_at(app, "127.0.0.1"), browser_at(app, "127.0.0.2")
         paying = order_from(pay_link(first, link_id))
         waiting = order_from(pay_link(second, link_id))  # neither holds the use yet
         page = first.get(f"/checkout?orderId={paying}")

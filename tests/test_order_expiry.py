@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from tests.helpers import (
     UNREACHABLE_HOOK,
     bearer,
+    browser_at,
     create_link,
     new_order,
     order_from,
@@ -194,13 +195,6 @@ def link_numbers(admin_client, link_id: str) -> dict:
     dashboard = admin_client.get("/admin/").text
     numbers["dashboard"] = re.search(r'data-links-total="views">([^<]+)<', dashboard)[1]
     return numbers
-
-
-def browser_at(app, address: str):
-    """A visitor's browser (it keeps its cookies) at this address."""
-    browser = app.test_client()
-    browser.environ_base["REMOTE_ADDR"] = address
-    return browser
 
 
 def view(app, link_id: str, browser, days_ago: int) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from checkout import config
 from checkout.config import ConfigError
-from tests.helpers import bearer, create_link, csrf_token, open_order, order_from
+from tests.helpers import bearer, create_link, csrf_token, link_stat, open_order, order_from
 
 ALICE = {"REMOTE_ADDR": "198.51.100.7"}
 BOB = {"REMOTE_ADDR": "198.51.100.8"}
@@ -34,12 +34,6 @@ def service_id(make):
 @pytest.fixture
 def link_id(admin_client, service_id):
     return create_link(admin_client, service_id)
-
-
-def stat(admin_client, link_id: str, name: str) -> str:
-    """One number of the admin's page of a link (views, visitors, started, paid)."""
-    page = admin_client.get(f"/admin/links/{link_id}").text
-    return re.search(rf'data-stat="{name}">([^<]*)<', page)[1]
 
 
 def press_pay(customer, link_id: str, times: int, **request) -> list:
@@ -66,13 +60,13 @@ class TestDefaults:
         statuses = [response.status_code for response in responses]
         assert statuses == [303] * 10 + [429] * 20
         assert retry_after(responses[-1]) <= 61  # the minute, rounded up
-        assert stat(admin_client, link_id, "started") == "10"
+        assert link_stat(admin_client, link_id, "started") == "10"
 
     def test_another_client_can_still_pay(self, app, admin_client, link_id):
         press_pay(app.test_client(), link_id, 11, environ_base=ALICE)
         other = press_pay(app.test_client(), link_id, 1, environ_base=BOB)
         assert order_from(other[0])
-        assert stat(admin_client, link_id, "started") == "11"
+        assert link_stat(admin_client, link_id, "started") == "11"
 
     def test_a_browser_sees_a_page_that_says_when_to_try_again(self, app, link_id):
         limited = press_pay(app.test_client(), link_id, 11, environ_base=ALICE)[-1]
@@ -249,8 +243,8 @@ class TestBehindOneProxy:
         for address in ("192.0.2.1", "192.0.2.2", "192.0.2.2"):
             headers = {**BROWSER, "X-Forwarded-For": f"10.0.0.9, {address}"}
             assert browser.get(f"/l/{link_id}", headers=headers).status_code == 200
-        assert stat(admin_client, link_id, "views") == "3"
-        assert stat(admin_client, link_id, "visitors") == "2"
+        assert link_stat(admin_client, link_id, "views") == "3"
+        assert link_stat(admin_client, link_id, "visitors") == "2"
 
     def test_one_client_is_limited_and_the_next_is_not(self, app, admin_client, link_id, caplog):
         caplog.set_level(logging.INFO, logger="checkout")
@@ -294,7 +288,7 @@ class TestWithoutTrustedProxies:
         for address in ("192.0.2.1", "192.0.2.2"):
             headers = {**BROWSER, "X-Forwarded-For": address}
             browser.get(f"/l/{link_id}", headers=headers)
-        assert stat(admin_client, link_id, "visitors") == "1"
+        assert link_stat(admin_client, link_id, "visitors") == "1"
 
     def test_forwarded_addresses_do_not_escape_the_limit(self, app, link_id):
         customer = app.test_client()
