@@ -9,7 +9,6 @@ bytes every 0.3 s. The in-process tests deliver in a thread as a worker does; th
 multi-process ones run `huey_consumer` workers against them.
 """
 
-import os
 import re
 import socket
 import threading
@@ -24,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from checkout import tasks
 from checkout.extensions import db
 from checkout.models import UNRECORDED, DeliveryAttempt, Notification, Order, OrderStatus
-from tests.helpers import csrf_token, new_order, pay
+from tests.helpers import csrf_token, new_order, pay, short_lock_waits
 from tests.plugins.servers import WORKER_ENV, wait_until
 from tests.slow_endpoint import SlowEndpoint, endless_headers, http_head
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
@@ -229,14 +228,10 @@ class TestDatabaseLostMidAttempt:
 
     @pytest.fixture
     def app_config(self):
-        if os.environ.get("DATABASE_URL"):
-            engine = {"connect_args": {"options": "-c lock_timeout=300"}, "pool_pre_ping": True}
-        else:
-            engine = {"connect_args": {"timeout": 0.3}}
         return {
             "NOTIFICATION_TIMEOUT_SECONDS": 1,
             "NOTIFICATION_LEASE_SECONDS": 4,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine,
+            "SQLALCHEMY_ENGINE_OPTIONS": short_lock_waits(),
         }
 
     def test_an_attempt_whose_answer_was_not_recorded_shows_before_the_repeat(

@@ -18,6 +18,7 @@ from tests.helpers import (
     open_order,
     order_json,
     order_page,
+    short_lock_waits,
     simulate,
     transitions,
 )
@@ -423,13 +424,10 @@ class TestDatabaseTrouble:
 
     @pytest.fixture
     def app_config(self):
-        import os
-
-        if os.environ.get("DATABASE_URL"):
-            engine = {"connect_args": {"options": "-c lock_timeout=300"}, "pool_pre_ping": True}
-        else:
-            engine = {"connect_args": {"timeout": 0.3}}
-        return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "SQLALCHEMY_ENGINE_OPTIONS": engine}
+        return {
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SQLALCHEMY_ENGINE_OPTIONS": short_lock_waits(),
+        }
 
     def test_locked_database_means_500_then_the_retry_applies(self, app, client, provider_key):
         from sqlalchemy import text
