@@ -228,9 +228,11 @@ def create_app_for_process() -> Flask:
         log.warning("Stripe test mode: %s", warning)
     if not _is_command_line():
         with app.app_context():
-            mode, version = stripe_gateway.mode(), stripe_gateway.api_version()
+            mode, version = stripe_gateway.stripe_mode(), stripe_gateway.api_version()
         log.info(
-            "Kassa starts in %s, Stripe API version %s", stripe_gateway.MODE_NAMES[mode], version
+            "Kassa starts in %s, Stripe API version %s",
+            stripe_gateway.STRIPE_MODE_NAMES[mode],
+            version,
         )
     return app
 
@@ -361,7 +363,7 @@ def _register_error_handlers(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def _globals():
-        return {"sandbox_mode": not stripe_gateway.is_live()}
+        return {"sandbox_mode": stripe_gateway.is_sandbox()}
 
     app.add_template_filter(web.status_label, "status_label")
 

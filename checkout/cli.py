@@ -756,7 +756,7 @@ def stripe_check_command(as_json: bool) -> None:
     pinned API version, Cash App Pay, the webhook endpoint. Exits 1 on any problem."""
     report = stripe_setup.run()
     data = schemas.stripe_check(report.mode, report.api_version, report.findings)
-    lines = [f"{stripe_gateway.MODE_NAMES[report.mode]}, API version {report.api_version}"]
+    lines = [f"{stripe_gateway.STRIPE_MODE_NAMES[report.mode]}, API version {report.api_version}"]
     lines += [
         f"  {'ok' if finding.ok else 'PROBLEM':8} {finding.check}: {finding.message}"
         for finding in report.findings
@@ -766,7 +766,7 @@ def stripe_check_command(as_json: bool) -> None:
         f"{count} problem{'s' if count > 1 else ''}: fix {'them' if count > 1 else 'it'} and "
         "run this again."
         if count
-        else f"All good: ready for payments in {stripe_gateway.MODE_NAMES[report.mode]}."
+        else f"All good: ready for payments in {stripe_gateway.STRIPE_MODE_NAMES[report.mode]}."
     )
     _emit(as_json, data, "\n".join(lines))
     if not report.ok:
@@ -790,7 +790,7 @@ def stripe_check_command(as_json: bool) -> None:
 def dev_receiver_command(slug: str, port: int, show_body: bool, wait: float) -> None:
     """Receive a provider's notifications on this machine and print each verified one (sandbox
     and Stripe test mode): points its webhook URL here until you press Ctrl-C."""
-    if stripe_gateway.mode() == "live":
+    if stripe_gateway.stripe_mode() == "live":
         _fail(False, "dev-receiver is for sandbox and Stripe test mode, not live keys")
     provider = _provider_or_fail(slug, False, "--provider")
     provider_id, app = provider.id, current_app._get_current_object()

@@ -228,11 +228,11 @@ def price_order(provider: Provider, amount: object) -> int:
             raise PaymentNotConfigured("Stripe Buy Button not configured")
         quantity = 1
     else:
-        if stripe_gateway.is_live() and service.currency != "usd":
+        if stripe_gateway.has_stripe_keys() and service.currency != "usd":
             raise PaymentNotConfigured(
                 f"Cash App payments are not available in {service.currency.upper()}"
             )
-        if stripe_gateway.is_live() and stripe_gateway.cashapp_refused():
+        if stripe_gateway.has_stripe_keys() and stripe_gateway.cashapp_refused():
             raise stripe_gateway.CashAppUnavailable("Cash App payments are not available")
         quantity = _cash_app_quantity(service, amount)
     try:

@@ -74,7 +74,7 @@ OUTCOME_BY_SESSION_PAYMENT_STATUS = {
     "no_payment_required": Outcome.SUCCEEDED,
     "unpaid": Outcome.PROCESSING,
 }
-MODE_NAMES = {PaymentMode.CASHAPP: "a Cash App", PaymentMode.BUY_BUTTON: "a Buy Button"}
+ORDER_KIND_NAMES = {PaymentMode.CASHAPP: "a Cash App", PaymentMode.BUY_BUTTON: "a Buy Button"}
 
 
 def session_problem(order: Order, session: CheckoutSessionView) -> str | None:
@@ -85,7 +85,7 @@ def session_problem(order: Order, session: CheckoutSessionView) -> str | None:
     Button, in the order's currency.
     """
     if order.mode is not PaymentMode.BUY_BUTTON:
-        return f"{order.id} is {MODE_NAMES[order.mode]} order, not a Buy Button order"
+        return f"{order.id} is {ORDER_KIND_NAMES[order.mode]} order, not a Buy Button order"
     expected = order.service.stripe_payment_link_id
     if not expected:
         return f"service {order.service.slug} has no Stripe Payment Link ID"
@@ -227,7 +227,7 @@ def refresh(order: Order, every: timedelta = SYNC_INTERVAL) -> Order:
     """Ask Stripe about an unfinished Cash App order, at most once per `every` for all
     web processes together."""
     if (
-        stripe_gateway.is_live()
+        stripe_gateway.has_stripe_keys()
         and order.mode is PaymentMode.CASHAPP
         and order.stripe_payment_intent_id
         and order.status in orders.UNFINISHED
@@ -272,7 +272,7 @@ def _due_for_reconciliation(after: timedelta, now: datetime) -> tuple:
 
 def reconcile(after: timedelta) -> int:
     """Apply what missed webhooks would have: sync orders unfinished for longer than `after`."""
-    if not stripe_gateway.is_live():
+    if stripe_gateway.is_sandbox():
         return 0
     now = utcnow()
     rows = db.session.execute(
@@ -423,7 +423,7 @@ def refund(
             raise RefundError("Only a paid order can be refunded: this one is disputed")
         raise RefundError("Only a paid order can be refunded")
     amount = _refund_amount(order, amount_minor)
-    sandbox = not stripe_gateway.is_live()
+    sandbox = stripe_gateway.is_sandbox()
     if sandbox:
         digest = hashlib.sha256(request_key.encode()).hexdigest()[:24]
         made = RefundView(

@@ -105,7 +105,7 @@ def _buy_button_session_handler(outcome: Outcome | None) -> Handler:
     only to the Buy Button order it belongs to; outcome None means: by payment_status."""
 
     def handle(data: dict, event: EventContext) -> tuple[str, Order | None]:
-        if not stripe_gateway.is_live():
+        if stripe_gateway.is_sandbox():
             return "ignored: without Stripe keys a Checkout Session cannot be verified", None
         session = stripe_gateway.CheckoutSessionView.of(data)
         if session.id is None:
@@ -376,7 +376,7 @@ def _apply(event_id: str) -> str | None:
     fetch = FETCHERS.get(context.type)
     # Without Stripe keys (sandbox mode) there is no Stripe to ask: the handlers then work
     # from the event alone, or ignore what they cannot verify.
-    if fetch is not None and stripe_gateway.is_live():
+    if fetch is not None and stripe_gateway.has_stripe_keys():
         data_object = fetch(data_object)
 
     def work() -> str | None:

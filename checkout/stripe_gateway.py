@@ -140,10 +140,15 @@ class PaymentLinkView:
     currency: str | None
 
 
-def is_live() -> bool:
-    """Whether Stripe keys are configured; without them Kassa runs in sandbox mode."""
+def has_stripe_keys() -> bool:
+    """Whether both Stripe keys are set (test or live keys): payments go through Stripe."""
     config = current_app.config
     return bool(config["STRIPE_SECRET_KEY"] and config["STRIPE_PUBLISHABLE_KEY"])
+
+
+def is_sandbox() -> bool:
+    """Whether Kassa runs in sandbox mode: no Stripe keys, so no money moves."""
+    return not has_stripe_keys()
 
 
 def publishable_key() -> str | None:
@@ -450,17 +455,17 @@ def charge_payment_intent(charge_id: str) -> str | None:
     return getattr(charge, "payment_intent", None)
 
 
-def mode() -> str:
+def stripe_mode() -> str:
     """'sandbox' without Stripe keys, else 'test' or 'live', from the secret key's prefix."""
     return config.stripe_mode(current_app.config)
 
 
 def is_livemode() -> bool:
     """Whether payments are real: live Stripe keys (sandbox and Stripe test mode are not)."""
-    return mode() == "live"
+    return stripe_mode() == "live"
 
 
-MODE_NAMES = {
+STRIPE_MODE_NAMES = {
     "sandbox": "sandbox mode (no Stripe keys, no real money moves)",
     "test": "Stripe test mode",
     "live": "Stripe live mode",

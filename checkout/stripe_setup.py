@@ -84,7 +84,7 @@ def check(name: str) -> Callable[[Check], Check]:
 
 def run() -> Report:
     """Run every check against the configured keys; in sandbox mode, say so and ask nothing."""
-    mode, version = stripe_gateway.mode(), stripe_gateway.api_version()
+    mode, version = stripe_gateway.stripe_mode(), stripe_gateway.api_version()
     if mode == "sandbox":
         findings = [
             replace(
@@ -110,9 +110,9 @@ def run() -> Report:
 @check("mode")
 def stripe_mode(facts: StripeFacts) -> list[Finding]:
     """The key's mode, and whether the objects Stripe returns agree (they carry livemode)."""
-    mode = stripe_gateway.mode()
+    mode = stripe_gateway.stripe_mode()
     live = mode == "live"
-    name = stripe_gateway.MODE_NAMES[mode]
+    name = stripe_gateway.STRIPE_MODE_NAMES[mode]
     disagreeing = [endpoint for endpoint in facts.webhook_endpoints if endpoint.livemode != live]
     if disagreeing:
         return [

@@ -122,10 +122,17 @@ def retire_old() -> dict[str, int]:
 
 
 @huey.periodic_task(crontab(minute="*"))
-def sweep_outbox() -> int:
-    """Every minute, and at worker start: requeue_lost(), then retire_old()."""
+def requeue_lost_work() -> int:
+    """Every minute: queue again the Stripe events and notifications whose task was lost."""
     with app_context():
-        return sum(requeue_lost().values()) + sum(retire_old().values())
+        return sum(requeue_lost().values())
+
+
+@huey.periodic_task(crontab(minute="*"))
+def expire_orders_and_roll_up_views() -> int:
+    """Every minute: expire abandoned unpaid orders and roll up old link views."""
+    with app_context():
+        return sum(retire_old().values())
 
 
 @huey.periodic_task(crontab(minute="*/5"))

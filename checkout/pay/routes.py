@@ -70,7 +70,7 @@ def _refresh_interval() -> timedelta:
     return timedelta(seconds=current_app.config["STRIPE_REFRESH_SECONDS"])
 
 
-def _payment_panel(order: Order, customer_returned: bool) -> tuple[Order, PaymentPanel | None]:
+def _payment_panel(order: Order, customer_returned: bool) -> PaymentPanel | None:
     """Prepare the way to pay; None once paying is over. Stripe is asked only to create the
     order's PaymentIntent, and about the order when the customer is back from Cash App.
 
@@ -78,28 +78,28 @@ def _payment_panel(order: Order, customer_returned: bool) -> tuple[Order, Paymen
     (payment_links.start_hold) once the Buy Button or the PaymentIntent is ready; in the
     sandbox the first button pressed takes it. A refusal is raised as LinkUnavailable.
     """
-    if not stripe_gateway.is_live():
-        return order, PaymentPanel("sandbox") if orders.is_unpaid(order) else None
+    if stripe_gateway.is_sandbox():
+        return PaymentPanel("sandbox") if orders.is_unpaid(order) else None
     if order.mode is PaymentMode.BUY_BUTTON:
         if not orders.is_payable(order):
-            return order, None
+            return None
         payment_links.start_hold(order.id, web.client_address())
-        return order, PaymentPanel("buy_button", buy_button_id=order.service.buy_button_id)
+        return PaymentPanel("buy_button", buy_button_id=order.service.buy_button_id)
     if orders.is_final(order):
-        return order, None
+        return None
     try:
         client_secret = payments.prepare_cashapp_payment(
             order, customer_returned=customer_returned, every=_refresh_interval()
         )
     except stripe_gateway.CashAppUnavailable:
-        return order, PaymentPanel("cashapp_refused")
+        return PaymentPanel("cashapp_refused")
     except stripe_gateway.StripeError:
         log.exception("Stripe refused to prepare order %s", order.id)
-        return order, PaymentPanel("unavailable")
+        return PaymentPanel("unavailable")
     if not orders.is_payable(order):
-        return order, None
+        return None
     payment_links.start_hold(order.id, web.client_address())
-    return order, PaymentPanel("cashapp", client_secret=client_secret)
+    return PaymentPanel("cashapp", client_secret=client_secret)
 
 
 def _link_unavailable(order: Order, problem: payment_links.LinkUnavailable):
@@ -190,7 +190,7 @@ def checkout():
     if blocked:
         return _link_unavailable(order, blocked)
     try:
-        order, panel = _payment_panel(order, returned)
+        panel = _payment_panel(order, returned)
     except payment_links.LinkUnavailable as refused:
         return _link_unavailable(order, refused)
     held = payment_links.has_timed_hold(order)
@@ -202,7 +202,7 @@ def checkout():
         order=order,
         brand=branding.brand(order.provider),
         panel=panel,
-        sandbox=not stripe_gateway.is_live(),
+        sandbox=stripe_gateway.is_sandbox(),
         sandbox_token=sandbox_token,
         publishable_key=stripe_gateway.publishable_key(),
         merchant=where.merchant,
@@ -260,7 +260,7 @@ def status():
 @csrf.exempt  # checked against sandbox_token() instead
 def sandbox():
     """Sandbox mode only: pretend the payment succeeded, failed or is processing."""
-    if stripe_gateway.is_live():
+    if stripe_gateway.has_stripe_keys():
         abort(404)
     outcome = SANDBOX_OUTCOMES.get(request.form.get("outcome", ""))
     if outcome is None:
