@@ -38,8 +38,13 @@ lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole suite: everything but the `serial` tests in TEST_WORKERS parallel processes
+# (pytest-xdist; each has its own databases, tests/isolation.py), then the serial tests
+# alone. Exit code 5 is "no test selected", which PYTEST_ARGS can make of either run.
+TEST_WORKERS ?= auto
 test: $(BIN)/.installed-test browser-deps lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The benchmark (not part of the test suite); see docs/performance.md.
 bench: $(BIN)/.installed-test

@@ -1,19 +1,21 @@
 """Fixtures: an app on SQLite (or DATABASE_URL), its clients and factories."""
 
 import os
-import tempfile
 import uuid
 
-# The queue and the instance folder are chosen from the environment when checkout is
-# imported, so set them first. DATABASE_URL and REDIS_URL pass through when set.
-os.environ["KASSA_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="kassa-test-")
-for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
-    os.environ.pop(name, None)
+from tests.isolation import isolate_this_process
 
+# The queue and the instance folder are chosen from the environment when checkout is
+# imported, so set them first: this process's own folder and, in a parallel run, its own
+# PostgreSQL and Redis databases (tests/isolation.py).
+isolate_this_process()
+
+import jinja2  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from werkzeug.routing import Rule  # noqa: E402
 
 from checkout import audit, config, create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
@@ -38,6 +40,53 @@ BASE_CONFIG = {
     # Out of one client's reach, as create_app requires (config.check_rate_limits).
     **{name: "1000000/minute" for name in config.LIMITS_OF_ALL_CLIENTS},
 }
+
+
+class _SharedTemplateCode(jinja2.BytecodeCache):
+    """Compiled templates kept across the suite's apps: each test builds a new app, whose
+    Jinja environment would otherwise compile every template it renders again."""
+
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = _SharedTemplateCode()
+
+
+def _shared_url_builders() -> None:
+    """Build each URL rule's builder function once per run, not once per test's app.
+
+    Werkzeug compiles two small functions per rule from an AST when an app registers it
+    (most of create_app's time); they depend only on the rule's text, its parsed parts and
+    defaults, and take the rule as an argument, so one compiled copy serves every app.
+    """
+    compile_builder = Rule._compile_builder
+    built = {}
+
+    def cached(rule, append_unknown=True):
+        defaults = tuple(
+            sorted((name, repr(value)) for name, value in (rule.defaults or {}).items())
+        )
+        converters = tuple(
+            (name, type(c), repr(sorted((k, v) for k, v in vars(c).items() if k != "map")))
+            for name, c in rule._converters.items()
+        )
+        key = (rule.rule, tuple(rule._trace), defaults, converters, append_unknown)
+        if key not in built:
+            built[key] = compile_builder(rule, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = cached
+
+
+_shared_url_builders()
 
 
 def _reset_tables() -> None:
@@ -80,6 +129,7 @@ def app_config() -> dict:
 def app(_schema, app_config):
     """A fresh app on empty tables."""
     application = create_app({**BASE_CONFIG, **app_config})
+    application.jinja_env.bytecode_cache = TEMPLATE_CODE
     with application.app_context():
         _reset_tables()
     yield application

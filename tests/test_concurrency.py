@@ -162,6 +162,7 @@ def redis_up() -> bool:
     return result.stdout.strip() == b"PONG"
 
 
+@pytest.mark.serial  # stops the Redis every other test process uses
 @pytest.mark.skipif(not REDIS, reason="needs REDIS_URL (the PostgreSQL + Redis pass)")
 def test_redis_restart_loses_no_notification(client, admin_client, receiver, workers, hooked):
     _, key, _ = hooked
@@ -185,6 +186,7 @@ def test_redis_restart_loses_no_notification(client, admin_client, receiver, wor
     one_webhook_id_per_order(receiver.log())
 
 
+@pytest.mark.serial  # a load test: 2,000 orders through two gunicorns and two workers
 @pytest.mark.skipif(
     not (REDIS and POSTGRES), reason="the soak runs on PostgreSQL + Redis (second CI pass)"
 )
