@@ -148,7 +148,7 @@ class _Accepts(BaseHTTPRequestHandler):
 def accepting_hook():
     """The URL of an endpoint, in a thread of this process, that accepts notifications."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepts)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hook"
     server.shutdown()
     server.server_close()
