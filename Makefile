@@ -43,7 +43,7 @@ lint: $(BIN)/.installed-test
 # alone. Exit code 5 is "no test selected", which PYTEST_ARGS can make of either run.
 TEST_WORKERS ?= auto
 test: $(BIN)/.installed-test browser-deps lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(BIN)/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The benchmark (not part of the test suite); see docs/performance.md.
