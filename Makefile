@@ -7,7 +7,12 @@ PORT ?= 8000
 # The web process, `banner` and `demo` all read it: printed URLs name the port served.
 export PORT
 
-.PHONY: run test lint browser-deps bench
+.PHONY: run test quick lint browser-deps bench
+
+# pytest keeps the modules it rewrites (the tests and its plugins: schemathesis alone is
+# 244) as .pyc files only when Python may write bytecode; some images forbid it, which
+# costs every test process 5 s of compiling at its start.
+unexport PYTHONDONTWRITEBYTECODE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +50,10 @@ TEST_WORKERS ?= auto
 test: $(BIN)/.installed-test browser-deps lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(BIN)/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The fast loop: no browser, no process started, in parallel (README, Development).
+quick: $(BIN)/.installed-test
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not multiprocess and not browser" $(PYTEST_ARGS)
 
 # The benchmark (not part of the test suite); see docs/performance.md.
 bench: $(BIN)/.installed-test
