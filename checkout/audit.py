@@ -123,6 +123,26 @@ def changes(before: dict, after: dict) -> dict:
     }
 
 
+def record_save(
+    actor: Actor,
+    action: Action,
+    subject_type: str,
+    row,
+    before: dict,
+    audited: tuple[str, ...],
+    **extra,
+) -> None:
+    """Flush a created or changed row and add its entry: every audited value of a new row
+    (`before` empty), what changed of an existing one, and `extra`; none when nothing
+    changed. The caller commits."""
+    db.session.add(row)
+    db.session.flush()
+    saved = snapshot(row, audited)
+    detail = {**(changes(before, saved) if before else saved), **extra}
+    if detail:  # a save that changed nothing is not worth a line
+        record(actor, action, subject_type, row.id, **detail)
+
+
 # Queries for the admin page
 
 

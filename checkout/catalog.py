@@ -228,13 +228,8 @@ def service_by_slug(slug: str) -> Service | None:
 
 
 def _save(row, actor: Actor, action: Action, before: dict, audited: tuple[str, ...]):
-    db.session.add(row)
     try:
-        db.session.flush()
-        after = audit.snapshot(row, audited)
-        detail = audit.changes(before, after) if before else after
-        if detail:  # a save that changed nothing is not worth a line
-            audit.record(actor, action, type(row).__name__.lower(), row.id, **detail)
+        audit.record_save(actor, action, type(row).__name__.lower(), row, before, audited)
         db.session.commit()
     except IntegrityError:
         # Two admins saving the same slug at once: the unique index decides.

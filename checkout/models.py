@@ -369,7 +369,7 @@ class Order(db.Model):
     client_hash: Mapped[str | None] = mapped_column(sa.String(64))
     browser_hash: Mapped[str | None] = mapped_column(sa.String(64))
     # A limited link's use, held for the customer from when they start paying
-    # (payment_links.start_hold) until held_until, which the checkout page's status poll
+    # (link_holds.start_hold) until held_until, which the checkout page's status poll
     # pushes on; any status change ends it (a payment under way holds by its status).
     hold_started_at: Mapped[datetime | None]
     held_until: Mapped[datetime | None]
@@ -394,14 +394,16 @@ class Order(db.Model):
 
     @property
     def paid_amount_display(self) -> str:
-        currency = self.paid_currency or self.currency
-        if not money.is_supported(currency):
-            return f"{self.paid_amount_minor or 0} {currency.upper()} (minor units)"
-        return money.display(self.paid_amount_minor or 0, currency)
+        return money.display_reported(
+            self.paid_amount_minor or 0, self.paid_currency or self.currency
+        )
 
     @property
     def refunded_amount_display(self) -> str:
-        return money.display(self.refunded_amount_minor, self.currency)
+        # Refunds are of the payment, so in the currency it was made in (as orders.order_display).
+        return money.display_reported(
+            self.refunded_amount_minor, self.paid_currency or self.currency
+        )
 
     @property
     def dispute_amount_display(self) -> str | None:

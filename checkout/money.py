@@ -197,3 +197,23 @@ def format_money_for(minor: int, currency: str, locale: Locale | str) -> str:
 def display(minor: int, currency: str) -> str:
     """Human form for the person viewing the page, in their locale."""
     return format_money_for(minor, currency, viewer_locale())
+
+
+def minor_units_text(minor: int, currency: str) -> str:
+    """An amount in a currency Kassa has no exponent for (Stripe may report a payment in
+    one), as its minor units came: '1500 XYZ (minor units)'."""
+    return f"{minor} {currency.upper()} (minor units)"
+
+
+def format_reported(minor: int, currency: str) -> str:
+    """format_money() of an amount in any currency Stripe reports, known or not."""
+    if not is_supported(currency):
+        return minor_units_text(minor, currency)
+    return format_money(minor, currency)
+
+
+def display_reported(minor: int, currency: str) -> str:
+    """display() of an amount in any currency Stripe reports, known or not."""
+    if not is_supported(currency):
+        return minor_units_text(minor, currency)
+    return display(minor, currency)

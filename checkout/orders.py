@@ -1,18 +1,16 @@
-"""Orders: opening them, and the state machine that is the only place a status changes."""
+"""Orders: the state machine that is the only place a status changes (opening.py opens them)."""
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from enum import StrEnum
 from functools import partial
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from checkout import audit, money, notifications, stripe_gateway
+from checkout import audit, money, notifications
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -21,51 +19,12 @@ from checkout.models import (
     Order,
     OrderEvent,
     OrderStatus,
-    PaymentLink,
-    PaymentMode,
-    Provider,
     Refund,
-    Service,
     utcnow,
 )
 from checkout.notifications import ProviderEvent
 
-EXTERNAL_ID_MAX = 255
 ORDER_ID = re.compile(r"^ord_[0-9a-f]{24}\Z")
-
-
-class OrderError(DomainError):
-    """A request to open an order that the order rules refuse."""
-
-
-class PaymentNotConfigured(OrderError):
-    """The provider's way of paying is not set up for this order."""
-
-
-class AmountRefused(OrderError):
-    """A valid amount the service's price does not allow (below it, or not a multiple)."""
-
-    param = "amount"
-
-
-class AmountBelowMinimum(AmountRefused):
-    """An order total below the smallest charge Stripe makes in its currency."""
-
-
-class AmountInvalid(OrderError):
-    """An amount that is no amount at all: not positive, too precise or too large."""
-
-    param = "amount"
-
-
-class ServiceUnavailable(OrderError):
-    """The service has been turned off."""
-
-
-class ExternalIdTaken(OrderError):
-    """The provider's externalId already names an order with another amount."""
-
-    param = "external_id"
 
 
 class NotUnderpaid(DomainError):
@@ -210,141 +169,6 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
 }
 
 
-def _plain(value: Decimal) -> str:
-    """'5.00' -> '5', '2.50' -> '2.5', never scientific notation."""
-    return format(value.normalize(), "f")
-
-
-def price_order(provider: Provider, amount: object) -> int:
-    """The quantity a provider's request buys, or raise OrderError.
-
-    `amount` is the request's value as it came: only Cash App mode reads it, so in Buy Button
-    mode anything there is ignored.
-    """
-    service = provider.service
-    price = service.price_minor
-    if provider.mode is PaymentMode.BUY_BUTTON:
-        if not (service.buy_button_id and service.stripe_payment_link_id):
-            raise PaymentNotConfigured("Stripe Buy Button not configured")
-        quantity = 1
-    else:
-        if stripe_gateway.has_stripe_keys() and service.currency != "usd":
-            raise PaymentNotConfigured(
-                f"Cash App payments are not available in {service.currency.upper()}"
-            )
-        if stripe_gateway.has_stripe_keys() and stripe_gateway.cashapp_refused():
-            raise stripe_gateway.CashAppUnavailable("Cash App payments are not available")
-        quantity = _cash_app_quantity(service, amount)
-    try:
-        money.check_minimum_charge(price * quantity, service.currency)
-    except money.AmountError as error:
-        # Only a service priced before the rule existed gets here; saving one checks it.
-        raise AmountBelowMinimum(str(error)) from None
-    return quantity
-
-
-def _cash_app_quantity(service: Service, amount: object) -> int:
-    """The quantity a Cash App request's amount buys: a multiple of the price, 1 if none."""
-    if amount is None:
-        return 1
-    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
-        raise AmountInvalid("amount must be a number")
-    if not Decimal(amount).is_nan() and amount <= 0:
-        raise AmountRefused("Amount cannot be less than service price")
-    try:
-        total = money.to_minor(amount, service.currency)
-    except money.AmountError as error:
-        raise AmountInvalid(str(error)) from None
-    if total < service.price_minor:
-        raise AmountRefused("Amount cannot be less than service price")
-    if total % service.price_minor:
-        raise AmountRefused(f"Amount must be a multiple of {_plain(service.price)}")
-    return total // service.price_minor
-
-
-def new_order(
-    service: Service,
-    quantity: int,
-    *,
-    opened_by: str,
-    mode: PaymentMode,
-    provider: Provider | None = None,
-    payment_link: PaymentLink | None = None,
-    external_id: str | None = None,
-) -> Order:
-    """Add an order at the service's current price, with its first timeline line; the caller
-    commits."""
-    order = Order(
-        provider_id=provider.id if provider else None,
-        payment_link_id=payment_link.id if payment_link else None,
-        service_id=service.id,
-        external_id=external_id,
-        mode=mode,
-        currency=service.currency,
-        unit_price_minor=service.price_minor,
-        quantity=quantity,
-        amount_minor=service.price_minor * quantity,
-        livemode=stripe_gateway.is_livemode(),
-    )
-    order.events.append(
-        OrderEvent(kind="created", message=f"Opened {opened_by}: {quantity} × {service.title}")
-    )
-    db.session.add(order)
-    return order
-
-
-def open_order(provider: Provider, external_id: str | None, amount: object) -> Order:
-    """Create the order for a provider's request, or return the one its externalId made.
-
-    A repeated request gets its order back whatever happened since (the service turned
-    off, Cash App refused): only a different amount is a conflict.
-    """
-    if external_id is not None:
-        existing = _find_by_external_id(provider.id, external_id)
-        if existing is not None:
-            return _same_or_conflict(existing, provider, amount)
-    service = provider.service
-    if not service.active:
-        raise ServiceUnavailable("Service is not available")
-    quantity = price_order(provider, amount)
-    order = new_order(
-        service,
-        quantity,
-        opened_by="by API",
-        mode=provider.mode,
-        provider=provider,
-        external_id=external_id,
-    )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent request with the same externalId won the insert.
-        db.session.rollback()
-        existing = _find_by_external_id(provider.id, external_id)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, provider, amount)
-    return order
-
-
-def _find_by_external_id(provider_id: str, external_id: str | None) -> Order | None:
-    return db.session.scalar(
-        select(Order).where(Order.provider_id == provider_id, Order.external_id == external_id)
-    )
-
-
-def _same_or_conflict(existing: Order, provider: Provider, amount: object) -> Order:
-    if existing.mode is PaymentMode.BUY_BUTTON:
-        return existing  # its amount is what was bought on Stripe's page; a request has none
-    total = provider.service.price_minor * _cash_app_quantity(provider.service, amount)
-    if existing.amount_minor != total:
-        raise ExternalIdTaken(
-            f"externalId {existing.external_id!r} is already used by order {existing.id} "
-            f"with amount {_plain(existing.amount)}"
-        )
-    return existing
-
-
 # What the checkout page and a notification read besides the order, in the same query.
 WITH_PARTIES = (
     joinedload(Order.provider),
@@ -485,16 +309,16 @@ def settle_quantity(order: Order, quantity: int, *, source: str) -> bool:
     amount = order.unit_price_minor * quantity
     if amount > money.MAX_MINOR:
         return False
-    note(order, "quantity", f"{source}: {order.quantity} → {quantity} bought")
-    order.quantity = quantity
-    order.amount_minor = amount
+    change_quantity(order, quantity, f"{source}: {order.quantity} → {quantity} bought")
     return True
 
 
-def _display(minor: int, currency: str) -> str:
-    if money.is_supported(currency):
-        return money.format_money(minor, currency)
-    return f"{minor} {currency.upper()} minor units"
+def change_quantity(order: Order, quantity: int, why: str) -> None:
+    """Set an unpaid order's quantity, with `why` on its timeline; its amount follows at
+    the order's unit price (the price it was opened at)."""
+    note(order, "quantity", why)
+    order.quantity = quantity
+    order.amount_minor = order.unit_price_minor * quantity
 
 
 def _record_payment(order: Order, amount_minor: int | None, currency: str | None) -> None:
@@ -503,7 +327,7 @@ def _record_payment(order: Order, amount_minor: int | None, currency: str | None
     order.paid_currency = (currency or order.currency).lower()[:3]
     if order.paid_amount_minor != order.amount_minor or order.paid_currency != order.currency:
         order.amount_mismatch = True
-        paid = _display(order.paid_amount_minor, order.paid_currency)
+        paid = money.format_reported(order.paid_amount_minor, order.paid_currency)
         expected = money.format_money(order.amount_minor, order.currency)
         note(order, "amount_mismatch", f"Paid {paid}, expected {expected}")
 
@@ -521,7 +345,7 @@ def accept_underpaid(order_id: str, *, actor: Actor) -> Order | None:
             Action.UNDERPAYMENT_ACCEPTED,
             "order",
             order.id,
-            paid=_display(order.paid_amount_minor or 0, order.paid_currency or order.currency),
+            paid=order_display(order, order.paid_amount_minor or 0),
             amount=money.format_money(order.amount_minor, order.currency),
         )
         _move(
@@ -629,7 +453,7 @@ def settle_refunds(order: Order, *, source: str) -> bool:
 
 def order_display(order: Order, minor: int) -> str:
     """An amount in the currency the order was paid in."""
-    return _display(minor, order.paid_currency or order.currency)
+    return money.format_reported(minor, order.paid_currency or order.currency)
 
 
 # Disputes

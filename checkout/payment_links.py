@@ -1,14 +1,16 @@
-"""Payment links: their rules, the orders they open, and their passwords."""
+"""Payment links: their settings, whether they can be paid now, and their passwords.
+
+The orders they open are opened by opening.open_link_order; holds on their uses are
+link_holds'.
+"""
 
 import hashlib
-import hmac
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from checkout import audit, money, orders, throttle, urls
 from checkout.audit import Action, Actor
@@ -18,7 +20,6 @@ from checkout.extensions import db
 from checkout.models import (
     AfterPayment,
     Order,
-    OrderStatus,
     PaymentLink,
     PaymentMode,
     Provider,
@@ -71,29 +72,6 @@ class LinkUnavailable(DomainError):
 
 class LinkClosed(LinkUnavailable):
     """Turned off, expired or used up: it will not take payments again as it is."""
-
-
-class LinkBusy(LinkUnavailable):
-    """Every remaining payment of a limited link is being made right now; `frees_at` is
-    when the first hold may end (None while only payments under way hold them)."""
-
-    reason = "busy"
-
-    def __init__(self, message: str, frees_at: datetime | None = None):
-        super().__init__(message)
-        self.frees_at = frees_at
-
-
-class HoldLimitReached(LinkUnavailable):
-    """The client has started paying for the link as often as LINK_HOLDS_PER_CLIENT allows
-    in LINK_HOLD_WINDOW_SECONDS; it may start again at `frees_at`."""
-
-    reason = "hold_limit"
-
-    def __init__(self, message: str, wait: throttle.Lockout):
-        super().__init__(message)
-        self.retry_after = wait.seconds
-        self.frees_at = utcnow() + timedelta(seconds=wait.seconds)
 
 
 class LinkMisconfigured(LinkUnavailable):
@@ -177,7 +155,32 @@ def clean_metadata(metadata: object) -> dict[str, str]:
     return cleaned
 
 
-def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
+@dataclass(frozen=True)
+class _CheckedFields:
+    """A link's settings once _check has passed them: what _assign writes."""
+
+    service: Service
+    provider: Provider | None
+    title: str
+    description: str
+    quantity: int
+    adjustable_quantity: bool
+    min_quantity: int
+    max_quantity: int
+    expires_at: datetime | None
+    max_uses: int | None
+    active: bool
+    metadata: dict[str, str]
+    after_payment: AfterPayment
+    confirmation_message: str
+    redirect_url: str | None
+    new_password: str | None
+    remove_password: bool
+
+
+def _check(fields: LinkFields) -> _CheckedFields:
+    """A link's settings from the admin form, the API or the CLI, checked; or raise
+    ValidationError naming the first bad field."""
     service = db.session.get(Service, fields.service_id) if fields.service_id else None
     if service is None:
         raise ValidationError("service_id", "Choose the service this link sells")
@@ -192,6 +195,39 @@ def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
     description = (fields.description or "").strip()
     if len(description) > 2000:
         raise ValidationError("description", "The description is over 2000 characters")
+    quantity, low, high = _check_quantities(fields, service)
+    max_uses = None
+    if fields.max_uses is not None:
+        max_uses = _count("max_uses", fields.max_uses, 1, 1_000_000)
+    after_payment, message, redirect_url = _check_after_payment(fields)
+    metadata = clean_metadata(fields.metadata)
+    if fields.password and not PASSWORD_MIN <= len(fields.password) <= PASSWORD_MAX:
+        raise ValidationError(
+            "password", f"Use a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+        )
+    return _CheckedFields(
+        service=service,
+        provider=provider,
+        title=title,
+        description=description,
+        quantity=quantity,
+        adjustable_quantity=bool(fields.adjustable_quantity),
+        min_quantity=low,
+        max_quantity=high,
+        expires_at=fields.expires_at,
+        max_uses=max_uses,
+        active=bool(fields.active),
+        metadata=metadata,
+        after_payment=after_payment,
+        confirmation_message=message,
+        redirect_url=redirect_url,
+        new_password=fields.password or None,
+        remove_password=bool(fields.remove_password),
+    )
+
+
+def _check_quantities(fields: LinkFields, service: Service) -> tuple[int, int, int]:
+    """(quantity, lowest, highest) a customer may buy; the highest total within Stripe's."""
     if fields.adjustable_quantity:
         low = _count("min_quantity", fields.min_quantity, 1, QUANTITY_MAX)
         high = _count("max_quantity", fields.max_quantity, 1, QUANTITY_MAX)
@@ -206,59 +242,68 @@ def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
             "max_quantity" if fields.adjustable_quantity else "quantity",
             f"The total would exceed {money.format_money(money.MAX_MINOR, service.currency)}",
         )
-    max_uses = None
-    if fields.max_uses is not None:
-        max_uses = _count("max_uses", fields.max_uses, 1, 1_000_000)
-    after = fields.after_payment
-    if after not in {choice.value for choice in AfterPayment}:
+    return quantity, low, high
+
+
+def _check_after_payment(fields: LinkFields) -> tuple[AfterPayment, str, str | None]:
+    """(the choice, its confirmation message, its redirect URL): only the chosen way
+    applies; the other's field is cleared, not checked."""
+    if fields.after_payment not in {choice.value for choice in AfterPayment}:
         raise ValidationError("after_payment", "Choose a message or a redirect")
-    # Only the chosen way applies; the other's field is cleared, not checked.
-    redirect_url, message = None, ""
-    if after == AfterPayment.REDIRECT:
+    choice = AfterPayment(fields.after_payment)
+    if choice is AfterPayment.REDIRECT:
         redirect_url = urls.clean_redirect_url("redirect_url", fields.redirect_url)
         if not redirect_url:
             raise ValidationError("redirect_url", "Give the URL to send customers to after paying")
-    else:
-        message = (fields.confirmation_message or "").strip()
-        if len(message) > 1000:
-            raise ValidationError("confirmation_message", "The message is over 1000 characters")
-    metadata = clean_metadata(fields.metadata)
-    before = audit.snapshot(link, AUDITED) if link.id else {}
+        return choice, "", redirect_url
+    message = (fields.confirmation_message or "").strip()
+    if len(message) > 1000:
+        raise ValidationError("confirmation_message", "The message is over 1000 characters")
+    return choice, message, None
+
+
+def _assign(link: PaymentLink, checked: _CheckedFields) -> str | None:
+    """Write checked settings to the link; returns what happened to its password, for the
+    audit log ("set", "changed", "removed"), or None."""
     password_change = None
-    if fields.password:
-        if not PASSWORD_MIN <= len(fields.password) <= PASSWORD_MAX:
-            raise ValidationError(
-                "password", f"Use a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters"
-            )
+    if checked.new_password:
         password_change = "changed" if link.password_hash else "set"
-        link.password_hash = hash_password(fields.password)
-    elif fields.remove_password and link.password_hash:
+        link.password_hash = hash_password(checked.new_password)
+    elif checked.remove_password and link.password_hash:
         password_change = "removed"  # noqa: S105 -- what happened to it, for the audit log
         link.password_hash = None
-    link.service = service
-    link.provider = provider
-    link.title = title
-    link.description = description
-    link.quantity = quantity
-    link.adjustable_quantity = bool(fields.adjustable_quantity)
-    link.min_quantity = low
-    link.max_quantity = high
-    link.expires_at = fields.expires_at
-    link.max_uses = max_uses
-    link.active = bool(fields.active)
-    link.metadata_json = json.dumps(metadata, sort_keys=True)
-    link.after_payment = AfterPayment(after)
-    link.confirmation_message = message
-    link.redirect_url = redirect_url
-    db.session.add(link)
-    db.session.flush()
-    after = audit.snapshot(link, AUDITED)
-    detail = audit.changes(before, after) if before else after
-    if password_change:
-        detail["password"] = password_change
-    if detail:  # a save that changed nothing is not worth a line
-        action = Action.LINK_CHANGED if before else Action.LINK_CREATED
-        audit.record(actor, action, "link", link.id, **detail)
+    link.service = checked.service
+    link.provider = checked.provider
+    link.title = checked.title
+    link.description = checked.description
+    link.quantity = checked.quantity
+    link.adjustable_quantity = checked.adjustable_quantity
+    link.min_quantity = checked.min_quantity
+    link.max_quantity = checked.max_quantity
+    link.expires_at = checked.expires_at
+    link.max_uses = checked.max_uses
+    link.active = checked.active
+    link.metadata_json = json.dumps(checked.metadata, sort_keys=True)
+    link.after_payment = checked.after_payment
+    link.confirmation_message = checked.confirmation_message
+    link.redirect_url = checked.redirect_url
+    return password_change
+
+
+def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
+    """Check the settings, write them and their audit entry, and commit."""
+    checked = _check(fields)
+    before = audit.snapshot(link, AUDITED) if link.id else {}
+    password_change = _assign(link, checked)
+    audit.record_save(
+        actor,
+        Action.LINK_CHANGED if before else Action.LINK_CREATED,
+        "link",
+        link,
+        before,
+        AUDITED,
+        **({"password": password_change} if password_change else {}),
+    )
     db.session.commit()
     return link
 
@@ -328,72 +373,6 @@ def completed_uses(link_id: str) -> int:
     return _orders_of(link_id, orders.COMPLETED)
 
 
-def hold_time() -> timedelta:
-    """The longest a hold lasts, however long the checkout page polls (LINK_HOLD_SECONDS)."""
-    return timedelta(seconds=current_app.config["LINK_HOLD_SECONDS"])
-
-
-def first_hold_time() -> timedelta:
-    """How long a hold lasts past its start or the page's last poll (LINK_FIRST_HOLD_SECONDS)."""
-    return timedelta(seconds=current_app.config["LINK_FIRST_HOLD_SECONDS"])
-
-
-def _hold_window() -> timedelta:
-    return timedelta(seconds=current_app.config["LINK_HOLD_WINDOW_SECONDS"])
-
-
-HOLD_BUCKET = "link-hold"
-
-
-def _holding(now: datetime):
-    """The orders that hold a use: a payment under way, or a customer who started paying and
-    whose hold has not ended. An order nobody started paying holds nothing; a failure,
-    cancellation or expiry ends its hold at once (orders._move clears it)."""
-    return or_(
-        Order.status == OrderStatus.PROCESSING,
-        Order.status.in_(orders.PAYABLE) & (Order.held_until > now),
-    )
-
-
-def _held_uses(link_id: str, now: datetime, besides: str | None = None) -> int:
-    query = (
-        select(func.count())
-        .select_from(Order)
-        .where(Order.payment_link_id == link_id, _holding(now))
-    )
-    if besides is not None:
-        query = query.where(Order.id != besides)
-    return db.session.scalar(query)
-
-
-def holds_use(order: Order, now: datetime) -> bool:
-    """Whether the order holds one of its link's uses now."""
-    return order.status is OrderStatus.PROCESSING or (
-        orders.is_payable(order) and order.held_until is not None and order.held_until > now
-    )
-
-
-def has_timed_hold(order: Order) -> bool:
-    """Whether the order holds a use that ends unless its checkout page keeps polling."""
-    return orders.is_payable(order) and holds_use(order, utcnow())
-
-
-def _keyed(kind: str, link_id: str, value: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{kind}|{link_id}|{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def client_hash(link_id: str, client: str) -> str:
-    """A per-link keyed hash of the client (its address, or IPv6 /64: throttle.client_key);
-    the address itself is never stored."""
-    return _keyed("link-hold", link_id, throttle.client_key(client))
-
-
-def browser_hash(link_id: str, browser: str) -> str:
-    """A per-link keyed hash of the browser's visitor cookie (links.routes sets it)."""
-    return _keyed("link-browser", link_id, browser)
-
-
 def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:
     """Why the link cannot be paid now, or None when it can."""
     now = now or utcnow()
@@ -406,26 +385,7 @@ def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavai
     return None
 
 
-def _busy(link_id: str, now: datetime) -> LinkBusy:
-    """The refusal of a full link, with the earliest time one of its holds may end."""
-    frees_at = db.session.scalar(
-        select(func.min(Order.held_until)).where(
-            Order.payment_link_id == link_id,
-            Order.status.in_(orders.PAYABLE),
-            Order.held_until > now,
-        )
-    )
-    return LinkBusy(
-        "Every remaining payment of this link is being made right now. Try again in a few minutes.",
-        frees_at,
-    )
-
-
-def _is_full(link: PaymentLink, now: datetime, besides: str | None = None) -> bool:
-    return completed_uses(link.id) + _held_uses(link.id, now, besides) >= link.max_uses
-
-
-def _lock_link(link_id: str) -> PaymentLink:
+def lock_link(link_id: str) -> PaymentLink:
     """The link, read after taking its row (PostgreSQL) or the write lock (SQLite), so
     concurrent customers of a limited link are counted one after the other."""
     db.session.execute(
@@ -441,241 +401,13 @@ def _lock_link(link_id: str) -> PaymentLink:
     )
 
 
-def _refusing(work):
+def refusing_transaction(work):
     """Run work() in a transaction of its own; a refusal rolls it back (and frees the lock)."""
     try:
         return in_transaction(work)
     except LinkUnavailable:
         db.session.rollback()
         raise
-
-
-def open_order(link_id: str, quantity: int | None, client: str, browser: str | None) -> Order:
-    """Open an order from a link; it holds none of a limited link's uses until the customer
-    starts paying it (start_hold).
-
-    One browser at one address has one open order per limited link: paying again returns
-    it (at the new quantity while no payment has been started for it). Another browser, or
-    a request without the browser's cookie (`browser` None), gets an order of its own and
-    never changes anyone's. A link whose uses are all paid or held refuses new orders.
-    """
-
-    def work() -> Order:
-        link = _lock_link(link_id)
-        now = utcnow()
-        problem = unavailability(link, now)
-        if problem:
-            raise problem
-        provider = link.provider
-        mode = provider.mode if provider else PaymentMode.CASHAPP
-        service = link.service
-        if mode is PaymentMode.BUY_BUTTON and not (
-            service.buy_button_id and service.stripe_payment_link_id
-        ):
-            raise LinkMisconfigured("This payment link cannot take payments.")
-        # With a Buy Button the customer picks the quantity on Stripe's page, and the
-        # session's line items settle the order.
-        chosen = 1 if mode is PaymentMode.BUY_BUTTON else _quantity(link, quantity)
-        hashed = client_hash(link.id, client)
-        browser_hashed = browser_hash(link.id, browser) if browser else None
-        if link.max_uses is not None:
-            mine = _open_order_of(link.id, hashed, browser_hashed, now)
-            if mine is not None:
-                return _requantify(mine, chosen, now)
-            if _is_full(link, now):
-                raise _busy(link.id, now)
-        order = orders.new_order(
-            link.service,
-            chosen,
-            opened_by=f"from payment link {link.id}",
-            mode=mode,
-            provider=provider,
-            payment_link=link,
-        )
-        order.client_hash = hashed
-        order.browser_hash = browser_hashed
-        return order
-
-    return _refusing(work)
-
-
-def _open_order_of(
-    link_id: str, hashed: str, browser_hashed: str | None, now: datetime
-) -> Order | None:
-    """The browser's order at this address that is still being paid, or opened within
-    LINK_HOLD_SECONDS and not given up on; None without a browser."""
-    if browser_hashed is None:
-        return None
-    recent = (Order.status == OrderStatus.PENDING) & (Order.created_at > now - hold_time())
-    return db.session.scalar(
-        select(Order)
-        .where(
-            Order.payment_link_id == link_id,
-            Order.client_hash == hashed,
-            Order.browser_hash == browser_hashed,
-            or_(_holding(now), recent),
-        )
-        .order_by(Order.created_at.desc())
-        .limit(1)
-    )
-
-
-def _requantify(order: Order, quantity: int, now: datetime) -> Order:
-    """The browser's open order, at the quantity asked for if no payment has started for it
-    (a PaymentIntent is made for one amount, a hold for one order; then it is returned as
-    it is)."""
-    if (
-        order.quantity != quantity
-        and order.status is OrderStatus.PENDING
-        and order.mode is PaymentMode.CASHAPP
-        and order.stripe_payment_intent_id is None
-        and not holds_use(order, now)
-    ):
-        orders.note(order, "quantity", f"Customer chose {quantity} instead of {order.quantity}")
-        order.quantity = quantity
-        order.amount_minor = order.unit_price_minor * quantity
-    return order
-
-
-def _quantity(link: PaymentLink, quantity: int | None) -> int:
-    if not link.adjustable_quantity:
-        return link.quantity
-    if quantity is None or not link.min_quantity <= quantity <= link.max_quantity:
-        raise ValidationError(
-            "quantity", f"Choose a quantity from {link.min_quantity} to {link.max_quantity}"
-        )
-    return quantity
-
-
-def _needs_hold(order: Order, now: datetime) -> bool:
-    link = order.payment_link
-    return (
-        link is not None
-        and link.max_uses is not None
-        and orders.is_payable(order)
-        and not holds_use(order, now)
-    )
-
-
-def _hold_limit(link_id: str, client: str) -> HoldLimitReached | None:
-    """The refusal of a client that started as many holds on the link as the window allows."""
-    config = current_app.config
-    wait = throttle.lockout(
-        HOLD_BUCKET, client_hash(link_id, client), _hold_window(), config["LINK_HOLDS_PER_CLIENT"]
-    )
-    if wait is None:
-        return None
-    return HoldLimitReached(
-        "You have started paying for this link as often as it allows in a while. "
-        f"You can start again {wait.wait_text}.",
-        wait,
-    )
-
-
-def blocks_payment(order: Order) -> LinkUnavailable | None:
-    """For a link's unpaid order: why the link no longer takes its payment, or None.
-
-    An order that holds no use (its customer has not started paying, or the hold ended)
-    may still be paid while the link has a use that no other order holds.
-    """
-    link = order.payment_link
-    if link is None or not orders.is_unpaid(order):
-        return None
-    now = utcnow()
-    problem = unavailability(link, now)
-    if problem or link.max_uses is None or holds_use(order, now):
-        return problem
-    if _is_full(link, now, besides=order.id):
-        return _busy(link.id, now)
-    return None
-
-
-def hold_refusal(order: Order, client: str) -> LinkUnavailable | None:
-    """Why start_hold would refuse this client now (see blocks_payment), or None; it takes
-    nothing, so a page can say so before Stripe is asked for anything."""
-    problem = blocks_payment(order)
-    if problem is None and _needs_hold(order, utcnow()):
-        problem = _hold_limit(order.payment_link_id, client)
-    return problem
-
-
-def start_hold(order_id: str, client: str) -> bool:
-    """The customer starts paying a limited link's order: hold one of its uses for
-    LINK_FIRST_HOLD_SECONDS, or raise LinkUnavailable (LinkBusy, HoldLimitReached).
-
-    Returns whether a hold started. An order that holds a use keeps it (as a status poll
-    would extend it); an order of an unlimited link, or one no longer payable, needs none.
-    Each hold started counts towards LINK_HOLDS_PER_CLIENT for the client's address.
-    """
-
-    def work() -> bool:
-        # Only a limited link's order takes the link's lock.
-        link_id = db.session.scalar(
-            select(Order.payment_link_id)
-            .join(PaymentLink, PaymentLink.id == Order.payment_link_id)
-            .where(Order.id == order_id, PaymentLink.max_uses.is_not(None))
-        )
-        if link_id is None:
-            return False
-        link = _lock_link(link_id)
-        order = orders.lock_order(order_id)
-        now = utcnow()
-        if link.max_uses is None or order is None or not orders.is_payable(order):
-            return False
-        if holds_use(order, now):
-            _extend(order, now)
-            return False
-        problem = unavailability(link, now)
-        if problem:
-            raise problem
-        if _is_full(link, now, besides=order.id):
-            raise _busy(link.id, now)
-        refusal = _hold_limit(link.id, client)
-        if refusal:
-            raise refusal
-        throttle.record(HOLD_BUCKET, client_hash(link.id, client))
-        order.hold_started_at = now
-        order.held_until = min(now + first_hold_time(), now + hold_time())
-        orders.note(
-            order, "hold", f"Holds one of the link's uses until {order.held_until:%H:%M:%S} UTC"
-        )
-        return True
-
-    return _refusing(work)
-
-
-def _extend(order: Order, now: datetime) -> None:
-    until = min(now + first_hold_time(), order.hold_started_at + hold_time())
-    if until > order.held_until:
-        order.held_until = until
-
-
-def extend_hold(order: Order, *, paying: bool = False) -> None:
-    """The order's checkout page is still open (its status poll): keep the order's hold for
-    LINK_FIRST_HOLD_SECONDS more, up to LINK_HOLD_SECONDS from its start. A customer who
-    pressed the page's pay button (`paying`) leaves it for Cash App or Stripe's page, where
-    nothing polls: the hold lasts to that end at once. A hold that has ended stays ended."""
-    now = utcnow()
-    if not (has_timed_hold(order) and order.hold_started_at is not None):
-        return
-    end = order.hold_started_at + hold_time()
-    until = end if paying else min(now + first_hold_time(), end)
-    if until <= order.held_until:
-        return
-    # One UPDATE, guarded by the hold it extends: the order's version stays, so no writer
-    # of its status is made to retry, and a hold ended meanwhile is not brought back.
-    db.session.execute(
-        update(Order)
-        .where(
-            Order.id == order.id,
-            Order.hold_started_at == order.hold_started_at,
-            Order.held_until > now,
-            Order.status.in_(orders.PAYABLE),
-        )
-        .values(held_until=until)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
 
 
 # Passwords

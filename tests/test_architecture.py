@@ -150,3 +150,53 @@ def test_every_domain_error_has_an_http_status():
     assert len(raised) >= 9
     for error in raised:
         assert web.status_for(error.__new__(error)) in {400, 401, 403, 409, 410, 422, 429}, error
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    """What a piece of source calls, as written: 'Order', 'opening.new_order'."""
+    return {ast.unparse(call.func) for call in ast.walk(node) if isinstance(call, ast.Call)}
+
+
+def _function(name: str, function: str) -> ast.FunctionDef:
+    tree = ast.parse(MODULES[name].read_text())
+    return next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == function
+    )
+
+
+def test_orders_are_made_only_by_the_opening_module():
+    makers = {
+        name
+        for name in MODULES
+        if {"Order", "models.Order"} & _called_names(ast.parse(MODULES[name].read_text()))
+    }
+    assert makers == {"checkout.opening"}
+    callers = {
+        name
+        for name in MODULES
+        if name != "checkout.opening"
+        and "new_order"
+        in {call.rsplit(".", 1)[-1] for call in _called_names(ast.parse(MODULES[name].read_text()))}
+    }
+    assert callers == set(), "only opening.py's openers call new_order"
+
+
+def test_the_api_and_payment_links_open_orders_through_one_pricing():
+    assert "opening.open_api_order" in _called_names(
+        _function("checkout.api.routes", "create_payment_intent")
+    )
+    assert "opening.open_link_order" in _called_names(_function("checkout.links.routes", "pay"))
+    assert "price_order" in _called_names(_function("checkout.opening", "open_api_order"))
+    assert "price_link_order" in _called_names(_function("checkout.opening", "open_link_order"))
+    for pricing in ("price_order", "price_link_order"):
+        assert "_priced" in _called_names(_function("checkout.opening", pricing)), pricing
+    # Two openers, two names: nothing else in checkout/ is called open_order.
+    for name, path in MODULES.items():
+        defined = {
+            node.name
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.FunctionDef)
+        }
+        assert "open_order" not in defined, name

@@ -11,6 +11,7 @@ from checkout import (
     audit,
     credentials,
     jsonio,
+    opening,
     orders,
     payment_links,
     schemas,
@@ -202,9 +203,9 @@ def _external_id(value: object) -> str | None:
         raise ApiError("externalId must be a string", 422, "validation_error", "externalId")
     if not value:
         raise ApiError("externalId must not be empty", 422, "validation_error", "externalId")
-    if len(value) > orders.EXTERNAL_ID_MAX:
+    if len(value) > opening.EXTERNAL_ID_MAX:
         raise ApiError(
-            f"externalId must be at most {orders.EXTERNAL_ID_MAX} characters",
+            f"externalId must be at most {opening.EXTERNAL_ID_MAX} characters",
             422,
             "validation_error",
             "externalId",
@@ -224,7 +225,7 @@ def create_payment_intent():
     _check_fields("createPaymentIntent", body)
     external_id = _external_id(body.get("externalId"))
     # The amount goes as sent: whether it is read, and how, depends on the provider's mode.
-    order = orders.open_order(provider, external_id, body.get("amount"))
+    order = opening.open_api_order(provider, external_id, body.get("amount"))
     return jsonify(schemas.api_order(order, urls.base_url()))
 
 

@@ -11,7 +11,7 @@ from flask import (
     url_for,
 )
 
-from checkout import branding, link_analytics, money, payment_links, qr, urls, web
+from checkout import branding, link_analytics, money, opening, payment_links, qr, urls, web
 from checkout.errors import ValidationError
 from checkout.extensions import limiter
 from checkout.links.forms import PayForm, UnlockForm
@@ -182,7 +182,7 @@ def pay(link_id: str):
     try:
         # A browser without the cookie (a script, or one that refused it) gets a new id,
         # and so an order of its own.
-        order = payment_links.open_order(
+        order = opening.open_link_order(
             link.id, form.quantity.data, web.client_address(), _visitor_id()
         )
     except ValidationError as error:

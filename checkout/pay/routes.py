@@ -19,6 +19,7 @@ from flask import (
 from checkout import (
     branding,
     database,
+    link_holds,
     orders,
     page_cache,
     payment_links,
@@ -75,7 +76,7 @@ def _payment_panel(order: Order, customer_returned: bool) -> PaymentPanel | None
     order's PaymentIntent, and about the order when the customer is back from Cash App.
 
     With Stripe the customer starts paying here, so a limited link's order takes its hold
-    (payment_links.start_hold) once the Buy Button or the PaymentIntent is ready; in the
+    (link_holds.start_hold) once the Buy Button or the PaymentIntent is ready; in the
     sandbox the first button pressed takes it. A refusal is raised as LinkUnavailable.
     """
     if stripe_gateway.is_sandbox():
@@ -83,7 +84,7 @@ def _payment_panel(order: Order, customer_returned: bool) -> PaymentPanel | None
     if order.mode is PaymentMode.BUY_BUTTON:
         if not orders.is_payable(order):
             return None
-        payment_links.start_hold(order.id, web.client_address())
+        link_holds.start_hold(order.id, web.client_address())
         return PaymentPanel("buy_button", buy_button_id=order.service.buy_button_id)
     if orders.is_final(order):
         return None
@@ -98,7 +99,7 @@ def _payment_panel(order: Order, customer_returned: bool) -> PaymentPanel | None
         return PaymentPanel("unavailable")
     if not orders.is_payable(order):
         return None
-    payment_links.start_hold(order.id, web.client_address())
+    link_holds.start_hold(order.id, web.client_address())
     return PaymentPanel("cashapp", client_secret=client_secret)
 
 
@@ -186,14 +187,14 @@ def checkout():
     order = _order_or_404()
     # Asked before Stripe is: a customer who could not hold a use gets no PaymentIntent. A
     # customer back from Cash App is asked about only once Stripe has said they did not pay.
-    blocked = None if returned else payment_links.hold_refusal(order, web.client_address())
+    blocked = None if returned else link_holds.hold_refusal(order, web.client_address())
     if blocked:
         return _link_unavailable(order, blocked)
     try:
         panel = _payment_panel(order, returned)
     except payment_links.LinkUnavailable as refused:
         return _link_unavailable(order, refused)
-    held = payment_links.has_timed_hold(order)
+    held = link_holds.has_timed_hold(order)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
     waiting = returned and order.status in orders.UNFINISHED
@@ -244,14 +245,14 @@ def status():
         except stripe_gateway.StripeError:
             log.warning("Could not refresh order %s from Stripe", order.id, exc_info=True)
     # The page is open: its order keeps its hold on a limited link's use a while longer.
-    payment_links.extend_hold(order, paying=bool(request.args.get("paying")))
+    link_holds.extend_hold(order, paying=bool(request.args.get("paying")))
     # `final`: nothing more will happen to the order, so the page stops asking. `held`: the
     # order holds a use its page must keep asking for (the page reloads when it is lost).
     answer = jsonify(
         orderId=order.id,
         status=order.status.value,
         final=orders.is_final(order),
-        held=payment_links.has_timed_hold(order),
+        held=link_holds.has_timed_hold(order),
     )
     return answer, 200, web.NO_STORE
 
@@ -275,7 +276,7 @@ def sandbox():
         # Pressing success or processing is starting to pay: it needs one of a limited
         # link's uses, as a PaymentIntent does with Stripe; a failure needs none.
         try:
-            payment_links.start_hold(order.id, web.client_address())
+            link_holds.start_hold(order.id, web.client_address())
         except payment_links.LinkUnavailable as refused:
             return _link_unavailable(order, refused)
     payments.simulate(order.id, outcome)

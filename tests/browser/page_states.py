@@ -15,7 +15,17 @@ from pathlib import Path
 from playwright.sync_api import Page
 from sqlalchemy import select
 
-from checkout import audit, branding, orders, payment_links, payments, stripe_events, throttle
+from checkout import (
+    audit,
+    branding,
+    link_holds,
+    opening,
+    orders,
+    payment_links,
+    payments,
+    stripe_events,
+    throttle,
+)
 from checkout.extensions import db
 from checkout.models import Notification, Order, OrderStatus, PaymentLink, Provider, utcnow
 from checkout.orders import Outcome
@@ -355,14 +365,14 @@ def build_world(app, make) -> World:
         world.links["busy"] = _link_row(app, service, max_uses=1)
         world.links["expired"] = _link_row(app, service)
         world.links["inactive"] = _link_row(app, service)
-        world.orders["from_link"] = payment_links.open_order(
+        world.orders["from_link"] = opening.open_link_order(
             world.links["plain"], 2, CLIENT, None
         ).id
-        used = payment_links.open_order(world.links["used_up"], 1, "10.0.0.1", None).id
+        used = opening.open_link_order(world.links["used_up"], 1, "10.0.0.1", None).id
         payments.simulate(used, Outcome.SUCCEEDED)
-        holding = payment_links.open_order(world.links["busy"], 1, "10.0.0.3", None).id
-        payment_links.start_hold(holding, "10.0.0.3")  # that customer has started paying
-        world.orders["from_inactive_link"] = payment_links.open_order(
+        holding = opening.open_link_order(world.links["busy"], 1, "10.0.0.3", None).id
+        link_holds.start_hold(holding, "10.0.0.3")  # that customer has started paying
+        world.orders["from_inactive_link"] = opening.open_link_order(
             world.links["inactive"], 1, "10.0.0.2", None
         ).id
         inactive = db.session.get(PaymentLink, world.links["inactive"])

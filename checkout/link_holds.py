@@ -1,0 +1,254 @@
+"""Holds on a limited payment link's uses: a customer who starts paying holds one until the
+payment ends or the checkout page stops polling, and one address starts only so many."""
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from checkout import orders, payment_links, throttle
+from checkout.extensions import db
+from checkout.models import Order, OrderStatus, PaymentLink, utcnow
+
+HOLD_BUCKET = "link-hold"
+
+
+class LinkBusy(payment_links.LinkUnavailable):
+    """Every remaining payment of a limited link is being made right now; `frees_at` is
+    when the first hold may end (None while only payments under way hold them)."""
+
+    reason = "busy"
+
+    def __init__(self, message: str, frees_at: datetime | None = None):
+        super().__init__(message)
+        self.frees_at = frees_at
+
+
+class HoldLimitReached(payment_links.LinkUnavailable):
+    """The client has started paying for the link as often as LINK_HOLDS_PER_CLIENT allows
+    in LINK_HOLD_WINDOW_SECONDS; it may start again at `frees_at`."""
+
+    reason = "hold_limit"
+
+    def __init__(self, message: str, wait: throttle.Lockout):
+        super().__init__(message)
+        self.retry_after = wait.seconds
+        self.frees_at = utcnow() + timedelta(seconds=wait.seconds)
+
+
+def hold_time() -> timedelta:
+    """The longest a hold lasts, however long the checkout page polls (LINK_HOLD_SECONDS)."""
+    return timedelta(seconds=current_app.config["LINK_HOLD_SECONDS"])
+
+
+def first_hold_time() -> timedelta:
+    """How long a hold lasts past its start or the page's last poll (LINK_FIRST_HOLD_SECONDS)."""
+    return timedelta(seconds=current_app.config["LINK_FIRST_HOLD_SECONDS"])
+
+
+def _hold_window() -> timedelta:
+    return timedelta(seconds=current_app.config["LINK_HOLD_WINDOW_SECONDS"])
+
+
+def holding(now: datetime):
+    """The orders that hold a use: a payment under way, or a customer who started paying and
+    whose hold has not ended. An order nobody started paying holds nothing; a failure,
+    cancellation or expiry ends its hold at once (orders._move clears it)."""
+    return or_(
+        Order.status == OrderStatus.PROCESSING,
+        Order.status.in_(orders.PAYABLE) & (Order.held_until > now),
+    )
+
+
+def _held_uses(link_id: str, now: datetime, besides: str | None = None) -> int:
+    query = (
+        select(func.count())
+        .select_from(Order)
+        .where(Order.payment_link_id == link_id, holding(now))
+    )
+    if besides is not None:
+        query = query.where(Order.id != besides)
+    return db.session.scalar(query)
+
+
+def holds_use(order: Order, now: datetime) -> bool:
+    """Whether the order holds one of its link's uses now."""
+    return order.status is OrderStatus.PROCESSING or (
+        orders.is_payable(order) and order.held_until is not None and order.held_until > now
+    )
+
+
+def has_timed_hold(order: Order) -> bool:
+    """Whether the order holds a use that ends unless its checkout page keeps polling."""
+    return orders.is_payable(order) and holds_use(order, utcnow())
+
+
+def _keyed(kind: str, link_id: str, value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{kind}|{link_id}|{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def client_hash(link_id: str, client: str) -> str:
+    """A per-link keyed hash of the client (its address, or IPv6 /64: throttle.client_key);
+    the address itself is never stored."""
+    return _keyed("link-hold", link_id, throttle.client_key(client))
+
+
+def browser_hash(link_id: str, browser: str) -> str:
+    """A per-link keyed hash of the browser's visitor cookie (links.routes sets it)."""
+    return _keyed("link-browser", link_id, browser)
+
+
+def busy_refusal(link_id: str, now: datetime) -> LinkBusy:
+    """The refusal of a full link, with the earliest time one of its holds may end."""
+    frees_at = db.session.scalar(
+        select(func.min(Order.held_until)).where(
+            Order.payment_link_id == link_id,
+            Order.status.in_(orders.PAYABLE),
+            Order.held_until > now,
+        )
+    )
+    return LinkBusy(
+        "Every remaining payment of this link is being made right now. Try again in a few minutes.",
+        frees_at,
+    )
+
+
+def is_full(link: PaymentLink, now: datetime, besides: str | None = None) -> bool:
+    """Whether every use of a limited link is paid or held (by an order other than `besides`)."""
+    return (
+        payment_links.completed_uses(link.id) + _held_uses(link.id, now, besides) >= link.max_uses
+    )
+
+
+def _needs_hold(order: Order, now: datetime) -> bool:
+    link = order.payment_link
+    return (
+        link is not None
+        and link.max_uses is not None
+        and orders.is_payable(order)
+        and not holds_use(order, now)
+    )
+
+
+def _hold_limit(link_id: str, client: str) -> HoldLimitReached | None:
+    """The refusal of a client that started as many holds on the link as the window allows."""
+    config = current_app.config
+    wait = throttle.lockout(
+        HOLD_BUCKET, client_hash(link_id, client), _hold_window(), config["LINK_HOLDS_PER_CLIENT"]
+    )
+    if wait is None:
+        return None
+    return HoldLimitReached(
+        "You have started paying for this link as often as it allows in a while. "
+        f"You can start again {wait.wait_text}.",
+        wait,
+    )
+
+
+def blocks_payment(order: Order) -> payment_links.LinkUnavailable | None:
+    """For a link's unpaid order: why the link no longer takes its payment, or None.
+
+    An order that holds no use (its customer has not started paying, or the hold ended)
+    may still be paid while the link has a use that no other order holds.
+    """
+    link = order.payment_link
+    if link is None or not orders.is_unpaid(order):
+        return None
+    now = utcnow()
+    problem = payment_links.unavailability(link, now)
+    if problem or link.max_uses is None or holds_use(order, now):
+        return problem
+    if is_full(link, now, besides=order.id):
+        return busy_refusal(link.id, now)
+    return None
+
+
+def hold_refusal(order: Order, client: str) -> payment_links.LinkUnavailable | None:
+    """Why start_hold would refuse this client now (see blocks_payment), or None; it takes
+    nothing, so a page can say so before Stripe is asked for anything."""
+    problem = blocks_payment(order)
+    if problem is None and _needs_hold(order, utcnow()):
+        problem = _hold_limit(order.payment_link_id, client)
+    return problem
+
+
+def start_hold(order_id: str, client: str) -> bool:
+    """The customer starts paying a limited link's order: hold one of its uses for
+    LINK_FIRST_HOLD_SECONDS, or raise LinkUnavailable (LinkBusy, HoldLimitReached).
+
+    Returns whether a hold started. An order that holds a use keeps it (as a status poll
+    would extend it); an order of an unlimited link, or one no longer payable, needs none.
+    Each hold started counts towards LINK_HOLDS_PER_CLIENT for the client's address.
+    """
+
+    def work() -> bool:
+        # Only a limited link's order takes the link's lock.
+        link_id = db.session.scalar(
+            select(Order.payment_link_id)
+            .join(PaymentLink, PaymentLink.id == Order.payment_link_id)
+            .where(Order.id == order_id, PaymentLink.max_uses.is_not(None))
+        )
+        if link_id is None:
+            return False
+        link = payment_links.lock_link(link_id)
+        order = orders.lock_order(order_id)
+        now = utcnow()
+        if link.max_uses is None or order is None or not orders.is_payable(order):
+            return False
+        if holds_use(order, now):
+            _extend(order, now)
+            return False
+        problem = payment_links.unavailability(link, now)
+        if problem:
+            raise problem
+        if is_full(link, now, besides=order.id):
+            raise busy_refusal(link.id, now)
+        refusal = _hold_limit(link.id, client)
+        if refusal:
+            raise refusal
+        throttle.record(HOLD_BUCKET, client_hash(link.id, client))
+        order.hold_started_at = now
+        order.held_until = min(now + first_hold_time(), now + hold_time())
+        orders.note(
+            order, "hold", f"Holds one of the link's uses until {order.held_until:%H:%M:%S} UTC"
+        )
+        return True
+
+    return payment_links.refusing_transaction(work)
+
+
+def _extend(order: Order, now: datetime) -> None:
+    until = min(now + first_hold_time(), order.hold_started_at + hold_time())
+    if until > order.held_until:
+        order.held_until = until
+
+
+def extend_hold(order: Order, *, paying: bool = False) -> None:
+    """The order's checkout page is still open (its status poll): keep the order's hold for
+    LINK_FIRST_HOLD_SECONDS more, up to LINK_HOLD_SECONDS from its start. A customer who
+    pressed the page's pay button (`paying`) leaves it for Cash App or Stripe's page, where
+    nothing polls: the hold lasts to that end at once. A hold that has ended stays ended."""
+    now = utcnow()
+    if not (has_timed_hold(order) and order.hold_started_at is not None):
+        return
+    end = order.hold_started_at + hold_time()
+    until = end if paying else min(now + first_hold_time(), end)
+    if until <= order.held_until:
+        return
+    # One UPDATE, guarded by the hold it extends: the order's version stays, so no writer
+    # of its status is made to retry, and a hold ended meanwhile is not brought back.
+    db.session.execute(
+        update(Order)
+        .where(
+            Order.id == order.id,
+            Order.hold_started_at == order.hold_started_at,
+            Order.held_until > now,
+            Order.status.in_(orders.PAYABLE),
+        )
+        .values(held_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

@@ -1,0 +1,344 @@
+"""Opening orders, from the API and from payment links: the one place an order is made.
+
+Both openers price through `_priced`, so a readiness or pricing rule added there holds for
+both; the rules only the API has always applied are asked with `by_api`.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from checkout import link_holds, money, orders, payment_links, stripe_gateway
+from checkout.errors import DomainError, ValidationError
+from checkout.extensions import db
+from checkout.models import (
+    Order,
+    OrderEvent,
+    OrderStatus,
+    PaymentLink,
+    PaymentMode,
+    Provider,
+    Service,
+    utcnow,
+)
+
+EXTERNAL_ID_MAX = 255
+
+
+class OrderError(DomainError):
+    """A request to open an order that the order rules refuse."""
+
+
+class PaymentNotConfigured(OrderError):
+    """The provider's way of paying is not set up for this order."""
+
+
+class AmountRefused(OrderError):
+    """A valid amount the service's price does not allow (below it, or not a multiple)."""
+
+    param = "amount"
+
+
+class AmountBelowMinimum(AmountRefused):
+    """An order total below the smallest charge Stripe makes in its currency."""
+
+
+class AmountInvalid(OrderError):
+    """An amount that is no amount at all: not positive, too precise or too large."""
+
+    param = "amount"
+
+
+class ServiceUnavailable(OrderError):
+    """The service has been turned off."""
+
+
+class ExternalIdTaken(OrderError):
+    """The provider's externalId already names an order with another amount."""
+
+    param = "external_id"
+
+
+# Pricing, shared by both openers
+
+
+def buy_button_ready(service: Service) -> bool:
+    """Whether the service has a Buy Button and the Stripe Payment Link behind it, which only
+    sessions of that Payment Link pay."""
+    return bool(service.buy_button_id and service.stripe_payment_link_id)
+
+
+def check_ready(service: Service, mode: PaymentMode, *, by_api: bool) -> None:
+    """Raise PaymentNotConfigured (or stripe_gateway.CashAppUnavailable) when the way of
+    paying cannot take the order's payment.
+
+    With Stripe keys, Cash App takes only USD and only while Stripe allows it: asked of the
+    API's orders alone (`by_api`); a link's order opens, and its checkout page says why it
+    cannot be paid.
+    """
+    if mode is PaymentMode.BUY_BUTTON:
+        if not buy_button_ready(service):
+            raise PaymentNotConfigured("Stripe Buy Button not configured")
+        return
+    if not (by_api and stripe_gateway.has_stripe_keys()):
+        return
+    if service.currency != "usd":
+        raise PaymentNotConfigured(
+            f"Cash App payments are not available in {service.currency.upper()}"
+        )
+    if stripe_gateway.cashapp_refused():
+        raise stripe_gateway.CashAppUnavailable("Cash App payments are not available")
+
+
+def _priced(
+    service: Service, mode: PaymentMode, cash_app_quantity: Callable[[], int], *, by_api: bool
+) -> int:
+    """The quantity an order buys, once the way of paying is ready.
+
+    With a Buy Button the customer picks the quantity on Stripe's page, and the session's
+    line items settle the order; with Cash App the opener's rule says (`cash_app_quantity`).
+    Stripe's minimum charge is asked of the API's orders alone (`by_api`): only a service
+    priced before the rule existed is below it, as saving one checks it.
+    """
+    check_ready(service, mode, by_api=by_api)
+    quantity = 1 if mode is PaymentMode.BUY_BUTTON else cash_app_quantity()
+    if by_api:
+        try:
+            money.check_minimum_charge(service.price_minor * quantity, service.currency)
+        except money.AmountError as error:
+            raise AmountBelowMinimum(str(error)) from None
+    return quantity
+
+
+def price_order(provider: Provider, amount: object) -> int:
+    """The quantity a provider's API request buys, or raise OrderError.
+
+    `amount` is the request's value as it came: only Cash App mode reads it, so in Buy Button
+    mode anything there is ignored.
+    """
+    service = provider.service
+    return _priced(service, provider.mode, lambda: _cash_app_quantity(service, amount), by_api=True)
+
+
+def price_link_order(link: PaymentLink, mode: PaymentMode, quantity: int | None) -> int:
+    """The quantity a customer's pay from a link buys, or raise OrderError or
+    ValidationError (a quantity outside the link's range)."""
+    return _priced(link.service, mode, lambda: _link_quantity(link, quantity), by_api=False)
+
+
+def _plain(value: Decimal) -> str:
+    """'5.00' -> '5', '2.50' -> '2.5', never scientific notation."""
+    return format(value.normalize(), "f")
+
+
+def _cash_app_quantity(service: Service, amount: object) -> int:
+    """The quantity a Cash App request's amount buys: a multiple of the price, 1 if none."""
+    if amount is None:
+        return 1
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+        raise AmountInvalid("amount must be a number")
+    if not Decimal(amount).is_nan() and amount <= 0:
+        raise AmountRefused("Amount cannot be less than service price")
+    try:
+        total = money.to_minor(amount, service.currency)
+    except money.AmountError as error:
+        raise AmountInvalid(str(error)) from None
+    if total < service.price_minor:
+        raise AmountRefused("Amount cannot be less than service price")
+    if total % service.price_minor:
+        raise AmountRefused(f"Amount must be a multiple of {_plain(service.price)}")
+    return total // service.price_minor
+
+
+def _link_quantity(link: PaymentLink, quantity: int | None) -> int:
+    """The link's quantity, or the customer's choice within its range if it lets them choose."""
+    if not link.adjustable_quantity:
+        return link.quantity
+    if quantity is None or not link.min_quantity <= quantity <= link.max_quantity:
+        raise ValidationError(
+            "quantity", f"Choose a quantity from {link.min_quantity} to {link.max_quantity}"
+        )
+    return quantity
+
+
+def new_order(
+    service: Service,
+    quantity: int,
+    *,
+    opened_by: str,
+    mode: PaymentMode,
+    provider: Provider | None = None,
+    payment_link: PaymentLink | None = None,
+    external_id: str | None = None,
+    client_hash: str | None = None,
+    browser_hash: str | None = None,
+) -> Order:
+    """Add an order at the service's current price, with its first timeline line; the caller
+    commits."""
+    order = Order(
+        provider_id=provider.id if provider else None,
+        payment_link_id=payment_link.id if payment_link else None,
+        service_id=service.id,
+        external_id=external_id,
+        mode=mode,
+        currency=service.currency,
+        unit_price_minor=service.price_minor,
+        quantity=quantity,
+        amount_minor=service.price_minor * quantity,
+        livemode=stripe_gateway.is_livemode(),
+        client_hash=client_hash,
+        browser_hash=browser_hash,
+    )
+    order.events.append(
+        OrderEvent(kind="created", message=f"Opened {opened_by}: {quantity} × {service.title}")
+    )
+    db.session.add(order)
+    return order
+
+
+# The API's opener
+
+
+def open_api_order(provider: Provider, external_id: str | None, amount: object) -> Order:
+    """Create the order for a provider's API request, or return the one its externalId made.
+
+    A repeated request gets its order back whatever happened since (the service turned
+    off, Cash App refused): only a different amount is a conflict.
+    """
+    if external_id is not None:
+        existing = _find_by_external_id(provider.id, external_id)
+        if existing is not None:
+            return _same_or_conflict(existing, provider, amount)
+    service = provider.service
+    if not service.active:
+        raise ServiceUnavailable("Service is not available")
+    quantity = price_order(provider, amount)
+    order = new_order(
+        service,
+        quantity,
+        opened_by="by API",
+        mode=provider.mode,
+        provider=provider,
+        external_id=external_id,
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same externalId won the insert.
+        db.session.rollback()
+        existing = _find_by_external_id(provider.id, external_id)
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, provider, amount)
+    return order
+
+
+def _find_by_external_id(provider_id: str, external_id: str | None) -> Order | None:
+    return db.session.scalar(
+        select(Order).where(Order.provider_id == provider_id, Order.external_id == external_id)
+    )
+
+
+def _same_or_conflict(existing: Order, provider: Provider, amount: object) -> Order:
+    """The order an externalId already made, if the repeated request asks the same amount."""
+    if existing.mode is PaymentMode.BUY_BUTTON:
+        return existing  # its amount is what was bought on Stripe's page; a request has none
+    total = provider.service.price_minor * _cash_app_quantity(provider.service, amount)
+    if existing.amount_minor != total:
+        raise ExternalIdTaken(
+            f"externalId {existing.external_id!r} is already used by order {existing.id} "
+            f"with amount {_plain(existing.amount)}"
+        )
+    return existing
+
+
+# The payment links' opener
+
+
+def open_link_order(link_id: str, quantity: int | None, client: str, browser: str | None) -> Order:
+    """Open an order from a link; it holds none of a limited link's uses until the customer
+    starts paying it (link_holds.start_hold).
+
+    One browser at one address has one open order per limited link: paying again returns
+    it (at the new quantity while no payment has been started for it). Another browser, or
+    a request without the browser's cookie (`browser` None), gets an order of its own and
+    never changes anyone's. A link whose uses are all paid or held refuses new orders.
+    """
+
+    def work() -> Order:
+        link = payment_links.lock_link(link_id)
+        now = utcnow()
+        problem = payment_links.unavailability(link, now)
+        if problem:
+            raise problem
+        provider = link.provider
+        mode = provider.mode if provider else PaymentMode.CASHAPP
+        try:
+            chosen = price_link_order(link, mode, quantity)
+        except PaymentNotConfigured:
+            raise payment_links.LinkMisconfigured(
+                "This payment link cannot take payments."
+            ) from None
+        hashed = link_holds.client_hash(link.id, client)
+        browser_hashed = link_holds.browser_hash(link.id, browser) if browser else None
+        if link.max_uses is not None:
+            mine = _open_order_of(link.id, hashed, browser_hashed, now)
+            if mine is not None:
+                return _requantify(mine, chosen, now)
+            if link_holds.is_full(link, now):
+                raise link_holds.busy_refusal(link.id, now)
+        return new_order(
+            link.service,
+            chosen,
+            opened_by=f"from payment link {link.id}",
+            mode=mode,
+            provider=provider,
+            payment_link=link,
+            client_hash=hashed,
+            browser_hash=browser_hashed,
+        )
+
+    return payment_links.refusing_transaction(work)
+
+
+def _open_order_of(
+    link_id: str, hashed: str, browser_hashed: str | None, now: datetime
+) -> Order | None:
+    """The browser's order at this address that is still being paid, or opened within
+    LINK_HOLD_SECONDS and not given up on; None without a browser."""
+    if browser_hashed is None:
+        return None
+    recent = (Order.status == OrderStatus.PENDING) & (
+        Order.created_at > now - link_holds.hold_time()
+    )
+    return db.session.scalar(
+        select(Order)
+        .where(
+            Order.payment_link_id == link_id,
+            Order.client_hash == hashed,
+            Order.browser_hash == browser_hashed,
+            or_(link_holds.holding(now), recent),
+        )
+        .order_by(Order.created_at.desc())
+        .limit(1)
+    )
+
+
+def _requantify(order: Order, quantity: int, now: datetime) -> Order:
+    """The browser's open order, at the quantity asked for if no payment has started for it
+    (a PaymentIntent is made for one amount, a hold for one order; then it is returned as
+    it is)."""
+    if (
+        order.quantity != quantity
+        and order.status is OrderStatus.PENDING
+        and order.mode is PaymentMode.CASHAPP
+        and order.stripe_payment_intent_id is None
+        and not link_holds.holds_use(order, now)
+    ):
+        orders.change_quantity(
+            order, quantity, f"Customer chose {quantity} instead of {order.quantity}"
+        )
+    return order
