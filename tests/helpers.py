@@ -35,12 +35,12 @@ def timestamped_signature(
     return {"Signature": f"t={at},v1={mac}"}
 
 
-def open_order(client, key, **body):
+def api_open_order(client, key, **body):
     """POST create-payment-intent with a Bearer key; returns the response."""
     return client.post("/api/v1/create-payment-intent", json=body, headers=bearer(key))
 
 
-def order_json(client, key, order_id: str) -> dict:
+def api_order_json(client, key, order_id: str) -> dict:
     """The order as the provider's API shows it."""
     return client.get(f"/api/v1/orders/{order_id}", headers=bearer(key)).get_json()
 
@@ -66,9 +66,9 @@ def webhook_secret(provider_page: str) -> str:
     return re.search(r'value="(whsec_[^"]+)" data-webhook-secret', provider_page)[1]
 
 
-def new_order(client, key, **body) -> str:
+def api_new_order(client, key, **body) -> str:
     """Open an order through the API; its id."""
-    return open_order(client, key, **body).get_json()["orderId"]
+    return api_open_order(client, key, **body).get_json()["orderId"]
 
 
 def simulate(client, order_id: str, outcome: str = "succeeded", **extra):
@@ -85,9 +85,9 @@ def simulate(client, order_id: str, outcome: str = "succeeded", **extra):
     return client.post("/checkout/sandbox", data=data, **extra)
 
 
-def pay(client, key, external_id: str, **body) -> str:
+def api_paid_order(client, key, external_id: str, **body) -> str:
     """Open an order through the API and press the sandbox's success button; its id."""
-    order_id = new_order(client, key, externalId=external_id, **body)
+    order_id = api_new_order(client, key, externalId=external_id, **body)
     assert simulate(client, order_id).status_code == 303
     return order_id
 

@@ -12,11 +12,11 @@ from checkout.models import ApiKey
 from tests.helpers import (
     ALL_SCOPES,
     UNREACHABLE_HOOK,
+    api_open_order,
+    api_paid_order,
     create_link,
     csrf_token,
     form_post,
-    open_order,
-    pay,
     provider_form,
 )
 
@@ -50,7 +50,7 @@ def test_a_new_key_is_shown_once_after_a_redirect_and_a_reload_makes_no_second_k
     key = new_key_on(shown.text)
     assert key and key not in location
     assert shown.headers["Cache-Control"] == "no-store"
-    assert open_order(admin_client, key, externalId="K-1").status_code == 200
+    assert api_open_order(admin_client, key, externalId="K-1").status_code == 200
     assert key_count(app, provider_id) == 2
 
     reloaded = admin_client.get(location)
@@ -146,7 +146,7 @@ def targets(admin_client, make, client):
     provider_id, key = make.provider(service_id=service_id, webhook_url=UNREACHABLE_HOOK)
     page = admin_client.get(f"/admin/providers/{provider_id}").text
     key_id = re.search(r"/keys/(key_\w+)/revoke", page)[1]
-    order_id = pay(client, key, "C-1", amount=25)
+    order_id = api_paid_order(client, key, "C-1", amount=25)
     make.admin("second@example.com", "second admin password")
     admins = admin_client.get("/admin/admins").text
     admin_id = re.search(r"/admin/admins/(\d+)/remove", admins)[1]

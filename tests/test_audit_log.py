@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from tests.helpers import (
     ALL_SCOPES,
     UNREACHABLE_HOOK,
+    api_new_order,
     bearer,
     create_link,
     csrf_token,
     form_post,
-    new_order,
     provider_form,
     shown_once,
 )
@@ -165,7 +165,7 @@ def test_link_changes_and_money_decisions_in_the_admin_are_recorded(
     copied = press(admin_client, link_page, f"{link_page}/copy")
     twin = re.search(r"/admin/links/(plink_\w+)/edit", copied.headers["Location"])[1]
 
-    order_id = new_order(client, provider_key, externalId="M-1", amount=15)
+    order_id = api_new_order(client, provider_key, externalId="M-1", amount=15)
     intent = payment_intent(order_id, 1000, "succeeded", "pi_1")
     post_event(client, event("payment_intent.succeeded", intent))
     order_page = f"/admin/orders/{order_id}"
@@ -237,7 +237,7 @@ def test_links_created_through_the_api_are_recorded_with_the_key_prefix(
     client, admin_client, api_key
 ):
     created = client.post("/api/v1/payment-links", json={}, headers=bearer(api_key)).get_json()
-    new_order(client, api_key, externalId="N-1", amount=5)
+    api_new_order(client, api_key, externalId="N-1", amount=5)
     recorded = entries(admin_client, actor_kind="api-key")
     assert [(entry["action"], entry["id"]) for entry in recorded] == [
         ("link.created", created["id"])

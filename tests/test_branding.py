@@ -11,10 +11,10 @@ import pytest
 
 from checkout import branding
 from tests.helpers import (
+    api_new_order,
     create_link,
     csrf_token,
     form_post,
-    new_order,
     order_from,
     pay_link,
     simulate,
@@ -120,7 +120,7 @@ def test_display_name_accent_and_png_logo_show_on_the_checkout_page(admin_client
         accent_color="#00A250",
     )
     assert response.status_code == 302, response.text
-    order_id = new_order(client, key)
+    order_id = api_new_order(client, key)
 
     page = client.get(f"/checkout?orderId={order_id}").text
 
@@ -138,7 +138,7 @@ def test_display_name_accent_and_png_logo_show_on_the_checkout_page(admin_client
 def test_the_paid_page_keeps_the_branding(admin_client, client, provider):
     provider_id, key = provider
     save_branding(admin_client, provider_id, svg_bytes(), accent_color="#0b5fff")
-    order_id = new_order(client, key)
+    order_id = api_new_order(client, key)
     simulate(client, order_id)
 
     page = client.get(f"/checkout?orderId={order_id}").text
@@ -189,7 +189,7 @@ def test_removing_the_logo_stops_serving_it(admin_client, client, provider):
 
     assert response.status_code == 302
     assert client.get(url).status_code == 404
-    assert logo_url(client.get(f"/checkout?orderId={new_order(client, key)}").text) is None
+    assert logo_url(client.get(f"/checkout?orderId={api_new_order(client, key)}").text) is None
 
 
 def test_saving_without_a_file_keeps_the_logo(admin_client, provider):
@@ -209,7 +209,7 @@ def test_display_name_defaults_to_the_provider_name(admin_client, client, provid
     save_branding(admin_client, provider_id, display_name="Shown Name")
     save_branding(admin_client, provider_id, display_name="")
 
-    page = client.get(f"/checkout?orderId={new_order(client, key)}").text
+    page = client.get(f"/checkout?orderId={api_new_order(client, key)}").text
 
     assert re.search(r"data-brand-name>Bitloader<", page)
     assert accent_style(page) is None  # no accent: Kassa's own colours
@@ -275,7 +275,7 @@ def test_the_logo_fits_the_page_csp(admin_client, client, provider):
     (style-src 'unsafe-inline'), so the page's policy lets both through."""
     provider_id, key = provider
     save_branding(admin_client, provider_id, png_bytes(), accent_color="#0b5fff")
-    response = client.get(f"/checkout?orderId={new_order(client, key)}")
+    response = client.get(f"/checkout?orderId={api_new_order(client, key)}")
 
     policy = dict(
         part.strip().split(" ", 1)
@@ -612,7 +612,7 @@ def test_cli_names_an_unknown_provider(runner, app):
 
 def test_a_cached_checkout_page_follows_a_branding_change(admin_client, client, provider):
     provider_id, key = provider
-    order_id = new_order(client, key)
+    order_id = api_new_order(client, key)
     before = client.get(f"/checkout?orderId={order_id}").text
     assert client.get(f"/checkout?orderId={order_id}").text == before  # served again
 

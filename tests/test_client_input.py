@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from checkout.extensions import db
 from checkout.models import Admin, Order, PaymentLink, StripeEvent
-from tests.helpers import api_error, bearer, create_link, csrf_token, new_order
+from tests.helpers import api_error, api_new_order, bearer, create_link, csrf_token
 from tests.stripe_signing import WEBHOOK_SECRET, event, signature
 
 JSON = {"Content-Type": "application/json"}
@@ -368,7 +368,7 @@ def test_admin_date_filters_on_the_last_day_of_the_calendar_answer_200(
     admin_client, client, api_key, path, dates
 ):
     # The day after 9999-12-31 does not exist: its filter's end overflowed, 500.
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     response = admin_client.get(path, query_string=dates)
     assert response.status_code == 200
     if path != "/admin/audit":

@@ -12,11 +12,11 @@ import requests
 
 from tests.helpers import (
     api_error,
+    api_paid_order,
     bearer,
     notified,
     one_webhook_id_per_order,
     order_page,
-    pay,
     transitions,
 )
 from tests.plugins.servers import wait_until
@@ -166,12 +166,12 @@ def redis_up() -> bool:
 @pytest.mark.skipif(not REDIS, reason="needs REDIS_URL (the PostgreSQL + Redis pass)")
 def test_redis_restart_loses_no_notification(client, admin_client, receiver, workers, hooked):
     _, key, _ = hooked
-    queued = [pay(client, key, f"R-{n}") for n in range(5)]
+    queued = [api_paid_order(client, key, f"R-{n}") for n in range(5)]
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True)
     try:
         wait_until(lambda: not redis_up(), 10, message="Redis stopped")
         # Orders still get paid while Redis is down; their notifications wait in the outbox.
-        during = [pay(client, key, f"D-{n}") for n in range(3)]
+        during = [api_paid_order(client, key, f"D-{n}") for n in range(3)]
     finally:
         subprocess.run(REDIS_START, check=True, capture_output=True)
         wait_until(redis_up, 15, message="Redis is back")

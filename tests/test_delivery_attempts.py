@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from checkout import tasks
 from checkout.extensions import db
 from checkout.models import UNRECORDED, DeliveryAttempt, Notification, Order, OrderStatus
-from tests.helpers import csrf_token, new_order, pay, short_lock_waits
+from tests.helpers import api_new_order, api_paid_order, csrf_token, short_lock_waits
 from tests.plugins.servers import WORKER_ENV, wait_until
 from tests.slow_endpoint import SlowEndpoint, endless_headers, http_head
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
@@ -314,14 +314,14 @@ class TestStripeEventsBesideSlowDeliveries:
         _, other_key = make.provider(service_id, name="Prompt")
         workers(1)
         for number, key in enumerate(keys):
-            pay(client, key, f"SLOW-{number}", amount=10)
+            api_paid_order(client, key, f"SLOW-{number}", amount=10)
         wait_until(
             lambda: all(endpoint.open_count() == 1 for endpoint in slow),
             15,
             message="both delivery threads are sending to a slow endpoint",
         )
 
-        order_id = new_order(client, other_key, externalId="PROMPT-1", amount=10)
+        order_id = api_new_order(client, other_key, externalId="PROMPT-1", amount=10)
         intent = payment_intent(order_id, 1000, "succeeded", "pi_prompt")
         response = post_event(client, event("payment_intent.succeeded", intent), apply=False)
         assert response.get_json()["result"] == "queued"
@@ -350,7 +350,7 @@ def test_a_slow_endpoint_never_has_two_copies_of_a_notification_in_flight(
     endpoint = slow_endpoints(endless_headers(), step=1, pause=1.0)
     _, key = make.provider(webhook_url=endpoint.url)
     workers(1)
-    pay(client, key, "DRIP-1", amount=10)
+    api_paid_order(client, key, "DRIP-1", amount=10)
     wait_until(lambda: endpoint.connections, 15, message="the first attempt is in flight")
     message = wait_until(lambda: endpoint.connections[0].webhook_id, 5)
 

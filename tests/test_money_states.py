@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from tests.helpers import (
+    api_open_order,
+    api_order_json,
     csrf_token,
     notified,
-    open_order,
-    order_json,
     order_page,
     pay_with_card,
     transitions,
@@ -27,7 +27,7 @@ def app_config():
 @pytest.fixture
 def order(client, provider_key):
     """A $15 Cash App order; returns its API view."""
-    return open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
+    return api_open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
 
 
 def succeeded(order, amount=1500, intent_id="pi_1", currency="usd", **extra):
@@ -49,7 +49,7 @@ def test_underpaid_order_waits_for_an_admin_who_accepts_it(
     client, admin_client, provider_key, order
 ):
     post_event(client, succeeded(order, amount=1000))
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "underpaid"
     assert body["paidAmount"] == Decimal("10.00") and body["amount"] == Decimal("15.00")
     dashboard = admin_client.get("/admin/").text
@@ -62,7 +62,7 @@ def test_underpaid_order_waits_for_an_admin_who_accepts_it(
     assert admin_client.post(accept).status_code == 400  # no form token
     response = admin_client.post(accept, data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid" and body["paidAmount"] == Decimal("10.00")
     page = order_page(admin_client, order["orderId"])
     assert notified(page) == ["payment_underpaid", "payment_succeeded"]
@@ -76,7 +76,7 @@ def test_underpaid_order_waits_for_an_admin_who_accepts_it(
 
 def test_payment_in_another_currency_is_underpaid(client, provider_key, order):
     post_event(client, succeeded(order, amount=150000, currency="jpy"))
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "underpaid"
     assert body["paidCurrency"] == "jpy" and body["paidAmount"] == Decimal("150000")
 
@@ -90,12 +90,12 @@ def test_underpaid_order_is_refunded_in_full_or_not_at_all(
         url, data={"amount": "4", **refund_form(admin_client, order["orderId"])}
     )
     assert part.status_code == 422 and "refunded in full, or accepted" in part.text
-    assert order_json(client, provider_key, order["orderId"])["status"] == "underpaid"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "underpaid"
     whole = admin_client.post(
         url, data={"amount": "", **refund_form(admin_client, order["orderId"])}
     )
     assert whole.status_code == 302
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("10.00")
     assert body["fullyRefunded"] is True
     assert notified(order_page(admin_client, order["orderId"])) == [
@@ -133,7 +133,7 @@ def dispute(status="needs_response", intent_id="pi_1", due_by=1_900_000_000, **e
 def test_dispute_won_goes_back_to_paid(client, admin_client, provider_key, order):
     post_event(client, succeeded(order))
     post_event(client, event("charge.dispute.created", dispute()))
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "disputed"
     assert body["dispute"] == {
         "id": "dp_1",
@@ -152,9 +152,12 @@ def test_dispute_won_goes_back_to_paid(client, admin_client, provider_key, order
     assert refused.status_code == 422 and "Only a paid order" in refused.text
 
     post_event(client, event("charge.dispute.updated", dispute("under_review")))
-    assert order_json(client, provider_key, order["orderId"])["dispute"]["status"] == "under_review"
+    assert (
+        api_order_json(client, provider_key, order["orderId"])["dispute"]["status"]
+        == "under_review"
+    )
     post_event(client, event("charge.dispute.closed", dispute("won")))
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid" and body["dispute"]["status"] == "won"
     assert notified(order_page(admin_client, order["orderId"])) == [
         "payment_succeeded",
@@ -167,10 +170,10 @@ def test_dispute_lost_is_final(client, admin_client, provider_key, order):
     post_event(client, succeeded(order))
     post_event(client, event("charge.dispute.created", dispute()))
     post_event(client, event("charge.dispute.closed", dispute("lost")))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "dispute_lost"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "dispute_lost"
     post_event(client, succeeded(order))
     post_event(client, event("charge.dispute.closed", dispute("won")))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "dispute_lost"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "dispute_lost"
     assert notified(order_page(admin_client, order["orderId"])) == [
         "payment_succeeded",
         "payment_disputed",
@@ -182,7 +185,7 @@ def test_dispute_of_an_unknown_payment_changes_nothing(client, provider_key, ord
     post_event(client, succeeded(order))
     response = post_event(client, event("charge.dispute.created", dispute(intent_id="pi_other")))
     assert response.applied == "ignored: no order for this dispute"
-    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 # Events out of order.
@@ -200,12 +203,12 @@ def test_late_processing_never_moves_a_failed_order_back(client, admin_client, p
         client, intent_event("payment_intent.processing", order, "processing", now - 5)
     )
     assert stale.applied == "no change"
-    assert order_json(client, provider_key, order["orderId"])["status"] == "failed"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "failed"
     retry = post_event(
         client, intent_event("payment_intent.processing", order, "processing", now + 5)
     )
     assert retry.applied == "applied"
-    assert order_json(client, provider_key, order["orderId"])["status"] == "processing"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "processing"
     page = order_page(admin_client, order["orderId"])
     assert transitions(page) == ["pending → failed", "failed → processing"]
     assert "processing ignored, older than the last change" in page
@@ -215,7 +218,7 @@ def test_late_failure_never_moves_a_retry_back(client, provider_key, order):
     now = int(time.time())
     post_event(client, intent_event("payment_intent.processing", order, "processing", now))
     post_event(client, intent_event("payment_intent.payment_failed", order, "failed", now - 5))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "processing"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "processing"
 
 
 # Refunds against the Stripe stand-in: each refund kept by id, with Stripe's status.
@@ -234,12 +237,12 @@ class TestRefundsWithStripe:
     @pytest.fixture
     def paid(self, client, provider_key, stripe_client):
         """A $15 Cash App order paid at the stand-in; (order id, PaymentIntent id)."""
-        order_id = open_order(client, provider_key, amount=15).get_json()["orderId"]
+        order_id = api_open_order(client, provider_key, amount=15).get_json()["orderId"]
         client.get(f"/checkout?orderId={order_id}")
-        intent_id = order_json(client, provider_key, order_id)["stripePaymentIntentId"]
+        intent_id = api_order_json(client, provider_key, order_id)["stripePaymentIntentId"]
         pay_with_card(stripe_client, intent_id, "4242424242424242")
         client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")  # back from Cash App
-        assert order_json(client, provider_key, order_id)["status"] == "paid"
+        assert api_order_json(client, provider_key, order_id)["status"] == "paid"
         return order_id, intent_id
 
     def refunds_at_stripe(self, stripe_client, intent_id):
@@ -255,11 +258,11 @@ class TestRefundsWithStripe:
         first, second = admin_client.post(url, data=form), admin_client.post(url, data=form)
         assert first.status_code == second.status_code == 302
         assert self.refunds_at_stripe(stripe_client, intent_id) == [200]
-        assert order_json(client, provider_key, order_id)["refundedAmount"] == Decimal("2.00")
+        assert api_order_json(client, provider_key, order_id)["refundedAmount"] == Decimal("2.00")
 
         admin_client.post(url, data={"amount": "2", **refund_form(admin_client, order_id)})
         assert self.refunds_at_stripe(stripe_client, intent_id) == [200, 200]
-        body = order_json(client, provider_key, order_id)
+        body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "partially_refunded"
         assert body["refundedAmount"] == Decimal("4.00")
         assert notified(order_page(admin_client, order_id)) == [
@@ -278,7 +281,7 @@ class TestRefundsWithStripe:
             f"/admin/orders/{order_id}/refund",
             data={"amount": "", **refund_form(admin_client, order_id)},
         )
-        body = order_json(client, provider_key, order_id)
+        body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "refunded" and body["fullyRefunded"] is True
         refund_id = stripe_client.v1.refunds.list(params={"payment_intent": intent_id}).data[0].id
 
@@ -286,7 +289,7 @@ class TestRefundsWithStripe:
             f"{stripe_standin}/_kassa/refunds/{refund_id}", json={"status": "failed"}, timeout=5
         ).json()
         assert post_event(client, event("refund.failed", failed)).applied == "applied"
-        body = order_json(client, provider_key, order_id)
+        body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "paid" and body["refundedAmount"] is None
         page = order_page(admin_client, order_id)
         assert notified(page) == ["payment_succeeded", "payment_refunded", "payment_refund_failed"]
@@ -294,25 +297,25 @@ class TestRefundsWithStripe:
         # A late success report of the same refund does not bring it back.
         late = {**failed, "status": "succeeded"}
         assert post_event(client, event("refund.updated", late)).applied == "no change"
-        assert order_json(client, provider_key, order_id)["status"] == "paid"
+        assert api_order_json(client, provider_key, order_id)["status"] == "paid"
 
     def test_refund_made_in_stripe_before_the_payment_event_is_kept(
         self, client, admin_client, provider_key, stripe_client
     ):
-        order_id = open_order(client, provider_key, amount=15).get_json()["orderId"]
+        order_id = api_open_order(client, provider_key, amount=15).get_json()["orderId"]
         client.get(f"/checkout?orderId={order_id}")
-        intent_id = order_json(client, provider_key, order_id)["stripePaymentIntentId"]
+        intent_id = api_order_json(client, provider_key, order_id)["stripePaymentIntentId"]
         pay_with_card(stripe_client, intent_id, "4242424242424242")
         refund = stripe_client.v1.refunds.create(
             params={"payment_intent": intent_id, "amount": 600}
         )
         created = post_event(client, event("refund.created", refund.to_dict()))
         assert created.applied == "kept: order not paid yet"
-        assert order_json(client, provider_key, order_id)["status"] == "pending"
+        assert api_order_json(client, provider_key, order_id)["status"] == "pending"
 
         intent = stripe_client.v1.payment_intents.retrieve(intent_id).to_dict()
         post_event(client, event("payment_intent.succeeded", intent))
-        body = order_json(client, provider_key, order_id)
+        body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "partially_refunded"
         assert body["refundedAmount"] == Decimal("6.00")
         assert transitions(order_page(admin_client, order_id)) == [
@@ -333,7 +336,7 @@ class TestRefundsWithStripe:
             "payment_intent": intent_id,
         }
         assert post_event(client, event("charge.refunded", charge)).applied == "applied"
-        body = order_json(client, provider_key, order_id)
+        body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
         assert notified(order_page(admin_client, order_id)) == [
             "payment_succeeded",
@@ -354,7 +357,7 @@ class TestRefundsWithStripe:
                 "status": "succeeded",
             }
             post_event(client, event("refund.created", refund))
-        body = order_json(client, provider_key, order_id)
+        body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
         assert "more than the $15.00 paid" in order_page(admin_client, order_id)
 
@@ -371,7 +374,7 @@ class TestRefundsWithStripe:
         )
         assert "greater than unrefunded amount on charge ($5.00)" in response.text
         assert self.refunds_at_stripe(stripe_client, intent_id) == [1000]
-        body = order_json(client, provider_key, order_id)
+        body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "paid" and body["refundedAmount"] is None
         assert notified(order_page(admin_client, order_id)) == ["payment_succeeded"]
 
@@ -383,4 +386,4 @@ class TestRefundsWithStripe:
         charge_id = latest if isinstance(latest, str) else latest.id
         opened = dispute(intent_id=None, charge=charge_id)
         assert post_event(client, event("charge.dispute.created", opened)).applied == "applied"
-        assert order_json(client, provider_key, order_id)["status"] == "disputed"
+        assert api_order_json(client, provider_key, order_id)["status"] == "disputed"

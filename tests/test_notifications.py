@@ -8,9 +8,9 @@ import pytest
 
 from tests.helpers import (
     UNREACHABLE_HOOK,
+    api_paid_order,
     csrf_token,
     one_webhook_id_per_order,
-    pay,
     webhook_secret,
 )
 from tests.plugins.servers import wait_until
@@ -49,7 +49,7 @@ def test_each_notification_is_accepted_once_after_failures(
 ):
     _, key, _ = hooked
     receiver.control(failFirst=2)
-    orders = [pay(client, key, f"EXT-{n}", amount=10) for n in range(3)]
+    orders = [api_paid_order(client, key, f"EXT-{n}", amount=10) for n in range(3)]
 
     wait_until(lambda: len(receiver.accepted()) == 3, 30, message="3 notifications accepted")
     wait_until(lambda: all_delivered(admin_client, 3), 15, message="Kassa marks all delivered")
@@ -80,7 +80,7 @@ def test_each_notification_is_accepted_once_after_failures(
 def test_killed_worker_loses_nothing(client, admin_client, receiver, hooked, worker):
     _, key, _ = hooked
     receiver.control(delaySeconds=2)
-    orders = [pay(client, key, f"K-{n}", amount=10) for n in range(3)]
+    orders = [api_paid_order(client, key, f"K-{n}", amount=10) for n in range(3)]
     wait_until(lambda: len(receiver.log()) >= 1, 15, message="a delivery is in flight")
     worker.kill()
     receiver.control(delaySeconds=0)
@@ -97,12 +97,12 @@ def test_killed_worker_loses_nothing(client, admin_client, receiver, hooked, wor
 def test_gone_disables_the_endpoint_until_enabled(client, admin_client, receiver, hooked, worker):
     provider_id, key, _ = hooked
     receiver.control(mode="gone")
-    pay(client, key, "G-1", amount=10)
+    api_paid_order(client, key, "G-1", amount=10)
     wait_until(lambda: len(notification_ids(deliveries_page(admin_client, status="failed"))) == 1)
     provider_page = admin_client.get(f"/admin/providers/{provider_id}").text
     assert "Endpoint disabled" in provider_page
 
-    pay(client, key, "G-2", amount=10)
+    api_paid_order(client, key, "G-2", amount=10)
     wait_until(lambda: len(notification_ids(deliveries_page(admin_client, status="failed"))) == 2)
     assert len(receiver.log()) == 1, "nothing is sent to a disabled endpoint"
 
@@ -123,7 +123,7 @@ def test_exhausted_retries_fail_visibly_and_can_be_resent(
 ):
     _, key, _ = hooked
     receiver.control(mode="fail")
-    pay(client, key, "F-1", amount=10)
+    api_paid_order(client, key, "F-1", amount=10)
     failed = wait_until(
         lambda: notification_ids(deliveries_page(admin_client, status="failed")), 40
     )
@@ -144,7 +144,7 @@ def test_exhausted_retries_fail_visibly_and_can_be_resent(
 def test_slow_endpoint_times_out_and_is_retried(client, admin_client, receiver, hooked, worker):
     _, key, _ = hooked
     receiver.control(delaySeconds=3)
-    pay(client, key, "T-1", amount=10)
+    api_paid_order(client, key, "T-1", amount=10)
     message_id = wait_until(lambda: notification_ids(deliveries_page(admin_client)), 10)[0]
     wait_until(
         lambda: "Timeout" in admin_client.get(f"/admin/deliveries/{message_id}").text,
@@ -166,7 +166,7 @@ class TestStrictWorker:
         self, client, admin_client, receiver, hooked, worker
     ):
         _, key, _ = hooked
-        pay(client, key, "P-1", amount=10)
+        api_paid_order(client, key, "P-1", amount=10)
         message_id = wait_until(lambda: notification_ids(deliveries_page(admin_client)), 10)[0]
         wait_until(
             lambda: "Refused" in admin_client.get(f"/admin/deliveries/{message_id}").text, 10

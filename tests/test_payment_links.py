@@ -11,12 +11,12 @@ import pytest
 import requests
 
 from tests.helpers import (
+    api_order_json,
     bearer,
     create_link,
     csrf_token,
     form_post,
     order_from,
-    order_json,
     pay_link,
     simulate,
 )
@@ -500,7 +500,7 @@ class TestApi:
         _, key = provider
         link_id = self.post(client, key, quantity=2).get_json()["id"]
         order_id = order_from(pay_link(client, link_id))
-        order = order_json(client, key, order_id)
+        order = api_order_json(client, key, order_id)
         assert order["paymentLinkId"] == link_id and order["quantity"] == 2
         simulate(client, order_id)
         page = client.get(f"/checkout?orderId={order_id}").text

@@ -12,10 +12,10 @@ import pytest
 from checkout import create_app
 from tests.conftest import BASE_CONFIG
 from tests.helpers import (
+    api_open_order,
     bearer,
     csrf_token,
     form_post,
-    open_order,
     shown_once,
     timestamped_signature,
 )
@@ -143,12 +143,12 @@ def test_allowlist_is_normalised_and_refuses_bad_entries(client, admin_client, m
     assert set_allowlist(admin_client, provider_id, "not-an-address").status_code == 422
     assert set_allowlist(admin_client, provider_id, "10.0.0.0/33").status_code == 422
     # Refused lists change nothing: any address still works.
-    assert open_order(client, key, externalId="B-1", amount=5).status_code == 200
+    assert api_open_order(client, key, externalId="B-1", amount=5).status_code == 200
 
     set_allowlist(admin_client, provider_id, "2001:DB8:0:0::/64, 127.0.0.1 127.0.0.1")
     page = admin_client.get(provider_page(provider_id)).text
     assert "2001:db8::/64\n127.0.0.1/32</textarea>" in page
-    assert open_order(client, key, externalId="B-2", amount=5).status_code == 200
+    assert api_open_order(client, key, externalId="B-2", amount=5).status_code == 200
 
     set_allowlist(admin_client, provider_id, "")
     anywhere = client.get("/api/v1/orders", headers=bearer(key), environ_base=ELSEWHERE)
@@ -159,7 +159,7 @@ def test_allowlist_from_the_command_line(runner, client, make):
     _, key = make.provider(slug="shop")
     code, body = run_json(runner, "providers", "set-allowlist", "shop", "203.0.113.0/24")
     assert code == 0 and body["ipAllowlist"] == ["203.0.113.0/24"]
-    assert open_order(client, key, externalId="C-1", amount=5).status_code == 403
+    assert api_open_order(client, key, externalId="C-1", amount=5).status_code == 403
 
     code, body = run_json(runner, "providers", "set-allowlist", "shop", "203.0.113.1/24")
     assert code == 1 and "host bits" in body["error"]
@@ -170,7 +170,7 @@ def test_allowlist_from_the_command_line(runner, client, make):
 
     code, body = run_json(runner, "providers", "set-allowlist", "shop", "--clear")
     assert code == 0 and body["ipAllowlist"] == []
-    assert open_order(client, key, externalId="C-1", amount=5).status_code == 200
+    assert api_open_order(client, key, externalId="C-1", amount=5).status_code == 200
 
 
 # Signed requests

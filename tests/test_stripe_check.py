@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from checkout.stripe_events import HANDLERS
-from tests.helpers import LIVE_SETTINGS, TEST_KEYS, api_error, open_order
+from tests.helpers import LIVE_SETTINGS, TEST_KEYS, api_error, api_open_order
 from tests.plugins.servers import ROOT
 from tests.stripe_contract import WALLET_KEY
 from tests.stripe_faults import CASHAPP_TYPE_INVALID
@@ -251,19 +251,19 @@ def test_an_active_cash_app_forgets_stripes_earlier_refusal(
     client, runner, make, stripe_account, stripe_faults
 ):
     _, key = make.provider()
-    earlier = open_order(client, key, externalId="S-1").get_json()["orderId"]
+    earlier = api_open_order(client, key, externalId="S-1").get_json()["orderId"]
     stripe_faults.add("/v1/payment_intents", 400, CASHAPP_TYPE_INVALID)
     assert client.get(f"/checkout?orderId={earlier}").status_code == 503
-    refused = open_order(client, key, externalId="S-2")
+    refused = api_open_order(client, key, externalId="S-2")
     assert refused.get_json() == api_error(
         "Cash App payments are not available", "cash_app_unavailable"
     )
 
     stripe_account(capabilities={"cashapp_payments": "inactive"})
     check(runner)
-    assert open_order(client, key, externalId="S-2").status_code == 400
+    assert api_open_order(client, key, externalId="S-2").status_code == 400
     stripe_account()
     code, output = check(runner)
     assert code == 0 and "Stripe's earlier refusal of Cash App Pay is forgotten" in output
-    assert open_order(client, key, externalId="S-2").status_code == 200
+    assert api_open_order(client, key, externalId="S-2").status_code == 200
     assert "forgotten" not in check(runner)[1]

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from checkout.stripe_events import HANDLERS
 from tests.helpers import (
     UNREACHABLE_HOOK,
+    api_open_order,
+    api_order_json,
     csrf_token,
     notified,
-    open_order,
-    order_json,
     order_page,
     short_lock_waits,
     simulate,
@@ -40,7 +40,7 @@ def app_config():
 @pytest.fixture
 def order(client, provider_key):
     """A $15 Cash App order; returns its API view."""
-    return open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
+    return api_open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
 
 
 def intent_event(kind, order, status, intent_id="pi_1", **extra):
@@ -55,7 +55,7 @@ def test_payment_succeeded_marks_paid_and_queues_one_notification(
     assert response.status_code == 200
     assert response.get_json() == {"received": True, "result": "queued"}
     assert response.applied == "applied"
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid"
     assert body["stripePaymentIntentId"] == "pi_1"
     assert body["paidAmount"] == body["amount"]
@@ -64,18 +64,18 @@ def test_payment_succeeded_marks_paid_and_queues_one_notification(
 
 def test_processing_then_succeeded(client, provider_key, order):
     post_event(client, intent_event("payment_intent.processing", order, "processing"))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "processing"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "processing"
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 def test_failed_then_retry_succeeds(client, admin_client, provider_key, order):
     post_event(
         client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
     )
-    assert order_json(client, provider_key, order["orderId"])["status"] == "failed"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "failed"
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
     page = order_page(admin_client, order["orderId"])
     assert notified(page) == ["payment_failed", "payment_succeeded"]
     assert transitions(page) == ["pending → failed", "failed → paid"]
@@ -83,9 +83,9 @@ def test_failed_then_retry_succeeds(client, admin_client, provider_key, order):
 
 def test_canceled_is_final_and_notified(client, admin_client, provider_key, order):
     post_event(client, intent_event("payment_intent.canceled", order, "canceled"))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "canceled"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "canceled"
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "canceled"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "canceled"
     assert notified(order_page(admin_client, order["orderId"])) == ["payment_canceled"]
 
 
@@ -109,7 +109,7 @@ def test_late_failure_after_success_never_downgrades(client, admin_client, provi
         client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
     )
     assert response.status_code == 200
-    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
     assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
 
 
@@ -117,7 +117,7 @@ def test_paid_amount_below_the_order_is_underpaid_not_paid(
     client, admin_client, provider_key, order
 ):
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", amount=1000))
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "underpaid"
     assert body["amountMismatch"] is True
     assert body["paidAmount"] == Decimal("10.00") and body["amount"] == Decimal("15.00")
@@ -128,7 +128,7 @@ def test_paid_amount_below_the_order_is_underpaid_not_paid(
 
 def test_paid_amount_above_the_order_is_paid_and_flagged(client, provider_key, order):
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", amount=2000))
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid" and body["amountMismatch"] is True
     assert body["paidAmount"] == Decimal("20.00")
 
@@ -137,7 +137,7 @@ def test_intent_found_by_id_without_metadata(client, provider_key, order):
     post_event(client, intent_event("payment_intent.processing", order, "processing", "pi_77"))
     bare = payment_intent(None, 1500, "succeeded", "pi_77")
     post_event(client, event("payment_intent.succeeded", bare))
-    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def button_order(client, make):
     _, key = make.provider(
         service_id=service_id, use_stripe_checkout=True, webhook_url=UNREACHABLE_HOOK
     )
-    created = open_order(client, key, externalId="B-1").get_json()
+    created = api_open_order(client, key, externalId="B-1").get_json()
     return key, created["orderId"]
 
 
@@ -171,7 +171,7 @@ def test_expired_session_after_a_failure_changes_nothing(client, admin_client, b
     key, order_id = button_order
     assert simulate(client, order_id, "failed").status_code == 303
     post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
-    assert order_json(client, key, order_id)["status"] == "failed"
+    assert api_order_json(client, key, order_id)["status"] == "failed"
     assert notified(order_page(admin_client, order_id)) == ["payment_failed"]
 
 
@@ -179,7 +179,7 @@ def test_expired_session_leaves_the_order_payable(client, admin_client, button_o
     key, order_id = button_order
     response = post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
     assert response.status_code == 200 and response.applied == "no change"
-    assert order_json(client, key, order_id)["status"] == "pending"
+    assert api_order_json(client, key, order_id)["status"] == "pending"
     page = order_page(admin_client, order_id)
     assert "A Checkout Session expired unpaid; it can still be paid" in page
     assert notified(page) == []
@@ -198,14 +198,14 @@ def test_unknown_order_is_acknowledged_and_changes_nothing(client, provider_key,
     assert response.status_code == 200
     assert response.get_json()["result"] == "queued"
     assert response.applied == "ignored: no order for this PaymentIntent"
-    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_stale_signature_is_refused(client, provider_key, order):
     payload = intent_event("payment_intent.succeeded", order, "succeeded")
     response = post_event(client, payload, timestamp=int(time.time()) - 301)
     assert response.status_code == 400
-    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_replayed_request_with_old_signature_is_refused(client, provider_key, order):
@@ -214,7 +214,7 @@ def test_replayed_request_with_old_signature_is_refused(client, provider_key, or
     old = signature(body, timestamp=int(time.time()) - 3600)
     response = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": old})
     assert response.status_code == 400
-    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 BAD_DATA = b'{"id": "evt_1", "object": "event", "type": "payment_intent.succeeded", "data": [1]}'
@@ -245,7 +245,7 @@ def test_bad_requests_are_400_and_change_nothing(client, provider_key, order, ta
     response = client.post("/webhooks/stripe", data=body, headers=headers)
     assert response.status_code == 400
     assert "error" in response.get_json()
-    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_oversized_event_is_413(client, provider_key, order):
@@ -253,7 +253,7 @@ def test_oversized_event_is_413(client, provider_key, order):
     payload["data"]["object"]["padding"] = "x" * 300_000
     response = post_event(client, payload)
     assert response.status_code == 413
-    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 class TestWithoutSecret:
@@ -264,7 +264,7 @@ class TestWithoutSecret:
     def test_unconfigured_webhooks_answer_503_so_stripe_retries(self, client, provider_key, order):
         payload = intent_event("payment_intent.succeeded", order, "succeeded")
         assert post_event(client, payload).status_code == 503
-        assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+        assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
 def test_admin_can_refund_in_sandbox(client, admin_client, provider_key, order):
@@ -276,11 +276,11 @@ def test_admin_can_refund_in_sandbox(client, admin_client, provider_key, order):
     assert "at most what is left" in too_much.text
     response = admin_client.post(f"{url}/refund", data={"amount": "5", "csrf_token": token})
     assert response.status_code == 302
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "partially_refunded" and body["refundedAmount"] == Decimal("5.00")
     assert body["fullyRefunded"] is False
     admin_client.post(f"{url}/refund", data={"amount": "", "csrf_token": token})
-    body = order_json(client, provider_key, order["orderId"])
+    body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
     assert body["fullyRefunded"] is True
     again = admin_client.post(f"{url}/refund", data={"amount": "", "csrf_token": token})
@@ -303,7 +303,7 @@ def test_stripe_hears_200_once_the_event_is_recorded_and_a_worker_applies_it(
     payload = intent_event("payment_intent.succeeded", order, "succeeded")
     response = post_event(client, payload, apply=False)
     assert response.get_json() == {"received": True, "result": "queued"}
-    assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
     waiting = admin_client.get("/admin/stripe-events?state=waiting").text
     assert payload["id"] in waiting
     assert 'data-stripe-events="waiting">1<' in admin_client.get("/admin/").text
@@ -312,7 +312,7 @@ def test_stripe_hears_200_once_the_event_is_recorded_and_a_worker_applies_it(
     with app.app_context():
         assert tasks.apply_stripe_event.call_local(payload["id"]) == "applied"
         assert tasks.apply_stripe_event.call_local(payload["id"]) is None  # a second copy
-    assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+    assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
     assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
     events = admin_client.get("/admin/stripe-events").text
     assert payload["id"] in events and ">applied<" in events
@@ -385,7 +385,7 @@ class TestApplyFailures:
                 tasks.apply_stripe_event.call_local(payload["id"])
             page = admin_client.get("/admin/stripe-events").text
             assert re.search(rf"failed: \w+</td>\s*<td[^>]*class=\"num\">{attempt}<", page)
-            assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+            assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
             assert notified(order_page(admin_client, order["orderId"])) == []
             # The sweep queues it again until the attempts run out.
             swept = json.loads(runner.invoke(args=["sweep-outbox", "--json"]).output)
@@ -406,7 +406,7 @@ class TestApplyFailures:
         assert queued_event_ids(app) == [payload["id"]]
         with app.app_context():
             assert tasks.apply_stripe_event.call_local(payload["id"]) == "applied"
-        assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+        assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
         assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
         assert 'data-stripe-events="failed">0<' in admin_client.get("/admin/").text
         again = admin_client.post(retry_url, data={"csrf_token": csrf_token(failed)})
@@ -434,7 +434,7 @@ class TestDatabaseTrouble:
 
         from checkout.extensions import db
 
-        order = open_order(client, provider_key, externalId="LOCK").get_json()
+        order = api_open_order(client, provider_key, externalId="LOCK").get_json()
         payload = intent_event("payment_intent.succeeded", order, "succeeded")
         with app.app_context():
             blocker = db.engine.connect()
@@ -448,12 +448,12 @@ class TestDatabaseTrouble:
                 blocker.rollback()
                 blocker.close()
         assert response.status_code == 500
-        assert order_json(client, provider_key, order["orderId"])["status"] == "pending"
+        assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
         retry = post_event(client, payload)
         assert retry.status_code == 200
         assert retry.get_json()["result"] == "queued"
         assert retry.applied == "applied"
-        assert order_json(client, provider_key, order["orderId"])["status"] == "paid"
+        assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 fuzzed_values = st.recursive(
@@ -485,7 +485,7 @@ def test_signed_events_of_any_shape_never_error(
     client, provider_key, kind, fields, use_order, data, use_data
 ):
     """Stripe's signature proves who sent an event, not that it has the fields we expect."""
-    order = open_order(client, provider_key).get_json()  # a fresh pending order each time
+    order = api_open_order(client, provider_key).get_json()  # a fresh pending order each time
     data_object = dict(fields)
     if use_order:
         data_object.setdefault("metadata", {"orderId": order["orderId"]})
@@ -502,12 +502,12 @@ def test_an_event_naming_another_orders_payment_intent_still_applies(
     client, admin_client, provider_key, order
 ):
     post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", "pi_1"))
-    other = open_order(client, provider_key, externalId="EXT-2", amount=15).get_json()
+    other = api_open_order(client, provider_key, externalId="EXT-2", amount=15).get_json()
     response = post_event(
         client, intent_event("payment_intent.payment_failed", other, "failed", "pi_1")
     )
     assert response.applied == "applied"
-    body = order_json(client, provider_key, other["orderId"])
+    body = api_order_json(client, provider_key, other["orderId"])
     assert body["status"] == "failed" and body["stripePaymentIntentId"] is None
     assert f"PaymentIntent pi_1 pays order {order['orderId']}" in order_page(
         admin_client, other["orderId"]

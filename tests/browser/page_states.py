@@ -297,21 +297,21 @@ def build_world(app, make) -> World:
         )
     client = app.test_client()
 
-    def open_order(external_id: str, api_key: str = key) -> str:
+    def api_open_order(external_id: str, api_key: str = key) -> str:
         body = {"externalId": external_id, "amount": 25}
         answer = client.post("/api/v1/create-payment-intent", headers=bearer(api_key), json=body)
         assert answer.status_code == 200, answer.text
         return answer.json["orderId"]
 
     with app.app_context():
-        world.orders["expired"] = open_order("A-EXPIRED")
+        world.orders["expired"] = api_open_order("A-EXPIRED")
         orders.expire_abandoned(timedelta(0))
         for kind in ("pending", "processing", "paid", "failed", "canceled", "underpaid"):
-            world.orders[kind] = open_order(f"A-{kind.upper()}")
+            world.orders[kind] = api_open_order(f"A-{kind.upper()}")
         for kind in ("refunded", "partially_refunded", "refunded_in_parts", "disputed"):
-            world.orders[kind] = open_order(f"A-{kind.upper()}")
+            world.orders[kind] = api_open_order(f"A-{kind.upper()}")
             payments.simulate(world.orders[kind], Outcome.SUCCEEDED)
-        world.orders["paid_redirect"] = open_order("A-REDIRECT", redirect_key)
+        world.orders["paid_redirect"] = api_open_order("A-REDIRECT", redirect_key)
         payments.simulate(world.orders["paid_redirect"], Outcome.SUCCEEDED)
         payments.simulate(world.orders["processing"], Outcome.PROCESSING)
         payments.simulate(world.orders["paid"], Outcome.SUCCEEDED)
