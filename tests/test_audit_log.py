@@ -19,7 +19,7 @@ from tests.helpers import (
     provider_form,
     shown_once,
 )
-from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
+from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, run_event_task
 
 ADMIN = "admin@example.com"
 
@@ -167,7 +167,7 @@ def test_link_changes_and_money_decisions_in_the_admin_are_recorded(
 
     order_id = api_new_order(client, provider_key, externalId="M-1", amount=15)
     intent = payment_intent(order_id, 1000, "succeeded", "pi_1")
-    post_event(client, event("payment_intent.succeeded", intent))
+    run_event_task(client, post_event(client, event("payment_intent.succeeded", intent)))
     order_page = f"/admin/orders/{order_id}"
     press(admin_client, order_page, f"{order_page}/accept")
     page = admin_client.get(f"{order_page}/refund", query_string={"amount": "4"}).text
@@ -178,7 +178,7 @@ def test_link_changes_and_money_decisions_in_the_admin_are_recorded(
     )
     assert refunded.status_code == 302
     waiting = event("payment_intent.succeeded", payment_intent(None, 100, "succeeded", "pi_9"))
-    post_event(client, waiting, apply=False)
+    post_event(client, waiting)
     events_page = "/admin/stripe-events"
     press(admin_client, events_page, f"/admin/stripe-events/{waiting['id']}/retry")
 

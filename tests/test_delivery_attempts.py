@@ -323,7 +323,7 @@ class TestStripeEventsBesideSlowDeliveries:
 
         order_id = api_new_order(client, other_key, externalId="PROMPT-1", amount=10)
         intent = payment_intent(order_id, 1000, "succeeded", "pi_prompt")
-        response = post_event(client, event("payment_intent.succeeded", intent), apply=False)
+        response = post_event(client, event("payment_intent.succeeded", intent))
         assert response.get_json()["result"] == "queued"
         started = time.monotonic()
 

@@ -16,7 +16,7 @@ from tests.helpers import (
     pay_with_card,
     transitions,
 )
-from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
+from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, run_event_task
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def refund_form(admin_client, order_id: str) -> dict:
 def test_underpaid_order_waits_for_an_admin_who_accepts_it(
     client, admin_client, provider_key, order
 ):
-    post_event(client, succeeded(order, amount=1000))
+    run_event_task(client, post_event(client, succeeded(order, amount=1000)))
     body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "underpaid"
     assert body["paidAmount"] == Decimal("10.00") and body["amount"] == Decimal("15.00")
@@ -75,7 +75,7 @@ def test_underpaid_order_waits_for_an_admin_who_accepts_it(
 
 
 def test_payment_in_another_currency_is_underpaid(client, provider_key, order):
-    post_event(client, succeeded(order, amount=150000, currency="jpy"))
+    run_event_task(client, post_event(client, succeeded(order, amount=150000, currency="jpy")))
     body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "underpaid"
     assert body["paidCurrency"] == "jpy" and body["paidAmount"] == Decimal("150000")
@@ -84,7 +84,7 @@ def test_payment_in_another_currency_is_underpaid(client, provider_key, order):
 def test_underpaid_order_is_refunded_in_full_or_not_at_all(
     client, admin_client, provider_key, order
 ):
-    post_event(client, succeeded(order, amount=1000))
+    run_event_task(client, post_event(client, succeeded(order, amount=1000)))
     url = f"/admin/orders/{order['orderId']}/refund"
     part = admin_client.post(
         url, data={"amount": "4", **refund_form(admin_client, order["orderId"])}
@@ -131,8 +131,8 @@ def dispute(status="needs_response", intent_id="pi_1", due_by=1_900_000_000, **e
 
 
 def test_dispute_won_goes_back_to_paid(client, admin_client, provider_key, order):
-    post_event(client, succeeded(order))
-    post_event(client, event("charge.dispute.created", dispute()))
+    run_event_task(client, post_event(client, succeeded(order)))
+    run_event_task(client, post_event(client, event("charge.dispute.created", dispute())))
     body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "disputed"
     assert body["dispute"] == {
@@ -151,12 +151,14 @@ def test_dispute_won_goes_back_to_paid(client, admin_client, provider_key, order
     refused = admin_client.post(url, data=form)
     assert refused.status_code == 422 and "Only a paid order" in refused.text
 
-    post_event(client, event("charge.dispute.updated", dispute("under_review")))
+    run_event_task(
+        client, post_event(client, event("charge.dispute.updated", dispute("under_review")))
+    )
     assert (
         api_order_json(client, provider_key, order["orderId"])["dispute"]["status"]
         == "under_review"
     )
-    post_event(client, event("charge.dispute.closed", dispute("won")))
+    run_event_task(client, post_event(client, event("charge.dispute.closed", dispute("won"))))
     body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid" and body["dispute"]["status"] == "won"
     assert notified(order_page(admin_client, order["orderId"])) == [
@@ -167,12 +169,12 @@ def test_dispute_won_goes_back_to_paid(client, admin_client, provider_key, order
 
 
 def test_dispute_lost_is_final(client, admin_client, provider_key, order):
-    post_event(client, succeeded(order))
-    post_event(client, event("charge.dispute.created", dispute()))
-    post_event(client, event("charge.dispute.closed", dispute("lost")))
+    run_event_task(client, post_event(client, succeeded(order)))
+    run_event_task(client, post_event(client, event("charge.dispute.created", dispute())))
+    run_event_task(client, post_event(client, event("charge.dispute.closed", dispute("lost"))))
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "dispute_lost"
-    post_event(client, succeeded(order))
-    post_event(client, event("charge.dispute.closed", dispute("won")))
+    run_event_task(client, post_event(client, succeeded(order)))
+    run_event_task(client, post_event(client, event("charge.dispute.closed", dispute("won"))))
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "dispute_lost"
     assert notified(order_page(admin_client, order["orderId"])) == [
         "payment_succeeded",
@@ -182,9 +184,10 @@ def test_dispute_lost_is_final(client, admin_client, provider_key, order):
 
 
 def test_dispute_of_an_unknown_payment_changes_nothing(client, provider_key, order):
-    post_event(client, succeeded(order))
+    run_event_task(client, post_event(client, succeeded(order)))
     response = post_event(client, event("charge.dispute.created", dispute(intent_id="pi_other")))
-    assert response.applied == "ignored: no order for this dispute"
+    applied = run_event_task(client, response)
+    assert applied == "ignored: no order for this dispute"
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
@@ -198,16 +201,19 @@ def intent_event(kind, order, status, created, intent_id="pi_1"):
 
 def test_late_processing_never_moves_a_failed_order_back(client, admin_client, provider_key, order):
     now = int(time.time())
-    post_event(client, intent_event("payment_intent.payment_failed", order, "failed", now))
+    run_event_task(
+        client,
+        post_event(client, intent_event("payment_intent.payment_failed", order, "failed", now)),
+    )
     stale = post_event(
         client, intent_event("payment_intent.processing", order, "processing", now - 5)
     )
-    assert stale.applied == "no change"
+    assert run_event_task(client, stale) == "no change"
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "failed"
     retry = post_event(
         client, intent_event("payment_intent.processing", order, "processing", now + 5)
     )
-    assert retry.applied == "applied"
+    assert run_event_task(client, retry) == "applied"
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "processing"
     page = order_page(admin_client, order["orderId"])
     assert transitions(page) == ["pending → failed", "failed → processing"]
@@ -216,8 +222,14 @@ def test_late_processing_never_moves_a_failed_order_back(client, admin_client, p
 
 def test_late_failure_never_moves_a_retry_back(client, provider_key, order):
     now = int(time.time())
-    post_event(client, intent_event("payment_intent.processing", order, "processing", now))
-    post_event(client, intent_event("payment_intent.payment_failed", order, "failed", now - 5))
+    run_event_task(
+        client,
+        post_event(client, intent_event("payment_intent.processing", order, "processing", now)),
+    )
+    run_event_task(
+        client,
+        post_event(client, intent_event("payment_intent.payment_failed", order, "failed", now - 5)),
+    )
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "processing"
 
 
@@ -288,7 +300,9 @@ class TestRefundsWithStripe:
         failed = requests.post(
             f"{stripe_standin}/_kassa/refunds/{refund_id}", json={"status": "failed"}, timeout=5
         ).json()
-        assert post_event(client, event("refund.failed", failed)).applied == "applied"
+        assert (
+            run_event_task(client, post_event(client, event("refund.failed", failed))) == "applied"
+        )
         body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "paid" and body["refundedAmount"] is None
         page = order_page(admin_client, order_id)
@@ -296,7 +310,9 @@ class TestRefundsWithStripe:
         assert "refunded → paid" in page
         # A late success report of the same refund does not bring it back.
         late = {**failed, "status": "succeeded"}
-        assert post_event(client, event("refund.updated", late)).applied == "no change"
+        assert (
+            run_event_task(client, post_event(client, event("refund.updated", late))) == "no change"
+        )
         assert api_order_json(client, provider_key, order_id)["status"] == "paid"
 
     def test_refund_made_in_stripe_before_the_payment_event_is_kept(
@@ -310,11 +326,12 @@ class TestRefundsWithStripe:
             params={"payment_intent": intent_id, "amount": 600}
         )
         created = post_event(client, event("refund.created", refund.to_dict()))
-        assert created.applied == "kept: order not paid yet"
+        created_applied = run_event_task(client, created)
+        assert created_applied == "kept: order not paid yet"
         assert api_order_json(client, provider_key, order_id)["status"] == "pending"
 
         intent = stripe_client.v1.payment_intents.retrieve(intent_id).to_dict()
-        post_event(client, event("payment_intent.succeeded", intent))
+        run_event_task(client, post_event(client, event("payment_intent.succeeded", intent)))
         body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "partially_refunded"
         assert body["refundedAmount"] == Decimal("6.00")
@@ -335,7 +352,10 @@ class TestRefundsWithStripe:
             **stripe_client.v1.charges.retrieve(charge_id).to_dict(),
             "payment_intent": intent_id,
         }
-        assert post_event(client, event("charge.refunded", charge)).applied == "applied"
+        assert (
+            run_event_task(client, post_event(client, event("charge.refunded", charge)))
+            == "applied"
+        )
         body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
         assert notified(order_page(admin_client, order_id)) == [
@@ -356,7 +376,7 @@ class TestRefundsWithStripe:
                 "payment_intent": intent_id,
                 "status": "succeeded",
             }
-            post_event(client, event("refund.created", refund))
+            run_event_task(client, post_event(client, event("refund.created", refund)))
         body = api_order_json(client, provider_key, order_id)
         assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
         assert "more than the $15.00 paid" in order_page(admin_client, order_id)
@@ -385,5 +405,8 @@ class TestRefundsWithStripe:
         latest = stripe_client.v1.payment_intents.retrieve(intent_id).latest_charge
         charge_id = latest if isinstance(latest, str) else latest.id
         opened = dispute(intent_id=None, charge=charge_id)
-        assert post_event(client, event("charge.dispute.created", opened)).applied == "applied"
+        assert (
+            run_event_task(client, post_event(client, event("charge.dispute.created", opened)))
+            == "applied"
+        )
         assert api_order_json(client, provider_key, order_id)["status"] == "disputed"

@@ -18,7 +18,7 @@ from tests.helpers import (
     pay_link,
     simulate,
 )
-from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
+from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, run_event_task
 
 DAY = 86400
 
@@ -138,7 +138,7 @@ def test_a_payment_stripe_reports_after_expiry_is_recorded(app, client, runner, 
     succeeded = event(
         "payment_intent.succeeded", payment_intent(order_id, 1500, "succeeded", "pi_late")
     )
-    assert post_event(client, succeeded).applied == "applied"
+    assert run_event_task(client, post_event(client, succeeded)) == "applied"
     body = api_order_json(client, provider_key, order_id)
     assert body["status"] == "paid" and body["paidAmount"] == body["amount"]
     assert [name for name, _ in notifications_of(app, order_id)] == [
@@ -155,7 +155,7 @@ def test_a_failure_reported_after_expiry_changes_nothing(app, client, runner, pr
         "payment_intent.payment_failed",
         payment_intent(order_id, 1500, "requires_payment_method", "pi_gone"),
     )
-    post_event(client, failed)
+    run_event_task(client, post_event(client, failed))
     assert api_order_json(client, provider_key, order_id)["status"] == "expired"
 
 

@@ -28,6 +28,7 @@ from tests.stripe_signing import (
     payment_intent,
     post_event,
     queued_event_ids,
+    run_event_task,
     signature,
 )
 
@@ -52,9 +53,10 @@ def test_payment_succeeded_marks_paid_and_queues_one_notification(
     client, admin_client, provider_key, order
 ):
     response = post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    applied = run_event_task(client, response)
     assert response.status_code == 200
     assert response.get_json() == {"received": True, "result": "queued"}
-    assert response.applied == "applied"
+    assert applied == "applied"
     body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid"
     assert body["stripePaymentIntentId"] == "pi_1"
@@ -63,18 +65,25 @@ def test_payment_succeeded_marks_paid_and_queues_one_notification(
 
 
 def test_processing_then_succeeded(client, provider_key, order):
-    post_event(client, intent_event("payment_intent.processing", order, "processing"))
+    run_event_task(
+        client, post_event(client, intent_event("payment_intent.processing", order, "processing"))
+    )
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "processing"
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    run_event_task(
+        client, post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    )
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
 def test_failed_then_retry_succeeds(client, admin_client, provider_key, order):
-    post_event(
+    failed = post_event(
         client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
     )
+    run_event_task(client, failed)
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "failed"
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    run_event_task(
+        client, post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    )
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
     page = order_page(admin_client, order["orderId"])
     assert notified(page) == ["payment_failed", "payment_succeeded"]
@@ -82,9 +91,13 @@ def test_failed_then_retry_succeeds(client, admin_client, provider_key, order):
 
 
 def test_canceled_is_final_and_notified(client, admin_client, provider_key, order):
-    post_event(client, intent_event("payment_intent.canceled", order, "canceled"))
+    run_event_task(
+        client, post_event(client, intent_event("payment_intent.canceled", order, "canceled"))
+    )
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "canceled"
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    run_event_task(
+        client, post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    )
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "canceled"
     assert notified(order_page(admin_client, order["orderId"])) == ["payment_canceled"]
 
@@ -97,17 +110,22 @@ def test_same_event_twenty_times_changes_once_and_notifies_once(
     assert [response.get_json()["result"] for response in responses] == (
         ["queued"] + ["duplicate"] * 19
     )
-    assert [response.applied for response in responses] == ["applied"] + [None] * 19
+    assert [run_event_task(client, response) for response in responses] == (
+        ["applied"] + [None] * 19
+    )
     page = order_page(admin_client, order["orderId"])
     assert transitions(page) == ["pending → paid"]
     assert notified(page) == ["payment_succeeded"]
 
 
 def test_late_failure_after_success_never_downgrades(client, admin_client, provider_key, order):
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    run_event_task(
+        client, post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    )
     response = post_event(
         client, intent_event("payment_intent.payment_failed", order, "requires_payment_method")
     )
+    run_event_task(client, response)
     assert response.status_code == 200
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
     assert notified(order_page(admin_client, order["orderId"])) == ["payment_succeeded"]
@@ -116,7 +134,12 @@ def test_late_failure_after_success_never_downgrades(client, admin_client, provi
 def test_paid_amount_below_the_order_is_underpaid_not_paid(
     client, admin_client, provider_key, order
 ):
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", amount=1000))
+    run_event_task(
+        client,
+        post_event(
+            client, intent_event("payment_intent.succeeded", order, "succeeded", amount=1000)
+        ),
+    )
     body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "underpaid"
     assert body["amountMismatch"] is True
@@ -127,16 +150,24 @@ def test_paid_amount_below_the_order_is_underpaid_not_paid(
 
 
 def test_paid_amount_above_the_order_is_paid_and_flagged(client, provider_key, order):
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", amount=2000))
+    run_event_task(
+        client,
+        post_event(
+            client, intent_event("payment_intent.succeeded", order, "succeeded", amount=2000)
+        ),
+    )
     body = api_order_json(client, provider_key, order["orderId"])
     assert body["status"] == "paid" and body["amountMismatch"] is True
     assert body["paidAmount"] == Decimal("20.00")
 
 
 def test_intent_found_by_id_without_metadata(client, provider_key, order):
-    post_event(client, intent_event("payment_intent.processing", order, "processing", "pi_77"))
+    run_event_task(
+        client,
+        post_event(client, intent_event("payment_intent.processing", order, "processing", "pi_77")),
+    )
     bare = payment_intent(None, 1500, "succeeded", "pi_77")
-    post_event(client, event("payment_intent.succeeded", bare))
+    run_event_task(client, post_event(client, event("payment_intent.succeeded", bare)))
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
@@ -170,7 +201,9 @@ def session(order_id, payment_status="paid", amount_total=30000, intent="pi_cs")
 def test_expired_session_after_a_failure_changes_nothing(client, admin_client, button_order):
     key, order_id = button_order
     assert simulate(client, order_id, "failed").status_code == 303
-    post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
+    run_event_task(
+        client, post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
+    )
     assert api_order_json(client, key, order_id)["status"] == "failed"
     assert notified(order_page(admin_client, order_id)) == ["payment_failed"]
 
@@ -178,7 +211,8 @@ def test_expired_session_after_a_failure_changes_nothing(client, admin_client, b
 def test_expired_session_leaves_the_order_payable(client, admin_client, button_order):
     key, order_id = button_order
     response = post_event(client, event("checkout.session.expired", session(order_id, "unpaid")))
-    assert response.status_code == 200 and response.applied == "no change"
+    applied = run_event_task(client, response)
+    assert response.status_code == 200 and applied == "no change"
     assert api_order_json(client, key, order_id)["status"] == "pending"
     page = order_page(admin_client, order_id)
     assert "A Checkout Session expired unpaid; it can still be paid" in page
@@ -195,9 +229,10 @@ def test_unknown_order_is_acknowledged_and_changes_nothing(client, provider_key,
     stranger = {"orderId": "ord_" + "0" * 24}
     unknown = payment_intent(None, 1500, "succeeded", "pi_unknown", metadata=stranger)
     response = post_event(client, event("payment_intent.succeeded", unknown))
+    applied = run_event_task(client, response)
     assert response.status_code == 200
     assert response.get_json()["result"] == "queued"
-    assert response.applied == "ignored: no order for this PaymentIntent"
+    assert applied == "ignored: no order for this PaymentIntent"
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
 
 
@@ -268,7 +303,9 @@ class TestWithoutSecret:
 
 
 def test_admin_can_refund_in_sandbox(client, admin_client, provider_key, order):
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    run_event_task(
+        client, post_event(client, intent_event("payment_intent.succeeded", order, "succeeded"))
+    )
     url = f"/admin/orders/{order['orderId']}"
     token = csrf_token(admin_client.get(url).text)
     too_much = admin_client.post(f"{url}/refund", data={"amount": "20", "csrf_token": token})
@@ -301,7 +338,7 @@ def test_stripe_hears_200_once_the_event_is_recorded_and_a_worker_applies_it(
     from checkout import tasks
 
     payload = intent_event("payment_intent.succeeded", order, "succeeded")
-    response = post_event(client, payload, apply=False)
+    response = post_event(client, payload)
     assert response.get_json() == {"received": True, "result": "queued"}
     assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
     waiting = admin_client.get("/admin/stripe-events?state=waiting").text
@@ -378,7 +415,7 @@ class TestApplyFailures:
         from checkout.stripe_events import MAX_APPLY_ATTEMPTS
 
         payload = intent_event("payment_intent.succeeded", order, "succeeded")
-        assert post_event(client, payload, apply=False).get_json()["result"] == "queued"
+        assert post_event(client, payload).get_json()["result"] == "queued"
         queued_event_ids(app)
         for attempt in range(1, MAX_APPLY_ATTEMPTS + 1):
             with app.app_context(), pytest.raises(Exception, match="refused by test trigger"):
@@ -450,9 +487,10 @@ class TestDatabaseTrouble:
         assert response.status_code == 500
         assert api_order_json(client, provider_key, order["orderId"])["status"] == "pending"
         retry = post_event(client, payload)
+        retry_applied = run_event_task(client, retry)
         assert retry.status_code == 200
         assert retry.get_json()["result"] == "queued"
-        assert retry.applied == "applied"
+        assert retry_applied == "applied"
         assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
 
 
@@ -494,6 +532,7 @@ def test_signed_events_of_any_shape_never_error(
     if use_data:
         payload["data"] = data
     response = post_event(client, payload)
+    run_event_task(client, response)
     assert response.status_code in {200, 400}, response.data
     assert response.is_json
 
@@ -501,12 +540,15 @@ def test_signed_events_of_any_shape_never_error(
 def test_an_event_naming_another_orders_payment_intent_still_applies(
     client, admin_client, provider_key, order
 ):
-    post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", "pi_1"))
+    run_event_task(
+        client,
+        post_event(client, intent_event("payment_intent.succeeded", order, "succeeded", "pi_1")),
+    )
     other = api_open_order(client, provider_key, externalId="EXT-2", amount=15).get_json()
     response = post_event(
         client, intent_event("payment_intent.payment_failed", other, "failed", "pi_1")
     )
-    assert response.applied == "applied"
+    assert run_event_task(client, response) == "applied"
     body = api_order_json(client, provider_key, other["orderId"])
     assert body["status"] == "failed" and body["stripePaymentIntentId"] is None
     assert f"PaymentIntent pi_1 pays order {order['orderId']}" in order_page(
@@ -525,5 +567,5 @@ def test_an_event_naming_another_orders_payment_intent_still_applies(
 def test_events_that_would_ask_stripe_apply_without_it_in_sandbox_mode(client, kind, data):
     # Found by test_signed_events_of_any_shape_never_error: without Stripe keys, a signed
     # charge.refunded made the worker ask Stripe for the charge's refunds, with no key.
-    applied = post_event(client, event(kind, data)).applied
+    applied = run_event_task(client, post_event(client, event(kind, data)))
     assert applied is not None and not applied.startswith("failed"), applied
