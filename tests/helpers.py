@@ -1,4 +1,5 @@
-"""Helpers the test modules share: requests made as a client would, and reading pages."""
+"""Helpers the test modules share: requests made as a client would, reading pages, and
+reading what the database holds about an order."""
 
 import base64
 import hashlib
@@ -7,11 +8,16 @@ import os
 import re
 import time
 
+import sqlalchemy as sa
+
 # Every API key scope, as the admin's key form posts them.
 ALL_SCOPES = ["orders:write", "orders:read", "links:write", "links:read"]
 
 # A provider webhook URL where nothing listens: notifications are queued and never arrive.
 UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
+
+# A change in an order's timeline: "pending → paid (…)", "…: 1 → 3 bought".
+CHANGE = re.compile(r"(\w+ → \w+)")
 
 
 def api_error(message: str, code: str, param: str | None = None) -> dict:
@@ -50,15 +56,33 @@ def order_page(admin_client, order_id: str) -> str:
     return admin_client.get(f"/admin/orders/{order_id}").text
 
 
-def notified(order_page: str) -> list[str]:
-    """Event names in the admin order page's notifications table."""
-    start, end = order_page.index("<h2>Notifications</h2>"), order_page.index("<h2>Timeline</h2>")
-    return re.findall(r"<td[^>]*>((?:payment|dispute)_\w+)</td>", order_page[start:end])
+def notified(app, order_id: str) -> list[str]:
+    """The events of the notifications Kassa queued about an order, oldest first."""
+    from checkout.extensions import db
+    from checkout.models import Notification
+
+    with app.app_context():
+        query = (
+            sa.select(Notification.event)
+            .where(Notification.order_id == order_id)
+            .order_by(Notification.created_at)
+        )
+        return list(db.session.scalars(query))
 
 
-def transitions(order_page: str) -> list[str]:
-    """Status changes in the admin order page's timeline, oldest first."""
-    return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
+def transitions(app, order_id: str) -> list[str]:
+    """The "before → after" changes in an order's timeline, oldest first: of its status,
+    its quantity and its dispute."""
+    from checkout.extensions import db
+    from checkout.models import OrderEvent
+
+    with app.app_context():
+        query = (
+            sa.select(OrderEvent.message)
+            .where(OrderEvent.order_id == order_id)
+            .order_by(OrderEvent.id)
+        )
+        return [change for note in db.session.scalars(query) for change in CHANGE.findall(note)]
 
 
 def webhook_secret(provider_page: str) -> str:
