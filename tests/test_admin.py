@@ -216,7 +216,8 @@ def test_public_webhook_address_is_accepted(admin_client, app, make):
 
 
 def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
-    provider_id, first_key = make.provider()
+    provider = make.provider()
+    provider_id, first_key = provider.id, provider.api_key
     page_url = f"/admin/providers/{provider_id}"
     response = form_post(
         admin_client,
@@ -244,7 +245,8 @@ def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
 
 
 def test_key_actions_need_csrf(admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     detail = admin_client.get(f"/admin/providers/{provider_id}").text
     revoke_url = re.search(r'href="(/admin/providers/[^"]+/revoke)"', detail).group(1)
     assert admin_client.post(revoke_url).status_code == 400
@@ -252,7 +254,7 @@ def test_key_actions_need_csrf(admin_client, make):
 
 
 def test_at_most_five_active_keys(admin_client, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page_url = f"/admin/providers/{provider_id}"
     for number in range(4):
         response = form_post(
@@ -271,7 +273,8 @@ def test_at_most_five_active_keys(admin_client, make):
 
 def test_edit_provider_switches_mode(admin_client, make):
     service_id = make.service(buy_button_id="buy_btn_abc", stripe_payment_link_id="plink_abc")
-    provider_id, key = make.provider(service_id=service_id)
+    provider = make.provider(service_id=service_id)
+    provider_id, key = provider.id, provider.api_key
     fields = provider_form(service_id, use_stripe_checkout="y", webhook_url="")
     response = form_post(admin_client, f"/admin/providers/{provider_id}/edit", fields)
     assert response.status_code == 302
@@ -281,8 +284,9 @@ def test_edit_provider_switches_mode(admin_client, make):
 
 def test_orders_list_filters_and_pages(admin_client, make):
     service_id = make.service()
-    provider_a, key_a = make.provider(service_id=service_id, name="Alpha")
-    _, key_b = make.provider(service_id=service_id, name="Beta")
+    provider = make.provider(service_id=service_id, name="Alpha")
+    provider_a, key_a = provider.id, provider.api_key
+    key_b = make.provider(service_id=service_id, name="Beta").api_key
     a_orders = [api_open_order(admin_client, key_a).get_json()["orderId"] for _ in range(27)]
     b_order = api_open_order(admin_client, key_b).get_json()["orderId"]
 

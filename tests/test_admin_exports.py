@@ -35,7 +35,7 @@ def test_search_finds_orders_by_id_external_id_or_link_id_and_their_prefixes(
     admin_client, client, make
 ):
     service_id = make.service()
-    _, key = make.provider(service_id=service_id)
+    key = make.provider(service_id=service_id).api_key
     first = api_paid_order(client, key, "INV-100", amount=5)
     second = api_new_order(client, key, externalId="INV-200", amount=5)
     other = api_new_order(client, key, externalId="X%_1", amount=5)
@@ -62,9 +62,9 @@ def test_search_finds_orders_by_id_external_id_or_link_id_and_their_prefixes(
 
 
 def test_orders_export_is_the_filtered_list_with_exact_amounts(admin_client, client, make):
-    _, dollars = make.provider(service_id=make.service(price="2.50"))
+    dollars = make.provider(service_id=make.service(price="2.50")).api_key
     yen_service = make.service(currency="jpy", price="500", title="Yen")
-    _, yen = make.provider(service_id=yen_service, name="Tokyo")
+    yen = make.provider(service_id=yen_service, name="Tokyo").api_key
     paid = api_paid_order(client, dollars, "A-1", amount=12.5)
     api_new_order(client, dollars, externalId="A-2", amount=5)
     yen_order = api_paid_order(client, yen, "Y-1", amount=1500)
@@ -86,7 +86,7 @@ def test_orders_export_is_the_filtered_list_with_exact_amounts(admin_client, cli
 
 
 def test_export_cells_cannot_become_spreadsheet_formulas(admin_client, client, make):
-    _, key = make.provider()
+    key = make.provider().api_key
     risky = ['=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)", 'a,b "quoted"']
     for external_id in risky:
         api_new_order(client, key, externalId=external_id, amount=5)
@@ -109,7 +109,7 @@ CELL_STARTS = re.compile(r'(?:^|[,;\t\r\n])[ "]*([=+\-@])', re.M)
 
 
 def test_export_cells_cannot_start_a_formula_after_a_separator(admin_client, client, make):
-    _, key = make.provider()
+    key = make.provider().api_key
     risky = ["csv;=cmd|' /C calc'!A0", "a,+1", "x, -2", 'ok; "@SUM(A1)"', "plain; text"]
     for external_id in risky:
         api_new_order(client, key, externalId=external_id, amount=5)
@@ -131,7 +131,7 @@ def test_export_cells_cannot_start_a_formula_after_a_separator(admin_client, cli
 
 
 def test_a_large_export_streams_every_order_once(app, admin_client, client, make):
-    _, key = make.provider()
+    key = make.provider().api_key
     template = api_new_order(client, key, externalId="BULK-0", amount=5)
     with app.app_context():
         row = db.session.get(Order, template)
@@ -167,7 +167,7 @@ def _text(chunk) -> str:
 
 
 def test_deliveries_export_counts_attempts_and_keeps_the_filters(admin_client, client, make):
-    _, key = make.provider(webhook_url=UNREACHABLE_HOOK)
+    key = make.provider(webhook_url=UNREACHABLE_HOOK).api_key
     paid = api_paid_order(client, key, "D-1", amount=5)
     response = admin_client.get("/admin/deliveries.csv", query_string={"status": "pending"})
     assert response.status_code == 200

@@ -53,7 +53,7 @@ def test_api_key_in_body_works(client, api_key):
 
 
 def test_decimal_amount_with_cents(client, make):
-    _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
+    key = make.provider(service_id=make.service(title="Half", price="2.50")).api_key
     response = client.post(
         URL, data=f'{{"apiKey": "{key}", "amount": 7.50}}', content_type="application/json"
     )
@@ -62,7 +62,7 @@ def test_decimal_amount_with_cents(client, make):
 
 
 def test_zero_decimal_currency(client, make):
-    _, key = make.provider(service_id=make.service(title="Yen", price="500", currency="jpy"))
+    key = make.provider(service_id=make.service(title="Yen", price="500", currency="jpy")).api_key
     body = api_open_order(client, key, amount=1500).get_json()
     assert body["quantity"] == 3
     assert body["currency"] == "jpy"
@@ -96,7 +96,7 @@ def test_amount_rules_answer_400(client, app, api_key, raw_amount, error):
 
 
 def test_multiple_message_uses_the_exact_price(client, make):
-    _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
+    key = make.provider(service_id=make.service(title="Half", price="2.50")).api_key
     response = api_open_order(client, key, amount=6)
     assert response.get_json()["error"] == "Amount must be a multiple of 2.5"
 
@@ -196,7 +196,8 @@ def test_inactive_provider_key_answers_401(client, app, make):
     from checkout.extensions import db
     from checkout.models import Provider
 
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     with app.app_context():
         db.session.get(Provider, provider_id).active = False
         db.session.commit()
@@ -224,7 +225,7 @@ def test_a_repeated_request_gets_its_order_back_after_the_service_is_turned_off(
     client, app, admin_client, make
 ):
     service_id = make.service()
-    _, key = make.provider(service_id=service_id)
+    key = make.provider(service_id=service_id).api_key
     first = api_open_order(client, key, externalId="ORDER-1", amount=10).get_json()
     edit = f"/admin/services/{service_id}/edit"
     fields = {"title": "Premium Credits", "price": "5", "currency": "usd", "slug": "premium"}
@@ -237,8 +238,8 @@ def test_a_repeated_request_gets_its_order_back_after_the_service_is_turned_off(
 
 def test_external_ids_are_scoped_per_provider(client, make):
     service_id = make.service()
-    _, key_a = make.provider(service_id=service_id, name="A")
-    _, key_b = make.provider(service_id=service_id, name="B")
+    key_a = make.provider(service_id=service_id, name="A").api_key
+    key_b = make.provider(service_id=service_id, name="B").api_key
     order_a = api_open_order(client, key_a, externalId="SAME").get_json()["orderId"]
     order_b = api_open_order(client, key_b, externalId="SAME").get_json()["orderId"]
     assert order_a != order_b
@@ -254,7 +255,7 @@ def test_buy_button_mode_ignores_amount(client, make):
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1Abc"
     )
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
     body = api_open_order(client, key, externalId="B-1", amount=999).get_json()
     assert body["mode"] == "stripe_buy_button"
     assert body["stripeBuyButtonId"] == "buy_btn_1Abc"
@@ -267,7 +268,7 @@ def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amou
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1A"
     )
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
     response = client.post(
         URL, data=f'{{"apiKey": "{key}", "amount": {raw_amount}}}', content_type="application/json"
     )
@@ -278,7 +279,7 @@ def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amou
 
 
 def test_buy_button_mode_without_button_id_is_400(client, app, make):
-    _, key = make.provider(use_stripe_checkout=True)
+    key = make.provider(use_stripe_checkout=True).api_key
     response = api_open_order(client, key, externalId="B-1")
     assert response.status_code == 400
     assert response.get_json() == api_error(
@@ -296,7 +297,7 @@ def test_buy_button_service_saved_before_payment_link_ids_is_400(client, app, ma
     with app.app_context():
         db.session.get(Service, service_id).stripe_payment_link_id = None
         db.session.commit()
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
     response = api_open_order(client, key, externalId="B-1")
     assert response.status_code == 400
     assert response.get_json() == api_error(
@@ -307,7 +308,7 @@ def test_buy_button_service_saved_before_payment_link_ids_is_400(client, app, ma
 
 def test_inactive_service_is_409(client, app, make):
     service_id = make.service(active=False)
-    _, key = make.provider(service_id=service_id)
+    key = make.provider(service_id=service_id).api_key
     response = api_open_order(client, key)
     assert response.status_code == 409
     assert response.get_json() == api_error("Service is not available", "service_unavailable")
@@ -329,7 +330,9 @@ def test_wrong_method_and_unknown_path_answer_json(client):
 
 @pytest.mark.parametrize(("price", "currency"), [("0.50", "usd"), ("0.30", "gbp"), ("1", "zar")])
 def test_a_price_at_stripes_minimum_charge_is_accepted(client, make, price, currency):
-    _, key = make.provider(service_id=make.service(title="Tiny", price=price, currency=currency))
+    key = make.provider(
+        service_id=make.service(title="Tiny", price=price, currency=currency)
+    ).api_key
     response = api_open_order(client, key, externalId="T-1")
     assert response.status_code == 200
     assert response.get_json()["currency"] == currency
@@ -341,7 +344,7 @@ def test_an_order_below_stripes_minimum_charge_is_400(client, app, make):
     from checkout.models import Service
 
     service_id = make.service(title="Penny Sweets", price="5")
-    _, key = make.provider(service_id=service_id)
+    key = make.provider(service_id=service_id).api_key
     with app.app_context():
         db.session.get(Service, service_id).price_minor = 10
         db.session.commit()

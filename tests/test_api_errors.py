@@ -114,7 +114,8 @@ class TestEveryErrorHasItsShape:
         return {"RATE_LIMIT_API_UNAUTHENTICATED": "2/minute"}
 
     def test_errors_of_every_status(self, app, client, make):
-        provider_id, key = make.provider()
+        shop = make.provider()
+        provider_id, key = shop.id, shop.api_key
         from checkout import audit, credentials
         from checkout.models import Provider
 

@@ -22,8 +22,8 @@ def test_get_order_by_external_id(client, api_key):
 
 def test_other_providers_orders_are_404(client, make):
     service_id = make.service()
-    _, key_a = make.provider(service_id=service_id, name="A")
-    _, key_b = make.provider(service_id=service_id, name="B")
+    key_a = make.provider(service_id=service_id, name="A").api_key
+    key_b = make.provider(service_id=service_id, name="B").api_key
     order_id = api_open_order(client, key_a, externalId="E-1").get_json()["orderId"]
     response = client.get(f"/api/v1/orders/{order_id}", headers=bearer(key_b))
     assert response.status_code == 404

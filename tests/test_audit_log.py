@@ -246,7 +246,7 @@ def test_links_created_through_the_api_are_recorded_with_the_key_prefix(
 
 
 def test_the_page_filters_and_pages(admin_client, runner, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     for number in range(55):
         runner.invoke(args=["services", "create", "--title", f"S{number}", "--price", "1"])
     page = f"/admin/providers/{provider_id}"

@@ -91,9 +91,9 @@ class Shop:
             buy_button_id="buy_btn_1Credits",
             stripe_payment_link_id=self.payment_link,
         )
-        _, self.key = make.provider(
+        self.key = make.provider(
             service_id=self.service_id, use_stripe_checkout=True, webhook_url=UNREACHABLE_HOOK
-        )
+        ).api_key
 
 
 @pytest.fixture
@@ -319,9 +319,9 @@ def test_session_from_no_payment_link_changes_nothing(client, shop, dashboard):
 def test_cash_app_order_named_by_a_session_changes_nothing(
     app, client, admin_client, make, shop, dashboard
 ):
-    _, cash_key = make.provider(
+    cash_key = make.provider(
         service_id=shop.service_id, name="Cash shop", webhook_url=UNREACHABLE_HOOK
-    )
+    ).api_key
     order_id = api_open_order(client, cash_key, amount=5).get_json()["orderId"]
     session = dashboard.checkout(shop.payment_link, order_id)
     payload = session_event("checkout.session.completed", session)
@@ -419,7 +419,7 @@ class TestWithoutStripeKeys:
 
     def test_session_events_are_ignored_with_the_reason(self, client, admin_client, make):
         service_id = make.service(buy_button_id="buy_btn_1A", stripe_payment_link_id="plink_1A")
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
         order_id = api_open_order(client, key).get_json()["orderId"]
         session = {
             "id": "cs_test_1",
@@ -445,12 +445,13 @@ class TestWithoutStripeKeys:
 def test_buy_button_link_leaves_the_quantity_to_stripes_page(
     client, admin_client, make, shop, dashboard
 ):
-    provider_id, key = make.provider(
+    provider = make.provider(
         service_id=shop.service_id,
         name="Button shop",
         use_stripe_checkout=True,
         webhook_url=UNREACHABLE_HOOK,
     )
+    provider_id, key = provider.id, provider.api_key
     link_id = create_link(
         admin_client,
         shop.service_id,
@@ -557,7 +558,7 @@ class TestSessionsUnreachable:
 
     def test_reconciliation_skips_a_payment_link_it_cannot_list(self, client, runner, make):
         service_id = make.service(buy_button_id="buy_btn_1P", stripe_payment_link_id="plink_1P")
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
         order_id = api_open_order(client, key).get_json()["orderId"]
         assert reconcile(runner) == 1
         assert api_order_json(client, key, order_id)["status"] == "pending"

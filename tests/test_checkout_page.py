@@ -62,7 +62,7 @@ def test_success_shows_confirmation_and_countdown_to_the_success_url(client, api
 
 
 def test_order_id_is_url_encoded_into_every_placeholder(client, make):
-    _, key = make.provider(success_url="https://p.example/done/{orderId}?again={orderId}&x=1")
+    key = make.provider(success_url="https://p.example/done/{orderId}?again={orderId}&x=1").api_key
     order_id = api_new_order(client, key)
     simulate(client, order_id, "succeeded")
     page = client.get(f"/checkout?orderId={order_id}")
@@ -70,7 +70,7 @@ def test_order_id_is_url_encoded_into_every_placeholder(client, make):
 
 
 def test_no_success_url_means_no_countdown(client, make):
-    _, key = make.provider(success_url=None)
+    key = make.provider(success_url=None).api_key
     order_id = api_new_order(client, key)
     simulate(client, order_id, "succeeded")
     page = client.get(f"/checkout?orderId={order_id}")
@@ -165,7 +165,8 @@ def test_page_sets_no_cookie_for_a_customer(client, api_key):
 def test_a_viewed_page_follows_every_change_to_what_it_shows(client, admin_client, make):
     """Pages are cached per process; any change to the order, service or provider shows."""
     service_id = make.service(title="Gold Pack", price="5")
-    provider_id, key = make.provider(service_id=service_id, name="Old Shop")
+    provider = make.provider(service_id=service_id, name="Old Shop")
+    provider_id, key = provider.id, provider.api_key
     order_id = api_new_order(client, key, amount=10)
     url = f"/checkout?orderId={order_id}"
     for _ in range(2):
@@ -209,7 +210,7 @@ class TestLiveMode:
             buy_button_id="buy_btn_1Xyz",
             stripe_payment_link_id="plink_1X",
         )
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
         order_id = api_new_order(client, key, externalId="B-1")
         page = client.get(f"/checkout?orderId={order_id}")
         assert page.status_code == 200
@@ -224,7 +225,7 @@ class TestLiveMode:
 
     def test_sandbox_buttons_are_gone(self, client, make):
         service_id = make.service(buy_button_id="buy_btn_1Xyz", stripe_payment_link_id="plink_1X")
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
         order_id = api_new_order(client, key)
         response = client.post(
             "/checkout/sandbox", data={"orderId": order_id, "outcome": "succeeded"}
@@ -241,7 +242,7 @@ class TestLiveMode:
         assert "Traceback" not in page.text
 
     def test_cash_app_needs_usd(self, client, make):
-        _, key = make.provider(service_id=make.service(currency="eur"))
+        key = make.provider(service_id=make.service(currency="eur")).api_key
         response = api_open_order(client, key)
         assert response.status_code == 400
         assert response.get_json() == api_error(

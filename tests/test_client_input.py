@@ -308,7 +308,7 @@ FORM = "application/x-www-form-urlencoded"
 
 def test_chunked_forms_over_the_limit_answer_413(app, client, admin_client, make):
     service_id = make.service()
-    provider_id, _ = make.provider(service_id=service_id)
+    provider_id = make.provider(service_id=service_id).id
     link_id = create_link(admin_client, service_id)
     token = csrf_token(admin_client.get(f"/l/{link_id}").text)
     padding = "&pad=" + "p" * 70_000
@@ -328,7 +328,7 @@ def test_chunked_forms_over_the_limit_answer_413(app, client, admin_client, make
 
 
 def test_chunked_branding_upload_over_its_limit_answers_413(admin_client, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page = f"/admin/providers/{provider_id}/branding"
     token = csrf_token(admin_client.get(page).text)
     body = f"csrf_token={token}&display_name=Big&pad={'p' * 270_000}".encode()

@@ -166,7 +166,7 @@ def redis_up() -> bool:
 @pytest.mark.serial  # stops the Redis every other test process uses
 @pytest.mark.skipif(not REDIS, reason="needs REDIS_URL (the PostgreSQL + Redis pass)")
 def test_redis_restart_loses_no_notification(client, admin_client, receiver, workers, hooked):
-    _, key, _ = hooked
+    key = hooked.api_key
     queued = [api_paid_order(client, key, f"R-{n}") for n in range(5)]
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True)
     try:
@@ -192,7 +192,7 @@ def test_redis_restart_loses_no_notification(client, admin_client, receiver, wor
     not (REDIS and POSTGRES), reason="the soak runs on PostgreSQL + Redis (second CI pass)"
 )
 def test_soak_two_thousand_orders(web_servers, workers, admin_client, receiver, hooked):
-    _, key, _ = hooked
+    key = hooked.api_key
     receiver.control(failRate=0.2)
     servers = [web_servers(WEB_ENV, workers=3), web_servers(WEB_ENV, workers=3)]
     # Twelve quick retries: at a 20% failure rate, giving up on any of 2,000 is ~1e-6 likely.

@@ -85,7 +85,7 @@ def test_the_default_port_is_make_runs():
 
 def test_services_providers_and_links_are_listed(runner, make):
     service_id = make.service(slug="credits", title="Credits")
-    provider_id, _ = make.provider(service_id=service_id, slug="shop", name="Shop")
+    provider_id = make.provider(service_id=service_id, slug="shop", name="Shop").id
     run_json(runner, "links", "create", "--service", "credits", "--title", "Ten credits")
 
     services = run_json(runner, "services", "list")
@@ -109,7 +109,7 @@ def test_services_providers_and_links_are_listed(runner, make):
 
 
 def test_providers_show_prints_the_signing_secret(runner, make, admin_client):
-    provider_id, _ = make.provider(slug="shop", webhook_url="https://hooks.example.com/k")
+    provider_id = make.provider(slug="shop", webhook_url="https://hooks.example.com/k").id
     shown = run_json(runner, "providers", "show", "shop")
     assert shown["id"] == provider_id
     assert shown["webhookSecret"].startswith("whsec_")

@@ -219,12 +219,13 @@ def form_fields(client, url: str) -> list[str]:
 def world(app, admin_client, make):
     """A service, a provider with a key, a link with a password, an open and a paid order."""
     service_id = make.service()
-    provider_id, key = make.provider(service_id=service_id)
+    provider = make.provider(service_id=service_id)
+    provider_id, key = provider.id, provider.api_key
     link_id = create_link(admin_client, service_id, password="open sesame", max_uses="3")
     free_link = create_link(admin_client, service_id)
     open_order = api_new_order(admin_client, key, externalId="open")
     paid_order = api_paid_order(admin_client, key, "paid")
-    _, hooked_key = make.provider(service_id, name="Hooked", webhook_url=UNREACHABLE_HOOK)
+    hooked_key = make.provider(service_id, name="Hooked", webhook_url=UNREACHABLE_HOOK).api_key
     api_paid_order(admin_client, hooked_key, "notified")
     other_admin, _ = make.admin("other@example.com")
     with app.app_context():

@@ -50,8 +50,10 @@ def test_every_api_route_is_documented_and_nothing_else(app, spec):
 
 def test_create_payment_intent_answers_match_the_document(client, make, spec):
     service_id = make.service()
-    _, key = make.provider(service_id=service_id)
-    _, button_key = make.provider(service_id=service_id, name="Buttons", use_stripe_checkout=True)
+    key = make.provider(service_id=service_id).api_key
+    button_key = make.provider(
+        service_id=service_id, name="Buttons", use_stripe_checkout=True
+    ).api_key
     path, method = "/create-payment-intent", "post"
     check(spec, path, method, api_open_order(client, key, externalId="A", amount=10))
     check(spec, path, method, api_open_order(client, key, externalId="A", amount=15))
@@ -91,7 +93,7 @@ def test_order_lookups_match_the_document(client, api_key, spec):
 
 def test_buy_button_order_matches_the_document(client, make, spec):
     service_id = make.service(buy_button_id="buy_btn_123", stripe_payment_link_id="plink_123")
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
     response = api_open_order(client, key, externalId="B")
     assert response.status_code == 200
     check(spec, "/create-payment-intent", "post", response)
@@ -103,8 +105,10 @@ def _field_names(spec: dict, schema: str) -> set[str]:
 
 def test_orders_in_every_state_have_exactly_the_documented_fields(client, admin_client, make, spec):
     service_id = make.service(buy_button_id="buy_btn_123", stripe_payment_link_id="plink_123")
-    _, key = make.provider(service_id=service_id)
-    _, button_key = make.provider(service_id=service_id, name="Buttons", use_stripe_checkout=True)
+    key = make.provider(service_id=service_id).api_key
+    button_key = make.provider(
+        service_id=service_id, name="Buttons", use_stripe_checkout=True
+    ).api_key
     headers = bearer(key)
     paid = api_open_order(client, key, amount=10).get_json()["orderId"]
     simulate(client, paid, "succeeded")
@@ -145,7 +149,8 @@ def _notification_payloads(admin_client) -> list[dict]:
 
 def test_notifications_match_the_documented_webhook(client, admin_client, make, spec):
     """Every notification Kassa writes fits the document's webhook body, field for field."""
-    provider_id, key = make.provider(webhook_url="http://127.0.0.1:9/hook")
+    provider = make.provider(webhook_url="http://127.0.0.1:9/hook")
+    provider_id, key = provider.id, provider.api_key
     paid = api_open_order(client, key, externalId="P", amount=10).get_json()["orderId"]
     simulate(client, paid, "succeeded")
     page = admin_client.get(f"/admin/orders/{paid}").text

@@ -98,7 +98,8 @@ def test_only_orders_a_provider_opened_by_api_notify_their_expiry(
     app, client, admin_client, runner, make
 ):
     service_id = make.service()
-    provider_id, key = make.provider(service_id=service_id, webhook_url=UNREACHABLE_HOOK)
+    provider = make.provider(service_id=service_id, webhook_url=UNREACHABLE_HOOK)
+    provider_id, key = provider.id, provider.api_key
     by_api = api_new_order(client, key, externalId="EXT-1", amount=5)
     with_provider = create_link(admin_client, service_id, provider_id=provider_id)
     without_provider = create_link(admin_client, service_id)

@@ -114,7 +114,7 @@ class TestSmallLimits:
         assert press_pay(app.test_client(), other_link, 1)[0].status_code == 303
 
     def test_the_provider_api_is_limited_per_key(self, client, make, api_key):
-        other_key = make.provider(make.service(title="Gold"), name="Other")[1]
+        other_key = make.provider(make.service(title="Gold"), name="Other").api_key
         statuses = [api_open_order(client, api_key).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = api_open_order(client, api_key)

@@ -126,7 +126,7 @@ def test_cash_app_refused_is_remembered_until_stripe_takes_it_again(
         stripe_payment_link_id="plink_1A",
         slug="pro",
     )
-    _, button_key = make.provider(service_id=button, name="Buttons", use_stripe_checkout=True)
+    button_key = make.provider(service_id=button, name="Buttons", use_stripe_checkout=True).api_key
     assert api_open_order(client, button_key, externalId="B-1").status_code == 200
 
     # Stripe takes Cash App Pay again: the earlier order's page creates its PaymentIntent.

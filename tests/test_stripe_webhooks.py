@@ -170,9 +170,9 @@ def button_order(client, make):
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1A", stripe_payment_link_id="plink_1A"
     )
-    _, key = make.provider(
+    key = make.provider(
         service_id=service_id, use_stripe_checkout=True, webhook_url=UNREACHABLE_HOOK
-    )
+    ).api_key
     created = api_open_order(client, key, externalId="B-1").get_json()
     return key, created["orderId"]
 

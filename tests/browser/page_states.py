@@ -264,17 +264,18 @@ def build_world(app, make) -> World:
     world = World()
     world.admin_email = make.admin(password=ADMIN_PASSWORD)[0]
     world.service = make.service(title="Premium Credits", price="5")
-    world.provider, key = make.provider(
+    provider = make.provider(
         world.service, success_url=None, cancel_url=None, webhook_url=UNREACHABLE_HOOK
     )
-    _, redirect_key = make.provider(
+    world.provider, key = provider.id, provider.api_key
+    redirect_key = make.provider(
         world.service,
         name="Redirecting",
         success_url="https://shop.example/thanks?orderId={orderId}",
         cancel_url=None,
-    )
+    ).api_key
     # Real URLs are long and have no spaces to wrap at.
-    world.long_provider, _ = make.provider(
+    world.long_provider = make.provider(
         world.service,
         name="Long URLs",
         webhook_url="https://hooks.bitloader-payments.example.com/integrations/kassa/v2/"
@@ -283,7 +284,7 @@ def build_world(app, make) -> World:
         "thank-you?orderId={orderId}&utm_source=kassa&utm_medium=redirect",
         cancel_url="https://shop.bitloader-payments.example.com/checkout/cancelled-by-customer"
         "?orderId={orderId}",
-    )
+    ).id
     # The first provider's pages show its branding; the second keeps Kassa's own look.
     logo = (
         b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 20">'

@@ -53,7 +53,7 @@ def test_link_total_follows_the_typed_quantity(german_in_tokyo, app, live_server
 
 def test_times_show_in_the_viewers_time_zone(german_in_tokyo, app, live_server, make):
     page = german_in_tokyo
-    _, key = make.provider(make.service(), success_url="")
+    key = make.provider(make.service(), success_url="").api_key
     client = app.test_client()
     order_id = api_new_order(client, key, externalId="E-1", amount=5)
     simulate(client, order_id)

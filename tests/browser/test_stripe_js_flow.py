@@ -233,7 +233,7 @@ def buy_button_order(make, base_url: str) -> dict:
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1Xyz", stripe_payment_link_id="plink_1X"
     )
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
     return api_open_order(base_url, key, externalId="BB-1")
 
 
