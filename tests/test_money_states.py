@@ -16,18 +16,12 @@ from tests.helpers import (
     pay_with_card,
     transitions,
 )
+from tests.plugins import signed_events
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, run_event_task
 
-
-@pytest.fixture
-def app_config():
-    return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
-
-
-@pytest.fixture
-def order(client, provider_key):
-    """A $15 Cash App order; returns its API view."""
-    return api_open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
+# The app and the order each test here starts from, as in tests/test_stripe_webhooks.py.
+app_config = signed_events.app_config
+order = signed_events.order
 
 
 def succeeded(order, amount=1500, intent_id="pi_1", currency="usd", **extra):

@@ -22,6 +22,7 @@ from tests.helpers import (
     simulate,
     transitions,
 )
+from tests.plugins import signed_events
 from tests.stripe_signing import (
     WEBHOOK_SECRET,
     event,
@@ -32,16 +33,9 @@ from tests.stripe_signing import (
     signature,
 )
 
-
-@pytest.fixture
-def app_config():
-    return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
-
-
-@pytest.fixture
-def order(client, provider_key):
-    """A $15 Cash App order; returns its API view."""
-    return api_open_order(client, provider_key, externalId="EXT-1", amount=15).get_json()
+# The app and the order each test here starts from, as in tests/test_money_states.py.
+app_config = signed_events.app_config
+order = signed_events.order
 
 
 def intent_event(kind, order, status, intent_id="pi_1", **extra):
