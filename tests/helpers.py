@@ -20,7 +20,7 @@ UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
 CHANGE = re.compile(r"(\w+ → \w+)")
 
 
-def api_error(message: str, code: str, param: str | None = None) -> dict:
+def error_body(message: str, code: str, param: str | None = None) -> dict:
     """The body of an API error: the message, its code, and the field it is about."""
     return {"error": message, "code": code, "param": param}
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from checkout import jsonio
-from tests.helpers import api_error, api_open_order, bearer, form_post
+from tests.helpers import api_open_order, bearer, error_body, form_post
 
 URL = "/api/v1/create-payment-intent"
 
@@ -69,7 +69,7 @@ def test_zero_decimal_currency(client, make):
     assert b'"amount": 1500,' in api_open_order(client, key, externalId="j", amount=1500).data
     response = api_open_order(client, key, amount=Decimal("500.5"))
     assert response.status_code == 422
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Amount must be a whole number for JPY", "amount_invalid", "amount"
     )
 
@@ -91,7 +91,7 @@ def test_amount_rules_answer_400(client, app, api_key, raw_amount, error):
     body = f'{{"apiKey": "{api_key}", "externalId": "X", "amount": {raw_amount}}}'
     response = client.post(URL, data=body, content_type="application/json")
     assert response.status_code == 400
-    assert response.get_json() == api_error(error, "amount_refused", "amount")
+    assert response.get_json() == error_body(error, "amount_refused", "amount")
     assert order_count(app) == 0
 
 
@@ -120,7 +120,7 @@ def test_bad_amounts_answer_422_and_change_nothing(client, app, api_key, raw_amo
         content_type="application/json",
     )
     assert response.status_code == 422
-    assert response.get_json() == api_error(error, "amount_invalid", "amount")
+    assert response.get_json() == error_body(error, "amount_invalid", "amount")
     assert order_count(app) == 0
 
 
@@ -164,7 +164,7 @@ def test_oversized_body_answers_413(client, api_key):
 def test_bad_external_ids_answer_422(client, app, api_key, external_id, error):
     response = api_open_order(client, api_key, externalId=external_id)
     assert response.status_code == 422
-    assert response.get_json() == api_error(error, "validation_error", "externalId")
+    assert response.get_json() == error_body(error, "validation_error", "externalId")
     assert order_count(app) == 0
 
 
@@ -187,7 +187,7 @@ def test_invalid_keys_answer_401(client, app, api_key, headers_and_body):
     headers, body = headers_and_body
     response = client.post(URL, json=body, headers=headers)
     assert response.status_code == 401
-    assert response.get_json() == api_error("Invalid or inactive API key", "invalid_api_key")
+    assert response.get_json() == error_body("Invalid or inactive API key", "invalid_api_key")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert order_count(app) == 0
 
@@ -282,7 +282,7 @@ def test_buy_button_mode_without_button_id_is_400(client, app, make):
     key = make.provider(use_stripe_checkout=True).api_key
     response = api_open_order(client, key, externalId="B-1")
     assert response.status_code == 400
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Stripe Buy Button not configured", "payment_not_configured"
     )
     assert order_count(app) == 0
@@ -300,7 +300,7 @@ def test_buy_button_service_saved_before_payment_link_ids_is_400(client, app, ma
     key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
     response = api_open_order(client, key, externalId="B-1")
     assert response.status_code == 400
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Stripe Buy Button not configured", "payment_not_configured"
     )
     assert order_count(app) == 0
@@ -311,7 +311,7 @@ def test_inactive_service_is_409(client, app, make):
     key = make.provider(service_id=service_id).api_key
     response = api_open_order(client, key)
     assert response.status_code == 409
-    assert response.get_json() == api_error("Service is not available", "service_unavailable")
+    assert response.get_json() == error_body("Service is not available", "service_unavailable")
 
 
 def test_public_base_url_shapes_checkout_url(client, api_key, app):
@@ -350,7 +350,7 @@ def test_an_order_below_stripes_minimum_charge_is_400(client, app, make):
         db.session.commit()
     response = api_open_order(client, key, externalId="P-1")
     assert response.status_code == 400
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Amount is below Stripe's minimum charge of $0.50", "amount_below_minimum", "amount"
     )
     assert order_count(app) == 0

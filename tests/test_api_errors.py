@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from checkout.api.openapi import SCHEMAS
 from checkout.extensions import db
 from checkout.models import Order, PaymentLink
-from tests.helpers import api_error, api_open_order, bearer
+from tests.helpers import api_open_order, bearer, error_body
 
 URL = "/api/v1/create-payment-intent"
 ERROR = jsonschema.Draft202012Validator(SCHEMAS["Error"])
@@ -151,7 +151,7 @@ class TestEveryErrorHasItsShape:
             body = response.get_json()
             ERROR.validate(body)
             assert body["code"] == code, body
-        assert answers[-2][2].get_json() == api_error(
+        assert answers[-2][2].get_json() == error_body(
             "Invalid or inactive API key", "invalid_api_key"
         )
 

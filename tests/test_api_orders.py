@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import api_error, api_open_order, bearer, simulate
+from tests.helpers import api_open_order, bearer, error_body, simulate
 
 
 def test_get_order_by_id(client, api_key):
@@ -27,7 +27,7 @@ def test_other_providers_orders_are_404(client, make):
     order_id = api_open_order(client, key_a, externalId="E-1").get_json()["orderId"]
     response = client.get(f"/api/v1/orders/{order_id}", headers=bearer(key_b))
     assert response.status_code == 404
-    assert response.get_json() == api_error("Order not found", "not_found")
+    assert response.get_json() == error_body("Order not found", "not_found")
     listed = client.get("/api/v1/orders?externalId=E-1", headers=bearer(key_b)).get_json()
     assert listed == {"data": [], "hasMore": False}
 

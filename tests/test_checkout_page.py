@@ -5,10 +5,10 @@ import re
 import pytest
 
 from tests.helpers import (
-    api_error,
     api_new_order,
     api_open_order,
     csrf_token,
+    error_body,
     form_post,
     provider_form,
     simulate,
@@ -245,6 +245,6 @@ class TestLiveMode:
         key = make.provider(service_id=make.service(currency="eur")).api_key
         response = api_open_order(client, key)
         assert response.status_code == 400
-        assert response.get_json() == api_error(
+        assert response.get_json() == error_body(
             "Cash App payments are not available in EUR", "payment_not_configured"
         )

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from tests.helpers import (
-    api_error,
     api_paid_order,
     bearer,
+    error_body,
     notified,
     one_webhook_id_per_order,
     order_page,
@@ -148,7 +148,7 @@ def test_unavailable_database_answers_5xx_to_stripe(web_servers, tmp_path):
     )
     response = post_signed(server.url, payload)
     assert 500 <= response.status_code < 600
-    assert response.json() == api_error("Internal server error", "internal_error")
+    assert response.json() == error_body("Internal server error", "internal_error")
 
 
 REDIS_START = [

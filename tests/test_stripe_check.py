@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from checkout.stripe_events import HANDLERS
-from tests.helpers import LIVE_SETTINGS, TEST_KEYS, api_error, api_open_order
+from tests.helpers import LIVE_SETTINGS, TEST_KEYS, api_open_order, error_body
 from tests.plugins.servers import ROOT
 from tests.stripe_contract import WALLET_KEY
 from tests.stripe_faults import CASHAPP_TYPE_INVALID
@@ -255,7 +255,7 @@ def test_an_active_cash_app_forgets_stripes_earlier_refusal(
     stripe_faults.add("/v1/payment_intents", 400, CASHAPP_TYPE_INVALID)
     assert client.get(f"/checkout?orderId={earlier}").status_code == 503
     refused = api_open_order(client, key, externalId="S-2")
-    assert refused.get_json() == api_error(
+    assert refused.get_json() == error_body(
         "Cash App payments are not available", "cash_app_unavailable"
     )
 

@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from tests.helpers import api_error, api_new_order, api_open_order, api_order_json, order_page
+from tests.helpers import api_new_order, api_open_order, api_order_json, error_body, order_page
 from tests.stripe_faults import CASHAPP_TYPE_INVALID, CASHAPP_UNACTIVATED
 
 INTENTS = "/v1/payment_intents"
-REFUSED = api_error("Cash App payments are not available", "cash_app_unavailable")
+REFUSED = error_body("Cash App payments are not available", "cash_app_unavailable")
 
 
 @pytest.fixture
