@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from dataclasses import dataclass
 
 from tests.isolation import isolate_this_process
 
@@ -21,7 +22,7 @@ from checkout import audit, config, create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
 from checkout.config import database_url  # noqa: E402
 from checkout.extensions import db  # noqa: E402
-from tests.helpers import UNREACHABLE_HOOK, sign_in, webhook_secret  # noqa: E402
+from tests.helpers import UNREACHABLE_HOOK, sign_in  # noqa: E402
 from tests.stripe_contract import WALLET_KEY  # noqa: E402
 
 pytest_plugins = ["tests.plugins.servers", "tests.plugins.contract"]
@@ -168,6 +169,16 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@dataclass(frozen=True)
+class MadeProvider:
+    """A provider the factory made: its id, its API key (None when made without one) and
+    the secret its notifications are signed with."""
+
+    id: str
+    api_key: str | None
+    webhook_secret: str
+
+
 class Factory:
     """Small builders for rows the tests need, made through the same services the admin uses."""
 
@@ -182,8 +193,8 @@ class Factory:
             service = catalog.create_service(ServiceFields(**fields), actor=audit.SYSTEM)
             return service.id
 
-    def provider(self, service_id=None, key=True, **overrides):
-        """Create a provider; returns (provider_id, api_key or None)."""
+    def provider(self, service_id=None, key=True, **overrides) -> MadeProvider:
+        """Create a provider, with an API key unless key=False."""
         from checkout import catalog, credentials
 
         service_id = service_id or self.service()
@@ -199,7 +210,7 @@ class Factory:
             plaintext = (
                 credentials.issue_key(provider, "default", actor=audit.SYSTEM)[1] if key else None
             )
-            return provider.id, plaintext
+            return MadeProvider(provider.id, plaintext, provider.webhook_secret)
 
     def admin(self, email="admin@example.com", password="correct horse battery"):
         from checkout import accounts
@@ -217,13 +228,13 @@ def make(app):
 @pytest.fixture
 def api_key(make):
     """A Cash App provider selling a $5 service; its API key."""
-    return make.provider()[1]
+    return make.provider().api_key
 
 
 @pytest.fixture
 def provider_key(make):
     """A provider whose notifications go where nothing listens; its API key."""
-    return make.provider(webhook_url=UNREACHABLE_HOOK)[1]
+    return make.provider(webhook_url=UNREACHABLE_HOOK).api_key
 
 
 @pytest.fixture
@@ -249,15 +260,11 @@ def stripe_faults(stripe_standin):
 
 
 @pytest.fixture
-def hooked(make, admin_client, receiver):
-    """A provider whose webhook URL is the receiver, which knows the signing secret.
-
-    Returns (provider_id, api_key, secret).
-    """
-    provider_id, key = make.provider(webhook_url=receiver.hook_url)
-    secret = webhook_secret(admin_client.get(f"/admin/providers/{provider_id}").text)
-    receiver.control(secret=secret)
-    return provider_id, key, secret
+def hooked(make, receiver) -> MadeProvider:
+    """A provider whose webhook URL is the receiver, told the provider's signing secret."""
+    provider = make.provider(webhook_url=receiver.hook_url)
+    receiver.control(secret=provider.webhook_secret)
+    return provider
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers the test modules share: requests made as a client would, and reading pages."""
+"""Helpers the test modules share: requests made as a client would, reading pages, and
+reading what the database holds about an order."""
 
 import base64
 import hashlib
@@ -7,14 +8,19 @@ import os
 import re
 import time
 
+import sqlalchemy as sa
+
 # Every API key scope, as the admin's key form posts them.
 ALL_SCOPES = ["orders:write", "orders:read", "links:write", "links:read"]
 
 # A provider webhook URL where nothing listens: notifications are queued and never arrive.
 UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
 
+# A change in an order's timeline: "pending → paid (…)", "…: 1 → 3 bought".
+CHANGE = re.compile(r"(\w+ → \w+)")
 
-def api_error(message: str, code: str, param: str | None = None) -> dict:
+
+def error_body(message: str, code: str, param: str | None = None) -> dict:
     """The body of an API error: the message, its code, and the field it is about."""
     return {"error": message, "code": code, "param": param}
 
@@ -35,12 +41,12 @@ def timestamped_signature(
     return {"Signature": f"t={at},v1={mac}"}
 
 
-def open_order(client, key, **body):
+def api_open_order(client, key, **body):
     """POST create-payment-intent with a Bearer key; returns the response."""
     return client.post("/api/v1/create-payment-intent", json=body, headers=bearer(key))
 
 
-def order_json(client, key, order_id: str) -> dict:
+def api_order_json(client, key, order_id: str) -> dict:
     """The order as the provider's API shows it."""
     return client.get(f"/api/v1/orders/{order_id}", headers=bearer(key)).get_json()
 
@@ -50,15 +56,33 @@ def order_page(admin_client, order_id: str) -> str:
     return admin_client.get(f"/admin/orders/{order_id}").text
 
 
-def notified(order_page: str) -> list[str]:
-    """Event names in the admin order page's notifications table."""
-    start, end = order_page.index("<h2>Notifications</h2>"), order_page.index("<h2>Timeline</h2>")
-    return re.findall(r"<td[^>]*>((?:payment|dispute)_\w+)</td>", order_page[start:end])
+def notified(app, order_id: str) -> list[str]:
+    """The events of the notifications Kassa queued about an order, oldest first."""
+    from checkout.extensions import db
+    from checkout.models import Notification
+
+    with app.app_context():
+        query = (
+            sa.select(Notification.event)
+            .where(Notification.order_id == order_id)
+            .order_by(Notification.created_at)
+        )
+        return list(db.session.scalars(query))
 
 
-def transitions(order_page: str) -> list[str]:
-    """Status changes in the admin order page's timeline, oldest first."""
-    return re.findall(r"(\w+ → \w+)", order_page[order_page.index("<h2>Timeline</h2>") :])
+def transitions(app, order_id: str) -> list[str]:
+    """The "before → after" changes in an order's timeline, oldest first: of its status,
+    its quantity and its dispute."""
+    from checkout.extensions import db
+    from checkout.models import OrderEvent
+
+    with app.app_context():
+        query = (
+            sa.select(OrderEvent.message)
+            .where(OrderEvent.order_id == order_id)
+            .order_by(OrderEvent.id)
+        )
+        return [change for note in db.session.scalars(query) for change in CHANGE.findall(note)]
 
 
 def webhook_secret(provider_page: str) -> str:
@@ -66,9 +90,9 @@ def webhook_secret(provider_page: str) -> str:
     return re.search(r'value="(whsec_[^"]+)" data-webhook-secret', provider_page)[1]
 
 
-def new_order(client, key, **body) -> str:
+def api_new_order(client, key, **body) -> str:
     """Open an order through the API; its id."""
-    return open_order(client, key, **body).get_json()["orderId"]
+    return api_open_order(client, key, **body).get_json()["orderId"]
 
 
 def simulate(client, order_id: str, outcome: str = "succeeded", **extra):
@@ -85,9 +109,9 @@ def simulate(client, order_id: str, outcome: str = "succeeded", **extra):
     return client.post("/checkout/sandbox", data=data, **extra)
 
 
-def pay(client, key, external_id: str, **body) -> str:
+def api_paid_order(client, key, external_id: str, **body) -> str:
     """Open an order through the API and press the sandbox's success button; its id."""
-    order_id = new_order(client, key, externalId=external_id, **body)
+    order_id = api_new_order(client, key, externalId=external_id, **body)
     assert simulate(client, order_id).status_code == 303
     return order_id
 

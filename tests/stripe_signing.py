@@ -41,11 +41,11 @@ def signature(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None =
     return f"t={timestamp},v1={digest}"
 
 
-def post_event(client, payload: dict, apply: bool = True, **signing):
-    """POST a signed event to the test client's app; run the worker's task when it queued one.
+def post_event(client, payload: dict, **signing):
+    """POST a signed event to the test client's app, as Stripe does; returns the response.
 
-    The task runs as a worker runs it (`huey_consumer` is in tests/plugins/servers.py for
-    the multi-process tests); its result is kept as `response.applied`.
+    Nothing runs the task the app may have queued: the test does, with run_event_task.
+    The response keeps the event's id as `response.event_id` for it.
     """
     body = json.dumps(payload).encode()
     response = client.post(
@@ -56,13 +56,23 @@ def post_event(client, payload: dict, apply: bool = True, **signing):
             "Content-Type": "application/json",
         },
     )
-    response.applied = None
-    if apply and response.status_code == 200 and response.get_json()["result"] == "queued":
-        from checkout import tasks
-
-        with client.application.app_context():
-            response.applied = tasks.apply_stripe_event.call_local(payload["id"])
+    response.event_id = payload["id"]
     return response
+
+
+def run_event_task(client, response) -> str | None:
+    """Run the worker's task for an event that post_event's response says was queued; its
+    result ("applied", "no change", …), or None when nothing was queued.
+
+    The task runs as a worker runs it (`huey_consumer` is in tests/plugins/servers.py for
+    the multi-process tests).
+    """
+    if response.status_code != 200 or response.get_json()["result"] != "queued":
+        return None
+    from checkout import tasks
+
+    with client.application.app_context():
+        return tasks.apply_stripe_event.call_local(response.event_id)
 
 
 def queued_event_ids(app) -> list[str]:

@@ -6,10 +6,10 @@ import pytest
 
 from tests.helpers import (
     ALL_SCOPES,
+    api_new_order,
+    api_open_order,
     csrf_token,
     form_post,
-    new_order,
-    open_order,
     provider_form,
     shown_once,
     sign_in,
@@ -176,7 +176,7 @@ def test_create_provider_shows_its_key_once_and_the_key_works(admin_client, make
     response = shown_once(admin_client, created)
     assert response.headers["Cache-Control"] == "no-store"
     key = new_key_from(response.text)
-    assert open_order(admin_client, key, externalId="A").status_code == 200
+    assert api_open_order(admin_client, key, externalId="A").status_code == 200
 
     provider_url = re.search(r'href="(/admin/providers/prv_[^"]+)"', response.text).group(1)
     detail = admin_client.get(provider_url).text
@@ -216,7 +216,8 @@ def test_public_webhook_address_is_accepted(admin_client, app, make):
 
 
 def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
-    provider_id, first_key = make.provider()
+    provider = make.provider()
+    provider_id, first_key = provider.id, provider.api_key
     page_url = f"/admin/providers/{provider_id}"
     response = form_post(
         admin_client,
@@ -234,25 +235,26 @@ def test_keys_can_be_named_revoked_and_regenerated(admin_client, make):
     # Newest first: the staging key is listed first.
     token = csrf_token(detail)
     admin_client.post(revoke_urls[0], data={"csrf_token": token})
-    assert open_order(admin_client, staging_key).status_code == 401
-    assert open_order(admin_client, first_key).status_code == 200
+    assert api_open_order(admin_client, staging_key).status_code == 401
+    assert api_open_order(admin_client, first_key).status_code == 200
 
     response = admin_client.post(regenerate_urls[1], data={"csrf_token": token})
     replacement = new_key_from(shown_once(admin_client, response).text)
-    assert open_order(admin_client, first_key).status_code == 401
-    assert open_order(admin_client, replacement).status_code == 200
+    assert api_open_order(admin_client, first_key).status_code == 401
+    assert api_open_order(admin_client, replacement).status_code == 200
 
 
 def test_key_actions_need_csrf(admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     detail = admin_client.get(f"/admin/providers/{provider_id}").text
     revoke_url = re.search(r'href="(/admin/providers/[^"]+/revoke)"', detail).group(1)
     assert admin_client.post(revoke_url).status_code == 400
-    assert open_order(admin_client, key).status_code == 200
+    assert api_open_order(admin_client, key).status_code == 200
 
 
 def test_at_most_five_active_keys(admin_client, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page_url = f"/admin/providers/{provider_id}"
     for number in range(4):
         response = form_post(
@@ -271,20 +273,22 @@ def test_at_most_five_active_keys(admin_client, make):
 
 def test_edit_provider_switches_mode(admin_client, make):
     service_id = make.service(buy_button_id="buy_btn_abc", stripe_payment_link_id="plink_abc")
-    provider_id, key = make.provider(service_id=service_id)
+    provider = make.provider(service_id=service_id)
+    provider_id, key = provider.id, provider.api_key
     fields = provider_form(service_id, use_stripe_checkout="y", webhook_url="")
     response = form_post(admin_client, f"/admin/providers/{provider_id}/edit", fields)
     assert response.status_code == 302
-    body = open_order(admin_client, key, amount=50).get_json()
+    body = api_open_order(admin_client, key, amount=50).get_json()
     assert body["mode"] == "stripe_buy_button"
 
 
 def test_orders_list_filters_and_pages(admin_client, make):
     service_id = make.service()
-    provider_a, key_a = make.provider(service_id=service_id, name="Alpha")
-    _, key_b = make.provider(service_id=service_id, name="Beta")
-    a_orders = [open_order(admin_client, key_a).get_json()["orderId"] for _ in range(27)]
-    b_order = open_order(admin_client, key_b).get_json()["orderId"]
+    provider = make.provider(service_id=service_id, name="Alpha")
+    provider_a, key_a = provider.id, provider.api_key
+    key_b = make.provider(service_id=service_id, name="Beta").api_key
+    a_orders = [api_open_order(admin_client, key_a).get_json()["orderId"] for _ in range(27)]
+    b_order = api_open_order(admin_client, key_b).get_json()["orderId"]
 
     first = admin_client.get("/admin/orders").text
     assert "28 orders" in first and "Page 1 of 2" in first
@@ -316,7 +320,7 @@ def test_bad_order_filters_are_422(admin_client, query):
 
 
 def test_order_detail_shows_a_timeline(admin_client, api_key):
-    order_id = new_order(admin_client, api_key, externalId="EXT-7", amount=10)
+    order_id = api_new_order(admin_client, api_key, externalId="EXT-7", amount=10)
     for outcome in ("failed", "succeeded"):
         simulate(admin_client, order_id, outcome)
     page = admin_client.get(f"/admin/orders/{order_id}").text
@@ -329,7 +333,7 @@ def test_order_detail_shows_a_timeline(admin_client, api_key):
 
 def test_dashboard_counts_orders_by_status(admin_client, api_key):
     for _ in range(3):
-        open_order(admin_client, api_key)
+        api_open_order(admin_client, api_key)
     page = admin_client.get("/admin/").text
     assert re.search(r'tile-count">3</span>\s*<span class="tile-label">Pending', page)
 

@@ -12,11 +12,11 @@ from checkout.models import ApiKey
 from tests.helpers import (
     ALL_SCOPES,
     UNREACHABLE_HOOK,
+    api_open_order,
+    api_paid_order,
     create_link,
     csrf_token,
     form_post,
-    open_order,
-    pay,
     provider_form,
 )
 
@@ -39,7 +39,7 @@ def new_key_on(html: str) -> str | None:
 def test_a_new_key_is_shown_once_after_a_redirect_and_a_reload_makes_no_second_key(
     app, admin_client, make
 ):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page = f"/admin/providers/{provider_id}"
     created = form_post(
         admin_client, page, {"name": "staging", "scopes": ALL_SCOPES}, post_url=f"{page}/keys"
@@ -50,7 +50,7 @@ def test_a_new_key_is_shown_once_after_a_redirect_and_a_reload_makes_no_second_k
     key = new_key_on(shown.text)
     assert key and key not in location
     assert shown.headers["Cache-Control"] == "no-store"
-    assert open_order(admin_client, key, externalId="K-1").status_code == 200
+    assert api_open_order(admin_client, key, externalId="K-1").status_code == 200
     assert key_count(app, provider_id) == 2
 
     reloaded = admin_client.get(location)
@@ -71,7 +71,7 @@ def test_a_new_providers_key_never_travels_in_a_url(admin_client, make):
 
 
 def test_a_key_not_fetched_at_once_is_dropped_by_the_next_page(app, admin_client, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page = f"/admin/providers/{provider_id}"
     created = form_post(
         admin_client, page, {"name": "x", "scopes": ALL_SCOPES}, post_url=f"{page}/keys"
@@ -85,7 +85,7 @@ def test_a_key_not_fetched_at_once_is_dropped_by_the_next_page(app, admin_client
 
 
 def test_another_admins_session_does_not_see_the_key(app, admin_client, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page = f"/admin/providers/{provider_id}"
     created = form_post(
         admin_client, page, {"name": "x", "scopes": ALL_SCOPES}, post_url=f"{page}/keys"
@@ -98,7 +98,7 @@ def test_another_admins_session_does_not_see_the_key(app, admin_client, make):
 
 
 def test_a_regenerated_key_and_a_request_secret_are_shown_once_too(admin_client, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page = f"/admin/providers/{provider_id}"
     key_id = re.search(r"/keys/(key_\w+)/regenerate", admin_client.get(page).text)[1]
     token = csrf_token(admin_client.get(page).text)
@@ -123,7 +123,7 @@ def test_a_regenerated_key_and_a_request_secret_are_shown_once_too(admin_client,
 )
 def test_successful_form_posts_redirect(admin_client, make, action):
     service_id = make.service()
-    provider_id, _ = make.provider(service_id=service_id)
+    provider_id = make.provider(service_id=service_id).id
     forms = {
         "services/new": {"title": "Gold", "price": "5", "currency": "usd"},
         "links/new": {"title": "Sale", "service_id": service_id, "quantity": "1"},
@@ -143,10 +143,11 @@ def test_successful_form_posts_redirect(admin_client, make, action):
 def targets(admin_client, make, client):
     """Ids for every destructive action: a provider with a key, a link, a paid order, an admin."""
     service_id = make.service()
-    provider_id, key = make.provider(service_id=service_id, webhook_url=UNREACHABLE_HOOK)
+    provider = make.provider(service_id=service_id, webhook_url=UNREACHABLE_HOOK)
+    provider_id, key = provider.id, provider.api_key
     page = admin_client.get(f"/admin/providers/{provider_id}").text
     key_id = re.search(r"/keys/(key_\w+)/revoke", page)[1]
-    order_id = pay(client, key, "C-1", amount=25)
+    order_id = api_paid_order(client, key, "C-1", amount=25)
     make.admin("second@example.com", "second admin password")
     admins = admin_client.get("/admin/admins").text
     admin_id = re.search(r"/admin/admins/(\d+)/remove", admins)[1]

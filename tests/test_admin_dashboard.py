@@ -11,7 +11,7 @@ from sqlalchemy import update
 from checkout import notifications
 from checkout.extensions import db
 from checkout.models import Notification, NotificationStatus, Order, utcnow
-from tests.helpers import UNREACHABLE_HOOK, new_order, pay
+from tests.helpers import UNREACHABLE_HOOK, api_new_order, api_paid_order
 
 
 def shift(app, order_id: str, days: int) -> None:
@@ -35,16 +35,16 @@ def volumes(html: str, days: int) -> dict[str, str]:
 
 
 def test_paid_volume_per_currency_for_today_7_and_30_days(app, admin_client, client, make):
-    _, dollars = make.provider(service_id=make.service(currency="usd", price="2.50"))
+    dollars = make.provider(service_id=make.service(currency="usd", price="2.50")).api_key
     euro_service = make.service(currency="eur", title="Euro credits", price="9.99")
-    _, euros = make.provider(service_id=euro_service, name="Euro shop")
-    pay(client, dollars, "D-1", amount=12.5)
-    pay(client, dollars, "D-2", amount=2.5)
-    shift(app, pay(client, dollars, "D-3", amount=100), days=3)
-    shift(app, pay(client, dollars, "D-4", amount=1000), days=20)
-    shift(app, pay(client, dollars, "D-5", amount=7.5), days=40)
-    pay(client, euros, "E-1", amount=9.99)
-    new_order(client, dollars, externalId="D-6", amount=5)  # opened today, not paid
+    euros = make.provider(service_id=euro_service, name="Euro shop").api_key
+    api_paid_order(client, dollars, "D-1", amount=12.5)
+    api_paid_order(client, dollars, "D-2", amount=2.5)
+    shift(app, api_paid_order(client, dollars, "D-3", amount=100), days=3)
+    shift(app, api_paid_order(client, dollars, "D-4", amount=1000), days=20)
+    shift(app, api_paid_order(client, dollars, "D-5", amount=7.5), days=40)
+    api_paid_order(client, euros, "E-1", amount=9.99)
+    api_new_order(client, dollars, externalId="D-6", amount=5)  # opened today, not paid
 
     html = admin_client.get("/admin/").text
     assert volumes(html, 1) == {"eur": "€9.99", "usd": "$15.00"}
@@ -65,12 +65,12 @@ def test_no_orders_shows_zero_and_no_conversion(admin_client):
 
 
 def test_the_trend_chart_is_one_accessible_svg_per_currency(app, admin_client, client, make):
-    _, dollars = make.provider(service_id=make.service(currency="usd"))
+    dollars = make.provider(service_id=make.service(currency="usd")).api_key
     euro_service = make.service(currency="eur", title="Euro credits", price="7")
-    _, euros = make.provider(service_id=euro_service, name="Euro shop")
-    pay(client, dollars, "D-1", amount=5)
-    shift(app, pay(client, dollars, "D-2", amount=20), days=2)
-    pay(client, euros, "E-1", amount=7)
+    euros = make.provider(service_id=euro_service, name="Euro shop").api_key
+    api_paid_order(client, dollars, "D-1", amount=5)
+    shift(app, api_paid_order(client, dollars, "D-2", amount=20), days=2)
+    api_paid_order(client, euros, "E-1", amount=7)
 
     html = admin_client.get("/admin/").text
     usd = html.split('data-trend="usd"')[1].split("</figure>")[0]
@@ -89,11 +89,11 @@ def test_the_trend_chart_is_one_accessible_svg_per_currency(app, admin_client, c
 def test_deliveries_and_stuck_orders_needing_attention_link_to_them(
     app, admin_client, client, make
 ):
-    _, key = make.provider(webhook_url=UNREACHABLE_HOOK)
-    pay(client, key, "P-1", amount=5)
-    pay(client, key, "P-2", amount=5)
-    stuck = new_order(client, key, externalId="S-1", amount=5)
-    fresh = new_order(client, key, externalId="S-2", amount=5)
+    key = make.provider(webhook_url=UNREACHABLE_HOOK).api_key
+    api_paid_order(client, key, "P-1", amount=5)
+    api_paid_order(client, key, "P-2", amount=5)
+    stuck = api_new_order(client, key, externalId="S-1", amount=5)
+    fresh = api_new_order(client, key, externalId="S-2", amount=5)
     with app.app_context():
         first, second = db.session.scalars(db.select(Notification.id)).all()[:2]
         db.session.execute(
@@ -153,8 +153,8 @@ def delivery_tiles(admin_client) -> dict[str, int]:
 def test_a_notification_its_endpoint_refuses_shows_as_retrying_not_being_delivered(
     app, admin_client, client, make, refusing_hook
 ):
-    _, key = make.provider(webhook_url=refusing_hook)
-    pay(client, key, "R-1", amount=5)
+    key = make.provider(webhook_url=refusing_hook).api_key
+    api_paid_order(client, key, "R-1", amount=5)
     assert delivery_tiles(admin_client) == {"sending": 1, "retrying": 0, "failed": 0}
     with app.app_context():
         [message] = db.session.scalars(db.select(Notification.id)).all()

@@ -9,7 +9,14 @@ import sqlalchemy as sa
 
 from checkout.extensions import db
 from checkout.models import Order, utcnow
-from tests.helpers import UNREACHABLE_HOOK, create_link, new_order, order_from, pay, pay_link
+from tests.helpers import (
+    UNREACHABLE_HOOK,
+    api_new_order,
+    api_paid_order,
+    create_link,
+    order_from,
+    pay_link,
+)
 
 
 def listed(admin_client, **args) -> list[str]:
@@ -28,10 +35,10 @@ def test_search_finds_orders_by_id_external_id_or_link_id_and_their_prefixes(
     admin_client, client, make
 ):
     service_id = make.service()
-    _, key = make.provider(service_id=service_id)
-    first = pay(client, key, "INV-100", amount=5)
-    second = new_order(client, key, externalId="INV-200", amount=5)
-    other = new_order(client, key, externalId="X%_1", amount=5)
+    key = make.provider(service_id=service_id).api_key
+    first = api_paid_order(client, key, "INV-100", amount=5)
+    second = api_new_order(client, key, externalId="INV-200", amount=5)
+    other = api_new_order(client, key, externalId="X%_1", amount=5)
     link_id = create_link(admin_client, service_id)
     from_link = order_from(pay_link(client, link_id))
 
@@ -55,12 +62,12 @@ def test_search_finds_orders_by_id_external_id_or_link_id_and_their_prefixes(
 
 
 def test_orders_export_is_the_filtered_list_with_exact_amounts(admin_client, client, make):
-    _, dollars = make.provider(service_id=make.service(price="2.50"))
+    dollars = make.provider(service_id=make.service(price="2.50")).api_key
     yen_service = make.service(currency="jpy", price="500", title="Yen")
-    _, yen = make.provider(service_id=yen_service, name="Tokyo")
-    paid = pay(client, dollars, "A-1", amount=12.5)
-    new_order(client, dollars, externalId="A-2", amount=5)
-    yen_order = pay(client, yen, "Y-1", amount=1500)
+    yen = make.provider(service_id=yen_service, name="Tokyo").api_key
+    paid = api_paid_order(client, dollars, "A-1", amount=12.5)
+    api_new_order(client, dollars, externalId="A-2", amount=5)
+    yen_order = api_paid_order(client, yen, "Y-1", amount=1500)
 
     response = admin_client.get("/admin/orders.csv", query_string={"status": "paid"})
     assert response.status_code == 200
@@ -79,10 +86,10 @@ def test_orders_export_is_the_filtered_list_with_exact_amounts(admin_client, cli
 
 
 def test_export_cells_cannot_become_spreadsheet_formulas(admin_client, client, make):
-    _, key = make.provider()
+    key = make.provider().api_key
     risky = ['=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)", 'a,b "quoted"']
     for external_id in risky:
-        new_order(client, key, externalId=external_id, amount=5)
+        api_new_order(client, key, externalId=external_id, amount=5)
     text = admin_client.get("/admin/orders.csv").get_data(as_text=True)
     values = {row["external_id"] for row in csv.DictReader(io.StringIO(text))}
     assert values == {
@@ -102,10 +109,10 @@ CELL_STARTS = re.compile(r'(?:^|[,;\t\r\n])[ "]*([=+\-@])', re.M)
 
 
 def test_export_cells_cannot_start_a_formula_after_a_separator(admin_client, client, make):
-    _, key = make.provider()
+    key = make.provider().api_key
     risky = ["csv;=cmd|' /C calc'!A0", "a,+1", "x, -2", 'ok; "@SUM(A1)"', "plain; text"]
     for external_id in risky:
-        new_order(client, key, externalId=external_id, amount=5)
+        api_new_order(client, key, externalId=external_id, amount=5)
 
     text = admin_client.get("/admin/orders.csv").get_data(as_text=True)
 
@@ -124,8 +131,8 @@ def test_export_cells_cannot_start_a_formula_after_a_separator(admin_client, cli
 
 
 def test_a_large_export_streams_every_order_once(app, admin_client, client, make):
-    _, key = make.provider()
-    template = new_order(client, key, externalId="BULK-0", amount=5)
+    key = make.provider().api_key
+    template = api_new_order(client, key, externalId="BULK-0", amount=5)
     with app.app_context():
         row = db.session.get(Order, template)
         columns = {attr.key: getattr(row, attr.key) for attr in sa.inspect(Order).column_attrs}
@@ -160,8 +167,8 @@ def _text(chunk) -> str:
 
 
 def test_deliveries_export_counts_attempts_and_keeps_the_filters(admin_client, client, make):
-    _, key = make.provider(webhook_url=UNREACHABLE_HOOK)
-    paid = pay(client, key, "D-1", amount=5)
+    key = make.provider(webhook_url=UNREACHABLE_HOOK).api_key
+    paid = api_paid_order(client, key, "D-1", amount=5)
     response = admin_client.get("/admin/deliveries.csv", query_string={"status": "pending"})
     assert response.status_code == 200
     day = utcnow().strftime("%Y%m%d")

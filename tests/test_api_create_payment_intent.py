@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from checkout import jsonio
-from tests.helpers import api_error, bearer, form_post, open_order
+from tests.helpers import api_open_order, bearer, error_body, form_post
 
 URL = "/api/v1/create-payment-intent"
 
@@ -21,7 +21,7 @@ def order_count(app) -> int:
 
 
 def test_cash_app_amount_sets_quantity(client, api_key):
-    response = open_order(client, api_key, externalId="ORDER-1", amount=100)
+    response = api_open_order(client, api_key, externalId="ORDER-1", amount=100)
     assert response.status_code == 200
     body = jsonio.loads(response.data)
     assert body["externalId"] == "ORDER-1"
@@ -36,12 +36,12 @@ def test_cash_app_amount_sets_quantity(client, api_key):
 
 
 def test_amount_is_written_as_an_exact_json_number(client, api_key):
-    response = open_order(client, api_key, externalId="ORDER-1", amount=15)
+    response = api_open_order(client, api_key, externalId="ORDER-1", amount=15)
     assert b'"amount": 15.00' in response.data
 
 
 def test_without_amount_quantity_is_one(client, api_key):
-    body = open_order(client, api_key, externalId="ORDER-2").get_json()
+    body = api_open_order(client, api_key, externalId="ORDER-2").get_json()
     assert body["quantity"] == 1
     assert Decimal(str(body["amount"])) == Decimal("5")
 
@@ -53,7 +53,7 @@ def test_api_key_in_body_works(client, api_key):
 
 
 def test_decimal_amount_with_cents(client, make):
-    _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
+    key = make.provider(service_id=make.service(title="Half", price="2.50")).api_key
     response = client.post(
         URL, data=f'{{"apiKey": "{key}", "amount": 7.50}}', content_type="application/json"
     )
@@ -62,14 +62,14 @@ def test_decimal_amount_with_cents(client, make):
 
 
 def test_zero_decimal_currency(client, make):
-    _, key = make.provider(service_id=make.service(title="Yen", price="500", currency="jpy"))
-    body = open_order(client, key, amount=1500).get_json()
+    key = make.provider(service_id=make.service(title="Yen", price="500", currency="jpy")).api_key
+    body = api_open_order(client, key, amount=1500).get_json()
     assert body["quantity"] == 3
     assert body["currency"] == "jpy"
-    assert b'"amount": 1500,' in open_order(client, key, externalId="j", amount=1500).data
-    response = open_order(client, key, amount=Decimal("500.5"))
+    assert b'"amount": 1500,' in api_open_order(client, key, externalId="j", amount=1500).data
+    response = api_open_order(client, key, amount=Decimal("500.5"))
     assert response.status_code == 422
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Amount must be a whole number for JPY", "amount_invalid", "amount"
     )
 
@@ -91,13 +91,13 @@ def test_amount_rules_answer_400(client, app, api_key, raw_amount, error):
     body = f'{{"apiKey": "{api_key}", "externalId": "X", "amount": {raw_amount}}}'
     response = client.post(URL, data=body, content_type="application/json")
     assert response.status_code == 400
-    assert response.get_json() == api_error(error, "amount_refused", "amount")
+    assert response.get_json() == error_body(error, "amount_refused", "amount")
     assert order_count(app) == 0
 
 
 def test_multiple_message_uses_the_exact_price(client, make):
-    _, key = make.provider(service_id=make.service(title="Half", price="2.50"))
-    response = open_order(client, key, amount=6)
+    key = make.provider(service_id=make.service(title="Half", price="2.50")).api_key
+    response = api_open_order(client, key, amount=6)
     assert response.get_json()["error"] == "Amount must be a multiple of 2.5"
 
 
@@ -120,7 +120,7 @@ def test_bad_amounts_answer_422_and_change_nothing(client, app, api_key, raw_amo
         content_type="application/json",
     )
     assert response.status_code == 422
-    assert response.get_json() == api_error(error, "amount_invalid", "amount")
+    assert response.get_json() == error_body(error, "amount_invalid", "amount")
     assert order_count(app) == 0
 
 
@@ -162,14 +162,14 @@ def test_oversized_body_answers_413(client, api_key):
     ],
 )
 def test_bad_external_ids_answer_422(client, app, api_key, external_id, error):
-    response = open_order(client, api_key, externalId=external_id)
+    response = api_open_order(client, api_key, externalId=external_id)
     assert response.status_code == 422
-    assert response.get_json() == api_error(error, "validation_error", "externalId")
+    assert response.get_json() == error_body(error, "validation_error", "externalId")
     assert order_count(app) == 0
 
 
 def test_longest_external_id_is_accepted(client, api_key):
-    assert open_order(client, api_key, externalId="x" * 255).status_code == 200
+    assert api_open_order(client, api_key, externalId="x" * 255).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -187,7 +187,7 @@ def test_invalid_keys_answer_401(client, app, api_key, headers_and_body):
     headers, body = headers_and_body
     response = client.post(URL, json=body, headers=headers)
     assert response.status_code == 401
-    assert response.get_json() == api_error("Invalid or inactive API key", "invalid_api_key")
+    assert response.get_json() == error_body("Invalid or inactive API key", "invalid_api_key")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert order_count(app) == 0
 
@@ -196,26 +196,27 @@ def test_inactive_provider_key_answers_401(client, app, make):
     from checkout.extensions import db
     from checkout.models import Provider
 
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     with app.app_context():
         db.session.get(Provider, provider_id).active = False
         db.session.commit()
-    assert open_order(client, key).status_code == 401
+    assert api_open_order(client, key).status_code == 401
 
 
 def test_same_external_id_returns_the_same_order(client, app, api_key):
-    first = open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
-    second = open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
+    first = api_open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
+    second = api_open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
     assert second == first
     assert order_count(app) == 1
 
 
 def test_same_external_id_with_another_amount_is_409(client, app, api_key):
-    first = open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
-    response = open_order(client, api_key, externalId="ORDER-1", amount=50)
+    first = api_open_order(client, api_key, externalId="ORDER-1", amount=100).get_json()
+    response = api_open_order(client, api_key, externalId="ORDER-1", amount=50)
     assert response.status_code == 409
     assert first["orderId"] in response.get_json()["error"]
-    omitted = open_order(client, api_key, externalId="ORDER-1")
+    omitted = api_open_order(client, api_key, externalId="ORDER-1")
     assert omitted.status_code == 409
     assert order_count(app) == 1
 
@@ -224,29 +225,29 @@ def test_a_repeated_request_gets_its_order_back_after_the_service_is_turned_off(
     client, app, admin_client, make
 ):
     service_id = make.service()
-    _, key = make.provider(service_id=service_id)
-    first = open_order(client, key, externalId="ORDER-1", amount=10).get_json()
+    key = make.provider(service_id=service_id).api_key
+    first = api_open_order(client, key, externalId="ORDER-1", amount=10).get_json()
     edit = f"/admin/services/{service_id}/edit"
     fields = {"title": "Premium Credits", "price": "5", "currency": "usd", "slug": "premium"}
     assert form_post(admin_client, edit, fields).status_code == 302  # "active" unticked
-    again = open_order(client, key, externalId="ORDER-1", amount=10)
+    again = api_open_order(client, key, externalId="ORDER-1", amount=10)
     assert again.status_code == 200 and again.get_json()["orderId"] == first["orderId"]
-    assert open_order(client, key, externalId="ORDER-2", amount=10).status_code == 409
-    assert open_order(client, key, externalId="ORDER-1", amount=5).status_code == 409
+    assert api_open_order(client, key, externalId="ORDER-2", amount=10).status_code == 409
+    assert api_open_order(client, key, externalId="ORDER-1", amount=5).status_code == 409
 
 
 def test_external_ids_are_scoped_per_provider(client, make):
     service_id = make.service()
-    _, key_a = make.provider(service_id=service_id, name="A")
-    _, key_b = make.provider(service_id=service_id, name="B")
-    order_a = open_order(client, key_a, externalId="SAME").get_json()["orderId"]
-    order_b = open_order(client, key_b, externalId="SAME").get_json()["orderId"]
+    key_a = make.provider(service_id=service_id, name="A").api_key
+    key_b = make.provider(service_id=service_id, name="B").api_key
+    order_a = api_open_order(client, key_a, externalId="SAME").get_json()["orderId"]
+    order_b = api_open_order(client, key_b, externalId="SAME").get_json()["orderId"]
     assert order_a != order_b
 
 
 def test_orders_without_external_id_are_each_new(client, app, api_key):
-    first = open_order(client, api_key).get_json()["orderId"]
-    second = open_order(client, api_key).get_json()["orderId"]
+    first = api_open_order(client, api_key).get_json()["orderId"]
+    second = api_open_order(client, api_key).get_json()["orderId"]
     assert first != second
 
 
@@ -254,8 +255,8 @@ def test_buy_button_mode_ignores_amount(client, make):
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1Abc"
     )
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-    body = open_order(client, key, externalId="B-1", amount=999).get_json()
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+    body = api_open_order(client, key, externalId="B-1", amount=999).get_json()
     assert body["mode"] == "stripe_buy_button"
     assert body["stripeBuyButtonId"] == "buy_btn_1Abc"
     assert body["quantity"] == 1
@@ -267,7 +268,7 @@ def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amou
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1Abc", stripe_payment_link_id="plink_1A"
     )
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
     response = client.post(
         URL, data=f'{{"apiKey": "{key}", "amount": {raw_amount}}}', content_type="application/json"
     )
@@ -278,10 +279,10 @@ def test_buy_button_mode_ignores_amount_whatever_its_type(client, make, raw_amou
 
 
 def test_buy_button_mode_without_button_id_is_400(client, app, make):
-    _, key = make.provider(use_stripe_checkout=True)
-    response = open_order(client, key, externalId="B-1")
+    key = make.provider(use_stripe_checkout=True).api_key
+    response = api_open_order(client, key, externalId="B-1")
     assert response.status_code == 400
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Stripe Buy Button not configured", "payment_not_configured"
     )
     assert order_count(app) == 0
@@ -296,10 +297,10 @@ def test_buy_button_service_saved_before_payment_link_ids_is_400(client, app, ma
     with app.app_context():
         db.session.get(Service, service_id).stripe_payment_link_id = None
         db.session.commit()
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-    response = open_order(client, key, externalId="B-1")
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+    response = api_open_order(client, key, externalId="B-1")
     assert response.status_code == 400
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Stripe Buy Button not configured", "payment_not_configured"
     )
     assert order_count(app) == 0
@@ -307,15 +308,15 @@ def test_buy_button_service_saved_before_payment_link_ids_is_400(client, app, ma
 
 def test_inactive_service_is_409(client, app, make):
     service_id = make.service(active=False)
-    _, key = make.provider(service_id=service_id)
-    response = open_order(client, key)
+    key = make.provider(service_id=service_id).api_key
+    response = api_open_order(client, key)
     assert response.status_code == 409
-    assert response.get_json() == api_error("Service is not available", "service_unavailable")
+    assert response.get_json() == error_body("Service is not available", "service_unavailable")
 
 
 def test_public_base_url_shapes_checkout_url(client, api_key, app):
     app.config["PUBLIC_BASE_URL"] = "https://pay.example.com"
-    body = open_order(client, api_key).get_json()
+    body = api_open_order(client, api_key).get_json()
     assert body["checkoutUrl"] == f"https://pay.example.com/checkout?orderId={body['orderId']}"
 
 
@@ -329,8 +330,10 @@ def test_wrong_method_and_unknown_path_answer_json(client):
 
 @pytest.mark.parametrize(("price", "currency"), [("0.50", "usd"), ("0.30", "gbp"), ("1", "zar")])
 def test_a_price_at_stripes_minimum_charge_is_accepted(client, make, price, currency):
-    _, key = make.provider(service_id=make.service(title="Tiny", price=price, currency=currency))
-    response = open_order(client, key, externalId="T-1")
+    key = make.provider(
+        service_id=make.service(title="Tiny", price=price, currency=currency)
+    ).api_key
+    response = api_open_order(client, key, externalId="T-1")
     assert response.status_code == 200
     assert response.get_json()["currency"] == currency
 
@@ -341,16 +344,16 @@ def test_an_order_below_stripes_minimum_charge_is_400(client, app, make):
     from checkout.models import Service
 
     service_id = make.service(title="Penny Sweets", price="5")
-    _, key = make.provider(service_id=service_id)
+    key = make.provider(service_id=service_id).api_key
     with app.app_context():
         db.session.get(Service, service_id).price_minor = 10
         db.session.commit()
-    response = open_order(client, key, externalId="P-1")
+    response = api_open_order(client, key, externalId="P-1")
     assert response.status_code == 400
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Amount is below Stripe's minimum charge of $0.50", "amount_below_minimum", "amount"
     )
     assert order_count(app) == 0
-    enough = open_order(client, key, externalId="P-2", amount=Decimal("0.50"))
+    enough = api_open_order(client, key, externalId="P-2", amount=Decimal("0.50"))
     assert enough.status_code == 200
     assert enough.get_json()["quantity"] == 5

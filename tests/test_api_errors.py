@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from checkout.api.openapi import SCHEMAS
 from checkout.extensions import db
 from checkout.models import Order, PaymentLink
-from tests.helpers import api_error, bearer, open_order
+from tests.helpers import api_open_order, bearer, error_body
 
 URL = "/api/v1/create-payment-intent"
 ERROR = jsonschema.Draft202012Validator(SCHEMAS["Error"])
@@ -22,7 +22,7 @@ def count(app, model) -> int:
 
 
 def test_an_unknown_field_is_refused_naming_it(client, app, api_key):
-    response = open_order(client, api_key, externalId="E-1", amount=5, currency="eur")
+    response = api_open_order(client, api_key, externalId="E-1", amount=5, currency="eur")
     assert response.status_code == 422
     body = response.get_json()
     assert body["code"] == "unknown_field" and body["param"] == "currency"
@@ -82,7 +82,7 @@ def test_every_declared_field_is_taken(client, api_key):
         },
     )
     assert response.status_code == 201, response.get_json()
-    order = open_order(client, api_key, apiKey=api_key, externalId="All", amount=5)
+    order = api_open_order(client, api_key, apiKey=api_key, externalId="All", amount=5)
     assert order.status_code == 200
 
 
@@ -114,7 +114,8 @@ class TestEveryErrorHasItsShape:
         return {"RATE_LIMIT_API_UNAUTHENTICATED": "2/minute"}
 
     def test_errors_of_every_status(self, app, client, make):
-        provider_id, key = make.provider()
+        shop = make.provider()
+        provider_id, key = shop.id, shop.api_key
         from checkout import audit, credentials
         from checkout.models import Provider
 
@@ -124,7 +125,7 @@ class TestEveryErrorHasItsShape:
         json_headers = {**bearer(key), "Content-Type": "application/json"}
         answers = [
             (400, "malformed_json", client.post(URL, data=b"{", headers=json_headers)),
-            (403, "scope_missing", open_order(client, reader, externalId="S")),
+            (403, "scope_missing", api_open_order(client, reader, externalId="S")),
             (404, "not_found", client.get("/api/v1/orders/ord_nope", headers=bearer(key))),
             (404, "not_found", client.get("/api/v1/nothing-here", headers=bearer(key))),
             (405, "method_not_allowed", client.delete("/api/v1/orders", headers=bearer(key))),
@@ -150,7 +151,7 @@ class TestEveryErrorHasItsShape:
             body = response.get_json()
             ERROR.validate(body)
             assert body["code"] == code, body
-        assert answers[-2][2].get_json() == api_error(
+        assert answers[-2][2].get_json() == error_body(
             "Invalid or inactive API key", "invalid_api_key"
         )
 

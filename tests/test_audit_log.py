@@ -11,15 +11,15 @@ import sqlalchemy as sa
 from tests.helpers import (
     ALL_SCOPES,
     UNREACHABLE_HOOK,
+    api_new_order,
     bearer,
     create_link,
     csrf_token,
     form_post,
-    new_order,
     provider_form,
     shown_once,
 )
-from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
+from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, run_event_task
 
 ADMIN = "admin@example.com"
 
@@ -165,9 +165,9 @@ def test_link_changes_and_money_decisions_in_the_admin_are_recorded(
     copied = press(admin_client, link_page, f"{link_page}/copy")
     twin = re.search(r"/admin/links/(plink_\w+)/edit", copied.headers["Location"])[1]
 
-    order_id = new_order(client, provider_key, externalId="M-1", amount=15)
+    order_id = api_new_order(client, provider_key, externalId="M-1", amount=15)
     intent = payment_intent(order_id, 1000, "succeeded", "pi_1")
-    post_event(client, event("payment_intent.succeeded", intent))
+    run_event_task(client, post_event(client, event("payment_intent.succeeded", intent)))
     order_page = f"/admin/orders/{order_id}"
     press(admin_client, order_page, f"{order_page}/accept")
     page = admin_client.get(f"{order_page}/refund", query_string={"amount": "4"}).text
@@ -178,7 +178,7 @@ def test_link_changes_and_money_decisions_in_the_admin_are_recorded(
     )
     assert refunded.status_code == 302
     waiting = event("payment_intent.succeeded", payment_intent(None, 100, "succeeded", "pi_9"))
-    post_event(client, waiting, apply=False)
+    post_event(client, waiting)
     events_page = "/admin/stripe-events"
     press(admin_client, events_page, f"/admin/stripe-events/{waiting['id']}/retry")
 
@@ -237,7 +237,7 @@ def test_links_created_through_the_api_are_recorded_with_the_key_prefix(
     client, admin_client, api_key
 ):
     created = client.post("/api/v1/payment-links", json={}, headers=bearer(api_key)).get_json()
-    new_order(client, api_key, externalId="N-1", amount=5)
+    api_new_order(client, api_key, externalId="N-1", amount=5)
     recorded = entries(admin_client, actor_kind="api-key")
     assert [(entry["action"], entry["id"]) for entry in recorded] == [
         ("link.created", created["id"])
@@ -246,7 +246,7 @@ def test_links_created_through_the_api_are_recorded_with_the_key_prefix(
 
 
 def test_the_page_filters_and_pages(admin_client, runner, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     for number in range(55):
         runner.invoke(args=["services", "create", "--title", f"S{number}", "--price", "1"])
     page = f"/admin/providers/{provider_id}"

@@ -11,10 +11,10 @@ import pytest
 
 from checkout import branding
 from tests.helpers import (
+    api_new_order,
     create_link,
     csrf_token,
     form_post,
-    new_order,
     order_from,
     pay_link,
     simulate,
@@ -111,7 +111,7 @@ def test_every_grey_gets_a_text_colour_that_passes_aa():
 
 
 def test_display_name_accent_and_png_logo_show_on_the_checkout_page(admin_client, client, provider):
-    provider_id, key = provider
+    provider_id, key = provider.id, provider.api_key
     response = save_branding(
         admin_client,
         provider_id,
@@ -120,7 +120,7 @@ def test_display_name_accent_and_png_logo_show_on_the_checkout_page(admin_client
         accent_color="#00A250",
     )
     assert response.status_code == 302, response.text
-    order_id = new_order(client, key)
+    order_id = api_new_order(client, key)
 
     page = client.get(f"/checkout?orderId={order_id}").text
 
@@ -136,9 +136,9 @@ def test_display_name_accent_and_png_logo_show_on_the_checkout_page(admin_client
 
 
 def test_the_paid_page_keeps_the_branding(admin_client, client, provider):
-    provider_id, key = provider
+    provider_id, key = provider.id, provider.api_key
     save_branding(admin_client, provider_id, svg_bytes(), accent_color="#0b5fff")
-    order_id = new_order(client, key)
+    order_id = api_new_order(client, key)
     simulate(client, order_id)
 
     page = client.get(f"/checkout?orderId={order_id}").text
@@ -151,7 +151,7 @@ def test_the_paid_page_keeps_the_branding(admin_client, client, provider):
 def test_logo_is_served_as_an_image_only_with_a_sandbox_csp_and_nosniff(
     admin_client, client, provider
 ):
-    provider_id, _ = provider
+    provider_id = provider.id
     save_branding(admin_client, provider_id, svg_bytes())
     url = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
 
@@ -168,7 +168,7 @@ def test_logo_is_served_as_an_image_only_with_a_sandbox_csp_and_nosniff(
 
 
 def test_the_logo_url_changes_with_the_logo_and_the_old_one_is_gone(admin_client, client, provider):
-    provider_id, _ = provider
+    provider_id = provider.id
     save_branding(admin_client, provider_id, png_bytes(40, 20))
     first = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
     save_branding(admin_client, provider_id, png_bytes(60, 30))
@@ -181,7 +181,7 @@ def test_the_logo_url_changes_with_the_logo_and_the_old_one_is_gone(admin_client
 
 
 def test_removing_the_logo_stops_serving_it(admin_client, client, provider):
-    provider_id, key = provider
+    provider_id, key = provider.id, provider.api_key
     save_branding(admin_client, provider_id, png_bytes())
     url = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
 
@@ -189,11 +189,11 @@ def test_removing_the_logo_stops_serving_it(admin_client, client, provider):
 
     assert response.status_code == 302
     assert client.get(url).status_code == 404
-    assert logo_url(client.get(f"/checkout?orderId={new_order(client, key)}").text) is None
+    assert logo_url(client.get(f"/checkout?orderId={api_new_order(client, key)}").text) is None
 
 
 def test_saving_without_a_file_keeps_the_logo(admin_client, provider):
-    provider_id, _ = provider
+    provider_id = provider.id
     save_branding(admin_client, provider_id, png_bytes())
     url = logo_url(admin_client.get(f"/admin/providers/{provider_id}").text)
 
@@ -205,11 +205,11 @@ def test_saving_without_a_file_keeps_the_logo(admin_client, provider):
 
 
 def test_display_name_defaults_to_the_provider_name(admin_client, client, provider):
-    provider_id, key = provider
+    provider_id, key = provider.id, provider.api_key
     save_branding(admin_client, provider_id, display_name="Shown Name")
     save_branding(admin_client, provider_id, display_name="")
 
-    page = client.get(f"/checkout?orderId={new_order(client, key)}").text
+    page = client.get(f"/checkout?orderId={api_new_order(client, key)}").text
 
     assert re.search(r"data-brand-name>Bitloader<", page)
     assert accent_style(page) is None  # no accent: Kassa's own colours
@@ -217,7 +217,7 @@ def test_display_name_defaults_to_the_provider_name(admin_client, client, provid
 
 def test_link_password_and_unavailable_pages_show_the_seller(admin_client, client, make):
     service_id = make.service()
-    provider_id, _ = make.provider(service_id=service_id, name="Bitloader")
+    provider_id = make.provider(service_id=service_id, name="Bitloader").id
     save_branding(
         admin_client,
         provider_id,
@@ -244,7 +244,7 @@ def test_link_password_and_unavailable_pages_show_the_seller(admin_client, clien
 
 def test_the_checkout_of_a_link_turned_off_shows_the_seller(admin_client, client, make):
     service_id = make.service()
-    provider_id, _ = make.provider(service_id=service_id, name="Bitloader")
+    provider_id = make.provider(service_id=service_id, name="Bitloader").id
     save_branding(admin_client, provider_id, png_bytes(), accent_color="#333333")
     link_id = create_link(admin_client, service_id, provider_id=provider_id)
     order_id = order_from(pay_link(client, link_id))
@@ -273,9 +273,9 @@ def test_a_link_without_a_provider_has_kassas_own_look(admin_client, client, mak
 def test_the_logo_fits_the_page_csp(admin_client, client, provider):
     """The logo is same-origin (img-src 'self') and the accent an inline style attribute
     (style-src 'unsafe-inline'), so the page's policy lets both through."""
-    provider_id, key = provider
+    provider_id, key = provider.id, provider.api_key
     save_branding(admin_client, provider_id, png_bytes(), accent_color="#0b5fff")
-    response = client.get(f"/checkout?orderId={new_order(client, key)}")
+    response = client.get(f"/checkout?orderId={api_new_order(client, key)}")
 
     policy = dict(
         part.strip().split(" ", 1)
@@ -287,7 +287,7 @@ def test_the_logo_fits_the_page_csp(admin_client, client, provider):
 
 
 def test_a_branding_change_is_audited_with_the_admin(admin_client, provider):
-    provider_id, _ = provider
+    provider_id = provider.id
     save_branding(admin_client, provider_id, png_bytes(), accent_color="#0b5fff")
 
     page = admin_client.get(
@@ -458,7 +458,7 @@ EXPORTED_LOGO = (
 
 
 def test_a_logo_as_editors_export_it_is_accepted(admin_client, client, provider):
-    provider_id, _ = provider
+    provider_id = provider.id
 
     response = save_branding(admin_client, provider_id, EXPORTED_LOGO)
 
@@ -468,7 +468,7 @@ def test_a_logo_as_editors_export_it_is_accepted(admin_client, client, provider)
 
 
 def test_a_deeply_nested_svg_is_checked_without_recursion(admin_client, provider):
-    provider_id, _ = provider
+    provider_id = provider.id
     nested = svg_bytes("<g>" * 20_000 + '<set attributeName="fill"/>' + "</g>" * 20_000)
 
     response = save_branding(admin_client, provider_id, nested)
@@ -480,7 +480,7 @@ def test_a_deeply_nested_svg_is_checked_without_recursion(admin_client, provider
 @pytest.mark.parametrize("case", BAD_LOGOS)
 def test_a_refused_logo_answers_422_and_changes_nothing(admin_client, provider, case):
     data, message = BAD_LOGOS[case]
-    provider_id, _ = provider
+    provider_id = provider.id
 
     response = save_branding(admin_client, provider_id, data, display_name="Should not stick")
 
@@ -504,7 +504,7 @@ def test_a_refused_logo_answers_422_and_changes_nothing(admin_client, provider, 
     ],
 )
 def test_an_accent_that_is_not_rrggbb_is_refused(admin_client, provider, accent):
-    provider_id, _ = provider
+    provider_id = provider.id
 
     response = save_branding(admin_client, provider_id, accent_color=accent)
 
@@ -516,7 +516,7 @@ def test_an_accent_that_is_not_rrggbb_is_refused(admin_client, provider, accent)
 def test_an_upload_beyond_the_route_limit_is_413_and_other_forms_keep_64_kib(
     admin_client, provider
 ):
-    provider_id, _ = provider
+    provider_id = provider.id
     big = save_branding(admin_client, provider_id, bytes(300 * 1024))
     assert big.status_code == 413
     assert "larger than 256 KiB" in big.text
@@ -535,7 +535,7 @@ def test_an_upload_beyond_the_route_limit_is_413_and_other_forms_keep_64_kib(
 
 
 def test_the_branding_form_needs_its_csrf_token(admin_client, provider):
-    provider_id, _ = provider
+    provider_id = provider.id
     response = admin_client.post(
         f"/admin/providers/{provider_id}/branding",
         data={"display_name": "Forged", "logo_file": (io.BytesIO(png_bytes()), "logo.png")},
@@ -611,8 +611,8 @@ def test_cli_names_an_unknown_provider(runner, app):
 
 
 def test_a_cached_checkout_page_follows_a_branding_change(admin_client, client, provider):
-    provider_id, key = provider
-    order_id = new_order(client, key)
+    provider_id, key = provider.id, provider.api_key
+    order_id = api_new_order(client, key)
     before = client.get(f"/checkout?orderId={order_id}").text
     assert client.get(f"/checkout?orderId={order_id}").text == before  # served again
 

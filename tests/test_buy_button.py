@@ -15,16 +15,16 @@ import requests
 
 from tests.helpers import (
     UNREACHABLE_HOOK,
+    api_open_order,
+    api_order_json,
     create_link,
     notified,
-    open_order,
     order_from,
-    order_json,
     order_page,
     pay_link,
     transitions,
 )
-from tests.stripe_signing import WEBHOOK_SECRET, event, post_event
+from tests.stripe_signing import WEBHOOK_SECRET, event, post_event, run_event_task
 
 SECRET_KEY = "sk_test_kassa"
 
@@ -91,9 +91,9 @@ class Shop:
             buy_button_id="buy_btn_1Credits",
             stripe_payment_link_id=self.payment_link,
         )
-        _, self.key = make.provider(
+        self.key = make.provider(
             service_id=self.service_id, use_stripe_checkout=True, webhook_url=UNREACHABLE_HOOK
-        )
+        ).api_key
 
 
 @pytest.fixture
@@ -191,16 +191,17 @@ class TestPaymentLinksUnreachable:
 
 
 def test_three_units_bought_on_stripe_are_the_quantity_reported(
-    client, admin_client, shop, dashboard
+    app, client, admin_client, shop, dashboard
 ):
-    order_id = open_order(client, shop.key, externalId="B-3").get_json()["orderId"]
-    assert order_json(client, shop.key, order_id)["quantity"] == 1
+    order_id = api_open_order(client, shop.key, externalId="B-3").get_json()["orderId"]
+    assert api_order_json(client, shop.key, order_id)["quantity"] == 1
     session = dashboard.checkout(shop.payment_link, order_id, quantity=3)
     assert session["amount_total"] == 1500
 
     response = post_event(client, session_event("checkout.session.completed", session))
-    assert response.applied == "applied"
-    body = order_json(client, shop.key, order_id)
+    applied = run_event_task(client, response)
+    assert applied == "applied"
+    body = api_order_json(client, shop.key, order_id)
     assert body["status"] == "paid"
     assert body["quantity"] == 3
     assert body["amount"] == Decimal("15.00")
@@ -213,16 +214,16 @@ def test_three_units_bought_on_stripe_are_the_quantity_reported(
     assert (payload["quantity"], payload["amount"], payload["paidAmount"]) == (3, 15, 15)
     page = order_page(admin_client, order_id)
     assert "Stripe checkout.session.completed: 1 → 3 bought" in page
-    assert transitions(page) == ["1 → 3", "pending → paid"]  # the quantity first
+    assert transitions(app, order_id) == ["1 → 3", "pending → paid"]  # the quantity first
 
 
 def test_paid_amount_is_what_was_charged_and_amount_is_quantity_times_price(
     client, shop, dashboard
 ):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     taxed = dashboard.checkout(shop.payment_link, order_id, quantity=2, amount_total=1085)
-    post_event(client, session_event("checkout.session.completed", taxed))
-    body = order_json(client, shop.key, order_id)
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", taxed)))
+    body = api_order_json(client, shop.key, order_id)
     assert body["quantity"] == 2
     assert body["amount"] == Decimal("10.00")
     assert body["paidAmount"] == Decimal("10.85")
@@ -233,130 +234,138 @@ def test_paid_amount_is_what_was_charged_and_amount_is_quantity_times_price(
 def test_no_payment_required_settles_the_order_as_underpaid(client, shop, dashboard):
     # Stripe's answer for a session with nothing to charge (a 100% discount): it settles
     # the order, and nothing received for an order of $5 is underpaid: an admin decides.
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     free = dashboard.checkout(
         shop.payment_link, order_id, amount_total=0, payment_status="no_payment_required"
     )
     response = post_event(client, session_event("checkout.session.completed", free))
-    assert response.applied == "applied"
-    body = order_json(client, shop.key, order_id)
+    applied = run_event_task(client, response)
+    assert applied == "applied"
+    body = api_order_json(client, shop.key, order_id)
     assert body["status"] == "underpaid"
     assert body["paidAmount"] == Decimal("0.00")
     assert body["stripePaymentIntentId"] is None
 
 
 def test_unpaid_session_is_processing_until_the_async_payment_succeeds(
-    client, admin_client, shop, dashboard
+    app, client, shop, dashboard
 ):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     session = dashboard.checkout(shop.payment_link, order_id, quantity=2, payment_status="unpaid")
     completed = session_event("checkout.session.completed", session)
-    assert post_event(client, completed).applied == "applied"
-    body = order_json(client, shop.key, order_id)
+    assert run_event_task(client, post_event(client, completed)) == "applied"
+    body = api_order_json(client, shop.key, order_id)
     assert (body["status"], body["quantity"], body["amount"]) == ("processing", 2, Decimal(10))
 
     paid = dashboard.update_session(session["id"], payment_status="paid")
     response = post_event(client, session_event("checkout.session.async_payment_succeeded", paid))
-    assert response.applied == "applied"
-    assert order_json(client, shop.key, order_id)["status"] == "paid"
+    applied = run_event_task(client, response)
+    assert applied == "applied"
+    assert api_order_json(client, shop.key, order_id)["status"] == "paid"
     # Stripe sends completed again (a redelivery with a new id, or late): Stripe now says
     # paid, and nothing moves twice.
     late = post_event(client, session_event("checkout.session.completed", session))
-    assert late.applied == "no change"
-    page = order_page(admin_client, order_id)
-    assert transitions(page) == ["1 → 2", "pending → processing", "processing → paid"]
-    assert notified(page) == ["payment_succeeded"]
+    late_applied = run_event_task(client, late)
+    assert late_applied == "no change"
+    assert transitions(app, order_id) == ["1 → 2", "pending → processing", "processing → paid"]
+    assert notified(app, order_id) == ["payment_succeeded"]
 
 
-def test_unpaid_session_whose_async_payment_fails_fails_the_order(
-    client, admin_client, shop, dashboard
-):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+def test_unpaid_session_whose_async_payment_fails_fails_the_order(app, client, shop, dashboard):
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     session = dashboard.checkout(shop.payment_link, order_id, payment_status="unpaid")
-    post_event(client, session_event("checkout.session.completed", session))
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", session)))
     response = post_event(client, session_event("checkout.session.async_payment_failed", session))
-    assert response.applied == "applied"
-    assert order_json(client, shop.key, order_id)["status"] == "failed"
-    assert notified(order_page(admin_client, order_id)) == ["payment_failed"]
+    applied = run_event_task(client, response)
+    assert applied == "applied"
+    assert api_order_json(client, shop.key, order_id)["status"] == "failed"
+    assert notified(app, order_id) == ["payment_failed"]
 
 
 # Verification: only the order's own Payment Link, mode and currency settle it
 
 
-def test_session_of_another_payment_link_changes_nothing(client, admin_client, shop, dashboard):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+def test_session_of_another_payment_link_changes_nothing(
+    app, client, admin_client, shop, dashboard
+):
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     cheap = dashboard.payment_link(unit_amount=100)
     session = dashboard.checkout(cheap, order_id, quantity=1)
     payload = session_event("checkout.session.completed", session)
     response = post_event(client, payload)
+    applied = run_event_task(client, response)
     reason = (
         f"ignored: the session is from Payment Link {cheap}, not the service's {shop.payment_link}"
     )
-    assert response.applied == reason
+    assert applied == reason
     assert event_result(admin_client, payload["id"]) == reason
-    body = order_json(client, shop.key, order_id)
+    body = api_order_json(client, shop.key, order_id)
     assert (body["status"], body["quantity"], body["paidAmount"]) == ("pending", 1, None)
     assert body["stripePaymentIntentId"] is None
-    assert notified(order_page(admin_client, order_id)) == []
+    assert notified(app, order_id) == []
 
 
-def test_session_from_no_payment_link_changes_nothing(client, admin_client, shop, dashboard):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+def test_session_from_no_payment_link_changes_nothing(client, shop, dashboard):
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     session = dashboard.checkout(None, order_id, unit_amount=500)
     response = post_event(client, session_event("checkout.session.completed", session))
-    assert response.applied == (
+    applied = run_event_task(client, response)
+    assert applied == (
         f"ignored: the session is from no Payment Link, not the service's {shop.payment_link}"
     )
-    assert order_json(client, shop.key, order_id)["status"] == "pending"
+    assert api_order_json(client, shop.key, order_id)["status"] == "pending"
 
 
 def test_cash_app_order_named_by_a_session_changes_nothing(
-    client, admin_client, make, shop, dashboard
+    app, client, admin_client, make, shop, dashboard
 ):
-    _, cash_key = make.provider(
+    cash_key = make.provider(
         service_id=shop.service_id, name="Cash shop", webhook_url=UNREACHABLE_HOOK
-    )
-    order_id = open_order(client, cash_key, amount=5).get_json()["orderId"]
+    ).api_key
+    order_id = api_open_order(client, cash_key, amount=5).get_json()["orderId"]
     session = dashboard.checkout(shop.payment_link, order_id)
     payload = session_event("checkout.session.completed", session)
     response = post_event(client, payload)
+    applied = run_event_task(client, response)
     reason = f"ignored: {order_id} is a Cash App order, not a Buy Button order"
-    assert response.applied == reason
+    assert applied == reason
     assert event_result(admin_client, payload["id"]) == reason
-    body = order_json(client, cash_key, order_id)
+    body = api_order_json(client, cash_key, order_id)
     assert (body["status"], body["stripePaymentIntentId"]) == ("pending", None)
-    assert notified(order_page(admin_client, order_id)) == []
+    assert notified(app, order_id) == []
 
 
 def test_session_in_another_currency_changes_nothing(client, admin_client, shop, dashboard):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     session = dashboard.checkout(shop.payment_link, order_id, quantity=3, currency="eur")
     payload = session_event("checkout.session.completed", session)
     response = post_event(client, payload)
-    assert response.applied == "ignored: the session is in EUR, the order in USD"
-    assert event_result(admin_client, payload["id"]) == response.applied
-    body = order_json(client, shop.key, order_id)
+    applied = run_event_task(client, response)
+    assert applied == "ignored: the session is in EUR, the order in USD"
+    assert event_result(admin_client, payload["id"]) == applied
+    body = api_order_json(client, shop.key, order_id)
     assert (body["status"], body["quantity"]) == ("pending", 1)
 
 
 def test_async_events_are_verified_too(client, shop, dashboard):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     other = dashboard.checkout(dashboard.payment_link(), order_id, payment_status="paid")
     for kind in ("async_payment_succeeded", "async_payment_failed"):
         response = post_event(client, session_event(f"checkout.session.{kind}", other))
-        assert response.applied.startswith("ignored: the session is from Payment Link")
-    assert order_json(client, shop.key, order_id)["status"] == "pending"
+        applied = run_event_task(client, response)
+        assert applied.startswith("ignored: the session is from Payment Link")
+    assert api_order_json(client, shop.key, order_id)["status"] == "pending"
 
 
 def test_session_with_several_line_items_leaves_the_quantity(client, admin_client, shop, dashboard):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     mixed = dashboard.checkout(
         shop.payment_link,
         order_id,
         line_items=[{"quantity": 2, "unit_amount": 500}, {"quantity": 1, "unit_amount": 700}],
     )
-    post_event(client, session_event("checkout.session.completed", mixed))
-    body = order_json(client, shop.key, order_id)
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", mixed)))
+    body = api_order_json(client, shop.key, order_id)
     assert (body["quantity"], body["amount"], body["paidAmount"]) == (1, 5, Decimal("17.00"))
     assert "2 line items, not one; quantity left at 1" in order_page(admin_client, order_id)
 
@@ -370,12 +379,13 @@ def test_session_with_several_line_items_leaves_the_quantity(client, admin_clien
         {"id": "pi_123", "payment_status": "paid"},
     ],
 )
-def test_event_without_a_session_id_is_ignored(client, admin_client, shop, data_object):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+def test_event_without_a_session_id_is_ignored(client, shop, data_object):
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     response = post_event(client, event("checkout.session.completed", data_object))
+    applied = run_event_task(client, response)
     assert response.status_code == 200
-    assert response.applied == "ignored: the event names no Checkout Session"
-    assert order_json(client, shop.key, order_id)["status"] == "pending"
+    assert applied == "ignored: the event names no Checkout Session"
+    assert api_order_json(client, shop.key, order_id)["status"] == "pending"
 
 
 def test_session_stripe_does_not_know_fails_the_attempt_and_changes_nothing(
@@ -383,7 +393,7 @@ def test_session_stripe_does_not_know_fails_the_attempt_and_changes_nothing(
 ):
     import stripe
 
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     forged = {
         "id": "cs_test_unknown",
         "object": "checkout.session",
@@ -395,9 +405,9 @@ def test_session_stripe_does_not_know_fails_the_attempt_and_changes_nothing(
     }
     payload = event("checkout.session.completed", forged)
     with pytest.raises(stripe.InvalidRequestError):
-        post_event(client, payload)
+        run_event_task(client, post_event(client, payload))
     assert event_result(admin_client, payload["id"]) == "failed: InvalidRequestError"
-    assert order_json(client, shop.key, order_id)["status"] == "pending"
+    assert api_order_json(client, shop.key, order_id)["status"] == "pending"
 
 
 class TestWithoutStripeKeys:
@@ -409,8 +419,8 @@ class TestWithoutStripeKeys:
 
     def test_session_events_are_ignored_with_the_reason(self, client, admin_client, make):
         service_id = make.service(buy_button_id="buy_btn_1A", stripe_payment_link_id="plink_1A")
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-        order_id = open_order(client, key).get_json()["orderId"]
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+        order_id = api_open_order(client, key).get_json()["orderId"]
         session = {
             "id": "cs_test_1",
             "object": "checkout.session",
@@ -422,10 +432,11 @@ class TestWithoutStripeKeys:
         }
         payload = event("checkout.session.completed", session)
         response = post_event(client, payload)
+        applied = run_event_task(client, response)
         reason = "ignored: without Stripe keys a Checkout Session cannot be verified"
-        assert response.applied == reason
+        assert applied == reason
         assert event_result(admin_client, payload["id"]) == reason
-        assert order_json(client, key, order_id)["status"] == "pending"
+        assert api_order_json(client, key, order_id)["status"] == "pending"
 
 
 # Payment links of Kassa whose provider pays by Buy Button
@@ -434,12 +445,13 @@ class TestWithoutStripeKeys:
 def test_buy_button_link_leaves_the_quantity_to_stripes_page(
     client, admin_client, make, shop, dashboard
 ):
-    provider_id, key = make.provider(
+    provider = make.provider(
         service_id=shop.service_id,
         name="Button shop",
         use_stripe_checkout=True,
         webhook_url=UNREACHABLE_HOOK,
     )
+    provider_id, key = provider.id, provider.api_key
     link_id = create_link(
         admin_client,
         shop.service_id,
@@ -454,19 +466,19 @@ def test_buy_button_link_leaves_the_quantity_to_stripes_page(
     assert "Chosen on Stripe's checkout page" in page
 
     order_id = order_from(pay_link(customer, link_id))
-    body = order_json(client, key, order_id)
+    body = api_order_json(client, key, order_id)
     assert (body["quantity"], body["amount"], body["paymentLinkId"]) == (1, 5, link_id)
     checkout = customer.get(f"/checkout?orderId={order_id}").text
     assert f'client-reference-id="{order_id}"' in checkout
     # A quantity sent anyway, even outside the link's range, is not the link page's to set.
     other = order_from(pay_link(customer, link_id, quantity=9))
-    assert order_json(client, key, other)["quantity"] == 1
+    assert api_order_json(client, key, other)["quantity"] == 1
 
     session = dashboard.checkout(shop.payment_link, order_id, quantity=4)
-    post_event(client, session_event("checkout.session.completed", session))
-    body = order_json(client, key, order_id)
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", session)))
+    body = api_order_json(client, key, order_id)
     assert (body["status"], body["quantity"], body["amount"]) == ("paid", 4, Decimal("20.00"))
-    assert order_json(client, key, other)["status"] == "pending"
+    assert api_order_json(client, key, other)["status"] == "pending"
 
 
 # Reconciliation: a completed session whose webhook never came
@@ -481,14 +493,14 @@ def reconcile(runner, older_than: int = 0) -> int:
 def test_reconciliation_finds_a_completed_session_whose_webhook_never_came(
     client, admin_client, runner, shop, dashboard
 ):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     dashboard.checkout(shop.payment_link, order_id, quantity=2)
 
     assert reconcile(runner, older_than=900) == 0  # too young to be suspicious
-    assert order_json(client, shop.key, order_id)["status"] == "pending"
+    assert api_order_json(client, shop.key, order_id)["status"] == "pending"
 
     assert reconcile(runner) == 1
-    body = order_json(client, shop.key, order_id)
+    body = api_order_json(client, shop.key, order_id)
     assert (body["status"], body["quantity"], body["amount"]) == ("paid", 2, Decimal("10.00"))
     assert body["paidAmount"] == Decimal("10.00")
     page = order_page(admin_client, order_id)
@@ -500,9 +512,9 @@ def test_reconciliation_finds_a_completed_session_whose_webhook_never_came(
 
 
 def test_reconciliation_pages_through_a_busy_payment_link(client, runner, shop, dashboard):
-    waiting = open_order(client, shop.key).get_json()["orderId"]
-    processing = open_order(client, shop.key).get_json()["orderId"]
-    forgotten = open_order(client, shop.key).get_json()["orderId"]
+    waiting = api_open_order(client, shop.key).get_json()["orderId"]
+    processing = api_open_order(client, shop.key).get_json()["orderId"]
+    forgotten = api_open_order(client, shop.key).get_json()["orderId"]
     dashboard.checkout(shop.payment_link, waiting, quantity=3)
     dashboard.checkout(shop.payment_link, processing, payment_status="unpaid")
     # Another Payment Link's session naming an order is not the order's payment.
@@ -511,28 +523,28 @@ def test_reconciliation_pages_through_a_busy_payment_link(client, runner, shop, 
         dashboard.checkout(shop.payment_link, f"someone-else-{number}")
 
     assert reconcile(runner) == 3
-    assert order_json(client, shop.key, waiting)["status"] == "paid"
-    assert order_json(client, shop.key, waiting)["quantity"] == 3
-    assert order_json(client, shop.key, processing)["status"] == "processing"
-    assert order_json(client, shop.key, forgotten)["status"] == "pending"
+    assert api_order_json(client, shop.key, waiting)["status"] == "paid"
+    assert api_order_json(client, shop.key, waiting)["quantity"] == 3
+    assert api_order_json(client, shop.key, processing)["status"] == "processing"
+    assert api_order_json(client, shop.key, forgotten)["status"] == "pending"
 
 
 def test_reconciliation_prefers_the_paid_session_of_an_order(client, runner, shop, dashboard):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     dashboard.checkout(shop.payment_link, order_id, quantity=2)
     dashboard.checkout(shop.payment_link, order_id, payment_status="unpaid")  # a newer try
     assert reconcile(runner) == 1
-    body = order_json(client, shop.key, order_id)
+    body = api_order_json(client, shop.key, order_id)
     assert (body["status"], body["quantity"]) == ("paid", 2)
 
 
 def test_reconciliation_checks_only_sessions_in_the_orders_currency(
     client, runner, shop, dashboard
 ):
-    order_id = open_order(client, shop.key).get_json()["orderId"]
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
     dashboard.checkout(shop.payment_link, order_id, currency="eur")
     assert reconcile(runner) == 1
-    assert order_json(client, shop.key, order_id)["status"] == "pending"
+    assert api_order_json(client, shop.key, order_id)["status"] == "pending"
 
 
 class TestSessionsUnreachable:
@@ -546,7 +558,7 @@ class TestSessionsUnreachable:
 
     def test_reconciliation_skips_a_payment_link_it_cannot_list(self, client, runner, make):
         service_id = make.service(buy_button_id="buy_btn_1P", stripe_payment_link_id="plink_1P")
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-        order_id = open_order(client, key).get_json()["orderId"]
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+        order_id = api_open_order(client, key).get_json()["orderId"]
         assert reconcile(runner) == 1
-        assert order_json(client, key, order_id)["status"] == "pending"
+        assert api_order_json(client, key, order_id)["status"] == "pending"

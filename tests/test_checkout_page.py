@@ -5,11 +5,11 @@ import re
 import pytest
 
 from tests.helpers import (
-    api_error,
+    api_new_order,
+    api_open_order,
     csrf_token,
+    error_body,
     form_post,
-    new_order,
-    open_order,
     provider_form,
     simulate,
 )
@@ -20,7 +20,7 @@ def status_of(client, order_id: str) -> str:
 
 
 def test_page_shows_the_order(client, api_key):
-    order_id = new_order(client, api_key, externalId="E-1", amount=15)
+    order_id = api_new_order(client, api_key, externalId="E-1", amount=15)
     page = client.get(f"/checkout?orderId={order_id}")
     assert page.status_code == 200
     assert "Premium Credits" in page.text
@@ -45,7 +45,7 @@ def test_unknown_orders_get_a_404_page(client, query):
 
 
 def test_success_shows_confirmation_and_countdown_to_the_success_url(client, api_key):
-    order_id = new_order(client, api_key, externalId="E-1")
+    order_id = api_new_order(client, api_key, externalId="E-1")
     response = simulate(client, order_id, "succeeded")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/checkout?orderId={order_id}")
@@ -62,16 +62,16 @@ def test_success_shows_confirmation_and_countdown_to_the_success_url(client, api
 
 
 def test_order_id_is_url_encoded_into_every_placeholder(client, make):
-    _, key = make.provider(success_url="https://p.example/done/{orderId}?again={orderId}&x=1")
-    order_id = new_order(client, key)
+    key = make.provider(success_url="https://p.example/done/{orderId}?again={orderId}&x=1").api_key
+    order_id = api_new_order(client, key)
     simulate(client, order_id, "succeeded")
     page = client.get(f"/checkout?orderId={order_id}")
     assert f"https://p.example/done/{order_id}?again={order_id}&amp;x=1" in page.text
 
 
 def test_no_success_url_means_no_countdown(client, make):
-    _, key = make.provider(success_url=None)
-    order_id = new_order(client, key)
+    key = make.provider(success_url=None).api_key
+    order_id = api_new_order(client, key)
     simulate(client, order_id, "succeeded")
     page = client.get(f"/checkout?orderId={order_id}")
     assert "Payment received" in page.text
@@ -80,7 +80,7 @@ def test_no_success_url_means_no_countdown(client, make):
 
 
 def test_redirect_targets_come_only_from_the_provider(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     simulate(client, order_id, "succeeded")
     evil = "https://evil.example/"
     page = client.get(
@@ -90,7 +90,7 @@ def test_redirect_targets_come_only_from_the_provider(client, api_key):
 
 
 def test_failure_shows_try_again_and_a_retry_can_succeed(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     simulate(client, order_id, "failed")
     page = client.get(f"/checkout?orderId={order_id}")
     assert "Payment failed" in page.text
@@ -101,7 +101,7 @@ def test_failure_shows_try_again_and_a_retry_can_succeed(client, api_key):
 
 
 def test_processing_polls_then_settles(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     simulate(client, order_id, "processing")
     page = client.get(f"/checkout?orderId={order_id}")
     assert "Payment processing" in page.text
@@ -112,7 +112,7 @@ def test_processing_polls_then_settles(client, api_key):
 
 
 def test_late_failure_never_downgrades_a_paid_order(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     simulate(client, order_id, "succeeded")
     simulate(client, order_id, "failed")
     simulate(client, order_id, "processing")
@@ -120,20 +120,20 @@ def test_late_failure_never_downgrades_a_paid_order(client, api_key):
 
 
 def test_pending_page_offers_the_cancel_url(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     page = client.get(f"/checkout?orderId={order_id}")
     assert f'href="https://provider.example/cancelled?orderId={order_id}"' in page.text
 
 
 def test_sandbox_post_needs_csrf_token(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     response = client.post("/checkout/sandbox", data={"orderId": order_id, "outcome": "succeeded"})
     assert response.status_code == 400
     assert status_of(client, order_id) == "pending"
 
 
 def test_sandbox_rejects_unknown_outcomes_and_orders(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     assert simulate(client, order_id, "refunded").status_code == 400
     assert simulate(client, order_id, "").status_code == 400
     page = client.get(f"/checkout?orderId={order_id}")
@@ -146,7 +146,7 @@ def test_sandbox_rejects_unknown_outcomes_and_orders(client, api_key):
 
 
 def test_sandbox_token_of_one_order_does_not_work_for_another(client, api_key):
-    first, second = new_order(client, api_key), new_order(client, api_key)
+    first, second = api_new_order(client, api_key), api_new_order(client, api_key)
     token = csrf_token(client.get(f"/checkout?orderId={first}").text)
     response = client.post(
         "/checkout/sandbox", data={"orderId": second, "outcome": "succeeded", "csrf_token": token}
@@ -157,7 +157,7 @@ def test_sandbox_token_of_one_order_does_not_work_for_another(client, api_key):
 
 
 def test_page_sets_no_cookie_for_a_customer(client, api_key):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     page = client.get(f"/checkout?orderId={order_id}")
     assert "Set-Cookie" not in page.headers
 
@@ -165,8 +165,9 @@ def test_page_sets_no_cookie_for_a_customer(client, api_key):
 def test_a_viewed_page_follows_every_change_to_what_it_shows(client, admin_client, make):
     """Pages are cached per process; any change to the order, service or provider shows."""
     service_id = make.service(title="Gold Pack", price="5")
-    provider_id, key = make.provider(service_id=service_id, name="Old Shop")
-    order_id = new_order(client, key, amount=10)
+    provider = make.provider(service_id=service_id, name="Old Shop")
+    provider_id, key = provider.id, provider.api_key
+    order_id = api_new_order(client, key, amount=10)
     url = f"/checkout?orderId={order_id}"
     for _ in range(2):
         page = client.get(url).text
@@ -209,8 +210,8 @@ class TestLiveMode:
             buy_button_id="buy_btn_1Xyz",
             stripe_payment_link_id="plink_1X",
         )
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-        order_id = new_order(client, key, externalId="B-1")
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+        order_id = api_new_order(client, key, externalId="B-1")
         page = client.get(f"/checkout?orderId={order_id}")
         assert page.status_code == 200
         assert 'data-buy-button-script="https://js.stripe.com/v3/buy-button.js"' in page.text
@@ -224,8 +225,8 @@ class TestLiveMode:
 
     def test_sandbox_buttons_are_gone(self, client, make):
         service_id = make.service(buy_button_id="buy_btn_1Xyz", stripe_payment_link_id="plink_1X")
-        _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-        order_id = new_order(client, key)
+        key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+        order_id = api_new_order(client, key)
         response = client.post(
             "/checkout/sandbox", data={"orderId": order_id, "outcome": "succeeded"}
         )
@@ -234,16 +235,16 @@ class TestLiveMode:
         assert "Simulate" not in page.text
 
     def test_stripe_outage_shows_a_friendly_503(self, client, api_key):
-        order_id = new_order(client, api_key)
+        order_id = api_new_order(client, api_key)
         page = client.get(f"/checkout?orderId={order_id}")
         assert page.status_code == 503
         assert "Payments are unavailable right now" in page.text
         assert "Traceback" not in page.text
 
     def test_cash_app_needs_usd(self, client, make):
-        _, key = make.provider(service_id=make.service(currency="eur"))
-        response = open_order(client, key)
+        key = make.provider(service_id=make.service(currency="eur")).api_key
+        response = api_open_order(client, key)
         assert response.status_code == 400
-        assert response.get_json() == api_error(
+        assert response.get_json() == error_body(
             "Cash App payments are not available in EUR", "payment_not_configured"
         )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from checkout.extensions import db
 from checkout.models import ActorKind, AuditEntry
-from tests.helpers import open_order, sign_in
+from tests.helpers import api_open_order, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def test_services_and_providers_from_the_command_line(runner, client):
     assert code == 0
     assert provider["mode"] == "cashapp"
     assert provider["apiKey"].startswith("kassa_")
-    response = open_order(client, provider["apiKey"], externalId="cli-1", amount=25)
+    response = api_open_order(client, provider["apiKey"], externalId="cli-1", amount=25)
     assert response.status_code == 200
     assert response.get_json()["quantity"] == 5
 
@@ -97,7 +97,7 @@ def test_buy_button_provider_from_the_command_line(runner, client):
     )
     assert code == 0
     assert provider["mode"] == "stripe_buy_button"
-    body = open_order(client, provider["apiKey"]).get_json()
+    body = api_open_order(client, provider["apiKey"]).get_json()
     assert body["stripeBuyButtonId"] == "buy_btn_1AbC"
 
 
@@ -180,10 +180,10 @@ def test_providers_update_changes_only_the_options_given(app, runner, client):
     assert (code, updated["webhookUrl"], updated["service"]) == (0, None, "pro")
     code, updated = run_json(runner, "providers", "update", "bit", "--inactive")
     assert (code, updated["active"]) == (0, False)
-    assert open_order(client, provider["apiKey"], amount=300).status_code == 401
+    assert api_open_order(client, provider["apiKey"], amount=300).status_code == 401
     code, updated = run_json(runner, "providers", "update", "bit", "--active", "--slug", "bit2")
     assert (code, updated["active"], updated["slug"]) == (0, True, "bit2")
-    assert open_order(client, provider["apiKey"], amount=300).status_code == 200
+    assert api_open_order(client, provider["apiKey"], amount=300).status_code == 200
     # The same service function as the admin's form, with the CLI as the actor.
     changed = [entry for entry in cli_audit(app) if entry[0] == "provider.changed"]
     assert [(subject, who) for _, subject, who in changed] == [(provider["id"], "cli")] * 4
@@ -197,7 +197,7 @@ def test_services_update_reprices_new_orders(app, runner, client):
     code, service = run_json(runner, "services", "update", "cr", "--price", "7.50")
     assert code == 0, service
     assert (service["price"], service["title"], service["currency"]) == (7.5, "Credits", "usd")
-    body = open_order(client, provider["apiKey"], amount=15).get_json()
+    body = api_open_order(client, provider["apiKey"], amount=15).get_json()
     assert (body["quantity"], body["amount"]) == (2, 15)
 
     code, service = run_json(
@@ -211,7 +211,7 @@ def test_services_update_reprices_new_orders(app, runner, client):
     )
     code, service = run_json(runner, "services", "update", "more", "--inactive")
     assert (code, service["active"]) == (0, False)
-    assert open_order(client, provider["apiKey"], amount=15).status_code == 409
+    assert api_open_order(client, provider["apiKey"], amount=15).status_code == 409
     assert [action for action, _, _ in cli_audit(app)].count("service.changed") == 3
     text = runner.invoke(args=["services", "update", "more", "--active"])
     assert "Service more saved: More credits at $7.50." in text.output

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from checkout.extensions import db
 from checkout.models import Admin, Order, PaymentLink, StripeEvent
-from tests.helpers import api_error, bearer, create_link, csrf_token, new_order
+from tests.helpers import api_new_order, bearer, create_link, csrf_token, error_body
 from tests.stripe_signing import WEBHOOK_SECRET, event, signature
 
 JSON = {"Content-Type": "application/json"}
@@ -79,7 +79,7 @@ def test_expiry_beyond_the_calendar_in_utc_answers_422(client, app, api_key, exp
     body = json.dumps({"expiresAt": expires_at})
     response = post_raw(client, api_key, "payment-links", body)
     assert response.status_code == 422
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "expiresAt: Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
         "validation_error",
         "expiresAt",
@@ -91,7 +91,7 @@ def test_expiry_beyond_the_calendar_in_utc_answers_422(client, app, api_key, exp
 def test_list_limit_takes_only_ascii_digits(client, api_key, limit):
     response = client.get(f"/api/v1/orders?limit={limit}", headers=bearer(api_key))
     assert response.status_code == 422
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "limit must be a whole number from 1 to 100", "validation_error", "limit"
     )
 
@@ -100,7 +100,7 @@ def test_deeply_nested_api_body_answers_400(client, app, api_key):
     body = '{"externalId": "A", "amount": 5, "x": ' + "[" * 30_000 + "]" * 30_000 + "}"
     response = post_raw(client, api_key, "create-payment-intent", body)
     assert response.status_code == 400
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "JSON body is nested deeper than 64 levels", "nested_too_deep"
     )
     assert count(app, Order) == 0
@@ -156,7 +156,7 @@ def test_api_bodies_must_be_application_json(client, app, api_key, path, content
     headers = bearer(api_key) | ({"Content-Type": content_type} if content_type else {})
     response = client.post(f"/api/v1/{path}", data=b'{"externalId": "A"}', headers=headers)
     assert response.status_code == 415
-    assert response.get_json() == api_error(
+    assert response.get_json() == error_body(
         "Content-Type must be application/json", "unsupported_media_type"
     )
     assert count(app, Order) == count(app, PaymentLink) == 0
@@ -173,14 +173,16 @@ def test_api_413_names_the_app_limit(client, api_key):
     body = '{"x": "' + "y" * 70_000 + '"}'
     response = post_raw(client, api_key, "create-payment-intent", body)
     assert response.status_code == 413
-    assert response.get_json() == api_error("Request body is larger than 64 KiB", "body_too_large")
+    assert response.get_json() == error_body("Request body is larger than 64 KiB", "body_too_large")
 
 
 def test_stripe_webhook_413_names_its_own_limit(client, app):
     body = json.dumps(event("payment_intent.created", {"id": "pi_1", "x": "y" * 300_000}))
     response = post_stripe(client, body.encode())
     assert response.status_code == 413
-    assert response.get_json() == api_error("Request body is larger than 256 KiB", "body_too_large")
+    assert response.get_json() == error_body(
+        "Request body is larger than 256 KiB", "body_too_large"
+    )
     assert count(app, StripeEvent) == 0
 
 
@@ -272,7 +274,7 @@ def test_chunked_api_body_over_the_limit_answers_413_and_opens_nothing(client, a
     for path in ("/api/v1/create-payment-intent", "/api/v1/payment-links"):
         response = post_chunked(client, path, body, "application/json", **bearer(api_key))
         assert response.status_code == 413, (path, response.get_json())
-        assert response.get_json() == api_error(
+        assert response.get_json() == error_body(
             "Request body is larger than 64 KiB", "body_too_large"
         )
     assert count(app, Order) == count(app, PaymentLink) == 0
@@ -308,7 +310,7 @@ FORM = "application/x-www-form-urlencoded"
 
 def test_chunked_forms_over_the_limit_answer_413(app, client, admin_client, make):
     service_id = make.service()
-    provider_id, _ = make.provider(service_id=service_id)
+    provider_id = make.provider(service_id=service_id).id
     link_id = create_link(admin_client, service_id)
     token = csrf_token(admin_client.get(f"/l/{link_id}").text)
     padding = "&pad=" + "p" * 70_000
@@ -328,7 +330,7 @@ def test_chunked_forms_over_the_limit_answer_413(app, client, admin_client, make
 
 
 def test_chunked_branding_upload_over_its_limit_answers_413(admin_client, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     page = f"/admin/providers/{provider_id}/branding"
     token = csrf_token(admin_client.get(page).text)
     body = f"csrf_token={token}&display_name=Big&pad={'p' * 270_000}".encode()
@@ -368,7 +370,7 @@ def test_admin_date_filters_on_the_last_day_of_the_calendar_answer_200(
     admin_client, client, api_key, path, dates
 ):
     # The day after 9999-12-31 does not exist: its filter's end overflowed, 500.
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     response = admin_client.get(path, query_string=dates)
     assert response.status_code == 200
     if path != "/admin/audit":

@@ -11,12 +11,12 @@ import pytest
 import requests
 
 from tests.helpers import (
-    api_error,
+    api_paid_order,
     bearer,
+    error_body,
     notified,
     one_webhook_id_per_order,
     order_page,
-    pay,
     transitions,
 )
 from tests.plugins.servers import wait_until
@@ -57,7 +57,9 @@ def no_event_waiting(admin_client) -> bool:
     return 'data-stripe-events="waiting">0<' in admin_client.get("/admin/").text
 
 
-def test_fifty_copies_of_one_event_change_once(web_servers, workers, admin_client, provider_key):
+def test_fifty_copies_of_one_event_change_once(
+    app, web_servers, workers, admin_client, provider_key
+):
     server = web_servers(WEB_ENV)
     workers(2)
     order = create_order(server.url, provider_key, "DUP-1")
@@ -70,9 +72,8 @@ def test_fifty_copies_of_one_event_change_once(web_servers, workers, admin_clien
     results = sorted(response.json()["result"] for response in responses)
     assert results == ["duplicate"] * 49 + ["queued"]
     wait_until(lambda: no_event_waiting(admin_client), 30, message="a worker applies the event")
-    page = order_page(admin_client, order["orderId"])
-    assert transitions(page) == ["pending → paid"]
-    assert notified(page) == ["payment_succeeded"]
+    assert transitions(app, order["orderId"]) == ["pending → paid"]
+    assert notified(app, order["orderId"]) == ["payment_succeeded"]
 
 
 def test_no_web_process_serves_a_stale_checkout_page(web_servers, workers, provider_key):
@@ -97,7 +98,7 @@ def test_no_web_process_serves_a_stale_checkout_page(web_servers, workers, provi
     assert all("Payment received" in page and "Simulate" not in page for page in after)
 
 
-def test_success_and_failure_racing_end_paid(web_servers, workers, admin_client, provider_key):
+def test_success_and_failure_racing_end_paid(app, web_servers, workers, admin_client, provider_key):
     server = web_servers(WEB_ENV)
     workers(2)  # eight threads in two processes apply the events as they arrive
     orders = [create_order(server.url, provider_key, f"RACE-{n}") for n in range(10)]
@@ -120,8 +121,8 @@ def test_success_and_failure_racing_end_paid(web_servers, workers, admin_client,
     for order in orders:
         page = order_page(admin_client, order["orderId"])
         assert re.search(r"badge-paid", page)
-        assert notified(page).count("payment_succeeded") == 1
-        assert transitions(page)[-1].endswith("→ paid")
+        assert notified(app, order["orderId"]).count("payment_succeeded") == 1
+        assert transitions(app, order["orderId"])[-1].endswith("→ paid")
 
 
 def test_hundred_concurrent_requests_with_one_external_id_make_one_order(
@@ -147,7 +148,7 @@ def test_unavailable_database_answers_5xx_to_stripe(web_servers, tmp_path):
     )
     response = post_signed(server.url, payload)
     assert 500 <= response.status_code < 600
-    assert response.json() == api_error("Internal server error", "internal_error")
+    assert response.json() == error_body("Internal server error", "internal_error")
 
 
 REDIS_START = [
@@ -165,13 +166,13 @@ def redis_up() -> bool:
 @pytest.mark.serial  # stops the Redis every other test process uses
 @pytest.mark.skipif(not REDIS, reason="needs REDIS_URL (the PostgreSQL + Redis pass)")
 def test_redis_restart_loses_no_notification(client, admin_client, receiver, workers, hooked):
-    _, key, _ = hooked
-    queued = [pay(client, key, f"R-{n}") for n in range(5)]
+    key = hooked.api_key
+    queued = [api_paid_order(client, key, f"R-{n}") for n in range(5)]
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True)
     try:
         wait_until(lambda: not redis_up(), 10, message="Redis stopped")
         # Orders still get paid while Redis is down; their notifications wait in the outbox.
-        during = [pay(client, key, f"D-{n}") for n in range(3)]
+        during = [api_paid_order(client, key, f"D-{n}") for n in range(3)]
     finally:
         subprocess.run(REDIS_START, check=True, capture_output=True)
         wait_until(redis_up, 15, message="Redis is back")
@@ -191,7 +192,7 @@ def test_redis_restart_loses_no_notification(client, admin_client, receiver, wor
     not (REDIS and POSTGRES), reason="the soak runs on PostgreSQL + Redis (second CI pass)"
 )
 def test_soak_two_thousand_orders(web_servers, workers, admin_client, receiver, hooked):
-    _, key, _ = hooked
+    key = hooked.api_key
     receiver.control(failRate=0.2)
     servers = [web_servers(WEB_ENV, workers=3), web_servers(WEB_ENV, workers=3)]
     # Twelve quick retries: at a 20% failure rate, giving up on any of 2,000 is ~1e-6 likely.

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from checkout import tasks
 from checkout.extensions import db
 from checkout.models import UNRECORDED, DeliveryAttempt, Notification, Order, OrderStatus
-from tests.helpers import csrf_token, new_order, pay, short_lock_waits
+from tests.helpers import api_new_order, api_paid_order, csrf_token, short_lock_waits
 from tests.plugins.servers import WORKER_ENV, wait_until
 from tests.slow_endpoint import SlowEndpoint, endless_headers, http_head
 from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
@@ -99,7 +99,7 @@ def test_an_answer_whose_head_drips_is_cut_off_at_the_deadline(
     app, admin_client, make, slow_endpoints
 ):
     endpoint = slow_endpoints(endless_headers(), step=10, pause=0.3)
-    provider_id, _ = make.provider(webhook_url=endpoint.url)
+    provider_id = make.provider(webhook_url=endpoint.url).id
     message = queue_test_event(admin_client, provider_id)
 
     outcome, took = deliver_in_a_thread(app, message)
@@ -120,7 +120,7 @@ def test_a_body_that_drips_keeps_its_status_and_the_part_read_in_time(
 ):
     head = http_head(**{"Content-Type": "text/plain", "Content-Length": "100000"})
     endpoint = slow_endpoints(b"a" * 100_000, fast=head, step=10, pause=0.3)
-    provider_id, _ = make.provider(webhook_url=endpoint.url)
+    provider_id = make.provider(webhook_url=endpoint.url).id
     message = queue_test_event(admin_client, provider_id)
 
     outcome, took = deliver_in_a_thread(app, message)
@@ -158,7 +158,7 @@ def test_a_tls_handshake_that_drips_is_cut_off_at_the_deadline(
     receiver = tls_endpoint("receiver.test")
     relay = slow_endpoints(relay_to=("127.0.0.1", receiver.port), step=10, pause=0.3)
     network.answers["receiver.test"] = [("127.0.0.1", relay.port)]
-    provider_id, _ = make.provider(webhook_url=f"https://receiver.test:{relay.port}/hook")
+    provider_id = make.provider(webhook_url=f"https://receiver.test:{relay.port}/hook").id
     message = queue_test_event(admin_client, provider_id)
 
     outcome, took = deliver_in_a_thread(app, message)
@@ -177,7 +177,7 @@ def test_a_connection_nobody_accepts_ends_at_the_deadline(app, admin_client, mak
     port = listener.getsockname()[1]
     waiting = [socket.create_connection(("127.0.0.1", port))]
     try:
-        provider_id, _ = make.provider(webhook_url=f"http://127.0.0.1:{port}/hook")
+        provider_id = make.provider(webhook_url=f"http://127.0.0.1:{port}/hook").id
         message = queue_test_event(admin_client, provider_id)
 
         outcome, took = deliver_in_a_thread(app, message)
@@ -204,7 +204,7 @@ class TestSlowResolver:
     ):
         endpoint = slow_endpoints(http_head("200 OK", **{"Content-Length": "0"}))
         network.answers["slow-dns.test"] = [("127.0.0.1", endpoint.port)]
-        provider_id, _ = make.provider(webhook_url=f"http://slow-dns.test:{endpoint.port}/h")
+        provider_id = make.provider(webhook_url=f"http://slow-dns.test:{endpoint.port}/h").id
         message = queue_test_event(admin_client, provider_id)
         resolve = socket.getaddrinfo
 
@@ -253,7 +253,7 @@ class TestDatabaseLostMidAttempt:
         endpoint = slow_endpoints(
             http_head("200 OK", **{"Content-Length": "0"}), on_request=lock_the_database
         )
-        provider_id, _ = make.provider(webhook_url=endpoint.url)
+        provider_id = make.provider(webhook_url=endpoint.url).id
         message = queue_test_event(admin_client, provider_id)
 
         outcome, _ = deliver_in_a_thread(app, message)
@@ -308,22 +308,22 @@ class TestStripeEventsBesideSlowDeliveries:
         slow = [slow_endpoints(endless_headers(), step=10, pause=0.3) for _ in range(2)]
         service_id = make.service()
         keys = [
-            make.provider(service_id, name=f"Slow {n}", webhook_url=e.url)[1]
+            make.provider(service_id, name=f"Slow {n}", webhook_url=e.url).api_key
             for n, e in enumerate(slow)
         ]
-        _, other_key = make.provider(service_id, name="Prompt")
+        other_key = make.provider(service_id, name="Prompt").api_key
         workers(1)
         for number, key in enumerate(keys):
-            pay(client, key, f"SLOW-{number}", amount=10)
+            api_paid_order(client, key, f"SLOW-{number}", amount=10)
         wait_until(
             lambda: all(endpoint.open_count() == 1 for endpoint in slow),
             15,
             message="both delivery threads are sending to a slow endpoint",
         )
 
-        order_id = new_order(client, other_key, externalId="PROMPT-1", amount=10)
+        order_id = api_new_order(client, other_key, externalId="PROMPT-1", amount=10)
         intent = payment_intent(order_id, 1000, "succeeded", "pi_prompt")
-        response = post_event(client, event("payment_intent.succeeded", intent), apply=False)
+        response = post_event(client, event("payment_intent.succeeded", intent))
         assert response.get_json()["result"] == "queued"
         started = time.monotonic()
 
@@ -348,9 +348,9 @@ def test_a_slow_endpoint_never_has_two_copies_of_a_notification_in_flight(
     """1 byte a second; the 2 s attempt ends long before the 6 s lease, so the sweep that
     runs after the lease finds nothing being sent to give a second worker thread."""
     endpoint = slow_endpoints(endless_headers(), step=1, pause=1.0)
-    _, key = make.provider(webhook_url=endpoint.url)
+    key = make.provider(webhook_url=endpoint.url).api_key
     workers(1)
-    pay(client, key, "DRIP-1", amount=10)
+    api_paid_order(client, key, "DRIP-1", amount=10)
     wait_until(lambda: endpoint.connections, 15, message="the first attempt is in flight")
     message = wait_until(lambda: endpoint.connections[0].webhook_id, 5)
 

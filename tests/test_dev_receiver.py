@@ -11,7 +11,7 @@ import threading
 import pytest
 import requests
 
-from tests.helpers import pay
+from tests.helpers import api_paid_order
 from tests.plugins.servers import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.multiprocess  # the command runs in its own process
@@ -90,7 +90,7 @@ def test_it_prints_each_verified_notification_and_refuses_a_forged_one(
     url = receiver.said("Receiving Demo Shop's notifications on ").rsplit(" ", 1)[1]
     assert webhook_url(runner) == url
 
-    order_id = pay(client, key, "dev-1", amount=15)
+    order_id = api_paid_order(client, key, "dev-1", amount=15)
 
     line = receiver.said(f"✓ payment_succeeded  {order_id}  paid  15.00 USD  externalId dev-1")
     assert "signature verified" in line

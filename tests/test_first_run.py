@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from checkout import config
-from tests.helpers import open_order, sign_in
+from tests.helpers import api_open_order, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def test_a_second_demo_changes_nothing_and_says_what_exists(runner, client):
     # The first run's password and key still work.
     email, password = first["admin"]["email"], first["admin"]["password"]
     assert sign_in(client, email, password).status_code == 302
-    assert open_order(client, first["provider"]["apiKey"], amount=15).status_code == 200
+    assert api_open_order(client, first["provider"]["apiKey"], amount=15).status_code == 200
     text = runner.invoke(args=["demo"]).output
     assert "The demo exists already; nothing changed." in text
     assert "demo --reset" in text
@@ -42,8 +42,8 @@ def test_demo_reset_gives_a_new_password_and_key(runner, client):
     reset = run_json(runner, "demo", "--reset")
     assert reset["changed"] is True
     assert reset["admin"]["password"] not in (None, first["admin"]["password"])
-    assert open_order(client, first["provider"]["apiKey"]).status_code == 401
-    assert open_order(client, reset["provider"]["apiKey"], amount=15).status_code == 200
+    assert api_open_order(client, first["provider"]["apiKey"]).status_code == 401
+    assert api_open_order(client, reset["provider"]["apiKey"], amount=15).status_code == 200
     assert sign_in(client, reset["admin"]["email"], reset["admin"]["password"]).status_code == 302
 
 
@@ -85,7 +85,7 @@ def test_the_default_port_is_make_runs():
 
 def test_services_providers_and_links_are_listed(runner, make):
     service_id = make.service(slug="credits", title="Credits")
-    provider_id, _ = make.provider(service_id=service_id, slug="shop", name="Shop")
+    provider_id = make.provider(service_id=service_id, slug="shop", name="Shop").id
     run_json(runner, "links", "create", "--service", "credits", "--title", "Ten credits")
 
     services = run_json(runner, "services", "list")
@@ -109,7 +109,7 @@ def test_services_providers_and_links_are_listed(runner, make):
 
 
 def test_providers_show_prints_the_signing_secret(runner, make, admin_client):
-    provider_id, _ = make.provider(slug="shop", webhook_url="https://hooks.example.com/k")
+    provider_id = make.provider(slug="shop", webhook_url="https://hooks.example.com/k").id
     shown = run_json(runner, "providers", "show", "shop")
     assert shown["id"] == provider_id
     assert shown["webhookSecret"].startswith("whsec_")

@@ -21,7 +21,14 @@ from checkout import audit, branding, stripe_events, tasks
 from checkout.api.openapi import openapi_document
 from checkout.extensions import db
 from checkout.models import Admin, Notification, Provider
-from tests.helpers import UNREACHABLE_HOOK, bearer, create_link, csrf_token, new_order, pay
+from tests.helpers import (
+    UNREACHABLE_HOOK,
+    api_new_order,
+    api_paid_order,
+    bearer,
+    create_link,
+    csrf_token,
+)
 from tests.stripe_signing import WEBHOOK_SECRET, signature
 
 API_BASE = "http://localhost/api/v1"
@@ -174,7 +181,10 @@ def stripe_headers(body: bytes, signing: str) -> dict:
 def stripe_world(app, client, api_key):
     """Two orders a fuzzed event may name, one of them paid."""
     app.config["STRIPE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
-    return [new_order(client, api_key, externalId="open"), pay(client, api_key, "paid")]
+    return [
+        api_new_order(client, api_key, externalId="open"),
+        api_paid_order(client, api_key, "paid"),
+    ]
 
 
 @FUZZ
@@ -209,13 +219,14 @@ def form_fields(client, url: str) -> list[str]:
 def world(app, admin_client, make):
     """A service, a provider with a key, a link with a password, an open and a paid order."""
     service_id = make.service()
-    provider_id, key = make.provider(service_id=service_id)
+    provider = make.provider(service_id=service_id)
+    provider_id, key = provider.id, provider.api_key
     link_id = create_link(admin_client, service_id, password="open sesame", max_uses="3")
     free_link = create_link(admin_client, service_id)
-    open_order = new_order(admin_client, key, externalId="open")
-    paid_order = pay(admin_client, key, "paid")
-    _, hooked_key = make.provider(service_id, name="Hooked", webhook_url=UNREACHABLE_HOOK)
-    pay(admin_client, hooked_key, "notified")
+    open_order = api_new_order(admin_client, key, externalId="open")
+    paid_order = api_paid_order(admin_client, key, "paid")
+    hooked_key = make.provider(service_id, name="Hooked", webhook_url=UNREACHABLE_HOOK).api_key
+    api_paid_order(admin_client, hooked_key, "notified")
     other_admin, _ = make.admin("other@example.com")
     with app.app_context():
         key_id = db.session.execute(select(db.metadata.tables["api_keys"].c.id)).scalar()

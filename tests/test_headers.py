@@ -5,7 +5,7 @@ import re
 import pytest
 
 from checkout import qr
-from tests.helpers import UNREACHABLE_HOOK, bearer, create_link, new_order, simulate
+from tests.helpers import UNREACHABLE_HOOK, api_new_order, bearer, create_link, simulate
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -36,8 +36,9 @@ def _admin_get_urls(app, values: dict[str, str]) -> list[str]:
 def test_every_admin_page_is_no_store(app, admin_client, make):
     """Every GET route of the admin, walked from the URL map with a row for each argument."""
     service_id = make.service()
-    provider_id, key = make.provider(service_id, webhook_url=UNREACHABLE_HOOK)
-    order_id = new_order(admin_client, key, externalId="A-1", amount=10)
+    provider = make.provider(service_id, webhook_url=UNREACHABLE_HOOK)
+    provider_id, key = provider.id, provider.api_key
+    order_id = api_new_order(admin_client, key, externalId="A-1", amount=10)
     assert simulate(admin_client, order_id).status_code == 303
     link_id = create_link(admin_client, service_id)
     page = admin_client.get("/admin/deliveries").text
@@ -68,14 +69,14 @@ def test_every_admin_page_is_no_store(app, admin_client, make):
 
 
 def test_the_page_with_the_signing_secret_is_no_store(admin_client, make):
-    provider_id, _ = make.provider(webhook_url=UNREACHABLE_HOOK)
+    provider_id = make.provider(webhook_url=UNREACHABLE_HOOK).id
     response = admin_client.get(f"/admin/providers/{provider_id}")
     assert "whsec_" in response.text
     assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_api_answers_are_no_store(client, api_key):
-    order_id = new_order(client, api_key, externalId="A-1", amount=10)
+    order_id = api_new_order(client, api_key, externalId="A-1", amount=10)
     for response in (
         client.post(
             "/api/v1/create-payment-intent",

@@ -275,7 +275,7 @@ class TestWithStripe:
             buy_button_id="buy_btn_1Credits",
             stripe_payment_link_id="plink_1Credits",
         )
-        provider_id, _ = make.provider(service_id=service_id, use_stripe_checkout=True)
+        provider_id = make.provider(service_id=service_id, use_stripe_checkout=True).id
         return create_link(admin_client, service_id, provider_id=provider_id, max_uses="3")
 
     def start_paying(self, app, address: str, link_id: str):

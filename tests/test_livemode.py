@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from tests.helpers import LIVE_SETTINGS, TEST_KEYS, new_order, order_json, pay_with_card, simulate
+from tests.helpers import (
+    LIVE_SETTINGS,
+    TEST_KEYS,
+    api_new_order,
+    api_order_json,
+    pay_with_card,
+    simulate,
+)
 
 
 @pytest.fixture
@@ -31,8 +38,8 @@ def notification_payloads(admin_client) -> list[dict]:
 
 
 def test_sandbox_orders_and_their_notifications_are_not_live(client, admin_client, provider_key):
-    order_id = new_order(client, provider_key, externalId="SANDBOX-1")
-    assert order_json(client, provider_key, order_id)["livemode"] is False
+    order_id = api_new_order(client, provider_key, externalId="SANDBOX-1")
+    assert api_order_json(client, provider_key, order_id)["livemode"] is False
     assert simulate(client, order_id).status_code == 303
     [payload] = notification_payloads(admin_client)
     assert payload["event"] == "payment_succeeded"
@@ -53,19 +60,19 @@ def test_stripe_test_mode_orders_are_not_live(client, provider_key):
 def test_live_orders_are_live_from_opening_to_notification(
     client, admin_client, provider_key, stripe_standin, stripe_client
 ):
-    order_id = new_order(client, provider_key, externalId="LIVE-1", amount=10)
-    assert order_json(client, provider_key, order_id)["livemode"] is True
+    order_id = api_new_order(client, provider_key, externalId="LIVE-1", amount=10)
+    assert api_order_json(client, provider_key, order_id)["livemode"] is True
 
     page = client.get(f"/checkout?orderId={order_id}")
     assert page.status_code == 200
     assert 'data-publishable-key="pk_live_kassa"' in page.text
     assert "Sandbox" not in page.text
-    intent_id = order_json(client, provider_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, provider_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
     back = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
     assert "Payment received" in back.text
 
-    body = order_json(client, provider_key, order_id)
+    body = api_order_json(client, provider_key, order_id)
     assert (body["status"], body["livemode"]) == ("paid", True)
     assert body["checkoutUrl"].startswith("https://pay.example.com/checkout?orderId=")
     [payload] = notification_payloads(admin_client)

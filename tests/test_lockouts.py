@@ -142,7 +142,7 @@ class TestLinkPasswordLength:
 
     def test_the_api_refuses_fewer_than_8_characters(self, client, make):
         service_id = make.service()
-        _, key = make.provider(service_id=service_id)
+        key = make.provider(service_id=service_id).api_key
         body = {"title": "VIP", "password": "1234567"}
         response = client.post("/api/v1/payment-links", json=body, headers=bearer(key))
         assert response.status_code == 422

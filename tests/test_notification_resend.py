@@ -54,7 +54,7 @@ class TestPendingRetry:
     def test_resend_brings_a_waiting_retry_forward_instead_of_doubling_it(
         self, admin_client, receiver, hooked, worker
     ):
-        provider_id, _, _ = hooked
+        provider_id = hooked.id
         receiver.control(mode="fail")
         message = send_test_event(admin_client, provider_id)
         wait_until(lambda: deliveries_of(receiver, message) == ["rejected"], 15)
@@ -72,7 +72,7 @@ class TestPendingRetry:
 def test_resend_while_in_flight_or_twice_quickly_sends_one_copy(
     admin_client, receiver, hooked, worker
 ):
-    provider_id, _, _ = hooked
+    provider_id = hooked.id
     receiver.control(delaySeconds=1.2)  # under the 2 s timeout
     message = send_test_event(admin_client, provider_id)
     wait_until(lambda: receiver.seen(message) == 1, 15, message="the first attempt in flight")
@@ -96,7 +96,7 @@ def test_resend_while_in_flight_or_twice_quickly_sends_one_copy(
 def test_a_resent_failure_keeps_its_attempts_and_gets_a_fresh_schedule(
     admin_client, receiver, hooked, worker
 ):
-    provider_id, _, _ = hooked
+    provider_id = hooked.id
     receiver.control(mode="fail")
     message = send_test_event(admin_client, provider_id)
     wait_until(lambda: "badge-failed" in admin_client.get(f"/admin/deliveries/{message}").text, 40)

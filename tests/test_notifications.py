@@ -8,9 +8,9 @@ import pytest
 
 from tests.helpers import (
     UNREACHABLE_HOOK,
+    api_paid_order,
     csrf_token,
     one_webhook_id_per_order,
-    pay,
     webhook_secret,
 )
 from tests.plugins.servers import wait_until
@@ -47,9 +47,9 @@ def all_delivered(admin_client, count: int) -> bool:
 def test_each_notification_is_accepted_once_after_failures(
     client, admin_client, receiver, hooked, worker
 ):
-    _, key, _ = hooked
+    key = hooked.api_key
     receiver.control(failFirst=2)
-    orders = [pay(client, key, f"EXT-{n}", amount=10) for n in range(3)]
+    orders = [api_paid_order(client, key, f"EXT-{n}", amount=10) for n in range(3)]
 
     wait_until(lambda: len(receiver.accepted()) == 3, 30, message="3 notifications accepted")
     wait_until(lambda: all_delivered(admin_client, 3), 15, message="Kassa marks all delivered")
@@ -78,9 +78,9 @@ def test_each_notification_is_accepted_once_after_failures(
 
 
 def test_killed_worker_loses_nothing(client, admin_client, receiver, hooked, worker):
-    _, key, _ = hooked
+    key = hooked.api_key
     receiver.control(delaySeconds=2)
-    orders = [pay(client, key, f"K-{n}", amount=10) for n in range(3)]
+    orders = [api_paid_order(client, key, f"K-{n}", amount=10) for n in range(3)]
     wait_until(lambda: len(receiver.log()) >= 1, 15, message="a delivery is in flight")
     worker.kill()
     receiver.control(delaySeconds=0)
@@ -95,14 +95,14 @@ def test_killed_worker_loses_nothing(client, admin_client, receiver, hooked, wor
 
 
 def test_gone_disables_the_endpoint_until_enabled(client, admin_client, receiver, hooked, worker):
-    provider_id, key, _ = hooked
+    provider_id, key = hooked.id, hooked.api_key
     receiver.control(mode="gone")
-    pay(client, key, "G-1", amount=10)
+    api_paid_order(client, key, "G-1", amount=10)
     wait_until(lambda: len(notification_ids(deliveries_page(admin_client, status="failed"))) == 1)
     provider_page = admin_client.get(f"/admin/providers/{provider_id}").text
     assert "Endpoint disabled" in provider_page
 
-    pay(client, key, "G-2", amount=10)
+    api_paid_order(client, key, "G-2", amount=10)
     wait_until(lambda: len(notification_ids(deliveries_page(admin_client, status="failed"))) == 2)
     assert len(receiver.log()) == 1, "nothing is sent to a disabled endpoint"
 
@@ -121,9 +121,9 @@ def test_gone_disables_the_endpoint_until_enabled(client, admin_client, receiver
 def test_exhausted_retries_fail_visibly_and_can_be_resent(
     client, admin_client, receiver, hooked, worker
 ):
-    _, key, _ = hooked
+    key = hooked.api_key
     receiver.control(mode="fail")
-    pay(client, key, "F-1", amount=10)
+    api_paid_order(client, key, "F-1", amount=10)
     failed = wait_until(
         lambda: notification_ids(deliveries_page(admin_client, status="failed")), 40
     )
@@ -142,9 +142,9 @@ def test_exhausted_retries_fail_visibly_and_can_be_resent(
 
 
 def test_slow_endpoint_times_out_and_is_retried(client, admin_client, receiver, hooked, worker):
-    _, key, _ = hooked
+    key = hooked.api_key
     receiver.control(delaySeconds=3)
-    pay(client, key, "T-1", amount=10)
+    api_paid_order(client, key, "T-1", amount=10)
     message_id = wait_until(lambda: notification_ids(deliveries_page(admin_client)), 10)[0]
     wait_until(
         lambda: "Timeout" in admin_client.get(f"/admin/deliveries/{message_id}").text,
@@ -165,8 +165,8 @@ class TestStrictWorker:
     def test_private_urls_are_refused_at_delivery_time(
         self, client, admin_client, receiver, hooked, worker
     ):
-        _, key, _ = hooked
-        pay(client, key, "P-1", amount=10)
+        key = hooked.api_key
+        api_paid_order(client, key, "P-1", amount=10)
         message_id = wait_until(lambda: notification_ids(deliveries_page(admin_client)), 10)[0]
         wait_until(
             lambda: "Refused" in admin_client.get(f"/admin/deliveries/{message_id}").text, 10
@@ -175,7 +175,7 @@ class TestStrictWorker:
 
 
 def test_test_event_and_secret_rotation(client, admin_client, receiver, hooked, worker):
-    provider_id, _, old_secret = hooked
+    provider_id, old_secret = hooked.id, hooked.webhook_secret
     page_url = f"/admin/providers/{provider_id}"
     token = csrf_token(admin_client.get(page_url).text)
     response = admin_client.post(f"{page_url}/test-event", data={"csrf_token": token})
@@ -209,7 +209,7 @@ class TestSweep:
         from checkout.models import Provider
         from checkout.queue import huey
 
-        provider_id, _ = make.provider(webhook_url=UNREACHABLE_HOOK)
+        provider_id = make.provider(webhook_url=UNREACHABLE_HOOK).id
         count = 2 * BATCH + 1
         with app.app_context():
             provider = db.session.get(Provider, provider_id)
@@ -227,7 +227,7 @@ def test_a_failed_resend_keeps_the_earlier_delivery_time(app, admin_client, rece
     """The first delivery happened; a later failed attempt does not erase when."""
     from checkout import tasks
 
-    provider_id, _, _ = hooked
+    provider_id = hooked.id
     page = admin_client.get(f"/admin/providers/{provider_id}").text
     admin_client.post(
         f"/admin/providers/{provider_id}/test-event", data={"csrf_token": csrf_token(page)}

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from tests.helpers import bearer, csrf_token, open_order, simulate
+from tests.helpers import api_open_order, bearer, csrf_token, simulate
 
 
 @pytest.fixture
@@ -50,16 +50,18 @@ def test_every_api_route_is_documented_and_nothing_else(app, spec):
 
 def test_create_payment_intent_answers_match_the_document(client, make, spec):
     service_id = make.service()
-    _, key = make.provider(service_id=service_id)
-    _, button_key = make.provider(service_id=service_id, name="Buttons", use_stripe_checkout=True)
+    key = make.provider(service_id=service_id).api_key
+    button_key = make.provider(
+        service_id=service_id, name="Buttons", use_stripe_checkout=True
+    ).api_key
     path, method = "/create-payment-intent", "post"
-    check(spec, path, method, open_order(client, key, externalId="A", amount=10))
-    check(spec, path, method, open_order(client, key, externalId="A", amount=15))
-    check(spec, path, method, open_order(client, key, amount=7))
-    check(spec, path, method, open_order(client, key, amount=-1))
-    check(spec, path, method, open_order(client, "kassa_nope"))
-    check(spec, path, method, open_order(client, key, currency="eur"))
-    check(spec, path, method, open_order(client, button_key))
+    check(spec, path, method, api_open_order(client, key, externalId="A", amount=10))
+    check(spec, path, method, api_open_order(client, key, externalId="A", amount=15))
+    check(spec, path, method, api_open_order(client, key, amount=7))
+    check(spec, path, method, api_open_order(client, key, amount=-1))
+    check(spec, path, method, api_open_order(client, "kassa_nope"))
+    check(spec, path, method, api_open_order(client, key, currency="eur"))
+    check(spec, path, method, api_open_order(client, button_key))
     check(
         spec,
         path,
@@ -76,7 +78,7 @@ def test_create_payment_intent_answers_match_the_document(client, make, spec):
 
 
 def test_order_lookups_match_the_document(client, api_key, spec):
-    created = open_order(client, api_key, externalId="A").get_json()
+    created = api_open_order(client, api_key, externalId="A").get_json()
     headers = bearer(api_key)
     one = "/orders/{orderId}"
     check(spec, one, "get", client.get(f"/api/v1/orders/{created['orderId']}", headers=headers))
@@ -91,8 +93,8 @@ def test_order_lookups_match_the_document(client, api_key, spec):
 
 def test_buy_button_order_matches_the_document(client, make, spec):
     service_id = make.service(buy_button_id="buy_btn_123", stripe_payment_link_id="plink_123")
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-    response = open_order(client, key, externalId="B")
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+    response = api_open_order(client, key, externalId="B")
     assert response.status_code == 200
     check(spec, "/create-payment-intent", "post", response)
 
@@ -103,18 +105,20 @@ def _field_names(spec: dict, schema: str) -> set[str]:
 
 def test_orders_in_every_state_have_exactly_the_documented_fields(client, admin_client, make, spec):
     service_id = make.service(buy_button_id="buy_btn_123", stripe_payment_link_id="plink_123")
-    _, key = make.provider(service_id=service_id)
-    _, button_key = make.provider(service_id=service_id, name="Buttons", use_stripe_checkout=True)
+    key = make.provider(service_id=service_id).api_key
+    button_key = make.provider(
+        service_id=service_id, name="Buttons", use_stripe_checkout=True
+    ).api_key
     headers = bearer(key)
-    paid = open_order(client, key, amount=10).get_json()["orderId"]
+    paid = api_open_order(client, key, amount=10).get_json()["orderId"]
     simulate(client, paid, "succeeded")
-    refunded = open_order(client, key, amount=10).get_json()["orderId"]
+    refunded = api_open_order(client, key, amount=10).get_json()["orderId"]
     simulate(client, refunded, "succeeded")
     page = admin_client.get(f"/admin/orders/{refunded}").text
     admin_client.post(
         f"/admin/orders/{refunded}/refund", data={"amount": "5", "csrf_token": csrf_token(page)}
     )
-    failed = open_order(client, key).get_json()["orderId"]
+    failed = api_open_order(client, key).get_json()["orderId"]
     simulate(client, failed, "failed")
 
     listed = client.get("/api/v1/orders", headers=headers)
@@ -128,7 +132,7 @@ def test_orders_in_every_state_have_exactly_the_documented_fields(client, admin_
     assert by_status["failed"]["paidAmount"] is None
     assert by_status["partially_refunded"]["refundedAmount"] == 5
 
-    button = open_order(client, button_key)
+    button = api_open_order(client, button_key)
     check(spec, "/create-payment-intent", "post", button)
     assert set(button.get_json()) == fields
 
@@ -145,14 +149,15 @@ def _notification_payloads(admin_client) -> list[dict]:
 
 def test_notifications_match_the_documented_webhook(client, admin_client, make, spec):
     """Every notification Kassa writes fits the document's webhook body, field for field."""
-    provider_id, key = make.provider(webhook_url="http://127.0.0.1:9/hook")
-    paid = open_order(client, key, externalId="P", amount=10).get_json()["orderId"]
+    provider = make.provider(webhook_url="http://127.0.0.1:9/hook")
+    provider_id, key = provider.id, provider.api_key
+    paid = api_open_order(client, key, externalId="P", amount=10).get_json()["orderId"]
     simulate(client, paid, "succeeded")
     page = admin_client.get(f"/admin/orders/{paid}").text
     admin_client.post(
         f"/admin/orders/{paid}/refund", data={"amount": "5", "csrf_token": csrf_token(page)}
     )
-    failed = open_order(client, key).get_json()["orderId"]
+    failed = api_open_order(client, key).get_json()["orderId"]
     simulate(client, failed, "failed")
     provider_page = admin_client.get(f"/admin/providers/{provider_id}").text
     admin_client.post(

@@ -9,16 +9,16 @@ from sqlalchemy import func, select
 
 from tests.helpers import (
     UNREACHABLE_HOOK,
+    api_new_order,
+    api_order_json,
     bearer,
     browser_at,
     create_link,
-    new_order,
     order_from,
-    order_json,
     pay_link,
     simulate,
 )
-from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event
+from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, post_event, run_event_task
 
 DAY = 86400
 
@@ -60,7 +60,7 @@ def notifications_of(app, order_id: str) -> list[tuple[str, dict]]:
 
 def test_only_abandoned_unpaid_orders_expire(app, client, runner, provider_key):
     ids = {
-        name: new_order(client, provider_key, externalId=name, amount=5)
+        name: api_new_order(client, provider_key, externalId=name, amount=5)
         for name in ("pending", "failed", "processing", "paid", "fresh")
     }
     simulate(client, ids["failed"], "failed")
@@ -69,7 +69,7 @@ def test_only_abandoned_unpaid_orders_expire(app, client, runner, provider_key):
     age(app, [ids[name] for name in ids if name != "fresh"], DAY + 1)
     age(app, [ids["fresh"]], DAY - 60)
     assert retire(runner)["expiredOrders"] == 2
-    status = {name: order_json(client, provider_key, ids[name])["status"] for name in ids}
+    status = {name: api_order_json(client, provider_key, ids[name])["status"] for name in ids}
     assert status == {
         "pending": "expired",
         "failed": "expired",
@@ -87,19 +87,20 @@ def test_only_abandoned_unpaid_orders_expire(app, client, runner, provider_key):
 def test_the_worker_minute_sweep_expires_orders(app, client, api_key):
     from checkout import tasks
 
-    order_id = new_order(client, api_key, externalId="EXT-0", amount=5)
+    order_id = api_new_order(client, api_key, externalId="EXT-0", amount=5)
     age(app, [order_id], DAY + 1)
     with app.app_context():
         tasks.expire_orders_and_roll_up_views.call_local()
-    assert order_json(client, api_key, order_id)["status"] == "expired"
+    assert api_order_json(client, api_key, order_id)["status"] == "expired"
 
 
 def test_only_orders_a_provider_opened_by_api_notify_their_expiry(
     app, client, admin_client, runner, make
 ):
     service_id = make.service()
-    provider_id, key = make.provider(service_id=service_id, webhook_url=UNREACHABLE_HOOK)
-    by_api = new_order(client, key, externalId="EXT-1", amount=5)
+    provider = make.provider(service_id=service_id, webhook_url=UNREACHABLE_HOOK)
+    provider_id, key = provider.id, provider.api_key
+    by_api = api_new_order(client, key, externalId="EXT-1", amount=5)
     with_provider = create_link(admin_client, service_id, provider_id=provider_id)
     without_provider = create_link(admin_client, service_id)
     customer = app.test_client()
@@ -118,7 +119,7 @@ def test_only_orders_a_provider_opened_by_api_notify_their_expiry(
 
 
 def test_an_expired_checkout_says_so_and_takes_no_payment(app, client, runner, api_key):
-    order_id = new_order(client, api_key, externalId="EXT-2", amount=5)
+    order_id = api_new_order(client, api_key, externalId="EXT-2", amount=5)
     customer = app.test_client()
     assert "Simulate success" in customer.get(f"/checkout?orderId={order_id}").text
     age(app, [order_id], DAY + 1)
@@ -132,14 +133,14 @@ def test_an_expired_checkout_says_so_and_takes_no_payment(app, client, runner, a
 
 
 def test_a_payment_stripe_reports_after_expiry_is_recorded(app, client, runner, provider_key):
-    order_id = new_order(client, provider_key, externalId="EXT-3", amount=15)
+    order_id = api_new_order(client, provider_key, externalId="EXT-3", amount=15)
     age(app, [order_id], DAY + 1)
     retire(runner)
     succeeded = event(
         "payment_intent.succeeded", payment_intent(order_id, 1500, "succeeded", "pi_late")
     )
-    assert post_event(client, succeeded).applied == "applied"
-    body = order_json(client, provider_key, order_id)
+    assert run_event_task(client, post_event(client, succeeded)) == "applied"
+    body = api_order_json(client, provider_key, order_id)
     assert body["status"] == "paid" and body["paidAmount"] == body["amount"]
     assert [name for name, _ in notifications_of(app, order_id)] == [
         "order_expired",
@@ -148,20 +149,20 @@ def test_a_payment_stripe_reports_after_expiry_is_recorded(app, client, runner, 
 
 
 def test_a_failure_reported_after_expiry_changes_nothing(app, client, runner, provider_key):
-    order_id = new_order(client, provider_key, externalId="EXT-4", amount=15)
+    order_id = api_new_order(client, provider_key, externalId="EXT-4", amount=15)
     age(app, [order_id], DAY + 1)
     retire(runner)
     failed = event(
         "payment_intent.payment_failed",
         payment_intent(order_id, 1500, "requires_payment_method", "pi_gone"),
     )
-    post_event(client, failed)
-    assert order_json(client, provider_key, order_id)["status"] == "expired"
+    run_event_task(client, post_event(client, failed))
+    assert api_order_json(client, provider_key, order_id)["status"] == "expired"
 
 
 def test_admin_filters_orders_by_expired(app, client, admin_client, runner, api_key):
-    old = new_order(client, api_key, externalId="EXT-5", amount=5)
-    fresh = new_order(client, api_key, externalId="EXT-6", amount=5)
+    old = api_new_order(client, api_key, externalId="EXT-5", amount=5)
+    fresh = api_new_order(client, api_key, externalId="EXT-6", amount=5)
     age(app, [old], DAY + 1)
     retire(runner)
     page = admin_client.get("/admin/orders?status=expired").text
@@ -175,7 +176,7 @@ class TestConfiguredExpiry:
         return {"ORDER_EXPIRY_SECONDS": 3600}
 
     def test_orders_expire_after_order_expiry_seconds(self, app, client, runner, api_key):
-        order_id = new_order(client, api_key, externalId="EXT-7", amount=5)
+        order_id = api_new_order(client, api_key, externalId="EXT-7", amount=5)
         age(app, [order_id], 3500)
         assert retire(runner)["expiredOrders"] == 0
         age(app, [order_id], 101)

@@ -11,12 +11,12 @@ import pytest
 import requests
 
 from tests.helpers import (
+    api_order_json,
     bearer,
     create_link,
     csrf_token,
     form_post,
     order_from,
-    order_json,
     pay_link,
     simulate,
 )
@@ -82,7 +82,7 @@ def test_fixed_quantity_link_opens_an_order_and_pays(admin_client, client, servi
 def test_a_link_showing_its_message_never_redirects_to_its_providers_success_url(
     admin_client, client, make, service_id
 ):
-    provider_id, _ = make.provider(service_id=service_id)
+    provider_id = make.provider(service_id=service_id).id
     message_link = create_link(
         admin_client,
         service_id,
@@ -458,7 +458,7 @@ class TestApi:
         return client.post("/api/v1/payment-links", json=body, headers=bearer(key))
 
     def test_create_and_fetch(self, client, make, provider):
-        _, key = provider
+        key = provider.api_key
         expires = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         response = self.post(
             client, key, title="VIP", minQuantity=1, maxQuantity=5, expiresAt=expires,
@@ -472,7 +472,9 @@ class TestApi:
         assert "password" not in body and body["passwordProtected"] is True
         fetched = client.get(f"/api/v1/payment-links/{body['id']}", headers=bearer(key))
         assert fetched.get_json() == body
-        _, other_key = make.provider(service_id=make.service(title="Other", slug="o"), name="O")
+        other_key = make.provider(
+            service_id=make.service(title="Other", slug="o"), name="O"
+        ).api_key
         other = client.get(f"/api/v1/payment-links/{body['id']}", headers=bearer(other_key))
         assert other.status_code == 404
 
@@ -492,15 +494,15 @@ class TestApi:
         ],
     )
     def test_bad_input_is_422(self, client, provider, body):
-        response = self.post(client, provider[1], **body)
+        response = self.post(client, provider.api_key, **body)
         assert response.status_code == 422
         assert "error" in response.get_json()
 
     def test_provider_settings_apply_to_link_orders(self, client, admin_client, provider):
-        _, key = provider
+        key = provider.api_key
         link_id = self.post(client, key, quantity=2).get_json()["id"]
         order_id = order_from(pay_link(client, link_id))
-        order = order_json(client, key, order_id)
+        order = api_order_json(client, key, order_id)
         assert order["paymentLinkId"] == link_id and order["quantity"] == 2
         simulate(client, order_id)
         page = client.get(f"/checkout?orderId={order_id}").text
@@ -512,7 +514,7 @@ class TestApi:
         assert "payment_succeeded" in detail
 
     def test_link_redirect_wins_over_the_provider(self, client, provider):
-        _, key = provider
+        key = provider.api_key
         link_id = self.post(client, key, redirectUrl="https://promo.example/{orderId}").get_json()[
             "id"
         ]
@@ -546,9 +548,9 @@ def test_the_embed_snippet_claims_only_the_total_the_customer_pays(admin_client,
     button = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1A", stripe_payment_link_id="plink_1A"
     )
-    provider_id, _ = make.provider(
+    provider_id = make.provider(
         service_id=button, use_stripe_checkout=True, name="Shop", slug="shop"
-    )
+    ).id
     on_stripe = create_link(admin_client, button, provider_id=provider_id, quantity="2")
     assert 'data-label="Pay"' in embed_snippet(admin_client, on_stripe)
 

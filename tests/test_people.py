@@ -11,10 +11,10 @@ from babel.numbers import get_currency_precision
 from checkout import audit, money, payment_links
 from checkout.payment_links import LinkFields
 from tests.helpers import (
+    api_new_order,
+    api_open_order,
     create_link,
     csrf_token,
-    new_order,
-    open_order,
     order_from,
     pay_link,
     simulate,
@@ -41,8 +41,8 @@ def post_form(client, page_url: str, data: dict, post_url: str | None = None, he
 
 
 def test_amounts_follow_accept_language(client, make):
-    _, key = make.provider(make.service(price="12.50", currency="eur"))
-    order_id = new_order(client, key, externalId="E-1", amount=12.5)
+    key = make.provider(make.service(price="12.50", currency="eur")).api_key
+    order_id = api_new_order(client, key, externalId="E-1", amount=12.5)
     # The English page first: the cached page must not be served to a German reader.
     english = client.get(f"/checkout?orderId={order_id}")
     assert "€12.50" in english.text
@@ -52,15 +52,15 @@ def test_amounts_follow_accept_language(client, make):
 
 
 def test_english_is_the_fallback(client, make):
-    _, key = make.provider(make.service(price="12.50"))
-    order_id = new_order(client, key, externalId="E-1", amount=12.5)
+    key = make.provider(make.service(price="12.50")).api_key
+    order_id = api_new_order(client, key, externalId="E-1", amount=12.5)
     for headers in ({}, {"Accept-Language": "xx-YY"}, {"Accept-Language": "*"}):
         assert "$12.50" in client.get(f"/checkout?orderId={order_id}", headers=headers).text
 
 
 def test_yen_has_no_decimals_in_japanese(client, make):
-    _, key = make.provider(make.service(price="1500", currency="jpy"))
-    order_id = new_order(client, key, externalId="E-1", amount=1500)
+    key = make.provider(make.service(price="1500", currency="jpy")).api_key
+    order_id = api_new_order(client, key, externalId="E-1", amount=1500)
     page = client.get(f"/checkout?orderId={order_id}", headers=JAPANESE)
     assert "￥1,500" in page.text
     assert "1,500.00" not in page.text
@@ -104,7 +104,7 @@ def test_admin_price_refuses_numbers_the_locale_does_not_write(admin_client, hea
 
 
 def test_api_amounts_stay_json_numbers(client, api_key):
-    response = open_order(client, api_key, externalId="E-1", amount="12,50")
+    response = api_open_order(client, api_key, externalId="E-1", amount="12,50")
     assert response.status_code in (400, 422)
 
 
@@ -121,9 +121,9 @@ def refund(admin_client, order_id: str, amount: str, headers=None):
 
 
 def test_partial_refund_says_how_much_of_what_was_paid(admin_client, app, make):
-    _, key = make.provider(make.service(price="25", currency="eur"))
+    key = make.provider(make.service(price="25", currency="eur")).api_key
     customer = app.test_client()
-    order_id = new_order(customer, key, externalId="E-1", amount=25)
+    order_id = api_new_order(customer, key, externalId="E-1", amount=25)
     assert simulate(customer, order_id).status_code == 303
     assert refund(admin_client, order_id, "5,00", headers=GERMAN).status_code == 302
 
@@ -140,9 +140,9 @@ def test_partial_refund_says_how_much_of_what_was_paid(admin_client, app, make):
 
 
 def test_times_are_time_elements_with_the_utc_value(admin_client, app, make):
-    _, key = make.provider(make.service(), success_url="")
+    key = make.provider(make.service(), success_url="").api_key
     customer = app.test_client()
-    order_id = new_order(customer, key, externalId="E-1", amount=5)
+    order_id = api_new_order(customer, key, externalId="E-1", amount=5)
     simulate(customer, order_id)
     stamp = (
         r'<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)" '
@@ -172,7 +172,7 @@ def test_link_checkout_shows_the_links_title_and_description(client, admin_clien
 
 def test_password_page_names_seller_product_and_sandbox(client, app, make):
     service_id = make.service(title="Premium Credits")
-    provider_id, _ = make.provider(service_id, key=False, name="Bitloader")
+    provider_id = make.provider(service_id, key=False, name="Bitloader").id
     link_id = link_of(
         app, service_id, provider_id=provider_id, password="open sesame", description="Secret"
     )
@@ -186,7 +186,7 @@ def test_password_page_names_seller_product_and_sandbox(client, app, make):
 
 def test_closed_link_pages_say_whom_to_contact(client, app, make):
     service_id = make.service()
-    provider_id, _ = make.provider(service_id, key=False, name="Bitloader")
+    provider_id = make.provider(service_id, key=False, name="Bitloader").id
     turned_off = link_of(app, service_id, provider_id=provider_id, active=False)
     page = client.get(f"/l/{turned_off}")
     assert page.status_code == 410
@@ -206,8 +206,8 @@ def test_closed_link_pages_say_whom_to_contact(client, app, make):
 
 
 def test_paid_without_success_url_is_a_receipt_with_a_way_back(client, make):
-    _, key = make.provider(make.service(title="Premium Credits"), success_url="")
-    order_id = new_order(client, key, externalId="E-1", amount=5)
+    key = make.provider(make.service(title="Premium Credits"), success_url="").api_key
+    order_id = api_new_order(client, key, externalId="E-1", amount=5)
     simulate(client, order_id)
     page = client.get(f"/checkout?orderId={order_id}").text
     assert "<title>Receipt · Premium Credits</title>" in page
@@ -219,8 +219,8 @@ def test_paid_without_success_url_is_a_receipt_with_a_way_back(client, make):
 
 
 def test_receipt_without_any_seller_site_says_the_page_can_be_closed(client, make):
-    _, key = make.provider(make.service(), success_url="", cancel_url="")
-    order_id = new_order(client, key, externalId="E-1", amount=5)
+    key = make.provider(make.service(), success_url="", cancel_url="").api_key
+    order_id = api_new_order(client, key, externalId="E-1", amount=5)
     simulate(client, order_id)
     page = client.get(f"/checkout?orderId={order_id}").text
     assert "You can close this page." in page
@@ -228,7 +228,7 @@ def test_receipt_without_any_seller_site_says_the_page_can_be_closed(client, mak
 
 
 def test_paid_sandbox_page_has_no_button_hint_and_shows_the_order_id_once(client, api_key):
-    order_id = new_order(client, api_key, externalId="E-1", amount=5)
+    order_id = api_new_order(client, api_key, externalId="E-1", amount=5)
     assert "Use the buttons below" in client.get(f"/checkout?orderId={order_id}").text
     simulate(client, order_id)
     page = client.get(f"/checkout?orderId={order_id}").text

@@ -12,10 +12,10 @@ import pytest
 from checkout import create_app
 from tests.conftest import BASE_CONFIG
 from tests.helpers import (
+    api_open_order,
     bearer,
     csrf_token,
     form_post,
-    open_order,
     shown_once,
     timestamped_signature,
 )
@@ -74,7 +74,8 @@ def run_json(runner, *args):
 
 
 def test_allowlist_refuses_other_addresses_with_403_naming_the_address(client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     response = set_allowlist(admin_client, provider_id, "203.0.113.0/24\n2001:db8::/32")
     assert response.status_code == 302
 
@@ -117,7 +118,8 @@ class TestBehindAProxy:
         return {**app_config, "TRUSTED_PROXIES": 1}
 
     def test_a_forwarded_value_that_is_no_address_is_not_echoed(self, client, admin_client, make):
-        provider_id, key = make.provider()
+        provider = make.provider()
+        provider_id, key = provider.id, provider.api_key
         set_allowlist(admin_client, provider_id, "203.0.113.0/24")
         forged = {**bearer(key), "X-Forwarded-For": "<b>not-an-address</b>"}
 
@@ -128,7 +130,8 @@ class TestBehindAProxy:
         assert "198.51.100.7" in refused.get_json()["error"]  # the peer that really connected
 
     def test_a_forwarded_address_is_believed_in_its_normal_form(self, client, admin_client, make):
-        provider_id, key = make.provider()
+        provider = make.provider()
+        provider_id, key = provider.id, provider.api_key
         set_allowlist(admin_client, provider_id, "2001:db8::/32")
         named = {**bearer(key), "X-Forwarded-For": "2001:DB8:0::7"}
         allowed = client.get("/api/v1/orders", headers=named, environ_base=ELSEWHERE)
@@ -136,19 +139,20 @@ class TestBehindAProxy:
 
 
 def test_allowlist_is_normalised_and_refuses_bad_entries(client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     refused = set_allowlist(admin_client, provider_id, "203.0.113.7/24")
     assert refused.status_code == 422
     assert "host bits set: the network is 203.0.113.0/24" in refused.text
     assert set_allowlist(admin_client, provider_id, "not-an-address").status_code == 422
     assert set_allowlist(admin_client, provider_id, "10.0.0.0/33").status_code == 422
     # Refused lists change nothing: any address still works.
-    assert open_order(client, key, externalId="B-1", amount=5).status_code == 200
+    assert api_open_order(client, key, externalId="B-1", amount=5).status_code == 200
 
     set_allowlist(admin_client, provider_id, "2001:DB8:0:0::/64, 127.0.0.1 127.0.0.1")
     page = admin_client.get(provider_page(provider_id)).text
     assert "2001:db8::/64\n127.0.0.1/32</textarea>" in page
-    assert open_order(client, key, externalId="B-2", amount=5).status_code == 200
+    assert api_open_order(client, key, externalId="B-2", amount=5).status_code == 200
 
     set_allowlist(admin_client, provider_id, "")
     anywhere = client.get("/api/v1/orders", headers=bearer(key), environ_base=ELSEWHERE)
@@ -156,10 +160,10 @@ def test_allowlist_is_normalised_and_refuses_bad_entries(client, admin_client, m
 
 
 def test_allowlist_from_the_command_line(runner, client, make):
-    _, key = make.provider(slug="shop")
+    key = make.provider(slug="shop").api_key
     code, body = run_json(runner, "providers", "set-allowlist", "shop", "203.0.113.0/24")
     assert code == 0 and body["ipAllowlist"] == ["203.0.113.0/24"]
-    assert open_order(client, key, externalId="C-1", amount=5).status_code == 403
+    assert api_open_order(client, key, externalId="C-1", amount=5).status_code == 403
 
     code, body = run_json(runner, "providers", "set-allowlist", "shop", "203.0.113.1/24")
     assert code == 1 and "host bits" in body["error"]
@@ -170,14 +174,15 @@ def test_allowlist_from_the_command_line(runner, client, make):
 
     code, body = run_json(runner, "providers", "set-allowlist", "shop", "--clear")
     assert code == 0 and body["ipAllowlist"] == []
-    assert open_order(client, key, externalId="C-1", amount=5).status_code == 200
+    assert api_open_order(client, key, externalId="C-1", amount=5).status_code == 200
 
 
 # Signed requests
 
 
 def test_signed_requests_missing_or_wrong_get_401_and_right_ones_pass(client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     shown = shown_once(admin_client, press(admin_client, provider_id, "signatures/on"))
     assert shown.status_code == 200
     assert shown.headers["Cache-Control"] == "no-store"
@@ -222,7 +227,8 @@ def test_signed_requests_missing_or_wrong_get_401_and_right_ones_pass(client, ad
 
 
 def test_body_only_signatures_work_when_the_provider_chooses_them(client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     secret = secret_from(
         shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
     )
@@ -253,7 +259,8 @@ def test_body_only_signatures_work_when_the_provider_chooses_them(client, admin_
 
 
 def test_signature_is_compared_in_constant_time(client, admin_client, make, monkeypatch):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     secret = secret_from(
         shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
     )
@@ -275,7 +282,8 @@ def test_signature_is_compared_in_constant_time(client, admin_client, make, monk
 
 
 def test_the_address_is_checked_before_the_signature(client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     press(admin_client, provider_id, "signatures/on")
     set_allowlist(admin_client, provider_id, "203.0.113.0/24")
     response = client.get("/api/v1/orders", headers=bearer(key), environ_base=ELSEWHERE)
@@ -283,7 +291,8 @@ def test_the_address_is_checked_before_the_signature(client, admin_client, make)
 
 
 def test_a_new_secret_replaces_the_old_one_and_is_shown_once(client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     first = secret_from(
         shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
     )
@@ -299,7 +308,7 @@ def test_a_new_secret_replaces_the_old_one_and_is_shown_once(client, admin_clien
 
 
 def test_signatures_from_the_command_line(runner, client, make):
-    _, key = make.provider(slug="shop")
+    key = make.provider(slug="shop").api_key
     code, body = run_json(runner, "providers", "require-signatures", "shop", "on")
     assert code == 0 and body["requireSignedRequests"] is True
     assert body["signatureFormat"] == "timestamped"
@@ -336,7 +345,7 @@ def test_the_secret_is_never_stored(app, admin_client, make):
     from checkout.extensions import db
     from checkout.models import Provider
 
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     secret = secret_from(
         shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
     )
@@ -347,7 +356,8 @@ def test_the_secret_is_never_stored(app, admin_client, make):
 
 
 def test_a_changed_secret_key_stops_the_old_secret_and_says_so(app, client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     secret = secret_from(
         shown_once(admin_client, press(admin_client, provider_id, "signatures/on")).text
     )

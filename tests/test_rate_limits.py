@@ -13,7 +13,7 @@ import pytest
 
 from checkout import config
 from checkout.config import ConfigError
-from tests.helpers import bearer, create_link, csrf_token, link_stat, open_order, order_from
+from tests.helpers import api_open_order, bearer, create_link, csrf_token, link_stat, order_from
 
 ALICE = {"REMOTE_ADDR": "198.51.100.7"}
 BOB = {"REMOTE_ADDR": "198.51.100.8"}
@@ -79,7 +79,7 @@ class TestDefaults:
         assert re.search(rf"Please wait {seconds} seconds?, then try again\.", limited.text)
 
     def test_the_status_poll_of_an_open_checkout_page_is_never_limited(self, client, api_key):
-        order_id = open_order(client, api_key).get_json()["orderId"]
+        order_id = api_open_order(client, api_key).get_json()["orderId"]
         # The page polls every 2 s for up to 15 minutes: 30 a minute.
         for _ in range(60):
             assert client.get(f"/checkout/status?orderId={order_id}").status_code == 200
@@ -114,16 +114,16 @@ class TestSmallLimits:
         assert press_pay(app.test_client(), other_link, 1)[0].status_code == 303
 
     def test_the_provider_api_is_limited_per_key(self, client, make, api_key):
-        other_key = make.provider(make.service(title="Gold"), name="Other")[1]
-        statuses = [open_order(client, api_key).status_code for _ in range(4)]
+        other_key = make.provider(make.service(title="Gold"), name="Other").api_key
+        statuses = [api_open_order(client, api_key).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
-        limited = open_order(client, api_key)
+        limited = api_open_order(client, api_key)
         assert limited.status_code == 429
         assert limited.get_json()["error"].startswith("Too many requests: try again in ")
         retry_after(limited)
         listed = client.get("/api/v1/orders", headers=bearer(api_key))
         assert listed.status_code == 429
-        assert open_order(client, other_key).status_code == 200
+        assert api_open_order(client, other_key).status_code == 200
         assert len(client.get("/api/v1/orders", headers=bearer(other_key)).get_json()["data"]) == 1
 
     def test_the_api_key_may_come_in_the_body(self, client, api_key):
@@ -134,16 +134,16 @@ class TestSmallLimits:
         assert statuses == [200, 200, 200, 429]
 
     def test_refused_keys_count_against_their_address(self, client, api_key):
-        wrong = [open_order(client, f"kassa_wrong{n}").status_code for n in range(3)]
+        wrong = [api_open_order(client, f"kassa_wrong{n}").status_code for n in range(3)]
         assert wrong == [401, 401, 429]
-        assert open_order(client, api_key).status_code == 429
+        assert api_open_order(client, api_key).status_code == 429
         elsewhere = client.post(
             "/api/v1/create-payment-intent", json={}, headers=bearer(api_key), environ_base=BOB
         )
         assert elsewhere.status_code == 200
 
     def test_checkout_views_are_limited_per_client(self, client, api_key):
-        order_id = open_order(client, api_key).get_json()["orderId"]
+        order_id = api_open_order(client, api_key).get_json()["orderId"]
         url = f"/checkout?orderId={order_id}"
         assert [client.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
         assert client.get(url, environ_base=BOB).status_code == 200
@@ -183,7 +183,7 @@ class TestSwitchedOff:
         return {"RATELIMIT_ENABLED": False, "RATE_LIMIT_API": "1/hour"}
 
     def test_nothing_is_limited(self, client, api_key):
-        assert {open_order(client, api_key).status_code for _ in range(5)} == {200}
+        assert {api_open_order(client, api_key).status_code for _ in range(5)} == {200}
 
 
 @pytest.mark.parametrize(
@@ -228,7 +228,7 @@ class TestRedisStorage:
         }
 
     def test_counts_are_kept_in_redis(self, client, api_key):
-        assert [open_order(client, api_key).status_code for _ in range(3)] == [200, 200, 429]
+        assert [api_open_order(client, api_key).status_code for _ in range(3)] == [200, 200, 429]
 
 
 class TestBehindOneProxy:
@@ -275,7 +275,7 @@ class TestBehindOneProxy:
 
     def test_the_scheme_comes_from_the_proxy_but_the_host_does_not(self, client, api_key):
         headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
-        order_id = open_order(client, api_key).get_json()["orderId"]
+        order_id = api_open_order(client, api_key).get_json()["orderId"]
         page = client.get(f"/checkout?orderId={order_id}", headers=headers)
         assert "evil.example" not in page.text
 

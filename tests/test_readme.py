@@ -15,7 +15,7 @@ from checkout.extensions import db
 from checkout.models import Notification
 from checkout.notifications import EVENTS
 from checkout.stripe_events import HANDLERS
-from tests.helpers import new_order, open_order, simulate
+from tests.helpers import api_new_order, api_open_order, simulate
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -67,7 +67,7 @@ VARIES = {"orderId", "checkoutUrl", "createdAt", "livemode", "timestamp"}
 
 def test_the_create_payment_intent_example_answer_is_a_real_one(client, api_key):
     example = _json_after(_section("Integrating as a provider"), "Answer `200`:")
-    answer = open_order(client, api_key, externalId="ORDER-1001", amount=100)
+    answer = api_open_order(client, api_key, externalId="ORDER-1001", amount=100)
     assert answer.status_code == 200
     real = json.loads(answer.text, parse_float=Decimal)
     _same_field_by_field(example, real, varies=VARIES)
@@ -76,7 +76,7 @@ def test_the_create_payment_intent_example_answer_is_a_real_one(client, api_key)
 
 def test_the_notification_example_is_a_real_one(app, client, provider_key):
     example = _example_http_body(_section("Integrating as a provider"), "### 4. Receive")
-    order_id = new_order(client, provider_key, externalId="ORDER-1001", amount=100)
+    order_id = api_new_order(client, provider_key, externalId="ORDER-1001", amount=100)
     assert simulate(client, order_id).status_code == 303
     with app.app_context():
         payload = db.session.scalars(select(Notification.payload)).one()

@@ -8,7 +8,7 @@ import re
 import threading
 from decimal import Decimal
 
-from tests.helpers import csrf_token, order_json, order_page, pay
+from tests.helpers import api_order_json, api_paid_order, csrf_token, order_page
 
 
 def refund_form(admin_client, order_id: str) -> dict:
@@ -23,7 +23,7 @@ def refunds_listed(page: str) -> list[str]:
 
 
 def test_concurrent_refund_forms_never_refund_more_than_was_paid(admin_client, client, api_key):
-    order_id = pay(client, api_key, "R-1", amount=15)
+    order_id = api_paid_order(client, api_key, "R-1", amount=15)
     forms = [refund_form(admin_client, order_id) for _ in range(6)]
     start = threading.Barrier(len(forms))
     answers = []
@@ -48,12 +48,12 @@ def test_concurrent_refund_forms_never_refund_more_than_was_paid(admin_client, c
     page = order_page(admin_client, order_id)
     assert len(refunds_listed(page)) == 3
     assert "more than the" not in page
-    body = order_json(client, api_key, order_id)
+    body = api_order_json(client, api_key, order_id)
     assert body["status"] == "refunded" and body["refundedAmount"] == Decimal("15.00")
 
 
 def test_a_refund_over_what_is_left_is_refused_and_changes_nothing(admin_client, client, api_key):
-    order_id = pay(client, api_key, "R-2", amount=15)
+    order_id = api_paid_order(client, api_key, "R-2", amount=15)
     url = f"/admin/orders/{order_id}/refund"
     assert admin_client.post(url, data={"amount": "10", **refund_form(admin_client, order_id)})
     response = admin_client.post(
@@ -61,6 +61,6 @@ def test_a_refund_over_what_is_left_is_refused_and_changes_nothing(admin_client,
     )
     assert response.status_code == 422
     assert "at most what is left to refund ($5.00)" in response.text
-    body = order_json(client, api_key, order_id)
+    body = api_order_json(client, api_key, order_id)
     assert body["status"] == "partially_refunded" and body["refundedAmount"] == Decimal("10.00")
     assert len(refunds_listed(order_page(admin_client, order_id))) == 1

@@ -46,7 +46,8 @@ def last_used(app, key: str):
 @pytest.fixture
 def signing(admin_client, make):
     """A provider that requires (timestamped) signatures: its key and secret."""
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     return key, require_signatures(admin_client, provider_id)
 
 
@@ -161,7 +162,8 @@ def _in(timestamp: float):
 
 
 def test_a_refused_request_does_not_mark_the_key_used(app, client, admin_client, make):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     require_signatures(admin_client, provider_id)
     assert last_used(app, key) is None
     unsigned = client.post(LINKS, json={"title": "x"}, headers=bearer(key))
@@ -172,7 +174,7 @@ def test_a_refused_request_does_not_mark_the_key_used(app, client, admin_client,
 
 
 def test_only_accepted_requests_mark_the_key_used(app, client, make):
-    _, key = make.provider()
+    key = make.provider().api_key
     assert client.post(LINKS, json={"colour": "red"}, headers=bearer(key)).status_code == 422
     assert client.get("/api/v1/orders/ord_nope", headers=bearer(key)).status_code == 404
     assert last_used(app, key) is None
@@ -191,7 +193,8 @@ class TestBudgets:
     def test_a_leaked_key_used_from_outside_the_allowlist_spends_only_its_address(
         self, client, admin_client, make
     ):
-        provider_id, key = make.provider()
+        provider = make.provider()
+        provider_id, key = provider.id, provider.api_key
         page = f"/admin/providers/{provider_id}"
         token = csrf_token(admin_client.get(page).text)
         admin_client.post(
@@ -211,7 +214,8 @@ class TestBudgets:
     def test_unsigned_requests_with_a_key_spend_only_their_address(
         self, client, admin_client, make
     ):
-        provider_id, key = make.provider()
+        provider = make.provider()
+        provider_id, key = provider.id, provider.api_key
         secret = require_signatures(admin_client, provider_id)
         refused = [
             client.get("/api/v1/orders", headers=bearer(key), environ_base=ELSEWHERE)
@@ -240,7 +244,8 @@ class TestBudgets:
 def test_copies_of_one_signed_request_sent_at_once_to_several_processes_pass_once(
     app, web_servers, admin_client, make
 ):
-    provider_id, key = make.provider()
+    provider = make.provider()
+    provider_id, key = provider.id, provider.api_key
     secret = require_signatures(admin_client, provider_id)
     server = web_servers(workers=4)
     raw = json.dumps({"title": "Once"}).encode()

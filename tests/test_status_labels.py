@@ -7,7 +7,7 @@ import pytest
 
 from checkout import web
 from checkout.models import NotificationStatus, OrderStatus, PaymentMode
-from tests.helpers import csrf_token, order_json, pay
+from tests.helpers import api_order_json, api_paid_order, csrf_token
 
 
 def shown(html: str) -> str:
@@ -16,7 +16,7 @@ def shown(html: str) -> str:
 
 
 def partially_refunded(admin_client, client, api_key) -> str:
-    order_id = pay(client, api_key, "L-1", amount=15)
+    order_id = api_paid_order(client, api_key, "L-1", amount=15)
     page = admin_client.get(f"/admin/orders/{order_id}/refund").text  # the confirmation
     key = re.search(r'name="request_key" value="([^"]+)"', page)[1]
     form = {"amount": "10", "csrf_token": csrf_token(page), "request_key": key}
@@ -50,7 +50,7 @@ def test_admin_and_customer_pages_name_statuses_in_words(admin_client, client, a
     assert "Payment partly refunded" in pages["checkout"]
 
     # Machines keep the values.
-    assert order_json(client, api_key, order_id)["status"] == "partially_refunded"
+    assert api_order_json(client, api_key, order_id)["status"] == "partially_refunded"
     assert '"partially_refunded"' in admin_client.get("/admin/orders.csv").text
 
 

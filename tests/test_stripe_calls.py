@@ -14,7 +14,7 @@ import requests
 
 from checkout.extensions import db
 from checkout.models import Order
-from tests.helpers import new_order, order_json, pay_with_card
+from tests.helpers import api_new_order, api_order_json, pay_with_card
 
 SECRET_KEY = "sk_test_kassa"
 
@@ -48,24 +48,24 @@ def test_thirty_views_create_one_payment_intent_and_ask_nothing_more(
     client, api_key, kassa_calls, caplog
 ):
     caplog.set_level(logging.DEBUG, logger="checkout")
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     pages = [client.get(f"/checkout?orderId={order_id}") for _ in range(30)]
     assert {page.status_code for page in pages} == {200}
     secrets = {client_secret(page.text) for page in pages}
     assert len(secrets) == 1
     assert kassa_calls() == ["POST /v1/payment_intents"]
-    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, api_key, order_id)["stripePaymentIntentId"]
     assert secrets.pop().startswith(f"{intent_id}_secret_")
     kassa_lines = [r.getMessage() for r in caplog.records if r.name.startswith("checkout")]
     assert not [line for line in kassa_lines if "_secret_" in line]
 
 
 def test_status_polls_read_the_order_only(client, api_key, stripe_client, kassa_calls):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     client.get(f"/checkout?orderId={order_id}")
     pay_with_card(
         stripe_client,
-        order_json(client, api_key, order_id)["stripePaymentIntentId"],
+        api_order_json(client, api_key, order_id)["stripePaymentIntentId"],
         "4242424242424242",
     )
     polls = [client.get(f"/checkout/status?orderId={order_id}").get_json() for _ in range(20)]
@@ -77,9 +77,9 @@ def test_a_customer_back_from_cash_app_makes_one_stripe_check_per_interval(
     client, app, api_key, kassa_calls
 ):
     app.config["STRIPE_REFRESH_SECONDS"] = 1
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     client.get(f"/checkout?orderId={order_id}")
-    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, api_key, order_id)["stripePaymentIntentId"]
     back = f"/checkout?orderId={order_id}&payment_intent={intent_id}&redirect_status=succeeded"
     page = client.get(back).text
     assert "data-poll" in page
@@ -98,9 +98,9 @@ def test_a_customer_back_from_cash_app_makes_one_stripe_check_per_interval(
 
 
 def test_the_return_shows_what_stripe_says(client, api_key, stripe_client, kassa_calls):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     client.get(f"/checkout?orderId={order_id}")
-    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, api_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
     assert "Payment received" not in client.get(f"/checkout?orderId={order_id}").text
     back = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
@@ -113,23 +113,23 @@ def test_the_return_shows_what_stripe_says(client, api_key, stripe_client, kassa
 def test_an_order_opened_before_secrets_were_kept_asks_stripe_once(
     client, app, api_key, kassa_calls
 ):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     first = client_secret(client.get(f"/checkout?orderId={order_id}").text)
     with app.app_context():
         db.session.get(Order, order_id).stripe_client_secret = None
         db.session.commit()
     pages = [client.get(f"/checkout?orderId={order_id}").text for _ in range(5)]
     assert {client_secret(page) for page in pages} == {first}
-    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, api_key, order_id)["stripePaymentIntentId"]
     assert kassa_calls() == ["POST /v1/payment_intents", f"GET /v1/payment_intents/{intent_id}"]
 
 
 def test_stripe_failing_on_the_return_still_shows_the_pay_button(
     client, api_key, stripe_faults, kassa_calls
 ):
-    order_id = new_order(client, api_key)
+    order_id = api_new_order(client, api_key)
     first = client_secret(client.get(f"/checkout?orderId={order_id}").text)
-    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, api_key, order_id)["stripePaymentIntentId"]
     stripe_faults.add(f"/v1/payment_intents/{intent_id}", 500, method="GET")
     back = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
     assert back.status_code == 200

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from checkout.stripe_events import HANDLERS
-from tests.helpers import LIVE_SETTINGS, TEST_KEYS, api_error, open_order
+from tests.helpers import LIVE_SETTINGS, TEST_KEYS, api_open_order, error_body
 from tests.plugins.servers import ROOT
 from tests.stripe_contract import WALLET_KEY
 from tests.stripe_faults import CASHAPP_TYPE_INVALID
@@ -223,7 +223,7 @@ def test_the_command_with_live_keys(stripe_standin, stripe_account):
 
 
 def test_the_stand_in_lists_endpoints_as_stripe_does(stripe_standin, stripe_account):
-    made = stripe_account(endpoints=[{"url": f"https://e{n}.example/hook"} for n in range(3)])
+    provider = stripe_account(endpoints=[{"url": f"https://e{n}.example/hook"} for n in range(3)])
     headers = {"Authorization": f"Bearer {WALLET_KEY}"}
     listed = f"{stripe_standin}/v1/webhook_endpoints"
     first = requests.get(listed, params={"limit": 2}, headers=headers, timeout=5).json()
@@ -236,7 +236,7 @@ def test_the_stand_in_lists_endpoints_as_stripe_does(stripe_standin, stripe_acco
     }  # fmt: skip
     after = {"limit": 2, "starting_after": first["data"][1]["id"]}
     second = requests.get(listed, params=after, headers=headers, timeout=5).json()
-    assert [e["id"] for e in first["data"] + second["data"]] == [e["id"] for e in made]
+    assert [e["id"] for e in first["data"] + second["data"]] == [e["id"] for e in provider]
     assert second["has_more"] is False
 
     for params in ({"limit": 0}, {"limit": 101}, {"starting_after": "we_nope"}):
@@ -250,20 +250,20 @@ def test_the_stand_in_lists_endpoints_as_stripe_does(stripe_standin, stripe_acco
 def test_an_active_cash_app_forgets_stripes_earlier_refusal(
     client, runner, make, stripe_account, stripe_faults
 ):
-    _, key = make.provider()
-    earlier = open_order(client, key, externalId="S-1").get_json()["orderId"]
+    key = make.provider().api_key
+    earlier = api_open_order(client, key, externalId="S-1").get_json()["orderId"]
     stripe_faults.add("/v1/payment_intents", 400, CASHAPP_TYPE_INVALID)
     assert client.get(f"/checkout?orderId={earlier}").status_code == 503
-    refused = open_order(client, key, externalId="S-2")
-    assert refused.get_json() == api_error(
+    refused = api_open_order(client, key, externalId="S-2")
+    assert refused.get_json() == error_body(
         "Cash App payments are not available", "cash_app_unavailable"
     )
 
     stripe_account(capabilities={"cashapp_payments": "inactive"})
     check(runner)
-    assert open_order(client, key, externalId="S-2").status_code == 400
+    assert api_open_order(client, key, externalId="S-2").status_code == 400
     stripe_account()
     code, output = check(runner)
     assert code == 0 and "Stripe's earlier refusal of Cash App Pay is forgotten" in output
-    assert open_order(client, key, externalId="S-2").status_code == 200
+    assert api_open_order(client, key, externalId="S-2").status_code == 200
     assert "forgotten" not in check(runner)[1]

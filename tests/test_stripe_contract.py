@@ -10,7 +10,7 @@ import pytest
 import requests
 import stripe
 
-from tests.helpers import open_order, order_json, pay_with_card
+from tests.helpers import api_open_order, api_order_json, pay_with_card
 from tests.stripe_contract import CALLS, WALLET_KEY, params_for, violations
 
 GATEWAY = Path(__file__).resolve().parent.parent / "checkout" / "stripe_gateway.py"
@@ -295,9 +295,9 @@ def app_config(stripe_standin):
 def test_kassa_sends_the_configured_version_and_its_checkout_pays(
     client, api_key, stripe_client, stripe_standin
 ):
-    order_id = open_order(client, api_key, externalId="V-1", amount=10).get_json()["orderId"]
+    order_id = api_open_order(client, api_key, externalId="V-1", amount=10).get_json()["orderId"]
     assert client.get(f"/checkout?orderId={order_id}").status_code == 200
-    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, api_key, order_id)["stripePaymentIntentId"]
     pay_with_card(stripe_client, intent_id, "4242424242424242")
     back = client.get(f"/checkout?orderId={order_id}&payment_intent={intent_id}")
     assert "Payment received" in back.text

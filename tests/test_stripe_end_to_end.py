@@ -46,7 +46,7 @@ def stripe_sends_webhooks_to(stripe_standin):
 def test_paid_at_stripe_reaches_the_provider(
     stripe_sends_webhooks_to, live_server, stripe_client, admin_client, receiver, worker, hooked
 ):
-    _, key, _ = hooked
+    key = hooked.api_key
     stripe_sends_webhooks_to(live_server.url + "/webhooks/stripe")
 
     order = requests.post(

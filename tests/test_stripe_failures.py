@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from tests.helpers import api_error, new_order, open_order, order_json, order_page
+from tests.helpers import api_new_order, api_open_order, api_order_json, error_body, order_page
 from tests.stripe_faults import CASHAPP_TYPE_INVALID, CASHAPP_UNACTIVATED
 
 INTENTS = "/v1/payment_intents"
-REFUSED = api_error("Cash App payments are not available", "cash_app_unavailable")
+REFUSED = error_body("Cash App payments are not available", "cash_app_unavailable")
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def client_secret(page: str) -> str | None:
 def test_after_a_transient_error_a_reload_uses_a_new_key_and_works(
     client, admin_client, api_key, stripe_faults, status, error
 ):
-    order_id = new_order(client, api_key, externalId="T-1")
+    order_id = api_new_order(client, api_key, externalId="T-1")
     stripe_faults.add(INTENTS, status, error)
 
     first = client.get(f"/checkout?orderId={order_id}")
@@ -50,7 +50,7 @@ def test_after_a_transient_error_a_reload_uses_a_new_key_and_works(
     # Stripe keeps a 5xx under its idempotency key: the same key would get it again.
     second = client.get(f"/checkout?orderId={order_id}")
     assert second.status_code == 200
-    intent_id = order_json(client, api_key, order_id)["stripePaymentIntentId"]
+    intent_id = api_order_json(client, api_key, order_id)["stripePaymentIntentId"]
     assert client_secret(second.text).startswith(f"{intent_id}_secret_")
     assert stripe_faults.answered() == [
         {
@@ -67,7 +67,7 @@ def test_after_a_transient_error_a_reload_uses_a_new_key_and_works(
 def test_after_no_answer_a_reload_uses_a_new_key_and_works(
     client, admin_client, app, api_key, stripe_standin
 ):
-    order_id = new_order(client, api_key, externalId="T-0")
+    order_id = api_new_order(client, api_key, externalId="T-0")
     app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens: no answer
     first = client.get(f"/checkout?orderId={order_id}")
     assert first.status_code == 503
@@ -81,7 +81,7 @@ def test_after_no_answer_a_reload_uses_a_new_key_and_works(
 
 
 def test_a_refused_request_keeps_its_key(client, admin_client, api_key, stripe_faults):
-    order_id = new_order(client, api_key, externalId="T-2")
+    order_id = api_new_order(client, api_key, externalId="T-2")
     refused = {"type": "invalid_request_error", "message": "Invalid integer", "param": "amount"}
     stripe_faults.add(INTENTS, 400, refused, replay=True)
 
@@ -96,14 +96,14 @@ def test_a_refused_request_keeps_its_key(client, admin_client, api_key, stripe_f
     ]
     assert "next try" not in order_page(admin_client, order_id)
     # Not a refusal of Cash App Pay: new orders are still opened.
-    assert open_order(client, api_key, externalId="T-3").status_code == 200
+    assert api_open_order(client, api_key, externalId="T-3").status_code == 200
 
 
 @pytest.mark.parametrize("refusal", [CASHAPP_TYPE_INVALID, CASHAPP_UNACTIVATED])
 def test_cash_app_refused_is_remembered_until_stripe_takes_it_again(
     client, app, make, api_key, stripe_faults, refusal
 ):
-    earlier = new_order(client, api_key, externalId="C-1")
+    earlier = api_new_order(client, api_key, externalId="C-1")
     stripe_faults.add(INTENTS, 400, refusal)
 
     page = client.get(f"/checkout?orderId={earlier}")
@@ -114,10 +114,10 @@ def test_cash_app_refused_is_remembered_until_stripe_takes_it_again(
     assert "Payments are unavailable right now" not in page.text
     assert client_secret(page.text) is None
 
-    response = open_order(client, api_key, externalId="C-2", amount=10)
+    response = api_open_order(client, api_key, externalId="C-2", amount=10)
     assert response.status_code == 400
     assert response.get_json() == REFUSED
-    assert order_json(client, api_key, earlier)["stripePaymentIntentId"] is None
+    assert api_order_json(client, api_key, earlier)["stripePaymentIntentId"] is None
     # A Buy Button provider does not take Cash App Pay, and still opens orders.
     button = make.service(
         title="Pro",
@@ -126,27 +126,27 @@ def test_cash_app_refused_is_remembered_until_stripe_takes_it_again(
         stripe_payment_link_id="plink_1A",
         slug="pro",
     )
-    _, button_key = make.provider(service_id=button, name="Buttons", use_stripe_checkout=True)
-    assert open_order(client, button_key, externalId="B-1").status_code == 200
+    button_key = make.provider(service_id=button, name="Buttons", use_stripe_checkout=True).api_key
+    assert api_open_order(client, button_key, externalId="B-1").status_code == 200
 
     # Stripe takes Cash App Pay again: the earlier order's page creates its PaymentIntent.
     again = client.get(f"/checkout?orderId={earlier}")
     assert again.status_code == 200
     assert client_secret(again.text)
-    response = open_order(client, api_key, externalId="C-2", amount=10)
+    response = api_open_order(client, api_key, externalId="C-2", amount=10)
     assert response.status_code == 200
     later = response.get_json()["orderId"]
     assert client.get(f"/checkout?orderId={later}").status_code == 200
 
 
 def test_a_refusal_belongs_to_the_secret_key_it_came_with(client, app, api_key, stripe_faults):
-    earlier = new_order(client, api_key, externalId="K-1")
+    earlier = api_new_order(client, api_key, externalId="K-1")
     stripe_faults.add(INTENTS, 400, CASHAPP_UNACTIVATED)
     assert client.get(f"/checkout?orderId={earlier}").status_code == 503
-    assert open_order(client, api_key, externalId="K-2").get_json() == REFUSED
+    assert api_open_order(client, api_key, externalId="K-2").get_json() == REFUSED
 
     app.config["STRIPE_SECRET_KEY"] = "sk_test_another_account"
-    assert open_order(client, api_key, externalId="K-2").status_code == 200
+    assert api_open_order(client, api_key, externalId="K-2").status_code == 200
 
 
 def test_the_stand_in_refuses_bad_fault_requests(stripe_standin):

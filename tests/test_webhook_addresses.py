@@ -264,7 +264,7 @@ def test_delivery_connects_to_the_address_it_resolved_with_the_host_name(
     receiver = endpoints(http_answer("200 OK", b"ok"))
     network.answers["receiver.test"] = [("127.0.0.1", receiver.port)]
     url = f"http://receiver.test:{receiver.port}/hook?from=kassa"
-    provider_id, _ = make.provider(webhook_url=url)
+    provider_id = make.provider(webhook_url=url).id
 
     outcome, _ = send_test_event(app, admin_client, provider_id)
 
@@ -277,7 +277,7 @@ def test_delivery_connects_to_the_address_it_resolved_with_the_host_name(
 
 def test_credentials_in_the_url_are_sent_as_basic_auth(app, admin_client, make, endpoints):
     receiver = endpoints(http_answer("200 OK", b"ok"))
-    provider_id, _ = make.provider(webhook_url=f"http://kassa:p%40ss@127.0.0.1:{receiver.port}/h")
+    provider_id = make.provider(webhook_url=f"http://kassa:p%40ss@127.0.0.1:{receiver.port}/h").id
 
     outcome, _ = send_test_event(app, admin_client, provider_id)
 
@@ -289,7 +289,7 @@ def test_credentials_in_the_url_are_sent_as_basic_auth(app, admin_client, make, 
 
 def test_delivery_to_an_ipv6_address_names_it_in_brackets(app, admin_client, make, endpoints):
     receiver = endpoints(http_answer("200 OK", b"ok"), host="::1")
-    provider_id, _ = make.provider(webhook_url=f"http://[::1]:{receiver.port}/hook")
+    provider_id = make.provider(webhook_url=f"http://[::1]:{receiver.port}/hook").id
 
     outcome, _ = send_test_event(app, admin_client, provider_id)
 
@@ -305,7 +305,7 @@ def test_a_rebinding_name_never_gets_a_connection_to_its_private_answer(
     public = endpoints()  # where the network delivers packets for PUBLIC
     network.routes[PUBLIC] = ("127.0.0.1", public.port)
     network.answers["rebind.test"] = [(PUBLIC, 443)]
-    provider_id, _ = make.provider(webhook_url="https://rebind.test/hook")
+    provider_id = make.provider(webhook_url="https://rebind.test/hook").id
     network.answers["rebind.test"] = [(PUBLIC, 443), ("127.0.0.1", internal.port)]
 
     outcome, page = send_test_event(app, admin_client, provider_id)
@@ -322,7 +322,7 @@ def test_a_host_that_turns_private_is_refused_at_delivery(
 ):
     internal = endpoints(http_answer("200 OK", b"ok"))
     network.answers["turns.test"] = [(PUBLIC, 443)]
-    provider_id, _ = make.provider(webhook_url="https://turns.test/hook")
+    provider_id = make.provider(webhook_url="https://turns.test/hook").id
     network.answers["turns.test"] = [("127.0.0.1", internal.port)]
 
     outcome, page = send_test_event(app, admin_client, provider_id)
@@ -335,7 +335,7 @@ def test_a_host_that_turns_private_is_refused_at_delivery(
 
 def test_a_host_that_stops_resolving_is_reported_at_delivery(app, admin_client, make, network):
     network.answers["gone.test"] = []
-    provider_id, _ = make.provider(webhook_url="http://gone.test:8080/hook")
+    provider_id = make.provider(webhook_url="http://gone.test:8080/hook").id
 
     outcome, page = send_test_event(app, admin_client, provider_id)
 
@@ -347,7 +347,7 @@ def test_a_redirect_is_not_followed(app, admin_client, make, endpoints):
     elsewhere = endpoints(http_answer("200 OK", b"ok"))
     location = f"http://127.0.0.1:{elsewhere.port}/hook"
     redirecting = endpoints(http_answer("307 Temporary Redirect", b"", Location=location))
-    provider_id, _ = make.provider(webhook_url=f"http://127.0.0.1:{redirecting.port}/hook")
+    provider_id = make.provider(webhook_url=f"http://127.0.0.1:{redirecting.port}/hook").id
 
     outcome, page = send_test_event(app, admin_client, provider_id)
 
@@ -360,7 +360,7 @@ def test_a_redirect_is_not_followed(app, admin_client, make, endpoints):
 def test_only_a_short_printable_prefix_of_a_text_answer_is_kept(app, admin_client, make, endpoints):
     body = b"accepted\x1b[31m\x00\xe2\x80\xae" + b"A" * 300 + b"TAIL"
     endpoint = endpoints(http_answer("200 OK", body, "text/plain; charset=utf-8"))
-    provider_id, _ = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook")
+    provider_id = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook").id
 
     outcome, page = send_test_event(app, admin_client, provider_id)
 
@@ -373,7 +373,7 @@ def test_only_a_short_printable_prefix_of_a_text_answer_is_kept(app, admin_clien
 def test_a_binary_or_huge_answer_is_kept_as_a_note(app, admin_client, make, endpoints):
     body = b"\x89PNG" + bytes(2_000_000)
     endpoint = endpoints(http_answer("200 OK", body, "image/png"))
-    provider_id, _ = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook")
+    provider_id = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook").id
 
     outcome, page = send_test_event(app, admin_client, provider_id)
 
@@ -387,7 +387,7 @@ def test_an_empty_answer_without_a_content_type_is_kept_as_a_note(
 ):
     answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     endpoint = endpoints(answer)
-    provider_id, _ = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook")
+    provider_id = make.provider(webhook_url=f"http://127.0.0.1:{endpoint.port}/hook").id
 
     outcome, page = send_test_event(app, admin_client, provider_id)
 
@@ -449,7 +449,7 @@ def test_tls_is_checked_against_the_host_name_while_connecting_to_the_address(
 ):
     receiver = tls_endpoint("receiver.test")
     network.answers["receiver.test"] = [("127.0.0.1", receiver.port)]
-    provider_id, _ = make.provider(webhook_url=f"https://receiver.test:{receiver.port}/hook")
+    provider_id = make.provider(webhook_url=f"https://receiver.test:{receiver.port}/hook").id
 
     outcome, _ = send_test_event(app, admin_client, provider_id)
 
@@ -461,7 +461,7 @@ def test_tls_is_checked_against_the_host_name_while_connecting_to_the_address(
 def test_a_certificate_for_another_name_is_refused(app, admin_client, make, network, tls_endpoint):
     impostor = tls_endpoint("other.test")
     network.answers["receiver.test"] = [("127.0.0.1", impostor.port)]
-    provider_id, _ = make.provider(webhook_url=f"https://receiver.test:{impostor.port}/hook")
+    provider_id = make.provider(webhook_url=f"https://receiver.test:{impostor.port}/hook").id
 
     outcome, page = send_test_event(app, admin_client, provider_id)
 

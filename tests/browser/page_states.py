@@ -274,17 +274,18 @@ def build_world(app, make) -> World:
     world = World()
     world.admin_email = make.admin(password=ADMIN_PASSWORD)[0]
     world.service = make.service(title="Premium Credits", price="5")
-    world.provider, key = make.provider(
+    provider = make.provider(
         world.service, success_url=None, cancel_url=None, webhook_url=UNREACHABLE_HOOK
     )
-    _, redirect_key = make.provider(
+    world.provider, key = provider.id, provider.api_key
+    redirect_key = make.provider(
         world.service,
         name="Redirecting",
         success_url="https://shop.example/thanks?orderId={orderId}",
         cancel_url=None,
-    )
+    ).api_key
     # Real URLs are long and have no spaces to wrap at.
-    world.long_provider, _ = make.provider(
+    world.long_provider = make.provider(
         world.service,
         name="Long URLs",
         webhook_url="https://hooks.bitloader-payments.example.com/integrations/kassa/v2/"
@@ -293,7 +294,7 @@ def build_world(app, make) -> World:
         "thank-you?orderId={orderId}&utm_source=kassa&utm_medium=redirect",
         cancel_url="https://shop.bitloader-payments.example.com/checkout/cancelled-by-customer"
         "?orderId={orderId}",
-    )
+    ).id
     # The first provider's pages show its branding; the second keeps Kassa's own look.
     logo = (
         b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 20">'
@@ -307,21 +308,21 @@ def build_world(app, make) -> World:
         )
     client = app.test_client()
 
-    def open_order(external_id: str, api_key: str = key) -> str:
+    def api_open_order(external_id: str, api_key: str = key) -> str:
         body = {"externalId": external_id, "amount": 25}
         answer = client.post("/api/v1/create-payment-intent", headers=bearer(api_key), json=body)
         assert answer.status_code == 200, answer.text
         return answer.json["orderId"]
 
     with app.app_context():
-        world.orders["expired"] = open_order("A-EXPIRED")
+        world.orders["expired"] = api_open_order("A-EXPIRED")
         orders.expire_abandoned(timedelta(0))
         for kind in ("pending", "processing", "paid", "failed", "canceled", "underpaid"):
-            world.orders[kind] = open_order(f"A-{kind.upper()}")
+            world.orders[kind] = api_open_order(f"A-{kind.upper()}")
         for kind in ("refunded", "partially_refunded", "refunded_in_parts", "disputed"):
-            world.orders[kind] = open_order(f"A-{kind.upper()}")
+            world.orders[kind] = api_open_order(f"A-{kind.upper()}")
             payments.simulate(world.orders[kind], Outcome.SUCCEEDED)
-        world.orders["paid_redirect"] = open_order("A-REDIRECT", redirect_key)
+        world.orders["paid_redirect"] = api_open_order("A-REDIRECT", redirect_key)
         payments.simulate(world.orders["paid_redirect"], Outcome.SUCCEEDED)
         payments.simulate(world.orders["processing"], Outcome.PROCESSING)
         payments.simulate(world.orders["paid"], Outcome.SUCCEEDED)

@@ -97,7 +97,7 @@ def test_the_link_form_shows_only_the_fields_that_apply(page: Page, live_server,
 
 
 def test_revoking_a_key_asks_in_a_dialog(page: Page, live_server, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     signed_in(page, live_server, make)
     page.goto(f"{live_server.url}/admin/providers/{provider_id}")
     page.get_by_role("link", name="Revoke").click()
@@ -114,7 +114,7 @@ def test_revoking_a_key_asks_in_a_dialog(page: Page, live_server, make):
 
 
 def test_without_javascript_the_confirmation_is_a_page(browser, live_server, make):
-    provider_id, _ = make.provider()
+    provider_id = make.provider().id
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
@@ -156,7 +156,7 @@ def accepting_hook():
 
 def send_test_event(page: Page, live_server, make, webhook_url: str) -> str:
     """Press "Send test event" on a new provider's page; the notification's id."""
-    provider_id, _ = make.provider(webhook_url=webhook_url)
+    provider_id = make.provider(webhook_url=webhook_url).id
     signed_in(page, live_server, make)
     page.goto(f"{live_server.url}/admin/providers/{provider_id}")
     page.get_by_role("button", name="Send test event").click()

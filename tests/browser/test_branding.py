@@ -32,7 +32,8 @@ def test_branded_checkout_shows_the_logo_and_the_accent(
     page: Page, live_server, make, tmp_path, logo, accent, background, ink
 ):
     email, password = make.admin()
-    provider_id, key = make.provider(name="Bitloader")
+    provider = make.provider(name="Bitloader")
+    provider_id, key = provider.id, provider.api_key
     name, mime, data = logo
     _sign_in(page, live_server.url, email, password)
 
@@ -63,7 +64,7 @@ def test_branded_checkout_shows_the_logo_and_the_accent(
 
 def test_the_colour_picker_fills_the_accent_field(page: Page, live_server, make):
     email, password = make.admin()
-    provider_id, _ = make.provider(name="Bitloader")
+    provider_id = make.provider(name="Bitloader").id
     _sign_in(page, live_server.url, email, password)
     page.goto(f"{live_server.url}/admin/providers/{provider_id}/branding")
 

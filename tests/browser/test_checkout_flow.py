@@ -12,10 +12,10 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_provider_order_to_success_redirect(page: Page, live_server, provider_site, make):
-    _, key = make.provider(
+    key = make.provider(
         success_url=provider_site + "/success?orderId={orderId}",
         cancel_url=provider_site + "/cancelled",
-    )
+    ).api_key
     response = requests.post(
         live_server.url + "/api/v1/create-payment-intent",
         json={"apiKey": key, "externalId": "BROWSER-1", "amount": 20},
@@ -41,7 +41,7 @@ def test_provider_order_to_success_redirect(page: Page, live_server, provider_si
 
 
 def test_processing_page_updates_itself(page: Page, live_server, make, app):
-    _, key = make.provider(success_url=None)
+    key = make.provider(success_url=None).api_key
     order = requests.post(
         live_server.url + "/api/v1/create-payment-intent", json={"apiKey": key}, timeout=10
     ).json()
@@ -59,7 +59,7 @@ def test_processing_page_updates_itself(page: Page, live_server, make, app):
 
 
 def test_failed_payment_can_be_retried(page: Page, live_server, make):
-    _, key = make.provider()
+    key = make.provider().api_key
     order = requests.post(
         live_server.url + "/api/v1/create-payment-intent", json={"apiKey": key}, timeout=10
     ).json()
@@ -72,7 +72,7 @@ def test_failed_payment_can_be_retried(page: Page, live_server, make):
 
 
 def test_polling_stops_once_the_order_is_final(page: Page, live_server, make, app):
-    _, key = make.provider(success_url=None)
+    key = make.provider(success_url=None).api_key
     order = requests.post(
         live_server.url + "/api/v1/create-payment-intent", json={"apiKey": key}, timeout=10
     ).json()

@@ -61,9 +61,9 @@ def test_unlock_choose_quantity_pay_and_redirect(page: Page, app, live_server, s
 
 def test_a_link_showing_its_message_stays_on_the_receipt(page: Page, app, live_server, site, make):
     service_id = make.service(title="Ticket", price="12.50")
-    provider_id, _ = make.provider(
+    provider_id = make.provider(
         service_id, success_url=site.url + "/success?orderId={orderId}", cancel_url=None
-    )
+    ).id
     link_id = make_link(
         app,
         service_id,
@@ -115,7 +115,7 @@ def test_buy_button_link_leaves_the_quantity_to_stripe(page: Page, app, live_ser
     service_id = make.service(
         title="Credits", price="5", buy_button_id="buy_btn_1C", stripe_payment_link_id="plink_1C"
     )
-    provider_id, _ = make.provider(service_id=service_id, use_stripe_checkout=True, key=False)
+    provider_id = make.provider(service_id=service_id, use_stripe_checkout=True, key=False).id
     link_id = make_link(
         app,
         service_id,

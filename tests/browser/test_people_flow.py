@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, expect
 
 from checkout import audit, payment_links
 from checkout.payment_links import LinkFields
-from tests.helpers import new_order, simulate
+from tests.helpers import api_new_order, simulate
 
 pytestmark = pytest.mark.browser
 
@@ -53,9 +53,9 @@ def test_link_total_follows_the_typed_quantity(german_in_tokyo, app, live_server
 
 def test_times_show_in_the_viewers_time_zone(german_in_tokyo, app, live_server, make):
     page = german_in_tokyo
-    _, key = make.provider(make.service(), success_url="")
+    key = make.provider(make.service(), success_url="").api_key
     client = app.test_client()
-    order_id = new_order(client, key, externalId="E-1", amount=5)
+    order_id = api_new_order(client, key, externalId="E-1", amount=5)
     simulate(client, order_id)
     page.goto(f"{live_server.url}/checkout?orderId={order_id}")
     paid = page.locator("[data-paid-at] time")

@@ -120,7 +120,7 @@ def stripe_js(page: Page):
     return configure, calls
 
 
-def open_order(base_url: str, key: str, **body) -> dict:
+def api_open_order(base_url: str, key: str, **body) -> dict:
     response = requests.post(
         base_url + "/api/v1/create-payment-intent", json={"apiKey": key, **body}, timeout=10
     )
@@ -143,7 +143,7 @@ def test_pay_button_confirms_once_and_the_page_believes_stripe_not_the_return(
     configure, calls = stripe_js
     # The customer's Cash App says it failed; the stand-in, which Kassa asks, says it paid.
     configure("redirect", redirect_status="failed")
-    order = open_order(live_server.url, api_key, externalId="JS-1", amount=10)
+    order = api_open_order(live_server.url, api_key, externalId="JS-1", amount=10)
     page.goto(order["checkoutUrl"])
     button = page.get_by_role("button", name="Pay $10.00 with Cash App Pay")
     expect(button).to_be_enabled()
@@ -178,7 +178,7 @@ def test_a_lying_redirect_status_never_shows_success(
 ):
     configure, calls = stripe_js
     configure("redirect", redirect_status="succeeded")
-    order = open_order(live_server.url, api_key, externalId="JS-2")
+    order = api_open_order(live_server.url, api_key, externalId="JS-2")
     page.goto(order["checkoutUrl"])
     if card:
         intent_id = intent_of(live_server.url, api_key, order["orderId"])
@@ -206,7 +206,7 @@ def test_a_failed_confirmation_shows_why_and_the_button_works_again(
 ):
     configure, calls = stripe_js
     configure(outcome, message="Your Cash App payment was declined.")
-    order = open_order(live_server.url, api_key, externalId="JS-3")
+    order = api_open_order(live_server.url, api_key, externalId="JS-3")
     page.goto(order["checkoutUrl"])
     button = page.get_by_role("button", name="Pay $5.00 with Cash App Pay")
     button.click()
@@ -223,7 +223,7 @@ def test_a_failed_confirmation_shows_why_and_the_button_works_again(
 
 def test_stripe_js_that_does_not_load_is_explained(page: Page, live_server, api_key):
     page.route(STRIPE_JS, lambda route: route.abort("internetdisconnected"))
-    order = open_order(live_server.url, api_key, externalId="JS-4")
+    order = api_open_order(live_server.url, api_key, externalId="JS-4")
     page.goto(order["checkoutUrl"])
     expect(page.get_by_role("alert")).to_contain_text("The payment form could not load.")
     expect(page.get_by_role("button", name="Pay $5.00 with Cash App Pay")).to_be_disabled()
@@ -233,8 +233,8 @@ def buy_button_order(make, base_url: str) -> dict:
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1Xyz", stripe_payment_link_id="plink_1X"
     )
-    _, key = make.provider(service_id=service_id, use_stripe_checkout=True)
-    return open_order(base_url, key, externalId="BB-1")
+    key = make.provider(service_id=service_id, use_stripe_checkout=True).api_key
+    return api_open_order(base_url, key, externalId="BB-1")
 
 
 def test_buy_button_gets_its_id_key_and_the_order(page: Page, live_server, make, csp_violations):
@@ -301,7 +301,7 @@ def test_stripe_js_that_does_not_load_offers_a_reload(page: Page, live_server, a
             route.fallback()
 
     page.route(STRIPE_JS, serve)  # checked first; falls back to the stub once it works again
-    order = open_order(live_server.url, api_key, externalId="JS-5")
+    order = api_open_order(live_server.url, api_key, externalId="JS-5")
     page.goto(order["checkoutUrl"])
     reload = page.get_by_role("button", name="Reload")
     expect(reload).to_be_visible()
