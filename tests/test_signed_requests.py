@@ -222,14 +222,13 @@ class TestBudgets:
             for _ in range(5)
         ]
         assert [response.status_code for response in refused] == [401] * 3 + [429] * 2
+        now = int(time.time())  # one clock reading: five distinct timestamps, no replay
         signed = [
             client.get(
                 "/api/v1/orders",
                 headers={
                     **bearer(key),
-                    **timestamped_signature(
-                        secret, "GET", "/api/v1/orders", at=int(time.time()) - n
-                    ),
+                    **timestamped_signature(secret, "GET", "/api/v1/orders", at=now - n),
                 },
                 environ_base=INSIDE,
             )
