@@ -29,7 +29,7 @@ from checkout import (
     web,
     webhooks,
 )
-from checkout.admin.catalog import LOGO_UPLOAD_BYTES
+from checkout.admin.providers import LOGO_UPLOAD_BYTES
 from checkout.cli import register_cli
 from checkout.extensions import babel, csrf, db, limiter, login_manager, migrate
 from checkout.jsonio import DecimalJSONProvider
