@@ -86,7 +86,18 @@ BLUEPRINTS = (
     "checkout.pay",
     "checkout.webhooks",
 )
-ENTRY_POINTS = {"checkout", "checkout.worker", "checkout.cli", "checkout.gunicorn_config"}
+ENTRY_POINTS = {
+    "checkout",
+    "checkout.worker",
+    "checkout.cli",
+    "checkout.cli.common",
+    "checkout.cli.first_run",
+    "checkout.cli.links",
+    "checkout.cli.operations",
+    "checkout.cli.providers",
+    "checkout.cli.services",
+    "checkout.gunicorn_config",
+}
 LEAVES = {
     "checkout.config",
     "checkout.extensions",
