@@ -27,7 +27,7 @@ from checkout.catalog import ProviderFields, ServiceFields
 from checkout.cli.common import emit, fail, json_option, provider_or_fail, refuse
 from checkout.errors import ValidationError
 from checkout.extensions import db
-from checkout.models import Admin, Notification, Provider
+from checkout.models import Admin, Notification, Provider, Service
 
 
 @click.command("create-admin")
@@ -73,18 +73,8 @@ def _demo_key(provider: Provider, reset: bool) -> tuple[str | None, bool]:
     return plaintext, True
 
 
-@click.command("demo")
-@with_appcontext
-@click.option(
-    "--reset",
-    is_flag=True,
-    help="Give the demo admin a new password and replace the demo API key.",
-)
-@json_option
-def demo_command(reset: bool, as_json: bool) -> None:
-    """Seed a demo admin, service and provider, and print how to try them. Run again, it
-    changes nothing and says what exists (unless --reset)."""
-    password, admin_changed = _demo_admin(reset)
+def _demo_catalog() -> tuple[Service, Provider, bool]:
+    """The demo service and provider, and whether either was created now."""
     service = catalog.service_by_slug("demo-credits")
     created = service is None
     if service is None:
@@ -105,6 +95,22 @@ def demo_command(reset: bool, as_json: bool) -> None:
             ),
             actor=audit.CLI,
         )
+    return service, provider, created
+
+
+@click.command("demo")
+@with_appcontext
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Give the demo admin a new password and replace the demo API key.",
+)
+@json_option
+def demo_command(reset: bool, as_json: bool) -> None:
+    """Seed a demo admin, service and provider, and print how to try them. Run again, it
+    changes nothing and says what exists (unless --reset)."""
+    password, admin_changed = _demo_admin(reset)
+    service, provider, created = _demo_catalog()
     api_key, key_changed = _demo_key(provider, reset)
     base = urls.base_url()
     shown_key = api_key or "<the demo API key printed earlier>"
