@@ -29,7 +29,7 @@ from checkout import (
     web,
     webhooks,
 )
-from checkout.admin.catalog import LOGO_UPLOAD_BYTES
+from checkout.admin.providers import LOGO_UPLOAD_BYTES
 from checkout.cli import register_cli
 from checkout.extensions import babel, csrf, db, limiter, login_manager, migrate
 from checkout.jsonio import DecimalJSONProvider
@@ -114,6 +114,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     _trust_proxies(app)
     _read_chunked_bodies(app)
 
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+    _register_request_hooks(app)
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    """Bind the unbound extensions (and the page cache) to this app."""
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -122,9 +133,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = "Sign in to continue."
     limiter.init_app(app)
     babel.init_app(app, locale_selector=web.request_locale)
-
     page_cache.init_app(app)
 
+
+def _register_blueprints(app: Flask) -> None:
+    """One blueprint per area: checkout pages, payment links, the API, the admin, webhooks."""
     app.register_blueprint(pay.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(api.bp)
@@ -132,8 +145,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(brand.bp)
 
-    _register_error_handlers(app)
-    _register_template_helpers(app)
+
+def _register_request_hooks(app: Flask) -> None:
+    """Refuse NUL bytes before any view; add the security headers to every answer."""
 
     @app.before_request
     def _refuse_nul_bytes():
@@ -153,9 +167,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         if (app.config["PUBLIC_BASE_URL"] or "").startswith("https://"):
             response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         return response
-
-    register_cli(app)
-    return app
 
 
 def _trust_proxies(app: Flask) -> None:
@@ -292,72 +303,78 @@ def _wait_words(seconds: int) -> str:
     return f"{minutes} minutes"
 
 
+def _rate_limited(error: RateLimitExceeded):
+    # Nothing was done for this request; Retry-After says when the window ends.
+    seconds = _retry_after_seconds()
+    log.info(
+        "Rate limit %s reached by %s on %s %s",
+        error.description,
+        web.client_address(),
+        request.method,
+        request.path,
+    )
+    headers = {"Retry-After": str(seconds), **web.NO_STORE}
+    if _wants_json():
+        message = f"Too many requests: try again in {_wait_words(seconds)}"
+        return jsonify(api_error(message, "rate_limited")), 429, headers
+    page = render_template(
+        "errors/error.html",
+        code=429,
+        message="You have sent more requests than this page accepts in a short time. "
+        "Nothing was changed by the last one.",
+        retry_after=_wait_words(seconds),
+    )
+    return page, 429, headers
+
+
+def _csrf_error(error):
+    message = "The form expired or was sent from elsewhere. Reload the page and try again."
+    return render_template("errors/error.html", code=400, message=message), 400
+
+
+def _http_error(error: HTTPException):
+    description = error.description
+    if error.code == 413 and request.max_content_length:
+        # The limit this request had: the Stripe webhook allows more than the app.
+        description = f"Request body is larger than {request.max_content_length // 1024} KiB"
+    if _wants_json():
+        code = JSON_CODES.get(error.code) or "_".join(error.name.lower().split())
+        message = JSON_MESSAGES.get(error.code, description)
+        return jsonify(api_error(message, code)), error.code
+    if description == type(error).description:
+        # Werkzeug's generic sentence; say it in Kassa's words.
+        description = FRIENDLY_MESSAGES.get(error.code, description)
+    back_url, back_label = _way_back()
+    return render_template(
+        "errors/error.html",
+        code=error.code,
+        title=error.name,
+        message=description,
+        back_url=back_url,
+        back_label=back_label,
+    ), error.code
+
+
+def _unexpected(error: Exception):
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    try:
+        db.session.rollback()
+    except Exception:
+        log.exception("Rollback failed too")
+    wrapped = InternalServerError()
+    if _wants_json():
+        return jsonify(api_error("Internal server error", "internal_error")), 500
+    return render_template(
+        "errors/error.html", code=500, title=wrapped.name, message=wrapped.description
+    ), 500
+
+
 def _register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(error: RateLimitExceeded):
-        # Nothing was done for this request; Retry-After says when the window ends.
-        seconds = _retry_after_seconds()
-        log.info(
-            "Rate limit %s reached by %s on %s %s",
-            error.description,
-            web.client_address(),
-            request.method,
-            request.path,
-        )
-        headers = {"Retry-After": str(seconds), **web.NO_STORE}
-        if _wants_json():
-            message = f"Too many requests: try again in {_wait_words(seconds)}"
-            return jsonify(api_error(message, "rate_limited")), 429, headers
-        page = render_template(
-            "errors/error.html",
-            code=429,
-            message="You have sent more requests than this page accepts in a short time. "
-            "Nothing was changed by the last one.",
-            retry_after=_wait_words(seconds),
-        )
-        return page, 429, headers
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error):
-        message = "The form expired or was sent from elsewhere. Reload the page and try again."
-        return render_template("errors/error.html", code=400, message=message), 400
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        description = error.description
-        if error.code == 413 and request.max_content_length:
-            # The limit this request had: the Stripe webhook allows more than the app.
-            description = f"Request body is larger than {request.max_content_length // 1024} KiB"
-        if _wants_json():
-            code = JSON_CODES.get(error.code) or "_".join(error.name.lower().split())
-            message = JSON_MESSAGES.get(error.code, description)
-            return jsonify(api_error(message, code)), error.code
-        if description == type(error).description:
-            # Werkzeug's generic sentence; say it in Kassa's words.
-            description = FRIENDLY_MESSAGES.get(error.code, description)
-        back_url, back_label = _way_back()
-        return render_template(
-            "errors/error.html",
-            code=error.code,
-            title=error.name,
-            message=description,
-            back_url=back_url,
-            back_label=back_label,
-        ), error.code
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        log.exception("Unhandled error on %s %s", request.method, request.path)
-        try:
-            db.session.rollback()
-        except Exception:
-            log.exception("Rollback failed too")
-        wrapped = InternalServerError()
-        if _wants_json():
-            return jsonify(api_error("Internal server error", "internal_error")), 500
-        return render_template(
-            "errors/error.html", code=500, title=wrapped.name, message=wrapped.description
-        ), 500
+    """JSON errors under the API's prefixes, friendly pages elsewhere; a 500 rolls back."""
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
 
 
 def _register_template_helpers(app: Flask) -> None:

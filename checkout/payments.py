@@ -415,64 +415,12 @@ def refund(
     earlier = db.session.scalar(select(Refund).where(Refund.request_key == request_key))
     if earlier is not None:
         return RefundRequested(earlier.id, earlier.id.startswith(SANDBOX_REFUND), repeated=True)
-    order = orders.find_order(order_id)
-    if order is None or order.status not in orders.REFUNDABLE:
-        if order is not None and orders.is_fully_refunded(order):
-            raise RefundError("This order is already fully refunded")
-        if order is not None and order.status is OrderStatus.DISPUTED:
-            raise RefundError("Only a paid order can be refunded: this one is disputed")
-        raise RefundError("Only a paid order can be refunded")
+    order = _refundable_order(order_id)
     amount = _refund_amount(order, amount_minor)
     sandbox = stripe_gateway.is_sandbox()
-    if sandbox:
-        digest = hashlib.sha256(request_key.encode()).hexdigest()[:24]
-        made = RefundView(
-            SANDBOX_REFUND + digest,
-            amount,
-            order.paid_currency or order.currency,
-            "succeeded",
-            order.stripe_payment_intent_id,
-        )
-    elif not order.stripe_payment_intent_id:
-        raise RefundError("This order has no Stripe payment to refund")
-    else:
-        made = stripe_gateway.create_refund(
-            order.stripe_payment_intent_id, amount, f"kassa-refund-{request_key}"
-        )
-
-    def work() -> None:
-        locked = orders.lock_order(order.id)
-        if sandbox:
-            # Checked again with the order locked: a refund made at the same moment may
-            # have taken what was left. (Stripe itself refuses more than its charge.)
-            _refund_amount(locked, amount)
-        orders.record_refund(
-            locked,
-            refund_id=made.id,
-            payment_intent_id=made.payment_intent or locked.stripe_payment_intent_id,
-            amount_minor=made.amount,
-            currency=made.currency,
-            status=made.status,
-            request_key=request_key,
-        )
-        orders.note(
-            locked,
-            "refund",
-            f"Refund {made.id} of {orders.order_display(locked, made.amount)}: {made.status}",
-        )
-        orders.settle_refunds(locked, source="sandbox" if sandbox else "admin refund")
-        audit.record(
-            actor,
-            Action.ORDER_REFUNDED,
-            "order",
-            locked.id,
-            refund=made.id,
-            amount=orders.order_display(locked, made.amount),
-            status=made.status,
-        )
-
+    made = _make_refund(order, amount, request_key, sandbox)
     try:
-        in_transaction(work)
+        in_transaction(lambda: _record_refund(order.id, made, request_key, sandbox, actor))
     except RefundError:
         db.session.rollback()
         raise
@@ -480,6 +428,71 @@ def refund(
         db.session.rollback()
         return RefundRequested(made.id, sandbox, repeated=True)
     return RefundRequested(made.id, sandbox)
+
+
+def _refundable_order(order_id: str) -> Order:
+    """The order, if it may be refunded; else a RefundError saying why not."""
+    order = orders.find_order(order_id)
+    if order is None or order.status not in orders.REFUNDABLE:
+        if order is not None and orders.is_fully_refunded(order):
+            raise RefundError("This order is already fully refunded")
+        if order is not None and order.status is OrderStatus.DISPUTED:
+            raise RefundError("Only a paid order can be refunded: this one is disputed")
+        raise RefundError("Only a paid order can be refunded")
+    return order
+
+
+def _make_refund(order: Order, amount: int, request_key: str, sandbox: bool) -> RefundView:
+    """The refund Stripe made (or, in the sandbox, one made up, named after request_key)."""
+    if sandbox:
+        digest = hashlib.sha256(request_key.encode()).hexdigest()[:24]
+        return RefundView(
+            SANDBOX_REFUND + digest,
+            amount,
+            order.paid_currency or order.currency,
+            "succeeded",
+            order.stripe_payment_intent_id,
+        )
+    if not order.stripe_payment_intent_id:
+        raise RefundError("This order has no Stripe payment to refund")
+    return stripe_gateway.create_refund(
+        order.stripe_payment_intent_id, amount, f"kassa-refund-{request_key}"
+    )
+
+
+def _record_refund(
+    order_id: str, made: RefundView, request_key: str, sandbox: bool, actor: Actor
+) -> None:
+    """Record the refund on the locked order, its timeline line and its audit entry."""
+    locked = orders.lock_order(order_id)
+    if sandbox:
+        # Checked again with the order locked: a refund made at the same moment may
+        # have taken what was left. (Stripe itself refuses more than its charge.)
+        _refund_amount(locked, made.amount)
+    orders.record_refund(
+        locked,
+        refund_id=made.id,
+        payment_intent_id=made.payment_intent or locked.stripe_payment_intent_id,
+        amount_minor=made.amount,
+        currency=made.currency,
+        status=made.status,
+        request_key=request_key,
+    )
+    orders.note(
+        locked,
+        "refund",
+        f"Refund {made.id} of {orders.order_display(locked, made.amount)}: {made.status}",
+    )
+    orders.settle_refunds(locked, source="sandbox" if sandbox else "admin refund")
+    audit.record(
+        actor,
+        Action.ORDER_REFUNDED,
+        "order",
+        locked.id,
+        refund=made.id,
+        amount=orders.order_display(locked, made.amount),
+        status=made.status,
+    )
 
 
 def payment_link_problems() -> list[str]:

@@ -24,7 +24,7 @@ from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import Order, StripeEvent, utcnow
 from checkout.orders import Outcome
-from checkout.stripe_gateway import RefundView
+from checkout.stripe_gateway import RefundView, well_formed_int, well_formed_text
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,9 @@ class AlreadyApplied(DomainError):
 def _order_for_intent(intent: dict) -> Order | None:
     """The order a PaymentIntent belongs to, locked: by our metadata, else by its id."""
     metadata = intent.get("metadata")
-    order_id = _text(metadata.get("orderId")) if isinstance(metadata, dict) else None
+    order_id = well_formed_text(metadata.get("orderId")) if isinstance(metadata, dict) else None
     order = orders.lock_order(order_id) if order_id else None
-    intent_id = _text(intent.get("id"))
+    intent_id = well_formed_text(intent.get("id"))
     if order is None and intent_id:
         order = orders.lock_order(payment_intent_id=intent_id)
     return order
@@ -90,9 +90,9 @@ def _intent_handler(outcome: Outcome) -> Handler:
             order,
             outcome,
             source=event.source,
-            payment_intent_id=_text(intent.get("id")),
-            amount_received_minor=_int(intent.get("amount_received")),
-            currency_received=_text(intent.get("currency")),
+            payment_intent_id=well_formed_text(intent.get("id")),
+            amount_received_minor=well_formed_int(intent.get("amount_received")),
+            currency_received=well_formed_text(intent.get("currency")),
             event_created=event.created,
         )
         return ("applied" if changed else "no change"), order
@@ -132,7 +132,7 @@ def _retrieve_session(data: dict) -> dict:
 
 def _session_expired(session: dict, event: EventContext) -> tuple[str, Order | None]:
     """An abandoned Checkout Session ends nothing: the order can still be paid."""
-    reference = _text(session.get("client_reference_id"))
+    reference = well_formed_text(session.get("client_reference_id"))
     order = orders.lock_order(reference) if reference else None
     if order is None:
         return "ignored: no order for this client_reference_id", None
@@ -143,7 +143,7 @@ def _session_expired(session: dict, event: EventContext) -> tuple[str, Order | N
 
 def _refunds_of_charge(charge: dict) -> dict:
     """charge.refunded carries only a total: list the charge's refunds from Stripe."""
-    intent_id = _text(charge.get("payment_intent"))
+    intent_id = well_formed_text(charge.get("payment_intent"))
     refunds = stripe_gateway.list_refunds(intent_id) if intent_id else []
     return {**charge, "kassa_refunds": refunds}
 
@@ -173,41 +173,44 @@ def _settle_refunds(
 
 def _charge_refunded(charge: dict, event: EventContext) -> tuple[str, Order | None]:
     return _settle_refunds(
-        _text(charge.get("payment_intent")), charge.get("kassa_refunds", []), event
+        well_formed_text(charge.get("payment_intent")), charge.get("kassa_refunds", []), event
     )
 
 
 def _refund_changed(refund: dict, event: EventContext) -> tuple[str, Order | None]:
     """refund.created, refund.updated and refund.failed: one refund's status."""
-    refund_id, amount = _text(refund.get("id")), _int(refund.get("amount"))
-    currency, status = _text(refund.get("currency"), 3), _text(refund.get("status"), 24)
+    refund_id, amount = well_formed_text(refund.get("id")), well_formed_int(refund.get("amount"))
+    currency = well_formed_text(refund.get("currency"), 3)
+    status = well_formed_text(refund.get("status"), 24)
     if not (refund_id and amount is not None and currency and status):
         return "ignored: malformed refund", None
     if event.type == "refund.failed":
         status = "failed"
     view = RefundView(
-        refund_id, amount, currency.lower(), status, _text(refund.get("payment_intent"))
+        refund_id, amount, currency.lower(), status, well_formed_text(refund.get("payment_intent"))
     )
     return _settle_refunds(view.payment_intent, [view], event)
 
 
 def _dispute_of(dispute: dict) -> orders.Dispute | None:
-    dispute_id, status = _text(dispute.get("id")), _text(dispute.get("status"), 40)
+    dispute_id = well_formed_text(dispute.get("id"))
+    status = well_formed_text(dispute.get("status"), 40)
     if not dispute_id or not status:
         return None
     details = dispute.get("evidence_details")
     return orders.Dispute(
         id=dispute_id,
         status=status,
-        reason=_text(dispute.get("reason"), 80),
-        amount_minor=_int(dispute.get("amount")),
+        reason=well_formed_text(dispute.get("reason"), 80),
+        amount_minor=well_formed_int(dispute.get("amount")),
         evidence_due_by=_moment(details.get("due_by")) if isinstance(details, dict) else None,
     )
 
 
 def _intent_of_dispute(dispute: dict) -> dict:
     """A dispute names its charge; older ones name no PaymentIntent: ask Stripe."""
-    if _text(dispute.get("payment_intent")) or not _text(dispute.get("charge")):
+    named_intent = well_formed_text(dispute.get("payment_intent"))
+    if named_intent or not well_formed_text(dispute.get("charge")):
         return dispute
     return {**dispute, "payment_intent": stripe_gateway.charge_payment_intent(dispute["charge"])}
 
@@ -215,7 +218,7 @@ def _intent_of_dispute(dispute: dict) -> dict:
 def _dispute_handler(change: Callable) -> Handler:
     def handle(dispute: dict, event: EventContext) -> tuple[str, Order | None]:
         found = _dispute_of(dispute)
-        intent_id = _text(dispute.get("payment_intent"))
+        intent_id = well_formed_text(dispute.get("payment_intent"))
         order = orders.lock_order(payment_intent_id=intent_id) if intent_id else None
         if found is None or order is None:
             return "ignored: no order for this dispute", None
@@ -228,26 +231,12 @@ def _dispute_handler(change: Callable) -> Handler:
 # A signature proves who sent an event, not its shape: fields are used only when well formed.
 
 
-def _int(value: object) -> int | None:
-    """A non-negative amount that fits a BIGINT, else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
-        return value
-    return None
-
-
 def _moment(value: object) -> datetime | None:
     """A Unix time Stripe sent, as a stored (naive UTC) time, else None."""
-    seconds = _int(value)
+    seconds = well_formed_int(value)
     if seconds is None or seconds >= 2**37:
         return None
     return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
-
-
-def _text(value: object, limit: int = 255) -> str | None:
-    """A non-empty string that fits its column, else None."""
-    if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value:
-        return value
-    return None
 
 
 HANDLERS: dict[str, Handler] = {
@@ -286,9 +275,9 @@ def check_shape(event: dict) -> tuple[str, str]:
     """The event's id and type, once it has the fields every Stripe event has."""
     event_id, event_type, data = event.get("id"), event.get("type"), event.get("data")
     data_object = data.get("object") if isinstance(data, dict) else None
-    if not _text(event_id):
+    if not well_formed_text(event_id):
         raise MalformedEvent("Event has no id")
-    if not _text(event_type) or not isinstance(data_object, dict):
+    if not well_formed_text(event_type) or not isinstance(data_object, dict):
         raise MalformedEvent("Event has no type or data.object")
     return event_id, event_type
 

@@ -75,7 +75,7 @@ class CheckoutSessionView:
 
     @classmethod
     def of(cls, data: dict) -> "CheckoutSessionView":
-        session_id = _text(data.get("id"))
+        session_id = well_formed_text(data.get("id"))
         items = data.get("line_items")
         listed = items.get("data") if isinstance(items, dict) else None
         count = quantity = None
@@ -83,15 +83,15 @@ class CheckoutSessionView:
             count = len(listed)
             only = listed[0] if count == 1 and isinstance(listed[0], dict) else {}
             quantity = _count(only.get("quantity"))
-        currency = _text(data.get("currency"), 3)
+        currency = well_formed_text(data.get("currency"), 3)
         return cls(
             id=session_id if session_id and SESSION_ID.match(session_id) else None,
-            status=_text(data.get("status")),
-            payment_status=_text(data.get("payment_status")),
+            status=well_formed_text(data.get("status")),
+            payment_status=well_formed_text(data.get("payment_status")),
             payment_link=_id_of(data.get("payment_link")),
-            client_reference_id=_text(data.get("client_reference_id")),
+            client_reference_id=well_formed_text(data.get("client_reference_id")),
             currency=currency.lower() if currency else None,
-            amount_total=_amount(data.get("amount_total")),
+            amount_total=well_formed_int(data.get("amount_total")),
             payment_intent=_id_of(data.get("payment_intent")),
             line_item_count=count,
             quantity=quantity,
@@ -101,26 +101,28 @@ class CheckoutSessionView:
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}\Z")
 
 
-def _text(value: object, limit: int = 255) -> str | None:
+def well_formed_text(value: object, limit: int = 255) -> str | None:
+    """A non-empty string that fits its column (no NUL), else None."""
     if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value:
         return value
     return None
 
 
-def _amount(value: object) -> int | None:
+def well_formed_int(value: object) -> int | None:
+    """A non-negative integer that fits a BIGINT (not a bool), else None."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
     return None
 
 
 def _count(value: object) -> int | None:
-    amount = _amount(value)
+    amount = well_formed_int(value)
     return amount if amount else None
 
 
 def _id_of(value: object) -> str | None:
     """An object's id, whether Stripe sent the id or the expanded object."""
-    return _text(value.get("id") if isinstance(value, dict) else value)
+    return well_formed_text(value.get("id") if isinstance(value, dict) else value)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ Read from the source with `ast`, so imports inside function bodies count too.
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,18 @@ BLUEPRINTS = (
     "checkout.pay",
     "checkout.webhooks",
 )
-ENTRY_POINTS = {"checkout", "checkout.worker", "checkout.cli", "checkout.gunicorn_config"}
+ENTRY_POINTS = {
+    "checkout",
+    "checkout.worker",
+    "checkout.cli",
+    "checkout.cli.common",
+    "checkout.cli.first_run",
+    "checkout.cli.links",
+    "checkout.cli.operations",
+    "checkout.cli.providers",
+    "checkout.cli.services",
+    "checkout.gunicorn_config",
+}
 LEAVES = {
     "checkout.config",
     "checkout.extensions",
@@ -200,3 +212,122 @@ def test_the_api_and_payment_links_open_orders_through_one_pricing():
             if isinstance(node, ast.FunctionDef)
         }
         assert "open_order" not in defined, name
+
+
+# Sizes: a module a newcomer can read, functions that do one thing.
+MAX_MODULE_LINES = 650
+MAX_FUNCTION_LINES = 60
+# The OpenAPI document is one literal: its length is the API's, not a function's.
+LONG_BY_DESIGN = {("checkout.api.openapi", "openapi_document")}
+
+
+def _long_modules(names) -> list[str]:
+    lines = {name: len(MODULES[name].read_text().splitlines()) for name in sorted(names)}
+    return [f"{name}: {count} lines" for name, count in lines.items() if count > MAX_MODULE_LINES]
+
+
+def _long_functions(names) -> list[str]:
+    """Functions (methods and nested ones too) longer than the limit, decorators included."""
+    found = []
+    for name in sorted(names):
+        for node in ast.walk(ast.parse(MODULES[name].read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            start = min([node.lineno] + [decorator.lineno for decorator in node.decorator_list])
+            length = node.end_lineno - start + 1
+            if length > MAX_FUNCTION_LINES and (name, node.name) not in LONG_BY_DESIGN:
+                found.append(f"{name}.{node.name}: {length} lines")
+    return found
+
+
+def test_no_module_is_over_the_line_limit():
+    assert _long_modules(MODULES.keys()) == []
+
+
+def test_no_function_is_over_the_line_limit():
+    assert _long_functions(MODULES.keys()) == []
+
+
+# docs/architecture.md names modules three ways: a file in backticks (`orders.py`,
+# `admin/providers.py`, `api/`), a name in backticks (`orders.apply_outcome()`,
+# `checkout.worker.huey`), and the bare names of the layer diagram.
+ROOT = PACKAGE.parent
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
+DIAGRAM = ARCHITECTURE.split("```")[1]
+PROSE = "".join(ARCHITECTURE.split("```")[::2])
+QUOTED = re.findall(r"`([^`\n]+)`", PROSE)
+FILES = [quoted for quoted in QUOTED if re.fullmatch(r"[\w/.-]+(\.py|/)", quoted)]
+SHORT_NAMES = {name.removeprefix("checkout."): name for name in MODULES if name != "checkout"}
+
+
+def _diagram_row(layer: str) -> list[str]:
+    """The module names of a layer of the diagram, on its first line and those under it."""
+    rows, inside = [], False
+    for line in DIAGRAM.splitlines():
+        label = line[:15].strip()
+        if label:
+            inside = label == layer
+        if inside:
+            rows += [word for word in line[15:].split() if re.fullmatch(r"[\w.]+", word)]
+    return rows
+
+
+def _defines(module: str, attribute: str) -> bool:
+    """Whether the module defines or imports the name at its top level."""
+    tree = ast.parse(MODULES[module].read_text())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names = {node.name}
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {target.id for target in targets if isinstance(target, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        else:
+            continue
+        if attribute in names:
+            return True
+    return False
+
+
+def _dotted_names_that_do_not_exist() -> list[str]:
+    """`module.name` quoted in the doc, where the module is Kassa's and lacks the name."""
+    missing = []
+    for quoted in QUOTED:
+        dotted = re.match(r"([A-Za-z_][\w.]*)", quoted)
+        if not dotted or "." not in dotted[1] or quoted.endswith((".py", ".md", ".html")):
+            continue
+        parts = dotted[1].removeprefix("checkout.").split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = SHORT_NAMES.get(".".join(parts[:cut]))
+            if module:
+                if not _defines(module, parts[cut]):
+                    missing.append(quoted)
+                break
+    return missing
+
+
+def test_every_file_the_architecture_doc_names_exists():
+    missing = [name for name in FILES if not ((PACKAGE / name).exists() or (ROOT / name).exists())]
+    assert missing == []
+
+
+def test_every_name_the_architecture_doc_quotes_exists():
+    assert _dotted_names_that_do_not_exist() == []
+
+
+def test_the_architecture_diagram_names_only_modules_and_every_leaf():
+    words = _diagram_row("services") + _diagram_row("leaves")
+    assert [word for word in words if word not in SHORT_NAMES] == []
+    assert {SHORT_NAMES[word] for word in _diagram_row("leaves")} == LEAVES
+
+
+def test_the_architecture_doc_names_every_module():
+    quoted = set(QUOTED)
+
+    def named(name: str) -> bool:
+        path = MODULES[name].relative_to(PACKAGE).as_posix()
+        folder = path.removesuffix("__init__.py")
+        return path in quoted or name in quoted or (folder != "" and folder in quoted)
+
+    assert [name for name in MODULES if not named(name)] == []

@@ -8,11 +8,12 @@ from checkout.admin import (  # noqa: F401 -- importing an area registers its vi
     admins,
     audit,
     auth,
-    catalog,
     dashboard,
     deliveries,
     links,
     orders,
+    providers,
+    services,
     stripe_events,
 )
 from checkout.admin.common import bp, forget_unshown

@@ -194,11 +194,23 @@ def checkout():
         panel = _payment_panel(order, returned)
     except payment_links.LinkUnavailable as refused:
         return _link_unavailable(order, refused)
+    response = _checkout_page(order, panel, returned)
+    if panel is not None and panel.kind in ("unavailable", "cashapp_refused"):
+        return response, 503, web.NO_STORE
+    if order.status is OrderStatus.EXPIRED:
+        return response, 410, web.NO_STORE
+    if key:
+        pages.put(page_key, response)
+    return response, 200, web.NO_STORE
+
+
+def _checkout_page(order: Order, panel: PaymentPanel | None, returned: bool) -> str:
+    """The checkout page of an order, with the payment panel the order's state calls for."""
     held = link_holds.has_timed_hold(order)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
     waiting = returned and order.status in orders.UNFINISHED
-    response = render_template(
+    return render_template(
         "pay/checkout.html",
         order=order,
         brand=branding.brand(order.provider),
@@ -221,13 +233,6 @@ def checkout():
         held=held,
         status_url=url_for("pay.status", orderId=order.id, returned=1 if waiting else None),
     )
-    if panel is not None and panel.kind in ("unavailable", "cashapp_refused"):
-        return response, 503, web.NO_STORE
-    if order.status is OrderStatus.EXPIRED:
-        return response, 410, web.NO_STORE
-    if key:
-        pages.put(page_key, response)
-    return response, 200, web.NO_STORE
 
 
 @bp.get("/checkout/status")

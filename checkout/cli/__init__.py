@@ -1,0 +1,41 @@
+"""Command-line tools for scripting and operations; every command prints JSON with --json.
+
+One module per area, as the admin has: `services`, `providers`, `links`, `operations` (what
+the worker does on a schedule, and `stripe check`), `first_run` (create-admin, demo, banner,
+dev-receiver); `common` holds what they share.
+"""
+
+from flask import Flask
+
+from checkout.cli.common import option_for
+from checkout.cli.first_run import (
+    banner_command,
+    create_admin_command,
+    demo_command,
+    dev_receiver_command,
+)
+from checkout.cli.links import links_cli
+from checkout.cli.operations import reconcile_command, retire_command, stripe_cli, sweep_command
+from checkout.cli.providers import providers_cli
+from checkout.cli.services import services_cli
+
+__all__ = ["option_for", "register_cli"]
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to `flask --app app`."""
+    commands = (
+        create_admin_command,
+        services_cli,
+        providers_cli,
+        demo_command,
+        dev_receiver_command,
+        banner_command,
+        reconcile_command,
+        sweep_command,
+        retire_command,
+        links_cli,
+        stripe_cli,
+    )
+    for command in commands:
+        app.cli.add_command(command)
