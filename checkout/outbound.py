@@ -190,7 +190,9 @@ def post(target: WebhookTarget, headers: dict[str, str], body: bytes, timeout: f
                 timeout=urllib3.Timeout(connect=timeout, read=timeout),
             )
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            if deadline.passed:
+            # The socket's own timeout equals the deadline: on a busy machine it can fire
+            # before the watchdog thread runs, and the attempt still ran out of time.
+            if deadline.passed or time.monotonic() >= deadline.at:
                 raise _timed_out(timeout) from error
             raise
         if deadline.passed:

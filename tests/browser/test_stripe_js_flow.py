@@ -429,7 +429,10 @@ class TestLimitedLink:
         page.wait_for_timeout(7000)  # past the first hold: the polls kept it
         held_for, left = self.hold_of(app, order_id)
         assert left.total_seconds() > 0 and held_for.total_seconds() > 5
-        page.get_by_role("button", name="Pay $5.00 with Cash App Pay").click()
+        # The page tells the server without waiting for it (the customer is leaving), so
+        # the stub's refusal can show first: wait for the server's answer to that request.
+        with page.expect_response(lambda response: "paying=1" in response.url):
+            page.get_by_role("button", name="Pay $5.00 with Cash App Pay").click()
         expect(page.get_by_role("alert")).to_contain_text("Declined by the stub.")
         held_for, _ = self.hold_of(app, order_id)
         assert held_for.total_seconds() == 600
