@@ -190,8 +190,7 @@ def post(target: WebhookTarget, headers: dict[str, str], body: bytes, timeout: f
                 timeout=urllib3.Timeout(connect=timeout, read=timeout),
             )
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            # The socket's own timeout equals the deadline: on a busy machine it can fire
-            # before the watchdog thread runs, and the attempt still ran out of time.
+            # The socket's timeout (= the deadline) may fire before the watchdog runs.
             if deadline.passed or time.monotonic() >= deadline.at:
                 raise _timed_out(timeout) from error
             raise
