@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 
-from checkout.api.openapi import SCHEMAS
+from checkout.api.openapi_schemas import SCHEMAS
 from checkout.extensions import db
 from checkout.models import Order, PaymentLink
 from tests.helpers import api_open_order, bearer, error_body

@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import ALL_SCOPES, bearer, csrf_token, form_post, shown_once
 
 # Every API endpoint and the scope it needs; a new endpoint fails the first test until it is
-# listed here (and given a scope in checkout/api/routes.py).
+# listed here (and given a scope in checkout/api/ (orders.py, links.py)).
 ENDPOINT_SCOPES = {
     "api.create_payment_intent": "orders:write",
     "api.get_order": "orders:read",

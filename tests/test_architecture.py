@@ -197,7 +197,7 @@ def test_orders_are_made_only_by_the_opening_module():
 
 def test_the_api_and_payment_links_open_orders_through_one_pricing():
     assert "opening.open_api_order" in _called_names(
-        _function("checkout.api.routes", "create_payment_intent")
+        _function("checkout.api.orders", "create_payment_intent")
     )
     assert "opening.open_link_order" in _called_names(_function("checkout.links.routes", "pay"))
     assert "price_order" in _called_names(_function("checkout.opening", "open_api_order"))

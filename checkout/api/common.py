@@ -1,27 +1,16 @@
-"""Provider API views: parse and check the request, call one service, answer JSON."""
+"""What every provider API view shares: the blueprint, its rate limits and errors, reading
+the JSON body, refusing undeclared fields, and the caller's key."""
 
 import hashlib
 import re
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
 
-from checkout import (
-    api_access,
-    audit,
-    credentials,
-    jsonio,
-    opening,
-    orders,
-    payment_links,
-    schemas,
-    urls,
-    web,
-)
-from checkout.api.openapi import openapi_document, request_fields
+from checkout import api_access, credentials, jsonio, schemas, web
+from checkout.api.openapi import request_fields
 from checkout.errors import DomainError, ValidationError
-from checkout.extensions import csrf, db, limiter
-from checkout.models import ApiKey, ApiScope, Order, OrderStatus, PaymentLink
+from checkout.extensions import csrf, limiter
+from checkout.models import ApiKey, ApiScope
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -44,7 +33,7 @@ def _presented_key() -> str:
 
 def _caller_refused() -> bool:
     """Whether this request was refused for who sent it: an unknown key, an address outside
-    the allowlist, a missing or wrong signature (set by _authenticated_key)."""
+    the allowlist, a missing or wrong signature (set by authenticated_key)."""
     return g.get("caller_refused", False)
 
 
@@ -109,7 +98,7 @@ def _record_use(response):
     return response
 
 
-def _json_body() -> dict:
+def json_body() -> dict:
     raw = request.get_data(cache=True)
     if request.mimetype != "application/json":
         raise ApiError("Content-Type must be application/json", 415, "unsupported_media_type")
@@ -122,7 +111,7 @@ def _json_body() -> dict:
     return body
 
 
-def _check_fields(operation_id: str, body: dict | None = None) -> None:
+def check_fields(operation_id: str, body: dict | None = None) -> None:
     """Refuse what the operation does not declare (in api/openapi.py): unknown body fields
     or query parameters, and declared fields it does not take together."""
     declared = request_fields(operation_id)
@@ -152,7 +141,7 @@ def _check_fields(operation_id: str, body: dict | None = None) -> None:
             )
 
 
-def _optional(body: dict, name: str, kind: type, label: str):
+def optional(body: dict, name: str, kind: type, label: str):
     value = body.get(name)
     if value is None:
         return None
@@ -167,7 +156,7 @@ def _bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
+def authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
     """The request's active key, once its provider's allowlist and signature rule and the
     key's scopes allow this request."""
     key = credentials.find_active_key(_bearer_token() or (body or {}).get("apiKey"))
@@ -196,65 +185,8 @@ def _signed_request() -> api_access.SignedRequest:
     )
 
 
-def _external_id(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ApiError("externalId must be a string", 422, "validation_error", "externalId")
-    if not value:
-        raise ApiError("externalId must not be empty", 422, "validation_error", "externalId")
-    if len(value) > opening.EXTERNAL_ID_MAX:
-        raise ApiError(
-            f"externalId must be at most {opening.EXTERNAL_ID_MAX} characters",
-            422,
-            "validation_error",
-            "externalId",
-        )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ApiError(
-            "externalId must not contain control characters", 422, "validation_error", "externalId"
-        )
-    return value
-
-
-@bp.post("/create-payment-intent")
-def create_payment_intent():
-    """Open an order for the provider and answer with its checkout URL."""
-    body = _json_body()
-    provider = _authenticated_key(ApiScope.ORDERS_WRITE, body).provider
-    _check_fields("createPaymentIntent", body)
-    external_id = _external_id(body.get("externalId"))
-    # The amount goes as sent: whether it is read, and how, depends on the provider's mode.
-    order = opening.open_api_order(provider, external_id, body.get("amount"))
-    return jsonify(schemas.api_order(order, urls.base_url()))
-
-
-@bp.get("/orders/<order_id>")
-def get_order(order_id: str):
-    """One of the provider's orders."""
-    provider = _authenticated_key(ApiScope.ORDERS_READ).provider
-    _check_fields("getOrder")
-    order = orders.find_order(order_id)
-    if order is None or order.provider_id != provider.id:
-        raise ApiError("Order not found", 404, "not_found")
-    return jsonify(schemas.api_order(order, urls.base_url()))
-
-
-@bp.get("/orders")
-def list_orders():
-    """The provider's orders, newest first, optionally filtered by externalId or status."""
-    provider = _authenticated_key(ApiScope.ORDERS_READ).provider
-    _check_fields("listOrders")
-    query = select(Order).where(Order.provider_id == provider.id)
-    if "externalId" in request.args:
-        query = query.where(Order.external_id == _external_id(request.args["externalId"]))
-    status = request.args.get("status")
-    if status is not None:
-        if status not in {member.value for member in OrderStatus}:
-            raise ApiError(
-                f"status must be one of {', '.join(OrderStatus)}", 422, "validation_error", "status"
-            )
-        query = query.where(Order.status == OrderStatus(status))
+def page_limit() -> int:
+    """The `limit` query parameter of a list: 1 to LIST_LIMIT_MAX, 20 when not given."""
     limit_text = request.args.get("limit", "20")
     # Only ASCII digits: str.isdigit() also takes "²", which int() refuses.
     if not LIMIT_DIGITS.fullmatch(limit_text) or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
@@ -264,82 +196,4 @@ def list_orders():
             "validation_error",
             "limit",
         )
-    limit = int(limit_text)
-    after_id = request.args.get("startingAfter")
-    if after_id is not None:
-        after = orders.find_order(after_id)
-        if after is None or after.provider_id != provider.id:
-            raise ApiError(
-                "startingAfter must be one of your order ids",
-                422,
-                "validation_error",
-                "startingAfter",
-            )
-        query = query.where(
-            (Order.created_at < after.created_at)
-            | ((Order.created_at == after.created_at) & (Order.id < after.id))
-        )
-    rows = db.session.scalars(
-        query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
-    ).all()
-    base = urls.base_url()
-    return jsonify(
-        data=[schemas.api_order(order, base) for order in rows[:limit]], hasMore=len(rows) > limit
-    )
-
-
-@bp.post("/payment-links")
-def create_payment_link():
-    """Create a payment link for the provider's service; its settings and notifications apply."""
-    body = _json_body()
-    key = _authenticated_key(ApiScope.LINKS_WRITE, body)
-    _check_fields("createPaymentLink", body)
-    provider = key.provider
-    quantity = _optional(body, "quantity", int, "a whole number")
-    low = _optional(body, "minQuantity", int, "a whole number")
-    high = _optional(body, "maxQuantity", int, "a whole number")
-    redirect_url = _optional(body, "redirectUrl", str, "a string")
-    metadata = {} if body.get("metadata") is None else body["metadata"]
-    link = payment_links.create_link(
-        payment_links.LinkFields(
-            service_id=provider.service_id,
-            provider_id=provider.id,
-            title=_optional(body, "title", str, "a string") or provider.service.title,
-            description=_optional(body, "description", str, "a string") or "",
-            quantity=1 if quantity is None else quantity,
-            adjustable_quantity=low is not None or high is not None,
-            min_quantity=1 if low is None else low,
-            max_quantity=(quantity or 1) if high is None else high,
-            expires_at=payment_links.parse_expiry(body.get("expiresAt")),
-            password=_optional(body, "password", str, "a string"),
-            max_uses=_optional(body, "maxUses", int, "a whole number"),
-            metadata=payment_links.clean_metadata(metadata),
-            after_payment="redirect" if redirect_url else "message",
-            confirmation_message=_optional(body, "confirmationMessage", str, "a string") or "",
-            redirect_url=redirect_url,
-        ),
-        actor=audit.api_key(key.prefix),
-    )
-    return jsonify(_link_json(link)), 201
-
-
-@bp.get("/payment-links/<link_id>")
-def get_payment_link(link_id: str):
-    """One of the provider's payment links, with its status and completed payments."""
-    provider = _authenticated_key(ApiScope.LINKS_READ).provider
-    _check_fields("getPaymentLink")
-    link = payment_links.find_link(link_id)
-    if link is None or link.provider_id != provider.id:
-        raise ApiError("Payment link not found", 404, "not_found")
-    return jsonify(_link_json(link))
-
-
-def _link_json(link: PaymentLink) -> dict:
-    usage = payment_links.usage(link)
-    return schemas.payment_link(link, urls.base_url(), usage.completed, usage.status)
-
-
-@bp.get("/openapi.json")
-def openapi():
-    """The OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_document(urls.public_url("")))
+    return int(limit_text)

@@ -1,0 +1,276 @@
+"""The shapes of the provider API's requests and answers (OpenAPI components): the document
+in api/openapi.py refers to them, and the API refuses fields they do not declare."""
+
+from checkout import notifications, payment_links
+from checkout.models import OrderStatus, PaymentMode
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+# An order's own fields, the same in API answers and notifications (checkout.schemas.order).
+_ORDER_FIELDS = {
+    "orderId": {"type": "string", "pattern": "^ord_[0-9a-f]{24}$"},
+    "externalId": _NULLABLE_STRING,
+    "amount": {"type": "number", "description": "Major units, exact."},
+    "quantity": {"type": "integer", "minimum": 1},
+    "currency": {"type": "string", "pattern": "^[a-z]{3}$"},
+    "mode": {"type": "string", "enum": [mode.value for mode in PaymentMode]},
+    "status": {"type": "string", "enum": [status.value for status in OrderStatus]},
+    "createdAt": {"type": "string", "format": "date-time"},
+    "paidAt": _NULLABLE_TIME,
+    "paidAmount": {
+        "type": ["number", "null"],
+        "description": "What Stripe received, in paidCurrency; below amount the order is "
+        "underpaid, not paid.",
+    },
+    "paidCurrency": {
+        "type": ["string", "null"],
+        "description": "The currency Stripe received the payment in; normally currency.",
+    },
+    "refundedAmount": {
+        "type": ["number", "null"],
+        "description": "Refunded so far, in all; null until the first refund. A refund "
+        "that fails is taken back out.",
+    },
+    "fullyRefunded": {"type": "boolean", "description": "Everything paid has been refunded."},
+    "amountMismatch": {
+        "type": "boolean",
+        "description": "The amount or currency paid differs from the order's.",
+    },
+    "stripePaymentIntentId": _NULLABLE_STRING,
+    "paymentLinkId": _NULLABLE_STRING,
+    "dispute": {
+        "type": ["object", "null"],
+        "description": "The customer's dispute with their bank, while and after there is one.",
+        "required": ["id", "status", "reason", "amount", "evidenceDueBy"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "string", "description": "Stripe's dispute status."},
+            "reason": _NULLABLE_STRING,
+            "amount": {"type": ["number", "null"]},
+            "evidenceDueBy": _NULLABLE_TIME,
+        },
+    },
+    "livemode": {
+        "type": "boolean",
+        "description": "True only for an order opened with live Stripe keys; false in "
+        "sandbox mode and Stripe test mode. Refuse false in production.",
+    },
+    "stripeBuyButtonId": {"type": "string", "description": "Present in Buy Button mode only."},
+}
+_ORDER_REQUIRED = [name for name in _ORDER_FIELDS if name != "stripeBuyButtonId"]
+_NOTIFICATION_FIELDS = {
+    "providerId": _NULLABLE_STRING,
+    "providerName": _NULLABLE_STRING,
+    "serviceId": {"type": "string"},
+    "serviceName": {"type": "string"},
+    "metadata": {
+        "type": ["object", "null"],
+        "additionalProperties": {"type": "string"},
+        "description": "The payment link's metadata; null for an order opened by API.",
+    },
+    "timestamp": {"type": "string", "format": "date-time"},
+}
+
+# Request fields that cannot be combined with each other: the document says so (JSON Schema's
+# dependentSchemas) and the API refuses them together (422 conflicting_fields).
+CONFLICTING_FIELDS = {"CreatePaymentLink": {"quantity": ("minQuantity", "maxQuantity")}}
+
+
+def _exclusive(schema_name: str) -> dict:
+    return {
+        first: {"not": {"anyOf": [{"required": [second]} for second in others]}}
+        for first, others in CONFLICTING_FIELDS[schema_name].items()
+    }
+
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "code", "param"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {"type": "string", "description": "What went wrong, for people."},
+            "code": {
+                "type": "string",
+                "pattern": "^[a-z][a-z0-9_]*$",
+                "description": "What went wrong, for programs: e.g. invalid_api_key, "
+                "signature_expired, signature_reused, client_not_allowed, scope_missing, "
+                "unknown_field, conflicting_fields, validation_error, amount_invalid, "
+                "body_too_large, rate_limited.",
+            },
+            "param": {
+                "type": ["string", "null"],
+                "description": "The request field (body or query) the error is about; "
+                "null when it is about the request as a whole.",
+            },
+        },
+    },
+    "CreatePaymentIntent": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Any other field is refused (422 unknown_field).",
+        "properties": {
+            "apiKey": {
+                "type": "string",
+                "description": "Your API key; may instead be sent as `Authorization: Bearer`.",
+            },
+            "externalId": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": "Your own order id. Repeating it returns the same order.",
+            },
+            "amount": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "Cash App mode only: a multiple of the service price, "
+                "in major units (5 means $5.00). Ignored in Buy Button mode, whatever "
+                "its type.",
+            },
+        },
+    },
+    "Order": {
+        "type": "object",
+        "description": "Every field is present, null while it has no value; "
+        "stripeBuyButtonId only in Buy Button mode.",
+        "required": ["checkoutUrl", *_ORDER_REQUIRED],
+        "additionalProperties": False,
+        "properties": {"checkoutUrl": {"type": "string", "format": "uri"}, **_ORDER_FIELDS},
+    },
+    "Notification": {
+        "type": "object",
+        "description": "What Kassa POSTs to your webhook URL when one of your orders changes.",
+        "required": ["event", *_ORDER_REQUIRED, *_NOTIFICATION_FIELDS],
+        "additionalProperties": False,
+        "properties": {
+            "event": {
+                "type": "string",
+                "enum": list(notifications.ORDER_EVENTS),
+            },
+            **_ORDER_FIELDS,
+            **_NOTIFICATION_FIELDS,
+        },
+    },
+    "TestNotification": {
+        "type": "object",
+        "description": 'The admin\'s "Send test event".',
+        "required": ["event", "providerId", "providerName", "message", "timestamp"],
+        "additionalProperties": False,
+        "properties": {
+            "event": {"const": "test"},
+            "providerId": {"type": "string"},
+            "providerName": {"type": "string"},
+            "message": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
+        },
+    },
+    "CreatePaymentLink": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Any other field is refused (422 unknown_field); quantity cannot be "
+        "combined with minQuantity or maxQuantity (422 conflicting_fields).",
+        "dependentSchemas": _exclusive("CreatePaymentLink"),
+        "properties": {
+            "apiKey": {
+                "type": "string",
+                "description": "Your API key; may instead be sent as `Authorization: Bearer`.",
+            },
+            "title": {"type": "string", "maxLength": 120},
+            "description": {"type": "string", "maxLength": 2000},
+            "quantity": {"type": "integer", "minimum": 1, "description": "Fixed quantity"},
+            "minQuantity": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "With maxQuantity, customers choose the quantity",
+            },
+            "maxQuantity": {"type": "integer", "minimum": 1},
+            "expiresAt": {"type": "string", "format": "date-time"},
+            "password": {
+                "type": "string",
+                "minLength": payment_links.PASSWORD_MIN,
+                "maxLength": payment_links.PASSWORD_MAX,
+            },
+            "maxUses": {"type": "integer", "minimum": 1, "description": "Completed payments"},
+            "metadata": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": 500},
+                "maxProperties": 20,
+            },
+            "confirmationMessage": {"type": "string", "maxLength": 1000},
+            "redirectUrl": {
+                "type": "string",
+                "description": "After paying, customers go here ({orderId} is filled in)",
+            },
+        },
+    },
+    "PaymentLink": {
+        "type": "object",
+        "required": [
+            "id",
+            "url",
+            "checkoutUrl",
+            "qrCodePng",
+            "qrCodeSvg",
+            "title",
+            "description",
+            "serviceId",
+            "providerId",
+            "unitAmount",
+            "currency",
+            "adjustableQuantity",
+            "quantity",
+            "minQuantity",
+            "maxQuantity",
+            "expiresAt",
+            "maxUses",
+            "completedPayments",
+            "passwordProtected",
+            "active",
+            "status",
+            "metadata",
+            "afterPayment",
+            "confirmationMessage",
+            "redirectUrl",
+            "createdAt",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "pattern": "^plink_[0-9a-f]{24}$"},
+            "url": {"type": "string", "format": "uri"},
+            "checkoutUrl": {"type": "string", "format": "uri"},
+            "qrCodePng": {"type": "string", "format": "uri"},
+            "qrCodeSvg": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "serviceId": {"type": "string"},
+            "providerId": _NULLABLE_STRING,
+            "unitAmount": {"type": "number"},
+            "currency": {"type": "string"},
+            "adjustableQuantity": {"type": "boolean"},
+            "quantity": {"type": "integer"},
+            "minQuantity": {"type": "integer"},
+            "maxQuantity": {"type": "integer"},
+            "expiresAt": _NULLABLE_TIME,
+            "maxUses": {"type": ["integer", "null"]},
+            "completedPayments": {"type": "integer"},
+            "passwordProtected": {"type": "boolean"},
+            "active": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["active", "inactive", "expired", "used_up"]},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+            "afterPayment": {"type": "string", "enum": ["message", "redirect"]},
+            "confirmationMessage": {"type": "string"},
+            "redirectUrl": _NULLABLE_STRING,
+            "createdAt": {"type": "string", "format": "date-time"},
+        },
+    },
+    "OrderList": {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
+            "hasMore": {"type": "boolean"},
+        },
+    },
+}
