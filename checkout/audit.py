@@ -68,6 +68,7 @@ class Action(StrEnum):
     LINK_TURNED_OFF = "link.turned_off"
     LINK_TURNED_ON = "link.turned_on"
     ORDER_REFUNDED = "order.refunded"
+    ORDER_CANCELED = "order.canceled"
     UNDERPAYMENT_ACCEPTED = "order.underpayment_accepted"
     NOTIFICATION_RESENT = "notification.resent"
     FAILED_NOTIFICATIONS_RESENT = "notification.failed_resent"

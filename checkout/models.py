@@ -75,6 +75,7 @@ class ApiScope(StrEnum):
     ORDERS_READ = "orders:read"
     LINKS_WRITE = "links:write"
     LINKS_READ = "links:read"
+    REFUNDS_WRITE = "refunds:write"
 
 
 ALL_SCOPES = " ".join(scope.value for scope in ApiScope)
@@ -448,6 +449,8 @@ class Refund(db.Model):
     status: Mapped[str] = mapped_column(sa.String(24))
     # The admin form submission that asked for it: a double click is one refund.
     request_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # Stripe's reason, when the request gave one: duplicate, fraudulent, requested_by_customer.
+    reason: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

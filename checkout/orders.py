@@ -3,11 +3,11 @@
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from checkout import audit, money, notifications
@@ -19,6 +19,7 @@ from checkout.models import (
     Order,
     OrderEvent,
     OrderStatus,
+    PaymentMode,
     Refund,
     utcnow,
 )
@@ -61,6 +62,8 @@ EXPIRABLE = PAYABLE
 # A payment Stripe reports is recorded: an expired order's PaymentIntent (or Checkout
 # Session) may still be paid, and that money must not go unrecorded.
 TAKES_PAYMENT = UNPAID | {OrderStatus.EXPIRED}
+# What a provider may cancel: no payment under way or made (payments.cancel).
+CANCELABLE = PAYABLE | {OrderStatus.EXPIRED}
 # Refund statuses of Stripe's that count towards the refunded total.
 ACTIVE_REFUND = frozenset({"pending", "requires_action", "succeeded"})
 
@@ -148,8 +151,14 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         OrderStatus.CANCELED,
         OrderStatus.EXPIRED,
     },
-    # Only a payment Stripe still reports moves an expired order; a failure does not.
-    OrderStatus.EXPIRED: {OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.UNDERPAID},
+    # Only a payment Stripe still reports moves an expired order; a failure does not. Its
+    # provider may still cancel it.
+    OrderStatus.EXPIRED: {
+        OrderStatus.PROCESSING,
+        OrderStatus.PAID,
+        OrderStatus.UNDERPAID,
+        OrderStatus.CANCELED,
+    },
     # An admin accepts an underpayment (paid) or refunds it.
     OrderStatus.UNDERPAID: {OrderStatus.PAID, *_REFUND_OR_DISPUTE},
     OrderStatus.PAID: _REFUND_OR_DISPUTE,
@@ -164,7 +173,8 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         OrderStatus.REFUNDED,
         OrderStatus.DISPUTE_LOST,
     },
-    OrderStatus.CANCELED: set(),
+    # Only a canceled Buy Button order's late payment (takes_payment).
+    OrderStatus.CANCELED: {OrderStatus.PAID, OrderStatus.UNDERPAID},
     OrderStatus.DISPUTE_LOST: set(),
 }
 
@@ -273,12 +283,14 @@ def apply_outcome(
             source=source,
             event_created=event_created,
         )
-    if order.status not in TAKES_PAYMENT:
+    if not takes_payment(order):
         if order.status not in RECEIVED:
             note(order, "ignored", f"{source}: {outcome} ignored, order is {order.status}")
         return False
     if order.status is OrderStatus.EXPIRED:
         note(order, "late_payment", f"{source}: paid after the order expired")
+    elif order.status is OrderStatus.CANCELED:
+        note(order, "late_payment", f"{source}: paid after the order was canceled")
     _record_payment(order, amount_received_minor, currency_received)
     if _covers_order(order):
         target, event = OrderStatus.PAID, ProviderEvent.PAYMENT_SUCCEEDED
@@ -287,6 +299,15 @@ def apply_outcome(
     _move(order, target, event, source=source, event_created=event_created)
     settle_refunds(order, source=source)  # refunds Stripe reported before the payment
     return True
+
+
+def takes_payment(order: Order) -> bool:
+    """Whether a payment Stripe reports for the order is recorded. A canceled Buy Button
+    order's too: its customer may still pay on Stripe's page, which Kassa cannot close, and
+    that money must not go unrecorded (a Cash App order's PaymentIntent is canceled)."""
+    return order.status in TAKES_PAYMENT or (
+        order.status is OrderStatus.CANCELED and order.mode is PaymentMode.BUY_BUTTON
+    )
 
 
 def _adopt_payment_intent(order: Order, payment_intent_id: str, *, source: str) -> None:
@@ -304,7 +325,7 @@ def _adopt_payment_intent(order: Order, payment_intent_id: str, *, source: str) 
 def settle_quantity(order: Order, quantity: int, *, source: str) -> bool:
     """Set a locked, unpaid order to the quantity the customer bought on Stripe's page;
     its amount follows at the order's unit price. Returns whether it changed."""
-    if quantity == order.quantity or quantity < 1 or order.status not in TAKES_PAYMENT:
+    if quantity == order.quantity or quantity < 1 or not takes_payment(order):
         return False
     amount = order.unit_price_minor * quantity
     if amount > money.MAX_MINOR:
@@ -370,6 +391,7 @@ def record_refund(
     currency: str,
     status: str,
     request_key: str | None = None,
+    reason: str | None = None,
 ) -> Refund:
     """Store a refund as Stripe reports it; failed and canceled are final. The caller then
     settles the order's total (settle_refunds) and commits."""
@@ -381,12 +403,14 @@ def record_refund(
             amount_minor=amount_minor,
             currency=currency,
             status=status,
-            request_key=request_key,
         )
         db.session.add(row)
     elif row.status not in ("failed", "canceled"):
         row.status = status
         row.amount_minor = amount_minor
+    # Stripe's event may have recorded the refund first: it is still this request's.
+    row.request_key = row.request_key or request_key
+    row.reason = row.reason or reason
     if order is not None:
         row.order_id = order.id
         row.payment_intent_id = row.payment_intent_id or order.stripe_payment_intent_id
@@ -593,49 +617,3 @@ def expire_abandoned(older_than: timedelta) -> int:
         return _move(order, OrderStatus.EXPIRED, event, source="left unpaid")
 
     return sum(in_transaction(partial(expire, order_id)) for order_id in ids)
-
-
-# Queries for the admin pages
-
-
-def count_by_status() -> dict[OrderStatus, int]:
-    """How many orders are in each status, zeros included, in the statuses' order."""
-    counts = dict(
-        db.session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
-    )
-    return {status: counts.get(status, 0) for status in OrderStatus}
-
-
-def latest_orders(limit: int) -> list[Order]:
-    """The most recently opened orders, newest first."""
-    return list(db.session.scalars(select(Order).order_by(Order.created_at.desc()).limit(limit)))
-
-
-def select_orders(
-    status: OrderStatus | None = None,
-    provider_id: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    search: str | None = None,
-) -> Select[tuple[Order]]:
-    """Orders with a status, of a provider, opened from one UTC day to another, whose id,
-    external id or payment link id is or starts with `search`; newest first."""
-    query = select(Order)
-    if search:
-        query = query.where(
-            or_(
-                Order.id.startswith(search, autoescape=True),
-                Order.external_id.startswith(search, autoescape=True),
-                Order.payment_link_id.startswith(search, autoescape=True),
-            )
-        )
-    if status is not None:
-        query = query.where(Order.status == status)
-    if provider_id is not None:
-        query = query.where(Order.provider_id == provider_id)
-    if date_from is not None:
-        query = query.where(Order.created_at >= datetime.combine(date_from, time.min))
-    if date_to is not None:
-        # Up to the day's last microsecond: 9999-12-31 has no next day to stop before.
-        query = query.where(Order.created_at <= datetime.combine(date_to, time.max))
-    return query.order_by(Order.created_at.desc(), Order.id.desc())

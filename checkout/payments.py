@@ -15,7 +15,12 @@ from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import Order, OrderStatus, PaymentMode, Refund, Service, utcnow
 from checkout.orders import Outcome
-from checkout.stripe_gateway import CheckoutSessionView, PaymentIntentView, RefundView
+from checkout.stripe_gateway import (
+    CheckoutSessionView,
+    PaymentIntentView,
+    RefundView,
+    StripeError,
+)
 
 OUTCOME_BY_INTENT_STATUS = {
     "processing": Outcome.PROCESSING,
@@ -35,7 +40,19 @@ log = logging.getLogger(__name__)
 
 
 class RefundError(DomainError):
-    """A refund the order's state or amounts do not allow."""
+    """A refund amount the order does not allow (more than is left, part of an underpayment)."""
+
+    param = "amount"
+
+
+class RefundNotAllowed(RefundError):
+    """An order whose state allows no refund: not paid, disputed, or refunded in full."""
+
+    param = None
+
+
+class CancelRefused(DomainError):
+    """An order whose payment is under way or done, which can no longer be canceled."""
 
 
 def outcome_of(intent: PaymentIntentView) -> Outcome | None:
@@ -381,7 +398,7 @@ def _refund_amount(order: Order, amount_minor: int | None) -> int:
     refundable = orders.refundable_minor(order)
     amount = refundable if amount_minor is None else amount_minor
     if refundable <= 0:
-        raise RefundError("This order is already fully refunded")
+        raise RefundNotAllowed("This order is already fully refunded")
     if not 0 < amount <= refundable:
         left = orders.order_display(order, refundable)
         raise RefundError(
@@ -395,7 +412,7 @@ def _refund_amount(order: Order, amount_minor: int | None) -> int:
 @dataclass(frozen=True)
 class RefundRequested:
     """A refund asked for: its id, whether sandbox mode made it at once, and whether this
-    request repeated one already made (a double click)."""
+    request repeated one already made (a double click, an API request sent again)."""
 
     refund_id: str
     sandbox: bool = False
@@ -403,10 +420,15 @@ class RefundRequested:
 
 
 def refund(
-    order_id: str, amount_minor: int | None, request_key: str, *, actor: Actor
+    order_id: str,
+    amount_minor: int | None,
+    request_key: str,
+    *,
+    actor: Actor,
+    reason: str | None = None,
 ) -> RefundRequested:
     """Refund a paid order, fully or in part, once per request_key (the admin form
-    submission's token, also Stripe's idempotency key).
+    submission's token or the API request's, also Stripe's idempotency key).
 
     The refund is recorded and the order's total changes at once; Stripe's later refund
     events confirm it, or take it back out if it fails. An underpaid order is refunded in
@@ -418,9 +440,9 @@ def refund(
     order = _refundable_order(order_id)
     amount = _refund_amount(order, amount_minor)
     sandbox = stripe_gateway.is_sandbox()
-    made = _make_refund(order, amount, request_key, sandbox)
+    made = _make_refund(order, amount, request_key, sandbox, reason)
     try:
-        in_transaction(lambda: _record_refund(order.id, made, request_key, sandbox, actor))
+        in_transaction(lambda: _record_refund(order.id, made, request_key, reason, actor))
     except RefundError:
         db.session.rollback()
         raise
@@ -435,14 +457,17 @@ def _refundable_order(order_id: str) -> Order:
     order = orders.find_order(order_id)
     if order is None or order.status not in orders.REFUNDABLE:
         if order is not None and orders.is_fully_refunded(order):
-            raise RefundError("This order is already fully refunded")
+            raise RefundNotAllowed("This order is already fully refunded")
         if order is not None and order.status is OrderStatus.DISPUTED:
-            raise RefundError("Only a paid order can be refunded: this one is disputed")
-        raise RefundError("Only a paid order can be refunded")
+            raise RefundNotAllowed("Only a paid order can be refunded: this one is disputed")
+        status = f": this one is {order.status}" if order is not None else ""
+        raise RefundNotAllowed(f"Only a paid order can be refunded{status}")
     return order
 
 
-def _make_refund(order: Order, amount: int, request_key: str, sandbox: bool) -> RefundView:
+def _make_refund(
+    order: Order, amount: int, request_key: str, sandbox: bool, reason: str | None
+) -> RefundView:
     """The refund Stripe made (or, in the sandbox, one made up, named after request_key)."""
     if sandbox:
         digest = hashlib.sha256(request_key.encode()).hexdigest()[:24]
@@ -454,17 +479,18 @@ def _make_refund(order: Order, amount: int, request_key: str, sandbox: bool) -> 
             order.stripe_payment_intent_id,
         )
     if not order.stripe_payment_intent_id:
-        raise RefundError("This order has no Stripe payment to refund")
+        raise RefundNotAllowed("This order has no Stripe payment to refund")
     return stripe_gateway.create_refund(
-        order.stripe_payment_intent_id, amount, f"kassa-refund-{request_key}"
+        order.stripe_payment_intent_id, amount, f"kassa-refund-{request_key}", reason
     )
 
 
 def _record_refund(
-    order_id: str, made: RefundView, request_key: str, sandbox: bool, actor: Actor
+    order_id: str, made: RefundView, request_key: str, reason: str | None, actor: Actor
 ) -> None:
     """Record the refund on the locked order, its timeline line and its audit entry."""
     locked = orders.lock_order(order_id)
+    sandbox = made.id.startswith(SANDBOX_REFUND)
     if sandbox:
         # Checked again with the order locked: a refund made at the same moment may
         # have taken what was left. (Stripe itself refuses more than its charge.)
@@ -477,6 +503,7 @@ def _record_refund(
         currency=made.currency,
         status=made.status,
         request_key=request_key,
+        reason=reason,
     )
     orders.note(
         locked,
@@ -493,6 +520,68 @@ def _record_refund(
         amount=orders.order_display(locked, made.amount),
         status=made.status,
     )
+
+
+def refunds_of(order_id: str) -> list[Refund]:
+    """An order's refunds, oldest first, failed and canceled ones included."""
+    query = select(Refund).where(Refund.order_id == order_id)
+    return list(db.session.scalars(query.order_by(Refund.created_at, Refund.id)))
+
+
+def requested_refund(request_key: str) -> Refund | None:
+    """The refund a request_key asked for, if one was made."""
+    return db.session.scalar(select(Refund).where(Refund.request_key == request_key))
+
+
+# Cancelling
+
+
+def cancel(order_id: str, *, actor: Actor) -> Order:
+    """Cancel an order nobody is paying, and its PaymentIntent at Stripe, so that it can no
+    longer be paid; the provider hears payment_canceled. One already canceled is returned
+    as it is; one being paid or paid raises CancelRefused."""
+    order = orders.find_order(order_id)
+    if order.status is OrderStatus.CANCELED:
+        return order
+    _refuse_uncancelable(order)
+    if order.stripe_payment_intent_id and not stripe_gateway.is_sandbox():
+        _cancel_intent(order)
+
+    def work() -> Order:
+        locked = orders.lock_order(order_id)
+        if locked.status is not OrderStatus.CANCELED:
+            _refuse_uncancelable(locked)
+            orders.apply_outcome(locked, Outcome.CANCELED, source=f"canceled by {actor.label}")
+        audit.record(actor, Action.ORDER_CANCELED, "order", locked.id)
+        return locked
+
+    return in_transaction(work)
+
+
+def _refuse_uncancelable(order: Order) -> None:
+    if order.status in orders.CANCELABLE:
+        return
+    if order.status is OrderStatus.PROCESSING:
+        raise CancelRefused("A payment of this order is under way, so it cannot be canceled")
+    instead = ": refund it instead" if order.status in orders.REFUNDABLE else ""
+    raise CancelRefused(f"This order is {order.status}, so it cannot be canceled{instead}")
+
+
+def _cancel_intent(order: Order) -> None:
+    """Cancel the order's PaymentIntent; when Stripe refuses (the customer has paid, or is
+    paying), bring the order in line with it and raise CancelRefused."""
+    payment_intent_id = order.stripe_payment_intent_id
+    try:
+        stripe_gateway.cancel_payment_intent(payment_intent_id, f"kassa-cancel-{order.id}")
+    except StripeError as error:
+        if not stripe_gateway.is_refusal(error):
+            raise
+        intent = stripe_gateway.retrieve_payment_intent(payment_intent_id)
+        apply_intent(order.id, intent, source="Stripe, asked to cancel")
+        if intent.status != "canceled":
+            raise CancelRefused(
+                f"Stripe's payment of this order is {intent.status}, so it cannot be canceled"
+            ) from None
 
 
 def payment_link_problems() -> list[str]:

@@ -10,15 +10,22 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from checkout import database, money, orders
 from checkout.extensions import db
-from checkout.models import DeliveryAttempt, Notification, NotificationStatus, Order, utcnow
+from checkout.models import (
+    DeliveryAttempt,
+    Notification,
+    NotificationStatus,
+    Order,
+    OrderStatus,
+    utcnow,
+)
 
 TREND_DAYS = 30
 # The dashboard's windows: label and number of UTC days, today included.
@@ -342,3 +349,49 @@ def csv_chunks(rows: Iterator[list[str]], rows_per_chunk: int = 200) -> Iterator
             line.text, count = "", 0
     if line.text:
         yield line.text
+
+
+# Orders for the admin's pages
+
+
+def count_by_status() -> dict[OrderStatus, int]:
+    """How many orders are in each status, zeros included, in the statuses' order."""
+    counts = dict(
+        db.session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
+    )
+    return {status: counts.get(status, 0) for status in OrderStatus}
+
+
+def latest_orders(limit: int) -> list[Order]:
+    """The most recently opened orders, newest first."""
+    return list(db.session.scalars(select(Order).order_by(Order.created_at.desc()).limit(limit)))
+
+
+def select_orders(
+    status: OrderStatus | None = None,
+    provider_id: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    search: str | None = None,
+) -> Select[tuple[Order]]:
+    """Orders with a status, of a provider, opened from one UTC day to another, whose id,
+    external id or payment link id is or starts with `search`; newest first."""
+    query = select(Order)
+    if search:
+        query = query.where(
+            or_(
+                Order.id.startswith(search, autoescape=True),
+                Order.external_id.startswith(search, autoescape=True),
+                Order.payment_link_id.startswith(search, autoescape=True),
+            )
+        )
+    if status is not None:
+        query = query.where(Order.status == status)
+    if provider_id is not None:
+        query = query.where(Order.provider_id == provider_id)
+    if date_from is not None:
+        query = query.where(Order.created_at >= datetime.combine(date_from, time.min))
+    if date_to is not None:
+        # Up to the day's last microsecond: 9999-12-31 has no next day to stop before.
+        query = query.where(Order.created_at <= datetime.combine(date_to, time.max))
+    return query.order_by(Order.created_at.desc(), Order.id.desc())

@@ -18,6 +18,7 @@ from checkout.models import (
     PaymentLink,
     PaymentMode,
     Provider,
+    Refund,
     Service,
     utcnow,
 )
@@ -126,6 +127,21 @@ def test_notification(provider: Provider) -> dict:
         "providerName": provider.name,
         "message": "A test notification from Kassa. Verify its signature and answer 2xx.",
         "timestamp": jsonio.timestamp(utcnow()),
+    }
+
+
+def refund(row: Refund) -> dict:
+    """A refund of an order, in the currency it was paid in, with Stripe's status."""
+    return {
+        "id": row.id,
+        "orderId": row.order_id,
+        "amount": _amount(row.amount_minor, row.currency)
+        if money.is_supported(row.currency)
+        else None,
+        "currency": row.currency,
+        "status": row.status,
+        "reason": row.reason,
+        "createdAt": jsonio.timestamp(row.created_at),
     }
 
 

@@ -269,6 +269,12 @@ def refuses_cashapp(error: StripeError) -> bool:
     return param.startswith(("allowed_payment_method_types", "payment_method_types"))
 
 
+def is_refusal(error: StripeError) -> bool:
+    """Whether Stripe answered and refused the request itself (a 4xx other than 429)."""
+    status = error.http_status
+    return status is not None and 400 <= status < 500 and status != 429
+
+
 def is_transient(error: StripeError) -> bool:
     """Whether a Stripe error may pass by itself: no answer, rate limited (429), or 5xx."""
     status = error.http_status
@@ -329,6 +335,18 @@ def forget_cashapp_refusal() -> bool:
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     """Fetch a PaymentIntent's current state from Stripe."""
     return _view(_client().v1.payment_intents.retrieve(payment_intent_id))
+
+
+def cancel_payment_intent(payment_intent_id: str, idempotency_key: str) -> PaymentIntentView:
+    """Ask Stripe to cancel a PaymentIntent, so that it can no longer be paid.
+
+    Stripe refuses (a 400) once the payment is processing or has succeeded, and for one
+    already canceled; the caller then reads the PaymentIntent to see which.
+    """
+    intent = _client().v1.payment_intents.cancel(
+        payment_intent_id, options={"idempotency_key": idempotency_key}
+    )
+    return _view(intent)
 
 
 def retrieve_checkout_session(session_id: str) -> dict:
@@ -427,13 +445,22 @@ def _refund_view(refund) -> RefundView:
     )
 
 
+# Why a refund was made, in Stripe's words: the `reason` a refund takes.
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+
+
 def create_refund(
-    payment_intent_id: str, amount_minor: int | None, idempotency_key: str
+    payment_intent_id: str,
+    amount_minor: int | None,
+    idempotency_key: str,
+    reason: str | None = None,
 ) -> RefundView:
     """Ask Stripe to refund a PaymentIntent (all of it when amount is None)."""
     params: dict = {"payment_intent": payment_intent_id}
     if amount_minor is not None:
         params["amount"] = amount_minor
+    if reason is not None:
+        params["reason"] = reason
     refund = _client().v1.refunds.create(
         params=params, options={"idempotency_key": idempotency_key}
     )

@@ -45,6 +45,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     link_holds.HoldLimitReached: 429,
     payment_links.LinkMisconfigured: 409,
     payments.RefundError: 422,
+    payments.RefundNotAllowed: 409,
+    payments.CancelRefused: 409,
     stripe_events.AlreadyApplied: 409,
     notifications.NoWebhookUrl: 409,
     accounts.TooManyAttempts: 429,

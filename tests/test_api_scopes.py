@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.helpers import ALL_SCOPES, bearer, csrf_token, form_post, shown_once
+from tests.helpers import ALL_SCOPES, api_paid_order, bearer, csrf_token, form_post, shown_once
 
 # Every API endpoint and the scope it needs; a new endpoint fails the first test until it is
 # listed here (and given a scope in checkout/api/ (orders.py, links.py)).
@@ -16,6 +16,9 @@ ENDPOINT_SCOPES = {
     "api.list_orders": "orders:read",
     "api.create_payment_link": "links:write",
     "api.get_payment_link": "links:read",
+    "api.create_refund": "refunds:write",
+    "api.list_refunds": "orders:read",
+    "api.cancel_order": "orders:write",
 }
 PUBLIC = {"api.openapi"}
 
@@ -42,7 +45,7 @@ def issue_key(app, provider_id: str, scopes: list[str]) -> str:
 
 @pytest.fixture
 def subjects(client, make):
-    """A provider, its all-scope key, and one order and one link of it."""
+    """A provider, its all-scope key, and one order, one paid order and one link of it."""
     provider = make.provider()
     provider_id, key = provider.id, provider.api_key
     order = client.post(
@@ -51,14 +54,20 @@ def subjects(client, make):
         headers=bearer(key),
     ).get_json()
     link = client.post("/api/v1/payment-links", json={}, headers=bearer(key)).get_json()
-    return provider_id, {"order_id": order["orderId"], "link_id": link["id"]}
+    paid = api_paid_order(client, key, "X-paid", amount=50)
+    return provider_id, {"order_id": order["orderId"], "link_id": link["id"], "paid_id": paid}
 
 
 def call(client, app, endpoint: str, key: str, ids: dict, number: int):
     rule = api_rules(app)[endpoint]
-    path = rule.rule.replace("<order_id>", ids["order_id"]).replace("<link_id>", ids["link_id"])
+    order_id = ids["paid_id"] if rule.rule.endswith("/refunds") else ids["order_id"]
+    path = rule.rule.replace("<order_id>", order_id).replace("<link_id>", ids["link_id"])
     if "POST" in rule.methods:
-        if "payment-links" in path:
+        if path.endswith("/refunds"):
+            body = {"amount": 1}
+        elif path.endswith("/cancel"):
+            body = {}
+        elif "payment-links" in path:
             body = {"title": f"S-{number}"}
         else:
             body = {"externalId": f"S-{number}", "amount": 5}
@@ -87,9 +96,12 @@ def test_openapi_needs_no_key(client):
 def test_keys_get_every_scope_unless_told(client, admin_client, make):
     provider_id = make.provider().id
     page = admin_client.get(f"/admin/providers/{provider_id}").text
-    assert page.count("data-scopes>orders:write, orders:read, links:write, links:read<") == 1
+    assert (
+        page.count("data-scopes>orders:write, orders:read, links:write, links:read, refunds:write<")
+        == 1
+    )
     # The form starts with every box ticked.
-    assert len(re.findall(r'<input checked id="scopes-\d" name="scopes" type="checkbox', page)) == 4
+    assert len(re.findall(r'<input checked id="scopes-\d" name="scopes" type="checkbox', page)) == 5
 
 
 def test_admin_chooses_a_keys_scopes(client, admin_client, make):

@@ -54,11 +54,11 @@ def dashboard():
         charts=[(trend, trend_bars(trend)) for trend in report.trends],
         chart_width=CHART_WIDTH,
         chart_height=CHART_HEIGHT,
-        counts=orders.count_by_status(),
+        counts=reports.count_by_status(),
         attention=sorted(orders.NEEDS_ADMIN),
         link_totals=link_analytics.totals(),
         stripe_event_counts=stripe_events.unapplied_counts(),
-        recent=orders.latest_orders(10),
+        recent=reports.latest_orders(10),
         services=catalog.service_count(),
         providers=catalog.provider_count(),
     )

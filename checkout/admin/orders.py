@@ -20,7 +20,7 @@ ORDERS_PER_PAGE = 25
 
 
 def _filters(form: OrderFilterForm) -> dict:
-    """A valid filter form's choices, as orders.select_orders takes them."""
+    """A valid filter form's choices, as reports.select_orders takes them."""
     return {
         "status": OrderStatus(form.status.data) if form.status.data else None,
         "provider_id": form.provider.data or None,
@@ -42,7 +42,7 @@ def orders_list():
     form = _filter_form()
     valid = form.validate()
     filters = _filters(form) if valid else {}
-    page, args = one_page(orders.select_orders(**filters), ORDERS_PER_PAGE, empty=not valid)
+    page, args = one_page(reports.select_orders(**filters), ORDERS_PER_PAGE, empty=not valid)
     response = render_template("admin/orders.html", form=form, page=page, args=args)
     return (response, 200) if valid else (response, 422)
 
@@ -53,7 +53,7 @@ def orders_csv():
     form = _filter_form()
     if not form.validate():
         abort(422, description="Fix the filters on the orders page, then export again.")
-    return csv_download("orders", reports.order_rows(orders.select_orders(**_filters(form))))
+    return csv_download("orders", reports.order_rows(reports.select_orders(**_filters(form))))
 
 
 @bp.get("/orders/<order_id>")

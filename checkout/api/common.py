@@ -6,11 +6,12 @@ import re
 
 from flask import Blueprint, g, jsonify, request
 
-from checkout import api_access, credentials, jsonio, schemas, web
+from checkout import api_access, credentials, jsonio, schemas, stripe_gateway, web
 from checkout.api.openapi import request_fields
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import csrf, limiter
 from checkout.models import ApiKey, ApiScope
+from checkout.stripe_gateway import StripeError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -109,6 +110,24 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise ApiError("Request body must be a JSON object", 400, "invalid_body")
     return body
+
+
+def optional_json_body() -> dict:
+    """The JSON body of an operation that needs none: an empty body is {}, whatever its
+    Content-Type."""
+    return json_body() if request.get_data(cache=True).strip() else {}
+
+
+def stripe_failure(error: StripeError, action: str) -> ApiError:
+    """The answer when Stripe refused an action (409) or could not be reached (502)."""
+    if stripe_gateway.is_refusal(error):
+        message = getattr(error, "user_message", None) or str(error)
+        return ApiError(f"Stripe refused the {action}: {message}", 409, "stripe_refused")
+    return ApiError(
+        f"Stripe could not be reached for the {action}; nothing was changed, try again",
+        502,
+        "stripe_unavailable",
+    )
 
 
 def check_fields(operation_id: str, body: dict | None = None) -> None:

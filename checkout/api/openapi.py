@@ -41,6 +41,13 @@ _TOO_MANY = _error_response(
     "RATE_LIMIT_API reached for the key, or too many refused requests from the address "
     "(rate_limited); Retry-After says when to retry"
 )
+_ORDER_ID = {"name": "orderId", "in": "path", "required": True, "schema": {"type": "string"}}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 _UNSUPPORTED = _error_response("Content-Type is not application/json (unsupported_media_type)")
 
 
@@ -55,16 +62,16 @@ def openapi_document(server_url: str) -> dict:
             'and look up orders. Errors are JSON `{"error": "...", "code": "...", "param": '
             "...}` (Error): `error` for people, `code` for programs, `param` the field it is "
             "about or null. Each operation takes only the fields and query parameters it "
-            "lists. Each key has scopes (orders:write, orders:read, links:write, links:read); "
-            "each operation names the one it needs (x-scope). A provider may allow requests "
-            "from listed networks only, and may require signed requests. Then every request "
-            "carries, by default, `Signature: t=<unix time>,v1=<base64 HMAC-SHA256(request-"
-            'signing secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, e.g. the message '
-            "`1795430400.GET./api/v1/orders?limit=5.` for a GET: accepted within 300 seconds "
-            "of Kassa's clock, and once. A provider the admin keeps on the body-only form "
-            "sends `Signature: base64(HMAC-SHA256(secret, raw body))` (a GET signs the empty "
-            "body); such a signature can be replayed and moved to another path until the "
-            "secret changes.",
+            "lists. Each key has scopes (orders:write, orders:read, links:write, links:read, "
+            "refunds:write); each operation names the one it needs (x-scope). A provider may "
+            "allow requests from listed networks only, and may require signed requests. Then "
+            "every request carries, by default, `Signature: t=<unix time>,v1=<base64 "
+            'HMAC-SHA256(request-signing secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, '
+            "e.g. the message `1795430400.GET./api/v1/orders?limit=5.` for a GET: accepted "
+            "within 300 seconds of Kassa's clock, and once. A provider the admin keeps on the "
+            "body-only form sends `Signature: base64(HMAC-SHA256(secret, raw body))` (a GET "
+            "signs the empty body); such a signature can be replayed and moved to another path "
+            "until the secret changes.",
         },
         "servers": [{"url": server_url + "/api/v1"}],
         "security": [{"bearerAuth": []}],
@@ -171,6 +178,104 @@ def openapi_document(server_url: str) -> dict:
                         "404": _error_response("No such order among yours"),
                         "422": _UNKNOWN_QUERY,
                         "429": _TOO_MANY,
+                    },
+                }
+            },
+            "/orders/{orderId}/refunds": {
+                "post": {
+                    "operationId": "createRefund",
+                    "summary": "Refund a paid order, in full or in part",
+                    "description": "Without amount, all that is left is refunded. An "
+                    "underpaid order is refunded in full only. Send an Idempotency-Key "
+                    "header (up to 255 characters) to make retries safe: the same key for "
+                    "the same order answers the refund it made (Idempotent-Replayed: true) "
+                    "and never refunds twice. Stripe's later events confirm the refund, or "
+                    "take a failed one back out of refundedAmount.",
+                    "x-scope": "refunds:write",
+                    "parameters": [_ORDER_ID, _IDEMPOTENCY_KEY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CreateRefund"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json("Refund", "The refund, made or (replayed) made before"),
+                        "400": _error_response(
+                            "Malformed JSON, or an Idempotency-Key that is empty, longer than "
+                            "255 characters or not printable (invalid_idempotency_key)"
+                        ),
+                        "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
+                        "404": _error_response("No such order among yours"),
+                        "409": _error_response(
+                            "The order cannot be refunded: not paid, disputed, or refunded in "
+                            "full (refund_not_allowed); Stripe refused the refund "
+                            "(stripe_refused)"
+                        ),
+                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
+                        "415": _UNSUPPORTED,
+                        "422": _error_response(
+                            "amount not a number, not exact in the currency, zero, or more "
+                            "than is left to refund, or part of an underpaid order "
+                            "(validation_error, refund_error); reason not one of Stripe's; "
+                            "a field this operation does not take (unknown_field); the "
+                            "Idempotency-Key used before with another amount or reason "
+                            "(idempotency_key_reused)"
+                        ),
+                        "429": _TOO_MANY,
+                        "502": _error_response(
+                            "Stripe could not be reached; nothing changed (stripe_unavailable)"
+                        ),
+                    },
+                },
+                "get": {
+                    "operationId": "listRefunds",
+                    "summary": "An order's refunds, oldest first",
+                    "x-scope": "orders:read",
+                    "parameters": [_ORDER_ID],
+                    "responses": {
+                        "200": _json("RefundList", "The refunds, failed ones included"),
+                        "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
+                        "404": _error_response("No such order among yours"),
+                        "422": _UNKNOWN_QUERY,
+                        "429": _TOO_MANY,
+                    },
+                },
+            },
+            "/orders/{orderId}/cancel": {
+                "post": {
+                    "operationId": "cancelOrder",
+                    "summary": "Cancel an order nobody has paid or is paying",
+                    "description": "A pending, failed or expired order becomes canceled, "
+                    "its PaymentIntent is canceled with Stripe, and you get payment_canceled. "
+                    "An order already canceled is answered as it is. A Buy Button customer "
+                    "already on Stripe's page can still pay there: that payment is recorded "
+                    "(payment_succeeded), for you to refund. Takes no body (or {}).",
+                    "x-scope": "orders:write",
+                    "parameters": [_ORDER_ID],
+                    "responses": {
+                        "200": _json("Order", "The order, canceled"),
+                        "400": _error_response("Malformed JSON"),
+                        "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
+                        "404": _error_response("No such order among yours"),
+                        "409": _error_response(
+                            "A payment is under way, or the order is paid (cancel_refused); "
+                            "Stripe refused (stripe_refused)"
+                        ),
+                        "415": _UNSUPPORTED,
+                        "422": _error_response(
+                            "A field or query parameter this operation does not take "
+                            "(unknown_field)"
+                        ),
+                        "429": _TOO_MANY,
+                        "502": _error_response(
+                            "Stripe could not be reached; nothing changed (stripe_unavailable)"
+                        ),
                     },
                 }
             },

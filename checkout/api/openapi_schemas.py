@@ -3,6 +3,7 @@ in api/openapi.py refers to them, and the API refuses fields they do not declare
 
 from checkout import notifications, payment_links
 from checkout.models import OrderStatus, PaymentMode
+from checkout.stripe_gateway import REFUND_REASONS
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -129,6 +130,53 @@ SCHEMAS = {
                 "in major units (5 means $5.00). Ignored in Buy Button mode, whatever "
                 "its type.",
             },
+        },
+    },
+    "CreateRefund": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Any other field is refused (422 unknown_field).",
+        "properties": {
+            "apiKey": {
+                "type": "string",
+                "description": "Your API key; may instead be sent as `Authorization: Bearer`.",
+            },
+            "amount": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "In major units of the currency the order was paid in; "
+                "all that is left to refund when left out.",
+            },
+            "reason": {"type": "string", "enum": list(REFUND_REASONS)},
+        },
+    },
+    "Refund": {
+        "type": "object",
+        "required": ["id", "orderId", "amount", "currency", "status", "reason", "createdAt"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {
+                "type": "string",
+                "description": "Stripe's refund id (sandbox_re_… in sandbox mode).",
+            },
+            "orderId": {"type": "string"},
+            "amount": {"type": ["number", "null"], "description": "Major units, exact."},
+            "currency": {"type": "string"},
+            "status": {
+                "type": "string",
+                "description": "Stripe's: pending, requires_action, succeeded, failed or "
+                "canceled. Failed and canceled refunds give their amount back.",
+            },
+            "reason": {"type": ["string", "null"], "enum": [*REFUND_REASONS, None]},
+            "createdAt": {"type": "string", "format": "date-time"},
+        },
+    },
+    "RefundList": {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}},
+            "hasMore": {"type": "boolean", "description": "Always false: every refund is listed."},
         },
     },
     "Order": {

@@ -1,12 +1,27 @@
-"""Provider API: opening orders and reading them."""
+"""Provider API: opening orders, reading them, refunding and cancelling them."""
+
+import hashlib
+import uuid
 
 from flask import jsonify, request
 from sqlalchemy import select
 
-from checkout import opening, orders, schemas, urls
-from checkout.api.common import ApiError, authenticated_key, bp, check_fields, json_body, page_limit
+from checkout import audit, money, opening, orders, payments, schemas, stripe_gateway, urls
+from checkout.api.common import (
+    ApiError,
+    authenticated_key,
+    bp,
+    check_fields,
+    json_body,
+    optional_json_body,
+    page_limit,
+    stripe_failure,
+)
 from checkout.extensions import db
-from checkout.models import ApiScope, Order, OrderStatus
+from checkout.models import ApiScope, Order, OrderStatus, Provider
+from checkout.stripe_gateway import StripeError
+
+IDEMPOTENCY_KEY_MAX = 255
 
 
 def _external_id(value: object) -> str | None:
@@ -47,10 +62,15 @@ def get_order(order_id: str):
     """One of the provider's orders."""
     provider = authenticated_key(ApiScope.ORDERS_READ).provider
     check_fields("getOrder")
+    return jsonify(schemas.api_order(_own_order(provider, order_id), urls.base_url()))
+
+
+def _own_order(provider: Provider, order_id: str) -> Order:
+    """The provider's order with this id; another provider's is as unknown as none."""
     order = orders.find_order(order_id)
     if order is None or order.provider_id != provider.id:
         raise ApiError("Order not found", 404, "not_found")
-    return jsonify(schemas.api_order(order, urls.base_url()))
+    return order
 
 
 @bp.get("/orders")
@@ -90,3 +110,108 @@ def list_orders():
     return jsonify(
         data=[schemas.api_order(order, base) for order in rows[:limit]], hasMore=len(rows) > limit
     )
+
+
+@bp.post("/orders/<order_id>/refunds")
+def create_refund(order_id: str):
+    """Refund a paid order, in full or in part; once per Idempotency-Key."""
+    body = json_body()
+    key = authenticated_key(ApiScope.REFUNDS_WRITE, body)
+    check_fields("createRefund", body)
+    order = _own_order(key.provider, order_id)
+    amount = _refund_amount(order, body.get("amount"))
+    reason = _refund_reason(body.get("reason"))
+    request_key = _refund_request_key(key.id, order.id)
+    earlier = payments.requested_refund(request_key)
+    if earlier is None:
+        try:
+            payments.refund(
+                order.id, amount, request_key, actor=audit.api_key(key.prefix), reason=reason
+            )
+        except StripeError as error:
+            raise stripe_failure(error, "refund") from None
+        made = payments.requested_refund(request_key)
+    else:
+        made = earlier
+        if (amount is not None and amount != made.amount_minor) or reason != made.reason:
+            raise ApiError(
+                "This Idempotency-Key was sent with another amount or reason: use a new key "
+                "for another refund",
+                422,
+                "idempotency_key_reused",
+            )
+    response = jsonify(schemas.refund(made))
+    if earlier is not None:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201
+
+
+def _refund_amount(order: Order, value: object) -> int | None:
+    """The amount asked for, in minor units of the currency paid in; None: all that is left."""
+    if value is None:
+        return None
+    currency = order.paid_currency or order.currency
+    if not money.is_supported(currency):
+        raise ApiError(
+            f"This order was paid in {currency.upper()}, which Kassa cannot count in: "
+            "leave amount out to refund it in full",
+            422,
+            "validation_error",
+            "amount",
+        )
+    try:
+        return money.to_minor(value, currency)
+    except money.AmountError as error:
+        raise ApiError(f"amount: {error}", 422, "validation_error", "amount") from None
+
+
+def _refund_reason(value: object) -> str | None:
+    if value is None or value in stripe_gateway.REFUND_REASONS:
+        return value
+    raise ApiError(
+        f"reason must be one of {', '.join(stripe_gateway.REFUND_REASONS)}",
+        422,
+        "validation_error",
+        "reason",
+    )
+
+
+def _refund_request_key(api_key_id: str, order_id: str) -> str:
+    """The refund's request key: one per Idempotency-Key of this API key and order, else a
+    new one (each request without the header is a refund of its own)."""
+    sent = request.headers.get("Idempotency-Key")
+    if sent is None:
+        return f"api-{uuid.uuid4().hex}"
+    if not sent or len(sent) > IDEMPOTENCY_KEY_MAX or not sent.isprintable():
+        raise ApiError(
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters",
+            400,
+            "invalid_idempotency_key",
+        )
+    digest = hashlib.sha256(f"{api_key_id}|{order_id}|{sent}".encode()).hexdigest()
+    return f"api-{digest}"
+
+
+@bp.get("/orders/<order_id>/refunds")
+def list_refunds(order_id: str):
+    """An order's refunds, oldest first, with Stripe's status of each."""
+    provider = authenticated_key(ApiScope.ORDERS_READ).provider
+    check_fields("listRefunds")
+    order = _own_order(provider, order_id)
+    return jsonify(
+        data=[schemas.refund(row) for row in payments.refunds_of(order.id)], hasMore=False
+    )
+
+
+@bp.post("/orders/<order_id>/cancel")
+def cancel_order(order_id: str):
+    """Cancel an order nobody has paid or is paying; its provider hears payment_canceled."""
+    body = optional_json_body()
+    key = authenticated_key(ApiScope.ORDERS_WRITE, body)
+    check_fields("cancelOrder", body)
+    order = _own_order(key.provider, order_id)
+    try:
+        canceled = payments.cancel(order.id, actor=audit.api_key(key.prefix))
+    except StripeError as error:
+        raise stripe_failure(error, "cancellation") from None
+    return jsonify(schemas.api_order(canceled, urls.base_url()))

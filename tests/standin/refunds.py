@@ -38,7 +38,17 @@ def _major(minor: int, currency: str) -> str:
     return f"${minor / 100:.2f}" if currency == "usd" else f"{minor} {currency}"
 
 
-def _refund_at_most_what_is_left(self, charge=None, payment_intent=None, amount=None, **kw):
+# Stripe's refund `reason` (one of three, else 400); localstripe refuses the parameter.
+REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+
+
+def _refund_at_most_what_is_left(
+    self, charge=None, payment_intent=None, amount=None, reason=None, **kw
+):
+    if reason is not None and reason not in REASONS:
+        raise errors.UserError(
+            400, f"Invalid reason: must be one of {', '.join(REASONS)}", {"param": "reason"}
+        )
     charge_id = _charge_of(charge, payment_intent)
     if charge_id is not None:
         charge_obj = resources.Charge._api_retrieve(charge_id)
@@ -66,6 +76,7 @@ def _refund_at_most_what_is_left(self, charge=None, payment_intent=None, amount=
         if amount is None:
             amount = left
     _make_refund(self, charge=charge, payment_intent=payment_intent, amount=amount, **kw)
+    self.reason = reason
 
 
 resources.Refund.__init__ = _refund_at_most_what_is_left
