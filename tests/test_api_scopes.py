@@ -16,6 +16,8 @@ ENDPOINT_SCOPES = {
     "api.list_orders": "orders:read",
     "api.create_payment_link": "links:write",
     "api.get_payment_link": "links:read",
+    "api.list_payment_links": "links:read",
+    "api.update_payment_link": "links:write",
 }
 PUBLIC = {"api.openapi"}
 
@@ -57,6 +59,8 @@ def subjects(client, make):
 def call(client, app, endpoint: str, key: str, ids: dict, number: int):
     rule = api_rules(app)[endpoint]
     path = rule.rule.replace("<order_id>", ids["order_id"]).replace("<link_id>", ids["link_id"])
+    if "PATCH" in rule.methods:
+        return client.patch(path, json={"title": f"S-{number}"}, headers=bearer(key))
     if "POST" in rule.methods:
         if "payment-links" in path:
             body = {"title": f"S-{number}"}
