@@ -107,7 +107,11 @@ def link_id(client, api_key):
     )
 )
 def test_update_payment_link_never_errors(client, api_key, link_id, body):
-    response = client.patch(f"/api/v1/payment-links/{link_id}", json=body, headers=bearer(api_key))
+    response = client.patch(
+        f"/api/v1/payment-links/{link_id}",
+        data=json.dumps(body),  # Infinity included, as a careless encoder writes it
+        headers={**bearer(api_key), "Content-Type": "application/json"},
+    )
     assert response.status_code in {200, 400, 422}, response.data
     assert response.is_json
     if response.status_code == 422:
