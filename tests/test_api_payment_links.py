@@ -107,6 +107,36 @@ def test_listing_shows_each_links_use_so_far(client, key):
     assert sorted(row["completedPayments"] for row in listed.values()) == [0, 1, 2]
 
 
+def test_a_page_of_links_takes_as_many_queries_however_many_links_it_holds(app, client, key):
+    from checkout.extensions import db
+
+    def paid_links(count: int) -> None:
+        for _ in range(count):
+            link_id = api_create_link(client, key, maxUses=3)["id"]
+            simulate(client, order_from(pay_link(client, link_id)))
+
+    def statements_of_a_page() -> int:
+        statements = []
+
+        def count(*_):
+            statements.append(1)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = api_list_links(client, key).get_json()["data"]
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        assert {row["completedPayments"] for row in page} == {1}
+        return len(statements)
+
+    paid_links(2)
+    few = statements_of_a_page()
+    paid_links(6)
+    assert statements_of_a_page() == few
+
+
 def test_listing_filters_by_active(client, key):
     on = api_create_link(client, key, title="On")["id"]
     off = api_create_link(client, key, title="Off")["id"]
