@@ -506,7 +506,7 @@ def button_label(link: PaymentLink) -> str:
     return f"Pay {total}"
 
 
-# Queries for the admin pages
+# Queries for the API and the admin pages
 
 
 def provider_links(
