@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from checkout import audit, money, orders, throttle, urls
 from checkout.audit import Action, Actor
@@ -57,6 +58,8 @@ AUDITED = (
     "confirmation_message",
     "redirect_url",
 )
+# A change's entry leaves out `active`: turning a link on or off has entries of its own.
+AUDITED_CHANGES = tuple(name for name in AUDITED if name != "active")
 
 
 class LinkUnavailable(DomainError):
@@ -291,21 +294,30 @@ def _assign(link: PaymentLink, checked: _CheckedFields) -> str | None:
 
 
 def _apply(link: PaymentLink, fields: LinkFields, actor: Actor) -> PaymentLink:
-    """Check the settings, write them and their audit entry, and commit."""
+    """Check the settings, write them and their audit entries, and commit."""
     checked = _check(fields)
-    before = audit.snapshot(link, AUDITED) if link.id else {}
+    created = not link.id
+    before = {} if created else audit.snapshot(link, AUDITED_CHANGES)
+    turned = not created and link.active != checked.active
     password_change = _assign(link, checked)
     audit.record_save(
         actor,
-        Action.LINK_CHANGED if before else Action.LINK_CREATED,
+        Action.LINK_CREATED if created else Action.LINK_CHANGED,
         "link",
         link,
         before,
-        AUDITED,
+        AUDITED if created else AUDITED_CHANGES,
         **({"password": password_change} if password_change else {}),
     )
+    if turned:
+        _record_turn(link, actor)
     db.session.commit()
     return link
+
+
+def _record_turn(link: PaymentLink, actor: Actor) -> None:
+    action = Action.LINK_TURNED_ON if link.active else Action.LINK_TURNED_OFF
+    audit.record(actor, action, "link", link.id)
 
 
 def create_link(fields: LinkFields, *, actor: Actor) -> PaymentLink:
@@ -316,7 +328,11 @@ def create_link(fields: LinkFields, *, actor: Actor) -> PaymentLink:
 
 
 def update_link(link: PaymentLink, fields: LinkFields, *, actor: Actor) -> PaymentLink:
-    """Change a link; orders already opened keep their amounts."""
+    """Change a link; orders already opened keep their amounts. A new expiry must be in the
+    future (an expired link keeps its own while other settings change)."""
+    expiry = fields.expires_at
+    if expiry is not None and expiry != link.expires_at and expiry <= utcnow():
+        raise ValidationError("expires_at", "The expiry must be in the future")
     return _apply(link, fields, actor)
 
 
@@ -351,9 +367,7 @@ def set_active(link: PaymentLink, active: bool, *, actor: Actor) -> None:
     """Turn a link on or off."""
     if link.active != active:
         link.active = active
-        audit.record(
-            actor, Action.LINK_TURNED_ON if active else Action.LINK_TURNED_OFF, "link", link.id
-        )
+        _record_turn(link, actor)
     db.session.commit()
 
 
@@ -373,14 +387,31 @@ def completed_uses(link_id: str) -> int:
     return _orders_of(link_id, orders.COMPLETED)
 
 
-def unavailability(link: PaymentLink, now: datetime | None = None) -> LinkUnavailable | None:
-    """Why the link cannot be paid now, or None when it can."""
+def completed_uses_of(link_ids: list[str]) -> dict[str, int]:
+    """Payments completed through each of these links, in one query."""
+    counts = dict.fromkeys(link_ids, 0)
+    rows = db.session.execute(
+        select(Order.payment_link_id, func.count())
+        .where(Order.payment_link_id.in_(link_ids), Order.status.in_(orders.COMPLETED))
+        .group_by(Order.payment_link_id)
+    )
+    counts.update({link_id: count for link_id, count in rows})
+    return counts
+
+
+def unavailability(
+    link: PaymentLink, now: datetime | None = None, completed: int | None = None
+) -> LinkUnavailable | None:
+    """Why the link cannot be paid now, or None when it can; `completed`, its completed
+    uses when the caller has counted them."""
     now = now or utcnow()
     if not link.active or not link.service.active:
         return LinkClosed("This payment link has been turned off by the seller.", "inactive")
     if link.expires_at is not None and now >= link.expires_at:
         return LinkClosed("This payment link has expired.", "expired")
-    if link.max_uses is not None and completed_uses(link.id) >= link.max_uses:
+    if completed is None and link.max_uses is not None:
+        completed = completed_uses(link.id)
+    if link.max_uses is not None and completed >= link.max_uses:
         return LinkClosed("This payment link has reached its number of payments.", "used_up")
     return None
 
@@ -451,10 +482,13 @@ class Usage:
     status: str
 
 
-def usage(link: PaymentLink) -> Usage:
-    """How far the link has been used, and whether it still takes payments."""
-    problem = unavailability(link)
-    return Usage(completed_uses(link.id), problem.reason if problem else "active")
+def usage(link: PaymentLink, completed: int | None = None) -> Usage:
+    """How far the link has been used, and whether it still takes payments; `completed`,
+    its completed uses when the caller has counted them (completed_uses_of)."""
+    if completed is None:
+        completed = completed_uses(link.id)
+    problem = unavailability(link, completed=completed)
+    return Usage(completed, problem.reason if problem else "active")
 
 
 def button_label(link: PaymentLink) -> str:
@@ -472,7 +506,25 @@ def button_label(link: PaymentLink) -> str:
     return f"Pay {total}"
 
 
-# Queries for the admin pages
+# Queries for the API and the admin pages
+
+
+def provider_links(
+    provider_id: str, *, active: bool | None, after: PaymentLink | None, limit: int
+) -> list[PaymentLink]:
+    """Up to `limit` of the provider's links, newest first, those after `after` (a link of
+    the same list), only those turned on or off when `active` says so."""
+    query = select(PaymentLink).where(PaymentLink.provider_id == provider_id)
+    if active is not None:
+        query = query.where(PaymentLink.active == active)
+    if after is not None:
+        query = query.where(
+            (PaymentLink.created_at < after.created_at)
+            | ((PaymentLink.created_at == after.created_at) & (PaymentLink.id < after.id))
+        )
+    query = query.options(selectinload(PaymentLink.service))
+    order = (PaymentLink.created_at.desc(), PaymentLink.id.desc())
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))
 
 
 def all_links() -> list[PaymentLink]:

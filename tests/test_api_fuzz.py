@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,3 +70,49 @@ def test_pages_never_error(client, order_id, query):
         headers={"Authorization": "Bearer " + "".join(query.splitlines())},
     )
     assert response.status_code in {400, 401, 422}
+
+
+# What a provider might send to change a link: sensible values, edge values and junk.
+LINK_CHANGES = {
+    "title": st.sampled_from(["Summer sale", "", " ", "x" * 121]),
+    "description": st.sampled_from(["", "Front row", "x" * 2001]),
+    "active": st.sampled_from([True, False, "false", 0]),
+    "expiresAt": st.sampled_from(
+        ["2099-01-01T00:00:00Z", "2001-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00", "", "soon"]
+    ),
+    "maxUses": st.sampled_from([1, 0, 10**30, -1]),
+    "password": st.sampled_from(["open sesame", "short", "x" * 201]),
+    "metadata": st.sampled_from(
+        [{}, {"a": "b"}, {" ": "x"}, {"a[b]": "c"}, {str(n): "v" for n in range(21)}]
+    ),
+    "confirmationMessage": st.sampled_from(["Thanks", "x" * 1001]),
+    "redirectUrl": st.sampled_from(
+        ["https://shop.example/{orderId}", "ftp://x", "", "javascript:1"]
+    ),
+    "quantity": st.just(2),
+}
+
+
+@pytest.fixture
+def link_id(client, api_key):
+    """A payment link of the api_key's provider."""
+    response = client.post("/api/v1/payment-links", json={}, headers=bearer(api_key))
+    return response.get_json()["id"]
+
+
+@fuzz(150)
+@given(
+    body=st.fixed_dictionaries(
+        {}, optional={name: values | json_values for name, values in LINK_CHANGES.items()}
+    )
+)
+def test_update_payment_link_never_errors(client, api_key, link_id, body):
+    response = client.patch(
+        f"/api/v1/payment-links/{link_id}",
+        data=json.dumps(body),  # Infinity included, as a careless encoder writes it
+        headers={**bearer(api_key), "Content-Type": "application/json"},
+    )
+    assert response.status_code in {200, 400, 422}, response.data
+    assert response.is_json
+    if response.status_code == 422:
+        assert response.get_json()["param"] in body

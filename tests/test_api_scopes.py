@@ -19,6 +19,8 @@ ENDPOINT_SCOPES = {
     "api.create_refund": "refunds:write",
     "api.list_refunds": "orders:read",
     "api.cancel_order": "orders:write",
+    "api.list_payment_links": "links:read",
+    "api.update_payment_link": "links:write",
 }
 PUBLIC = {"api.openapi"}
 
@@ -62,6 +64,8 @@ def call(client, app, endpoint: str, key: str, ids: dict, number: int):
     rule = api_rules(app)[endpoint]
     order_id = ids["paid_id"] if rule.rule.endswith("/refunds") else ids["order_id"]
     path = rule.rule.replace("<order_id>", order_id).replace("<link_id>", ids["link_id"])
+    if "PATCH" in rule.methods:
+        return client.patch(path, json={"title": f"S-{number}"}, headers=bearer(key))
     if "POST" in rule.methods:
         if path.endswith("/refunds"):
             body = {"amount": 1}

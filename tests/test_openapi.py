@@ -201,3 +201,35 @@ def test_payment_links_have_exactly_the_documented_fields(client, api_key, spec)
     assert bad.get_json()["error"] == (
         "expiresAt: Give an ISO 8601 date and time, e.g. 2026-12-31T23:59:00Z"
     )
+
+
+def test_link_listing_and_changes_match_the_document(client, make, api_key, spec):
+    headers = bearer(api_key)
+    link_id = client.post("/api/v1/payment-links", json={}, headers=headers).get_json()["id"]
+    client.post("/api/v1/payment-links", json={"maxUses": 2}, headers=headers)
+    listing = "/payment-links"
+    page = client.get("/api/v1/payment-links?limit=1", headers=headers)
+    check(spec, listing, "get", page)
+    assert page.get_json()["hasMore"] is True
+    assert set(page.get_json()["data"][0]) == _field_names(spec, "PaymentLink")
+    for query in ("?active=no", "?limit=0", "?startingAfter=plink_nope", "?x=1", ""):
+        check(spec, listing, "get", client.get(f"/api/v1/payment-links{query}", headers=headers))
+    check(spec, listing, "get", client.get("/api/v1/payment-links"))
+
+    one = "/payment-links/{linkId}"
+    path = f"/api/v1/payment-links/{link_id}"
+    changed = client.patch(path, json={"title": "New", "expiresAt": None}, headers=headers)
+    check(spec, one, "patch", changed)
+    assert changed.get_json()["title"] == "New"
+    other_key = make.provider(make.service(title="Other", slug="other"), name="Other").api_key
+    refused = [
+        client.patch(path, json={"maxUses": "2"}, headers=headers),
+        client.patch(path, json={"colour": "red"}, headers=headers),
+        client.patch(path, json={}, headers=bearer(other_key)),
+        client.patch(path, data="{", content_type="application/json", headers=headers),
+        client.patch(path, data="title=x", headers=headers),
+        client.patch(path, json={}),
+    ]
+    for response in refused:
+        check(spec, one, "patch", response)
+    assert [response.status_code for response in refused] == [422, 422, 404, 400, 415, 401]

@@ -49,6 +49,17 @@ _IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 _UNSUPPORTED = _error_response("Content-Type is not application/json (unsupported_media_type)")
+_MALFORMED = _error_response(
+    "Malformed JSON or not an object, nested deeper than 64 levels, or a string holding NUL or "
+    "a lone surrogate"
+)
+_TOO_LARGE = _error_response("Body larger than 64 KiB (body_too_large)")
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+}
+_LINK_ID = {"name": "linkId", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def openapi_document(server_url: str) -> dict:
@@ -59,7 +70,8 @@ def openapi_document(server_url: str) -> dict:
             "title": "Kassa provider API",
             "version": "1",
             "description": "Open payments, redirect customers to the hosted checkout, "
-            'and look up orders. Errors are JSON `{"error": "...", "code": "...", "param": '
+            "look up orders, and create, list and change payment links. Errors are JSON "
+            '`{"error": "...", "code": "...", "param": '
             "...}` (Error): `error` for people, `code` for programs, `param` the field it is "
             "about or null. Each operation takes only the fields and query parameters it "
             "lists. Each key has scopes (orders:write, orders:read, links:write, links:read, "
@@ -145,7 +157,7 @@ def openapi_document(server_url: str) -> dict:
                             "externalId already used with another amount, "
                             "or the service is not available"
                         ),
-                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
+                        "413": _TOO_LARGE,
                         "415": _UNSUPPORTED,
                         "422": _error_response(
                             "externalId of the wrong type or length (validation_error); a "
@@ -294,11 +306,7 @@ def openapi_document(server_url: str) -> dict:
                                 "enum": [status.value for status in OrderStatus],
                             },
                         },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                        },
+                        _LIMIT,
                         {
                             "name": "startingAfter",
                             "in": "query",
@@ -330,32 +338,49 @@ def openapi_document(server_url: str) -> dict:
                     },
                     "responses": {
                         "201": _json("PaymentLink", "The new link"),
-                        "400": _error_response(
-                            "Malformed JSON, nested deeper than 64 levels, or a string holding "
-                            "NUL or a lone surrogate"
-                        ),
+                        "400": _MALFORMED,
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
-                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
+                        "413": _TOO_LARGE,
                         "415": _UNSUPPORTED,
                         "422": _UNPROCESSABLE,
                         "429": _TOO_MANY,
                     },
-                }
+                },
+                "get": {
+                    "operationId": "listPaymentLinks",
+                    "summary": "Your payment links, newest first",
+                    "x-scope": "links:read",
+                    "parameters": [
+                        {
+                            "name": "active",
+                            "in": "query",
+                            "description": "Only the links turned on (true) or off (false)",
+                            "schema": {"type": "string", "enum": ["true", "false"]},
+                        },
+                        _LIMIT,
+                        {
+                            "name": "startingAfter",
+                            "in": "query",
+                            "description": "A link id from the previous page",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("PaymentLinkList", "A page of links"),
+                        "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
+                        "422": _UNPROCESSABLE,
+                        "429": _TOO_MANY,
+                    },
+                },
             },
             "/payment-links/{linkId}": {
                 "get": {
                     "operationId": "getPaymentLink",
                     "summary": "One of your payment links",
                     "x-scope": "links:read",
-                    "parameters": [
-                        {
-                            "name": "linkId",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
+                    "parameters": [_LINK_ID],
                     "responses": {
                         "200": _json("PaymentLink", "The link"),
                         "401": _UNAUTHORIZED,
@@ -364,7 +389,32 @@ def openapi_document(server_url: str) -> dict:
                         "422": _UNKNOWN_QUERY,
                         "429": _TOO_MANY,
                     },
-                }
+                },
+                "patch": {
+                    "operationId": "updatePaymentLink",
+                    "summary": "Change some of a payment link's settings (the rest keep theirs)",
+                    "x-scope": "links:write",
+                    "parameters": [_LINK_ID],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/UpdatePaymentLink"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("PaymentLink", "The link as it is now"),
+                        "400": _MALFORMED,
+                        "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
+                        "404": _error_response("No such link among yours"),
+                        "413": _TOO_LARGE,
+                        "415": _UNSUPPORTED,
+                        "422": _UNPROCESSABLE,
+                        "429": _TOO_MANY,
+                    },
+                },
             },
             "/openapi.json": {
                 "get": {

@@ -253,6 +253,50 @@ SCHEMAS = {
             },
         },
     },
+    "UpdatePaymentLink": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Only the fields sent change; any other field is refused (422 "
+        "unknown_field). Validated as the admin's form: a new expiresAt must be in the "
+        "future. An empty object changes nothing.",
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 120},
+            "description": {"type": "string", "maxLength": 2000},
+            "active": {"type": "boolean", "description": "false turns the link off"},
+            "expiresAt": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "null: never expires",
+            },
+            "maxUses": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "Completed payments; null: unlimited",
+            },
+            "password": {
+                "type": ["string", "null"],
+                "minLength": payment_links.PASSWORD_MIN,
+                "maxLength": payment_links.PASSWORD_MAX,
+                "description": "A new password (never shown back); null removes it",
+            },
+            "metadata": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": 500},
+                "maxProperties": 20,
+                "description": "Replaces the link's metadata as a whole",
+            },
+            "confirmationMessage": {
+                "type": "string",
+                "maxLength": 1000,
+                "description": "Without a redirectUrl, customers see this after paying",
+            },
+            "redirectUrl": {
+                "type": ["string", "null"],
+                "description": "After paying, customers go here ({orderId} is filled in); "
+                "null: they see the confirmation message",
+            },
+        },
+    },
     "PaymentLink": {
         "type": "object",
         "required": [
@@ -311,6 +355,14 @@ SCHEMAS = {
             "confirmationMessage": {"type": "string"},
             "redirectUrl": _NULLABLE_STRING,
             "createdAt": {"type": "string", "format": "date-time"},
+        },
+    },
+    "PaymentLinkList": {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/PaymentLink"}},
+            "hasMore": {"type": "boolean"},
         },
     },
     "OrderList": {
