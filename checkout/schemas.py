@@ -13,6 +13,7 @@ from decimal import Decimal
 from checkout import branding, jsonio, money, urls
 from checkout.models import (
     ApiKey,
+    Notification,
     Order,
     OrderStatus,
     PaymentLink,
@@ -142,6 +143,18 @@ def refund(row: Refund) -> dict:
         "status": row.status,
         "reason": row.reason,
         "createdAt": jsonio.timestamp(row.created_at),
+    }
+
+
+def feed_event(row: Notification) -> dict:
+    """A notification as the events feed lists it: its webhook-id, type, time and the body
+    that was (or is being) delivered."""
+    return {
+        "id": row.id,
+        "type": row.event,
+        "orderId": row.order_id,
+        "createdAt": jsonio.timestamp(row.created_at),
+        "data": jsonio.loads(row.payload),
     }
 
 

@@ -19,6 +19,7 @@ ENDPOINT_SCOPES = {
     "api.create_refund": "refunds:write",
     "api.list_refunds": "orders:read",
     "api.cancel_order": "orders:write",
+    "api.list_events": "orders:read",
     "api.list_payment_links": "links:read",
     "api.update_payment_link": "links:write",
 }

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from checkout import notifications
 from checkout.api.openapi_schemas import CONFLICTING_FIELDS, SCHEMAS
 from checkout.models import OrderStatus
 
@@ -316,6 +317,39 @@ def openapi_document(server_url: str) -> dict:
                     ],
                     "responses": {
                         "200": _json("OrderList", "A page of orders"),
+                        "401": _UNAUTHORIZED,
+                        "403": _FORBIDDEN,
+                        "422": _UNPROCESSABLE,
+                        "429": _TOO_MANY,
+                    },
+                }
+            },
+            "/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "summary": "Every notification Kassa wrote for you, newest first",
+                    "description": "The last 30 days of notifications, whether or not they "
+                    "were delivered: id is the webhook-id they carry, data the body sent. "
+                    "After an outage, page back from the newest until you meet an id you "
+                    "already handled.",
+                    "x-scope": "orders:read",
+                    "parameters": [
+                        {
+                            "name": "type",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": list(notifications.EVENTS)},
+                        },
+                        {"name": "orderId", "in": "query", "schema": {"type": "string"}},
+                        _LIMIT,
+                        {
+                            "name": "startingAfter",
+                            "in": "query",
+                            "description": "An event id from the previous page",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("EventList", "A page of events"),
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "422": _UNPROCESSABLE,

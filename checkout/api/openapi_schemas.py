@@ -365,6 +365,31 @@ SCHEMAS = {
             "hasMore": {"type": "boolean"},
         },
     },
+    "Event": {
+        "type": "object",
+        "required": ["id", "type", "orderId", "createdAt", "data"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "description": "The webhook-id of its notification."},
+            "type": {"type": "string", "enum": list(notifications.EVENTS)},
+            "orderId": _NULLABLE_STRING,
+            "createdAt": {"type": "string", "format": "date-time"},
+            "data": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Notification"},
+                    {"$ref": "#/components/schemas/TestNotification"},
+                ]
+            },
+        },
+    },
+    "EventList": {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+            "hasMore": {"type": "boolean"},
+        },
+    },
     "OrderList": {
         "type": "object",
         "required": ["data", "hasMore"],
