@@ -112,6 +112,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.multiprocess
+@pytest.mark.once
 def test_the_command_line_examples_run_as_written(empty_database, tmp_path):
     """The README's command block, as a person pastes it into a shell on a new instance."""
     section = _section("Admin and command line")

@@ -140,6 +140,7 @@ PARTIAL = [
 ]
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 @pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
 @pytest.mark.parametrize(("keys", "missing"), PARTIAL)
@@ -150,6 +151,7 @@ def test_entry_points_refuse_one_stripe_key_alone(entry_point, keys, missing):
     assert "Traceback" not in finished.stderr
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 @pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
 @pytest.mark.parametrize(
@@ -170,6 +172,7 @@ def test_entry_points_refuse_delivery_settings_that_break_the_lease(entry_point,
     assert "Traceback" not in finished.stderr
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 def test_live_keys_over_http_are_refused_by_the_web():
     env = {**LIVE, "PUBLIC_BASE_URL": "http://pay.example.com"}
@@ -178,6 +181,7 @@ def test_live_keys_over_http_are_refused_by_the_web():
     assert "not an https URL" in finished.stderr
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 def test_test_keys_without_webhook_secret_or_https_start_with_warnings():
     finished = run([sys.executable, "-m", "flask", "--app", "app", "routes"], TEST_KEYS)
@@ -266,6 +270,7 @@ def procfile_web(tmp_path):
         log.close()
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 def test_the_procfile_web_listens_only_on_loopback_in_sandbox_mode(procfile_web):
     port, _ = procfile_web()
@@ -273,6 +278,7 @@ def test_the_procfile_web_listens_only_on_loopback_in_sandbox_mode(procfile_web)
     assert not answers("127.0.0.2", port)  # another local address: not every interface
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 def test_bind_chooses_where_the_procfile_web_listens(procfile_web):
     port, _ = procfile_web(BIND="127.0.0.2")
@@ -280,6 +286,7 @@ def test_bind_chooses_where_the_procfile_web_listens(procfile_web):
     assert not answers("127.0.0.1", port)
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 def test_with_stripe_keys_it_listens_everywhere_and_warns_of_trusted_proxies(procfile_web):
     port, log = procfile_web(**TEST_KEYS, TRUSTED_PROXIES="1")
@@ -288,6 +295,7 @@ def test_with_stripe_keys_it_listens_everywhere_and_warns_of_trusted_proxies(pro
     assert "Set BIND to an address only your proxy reaches" in log()
 
 
+@pytest.mark.once
 @pytest.mark.multiprocess
 def test_every_interface_chosen_on_purpose_is_not_warned_of(procfile_web):
     port, log = procfile_web(**TEST_KEYS, TRUSTED_PROXIES="1", BIND="0.0.0.0")  # noqa: S104

@@ -12,7 +12,9 @@ from playwright.sync_api import Browser, Page
 
 from tests.browser.page_states import STATES, build_world, page_templates, sign_in, visit
 
-pytestmark = pytest.mark.browser
+# What a page says to assistive technology and how it fits a screen does not depend on the
+# database or the queue: checked once, in the embedded-defaults pass.
+pytestmark = [pytest.mark.browser, pytest.mark.once]
 
 AXE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
 PHONE = {"width": 390, "height": 844}

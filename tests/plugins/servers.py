@@ -36,9 +36,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+# In the pass on PostgreSQL + Redis (DATABASE_URL or REDIS_URL set), tests marked `once`
+# are skipped: they prove what the database and queue do not change, and the
+# embedded-defaults pass has run them.
+ONCE_SKIPPED = pytest.mark.skip(reason="once: runs in the pass on the embedded defaults")
+
+
 def pytest_collection_modifyitems(items):
     """Mark tests by the fixtures they use: processes are multiprocess, Playwright is browser."""
+    backends_chosen = bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
     for item in items:
+        if backends_chosen and item.get_closest_marker("once"):
+            item.add_marker(ONCE_SKIPPED)
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & PROCESS_FIXTURES:
             item.add_marker(pytest.mark.multiprocess)
