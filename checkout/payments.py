@@ -572,7 +572,7 @@ def _cancel_intent(order: Order) -> None:
     paying), bring the order in line with it and raise CancelRefused."""
     payment_intent_id = order.stripe_payment_intent_id
     try:
-        stripe_gateway.cancel_payment_intent(payment_intent_id, f"kassa-cancel-{order.id}")
+        stripe_gateway.cancel_payment_intent(payment_intent_id)
     except StripeError as error:
         if not stripe_gateway.is_refusal(error):
             raise

@@ -337,16 +337,15 @@ def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     return _view(_client().v1.payment_intents.retrieve(payment_intent_id))
 
 
-def cancel_payment_intent(payment_intent_id: str, idempotency_key: str) -> PaymentIntentView:
+def cancel_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     """Ask Stripe to cancel a PaymentIntent, so that it can no longer be paid.
 
     Stripe refuses (a 400) once the payment is processing or has succeeded, and for one
-    already canceled; the caller then reads the PaymentIntent to see which.
+    already canceled; the caller then reads the PaymentIntent to see which. No idempotency
+    key of Kassa's own: cancelling twice is harmless, and a key would replay a refusal for
+    24 hours after a processing payment failed and the order became cancelable again.
     """
-    intent = _client().v1.payment_intents.cancel(
-        payment_intent_id, options={"idempotency_key": idempotency_key}
-    )
-    return _view(intent)
+    return _view(_client().v1.payment_intents.cancel(payment_intent_id))
 
 
 def retrieve_checkout_session(session_id: str) -> dict:
