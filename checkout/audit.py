@@ -57,6 +57,9 @@ class Action(StrEnum):
     REQUEST_SECRET_GENERATED = "provider.request_secret_generated"  # noqa: S105
     WEBHOOK_SECRET_ROTATED = "provider.webhook_secret_rotated"  # noqa: S105
     ENDPOINT_ENABLED = "provider.endpoint_enabled"
+    ENDPOINT_CREATED = "provider.endpoint_created"
+    ENDPOINT_CHANGED = "provider.endpoint_changed"
+    ENDPOINT_DELETED = "provider.endpoint_deleted"
     BRANDING_CHANGED = "provider.branding_changed"
     TEST_EVENT_SENT = "provider.test_event_sent"
     KEY_ISSUED = "api_key.issued"

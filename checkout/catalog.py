@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import audit, money, urls
+from checkout import audit, money, urls, webhook_endpoints
 from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -164,7 +164,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     provider.name = name
     provider.slug = slug
     provider.service = service
-    provider.webhook_url = webhook_url
+    webhook_endpoints.set_primary_url(provider, webhook_url)
     provider.success_url = success_url
     provider.cancel_url = cancel_url
     provider.use_stripe_checkout = bool(fields.use_stripe_checkout)

@@ -351,6 +351,10 @@ def load(environ: dict | None = None) -> dict:
         # The whole of one delivery attempt, whatever the endpoint does (outbound.post).
         "NOTIFICATION_TIMEOUT_SECONDS": _seconds(env, "NOTIFICATION_TIMEOUT_SECONDS", 10.0),
         "NOTIFICATION_LEASE_SECONDS": _whole_number(env, "NOTIFICATION_LEASE_SECONDS", 60),
+        # After a rotation, the previous secret signs beside the new one this long.
+        "WEBHOOK_SECRET_OVERLAP_SECONDS": _whole_number(
+            env, "WEBHOOK_SECRET_OVERLAP_SECONDS", 86400
+        ),
         "STRIPE_EVENT_THREADS": stripe_event_threads(env),
         "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),

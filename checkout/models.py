@@ -13,6 +13,15 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkout import money
+from checkout.enums import (
+    ALL_SCOPES,
+    ActorKind,
+    ApiScope,
+    NotificationStatus,
+    OrderStatus,
+    PaymentMode,
+    SignatureFormat,
+)
 from checkout.extensions import db
 
 
@@ -39,66 +48,6 @@ def _enum(enum_class: type[StrEnum]) -> sa.Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
-
-
-class OrderStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    PAID = "paid"
-    # Stripe received less than the order costs (or another currency); an admin decides.
-    UNDERPAID = "underpaid"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-    DISPUTED = "disputed"
-    DISPUTE_LOST = "dispute_lost"
-    # Left unpaid for ORDER_EXPIRY_SECONDS; a payment Stripe still reports is recorded.
-    EXPIRED = "expired"
-
-
-class PaymentMode(StrEnum):
-    CASHAPP = "cashapp"
-    BUY_BUTTON = "stripe_buy_button"
-
-
-class NotificationStatus(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-class ApiScope(StrEnum):
-    """What an API key may do; a key has one or more."""
-
-    ORDERS_WRITE = "orders:write"
-    ORDERS_READ = "orders:read"
-    LINKS_WRITE = "links:write"
-    LINKS_READ = "links:read"
-    REFUNDS_WRITE = "refunds:write"
-
-
-ALL_SCOPES = " ".join(scope.value for scope in ApiScope)
-
-
-class SignatureFormat(StrEnum):
-    """What a provider's signed requests sign (checkout.api_access)."""
-
-    # t=<unix time>,v1=<HMAC of "t.METHOD.path?query.body">: bound to its request, 5 minutes
-    # long, used once.
-    TIMESTAMPED = "timestamped"
-    # The inbound-transaction guide's HMAC of the body alone, for providers that chose it:
-    # replayable, and the same for every GET.
-    BODY = "body"
-
-
-class ActorKind(StrEnum):
-    """Who made a change the audit log records."""
-
-    ADMIN = "admin"
-    API_KEY = "api-key"
-    CLI = "cli"
-    SYSTEM = "system"
 
 
 class Admin(UserMixin, db.Model):
@@ -156,14 +105,8 @@ class Provider(db.Model):
     service_id: Mapped[str] = mapped_column(sa.ForeignKey("services.id"))
     active: Mapped[bool] = mapped_column(default=True)
     use_stripe_checkout: Mapped[bool] = mapped_column(default=False)
-    webhook_url: Mapped[str | None] = mapped_column(sa.String(2048))
     success_url: Mapped[str | None] = mapped_column(sa.String(2048))
     cancel_url: Mapped[str | None] = mapped_column(sa.String(2048))
-    webhook_secret: Mapped[str] = mapped_column(sa.String(80), default=new_webhook_secret)
-    # Kept valid beside the new one for a day after a rotation, so receivers can switch over.
-    previous_webhook_secret: Mapped[str | None] = mapped_column(sa.String(80))
-    webhook_secret_rotated_at: Mapped[datetime | None]
-    webhook_disabled_at: Mapped[datetime | None]
     # Networks (CIDRs, one a line) API requests with this provider's keys may come from;
     # empty: anywhere.
     ip_allowlist: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
@@ -193,10 +136,24 @@ class Provider(db.Model):
     api_keys: Mapped[list["ApiKey"]] = relationship(
         back_populates="provider", order_by="ApiKey.created_at"
     )
+    endpoints: Mapped[list["WebhookEndpoint"]] = relationship(
+        back_populates="provider",
+        order_by=lambda: (WebhookEndpoint.created_at, WebhookEndpoint.id),
+    )
 
     @property
     def mode(self) -> PaymentMode:
         return PaymentMode.BUY_BUTTON if self.use_stripe_checkout else PaymentMode.CASHAPP
+
+    @property
+    def primary_endpoint(self) -> "WebhookEndpoint | None":
+        """The provider's first webhook endpoint: the one its settings call its webhook URL."""
+        return self.endpoints[0] if self.endpoints else None
+
+    @property
+    def webhook_url(self) -> str | None:
+        primary = self.primary_endpoint
+        return primary.url if primary else None
 
     @property
     def active_keys(self) -> list["ApiKey"]:
@@ -509,14 +466,54 @@ class StripeEvent(db.Model):
     applied_at: Mapped[datetime | None]
 
 
+class WebhookEndpoint(db.Model):
+    """Where a provider's notifications go: a URL, the events it takes, its signing secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=lambda: new_id("we"))
+    provider_id: Mapped[str] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    description: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
+    # The provider event types it receives, space-separated; "*": every one.
+    events: Mapped[str] = mapped_column(sa.Text, default="*", server_default="*")
+    # Turned off by the provider: nothing is written for it until it is turned on.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    secret: Mapped[str] = mapped_column(sa.String(80), default=new_webhook_secret)
+    # Kept signing beside the new one after a rotation, so receivers can switch over.
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(80))
+    secret_rotated_at: Mapped[datetime | None]
+    # It answered 410 Gone: deliveries fail at once until it is enabled again.
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    provider: Mapped[Provider] = relationship(back_populates="endpoints")
+
+    @property
+    def event_types(self) -> list[str]:
+        return self.events.split()
+
+    def takes(self, event: str) -> bool:
+        """Whether a notification of this event type is written for the endpoint."""
+        return self.events == "*" or event in self.event_types
+
+
 class Notification(db.Model):
-    """An outbox row: one signed message to a provider, delivered at least once."""
+    """An outbox row: one signed message to one of a provider's endpoints, delivered at least
+    once. One order change to several endpoints is one message: the same `message_id` (the
+    webhook-id), which is also the id of its first row."""
 
     __tablename__ = "notifications"
     __table_args__ = (sa.Index("ix_notifications_due", "status", "next_attempt_at"),)
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("msg"))
     provider_id: Mapped[str] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    # None once its endpoint was deleted: a resend goes to the provider's first endpoint.
+    endpoint_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("webhook_endpoints.id"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(sa.String(40), index=True)
     order_id: Mapped[str | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     event: Mapped[str] = mapped_column(sa.String(40))
     payload: Mapped[str] = mapped_column(sa.Text)
@@ -533,6 +530,7 @@ class Notification(db.Model):
     delivered_at: Mapped[datetime | None]
 
     provider: Mapped[Provider] = relationship()
+    endpoint: Mapped[WebhookEndpoint | None] = relationship()
     order: Mapped[Order | None] = relationship()
     attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
         back_populates="notification", order_by="DeliveryAttempt.id"

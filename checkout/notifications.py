@@ -26,9 +26,8 @@ from checkout.models import (
     Notification,
     NotificationStatus,
     Order,
-    Provider,
+    WebhookEndpoint,
     new_id,
-    new_webhook_secret,
     utcnow,
 )
 
@@ -54,19 +53,28 @@ class ProviderEvent(StrEnum):
 # Every event about an order, and every event at all (for filters and the API document).
 ORDER_EVENTS = tuple(event.value for event in ProviderEvent if event is not ProviderEvent.TEST)
 EVENTS = (*ORDER_EVENTS, ProviderEvent.TEST.value)
-ROTATION_OVERLAP = timedelta(hours=24)
 
 
 # Writing: in the same transaction as the change they report.
 
 
-def _add(provider: Provider, event_name: str, payload: dict, order: Order | None) -> Notification:
+def _add(
+    endpoint: WebhookEndpoint,
+    event_name: str,
+    payload: str,
+    order: Order | None,
+    message_id: str | None = None,
+) -> Notification:
+    """One endpoint's copy of a message; the first copy's id is the message's id."""
+    notification_id = new_id("msg")
     notification = Notification(
-        id=new_id("msg"),
-        provider=provider,
+        id=notification_id,
+        message_id=message_id or notification_id,
+        provider_id=endpoint.provider_id,
+        endpoint=endpoint,
         order=order,
         event=event_name,
-        payload=jsonio.dumps(payload),
+        payload=payload,
     )
     db.session.add(notification)
     _deliver_after_commit(notification)
@@ -77,24 +85,37 @@ def _deliver_after_commit(notification: Notification) -> None:
     database.after_commit("deliver_notification", notification.id)
 
 
-def record_for_order(order: Order, event: ProviderEvent) -> Notification | None:
-    """Queue a notification of an order's change to its provider; the caller commits."""
-    if order.provider is None or not order.provider.webhook_url:
-        return None
-    return _add(order.provider, event.value, schemas.order_notification(order, event.value), order)
+def record_for_order(order: Order, event: ProviderEvent) -> list[Notification]:
+    """Queue a notification of an order's change to each of its provider's endpoints that is
+    on and takes the event: one message, one copy per endpoint; the caller commits."""
+    if order.provider is None:
+        return []
+    endpoints = [e for e in order.provider.endpoints if e.active and e.takes(event.value)]
+    if not endpoints:
+        return []
+    body = jsonio.dumps(schemas.order_notification(order, event.value))
+    first = _add(endpoints[0], event.value, body, order)
+    rest = [_add(endpoint, event.value, body, order, first.id) for endpoint in endpoints[1:]]
+    return [first, *rest]
 
 
 class NoWebhookUrl(DomainError):
     """The provider has nowhere to send notifications to."""
 
 
-def send_test(provider: Provider, *, actor: Actor) -> Notification:
-    """Queue a test event to the provider's endpoint."""
-    if not provider.webhook_url:
+def send_test(endpoint: WebhookEndpoint | None, *, actor: Actor) -> Notification:
+    """Queue a test event to one of a provider's endpoints (None: it has none)."""
+    if endpoint is None:
         raise NoWebhookUrl("Set a webhook URL first.")
-    notification = _add(provider, ProviderEvent.TEST, schemas.test_notification(provider), None)
+    body = jsonio.dumps(schemas.test_notification(endpoint.provider))
+    notification = _add(endpoint, ProviderEvent.TEST, body, None)
     audit.record(
-        actor, Action.TEST_EVENT_SENT, "provider", provider.id, notification=notification.id
+        actor,
+        Action.TEST_EVENT_SENT,
+        "provider",
+        endpoint.provider_id,
+        notification=notification.id,
+        endpoint=endpoint.id,
     )
     db.session.commit()
     return notification
@@ -110,36 +131,21 @@ def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def secrets_in_use(provider: Provider) -> list[str]:
-    """The secrets a notification is signed with: the current one, and the previous one for
-    a day after rotation."""
-    secrets = [provider.webhook_secret]
-    rotated = provider.webhook_secret_rotated_at
-    if provider.previous_webhook_secret and rotated and utcnow() - rotated < ROTATION_OVERLAP:
-        secrets.append(provider.previous_webhook_secret)
+def secrets_in_use(endpoint) -> list[str]:
+    """The secrets an endpoint's notifications are signed with: its current one, and after
+    a rotation the previous one too, for WEBHOOK_SECRET_OVERLAP_SECONDS."""
+    secrets = [endpoint.secret]
+    rotated = endpoint.secret_rotated_at
+    overlap = timedelta(seconds=current_app.config["WEBHOOK_SECRET_OVERLAP_SECONDS"])
+    if endpoint.previous_secret and rotated and utcnow() - rotated < overlap:
+        secrets.append(endpoint.previous_secret)
     return secrets
 
 
-def signature_header(provider: Provider, message_id: str, timestamp: int, body: str) -> str:
+def signature_header(endpoint, message_id: str, timestamp: int, body: str) -> str:
     """One signature per secret in use, space-separated (Standard Webhooks)."""
-    signed = secrets_in_use(provider)
+    signed = secrets_in_use(endpoint)
     return " ".join(sign(secret, message_id, timestamp, body) for secret in signed)
-
-
-def rotate_secret(provider: Provider, *, actor: Actor) -> None:
-    """Give the provider a new signing secret; the old one keeps signing for a day."""
-    provider.previous_webhook_secret = provider.webhook_secret
-    provider.webhook_secret = new_webhook_secret()
-    provider.webhook_secret_rotated_at = utcnow()
-    audit.record(actor, Action.WEBHOOK_SECRET_ROTATED, "provider", provider.id)
-    db.session.commit()
-
-
-def enable_endpoint(provider: Provider, *, actor: Actor) -> None:
-    """Deliver to the provider again after its endpoint answered 410 Gone."""
-    provider.webhook_disabled_at = None
-    audit.record(actor, Action.ENDPOINT_ENABLED, "provider", provider.id)
-    db.session.commit()
 
 
 # Delivering: at least once, with a stable webhook-id.
@@ -212,18 +218,20 @@ _COUNT_UNRECORDED = (
 _TO_DELIVER = (
     select(
         Notification.payload,
+        Notification.message_id,
         Notification.attempts,
         Notification.schedule_start,
         Notification.next_attempt_at,
         Notification.delivered_at,
-        Provider.id.label("provider_id"),
-        Provider.webhook_url,
-        Provider.webhook_secret,
-        Provider.previous_webhook_secret,
-        Provider.webhook_secret_rotated_at,
-        Provider.webhook_disabled_at,
+        Notification.endpoint_id,
+        WebhookEndpoint.url,
+        WebhookEndpoint.active,
+        WebhookEndpoint.secret,
+        WebhookEndpoint.previous_secret,
+        WebhookEndpoint.secret_rotated_at,
+        WebhookEndpoint.disabled_at,
     )
-    .join(Provider, Provider.id == Notification.provider_id)
+    .outerjoin(WebhookEndpoint, WebhookEndpoint.id == Notification.endpoint_id)
     .where(Notification.id == bindparam("notification_id"))
 )
 
@@ -272,7 +280,7 @@ def _claim(notification_id: str) -> _Claim | None:
         {
             "notification_id": notification_id,
             "attempted_at": now,
-            "url": row.webhook_url or "",
+            "url": row.url or "",
             "request_body": row.payload,
             "response_status": None,
             "response_body": None,
@@ -326,13 +334,10 @@ def deliver(notification_id: str) -> Attempted | None:
     if claim is None:
         return None
     row = claim.row
-    url = row.webhook_url or ""
+    url = row.url or ""
     status = body_kept = latency = None
-    if row.webhook_disabled_at is not None:
-        error = "Endpoint disabled after it answered 410 Gone; re-enable it on the provider page"
-    elif not url:
-        error = "The provider has no webhook URL"
-    else:
+    error = _undeliverable(row)
+    if error is None:
         # Checked again at delivery: a host can resolve elsewhere since the URL was saved.
         try:
             target, error = urls.webhook_target("webhook_url", url), None
@@ -346,9 +351,9 @@ def deliver(notification_id: str) -> Attempted | None:
             "Content-Type": "application/json",
             "User-Agent": "Kassa-Webhooks/1",
             "X-Kassa-Webhook": "payment-notification",
-            "webhook-id": notification_id,
+            "webhook-id": row.message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(row, notification_id, timestamp, row.payload),
+            "webhook-signature": signature_header(row, row.message_id, timestamp, row.payload),
         }
         status, body_kept, latency, error = _post(target, headers, row.payload)
         if error is None and not 200 <= status < 300:
@@ -372,13 +377,29 @@ def deliver(notification_id: str) -> Attempted | None:
     )
     if status == 410:
         connection.execute(
-            update(Provider)
-            .where(Provider.id == row.provider_id)
-            .values(webhook_disabled_at=utcnow())
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == row.endpoint_id)
+            .values(disabled_at=utcnow())
         )
     db.session.commit()
     pending = settled["status"] is NotificationStatus.PENDING
     return Attempted(settled["status"], settled["next_attempt_at"] if pending else None)
+
+
+def _undeliverable(row) -> str | None:
+    """Why nothing is sent to the notification's endpoint now, if anything."""
+    if row.endpoint_id is None:
+        return "Its webhook endpoint was deleted; a resend goes to the provider's first endpoint"
+    if row.disabled_at is not None:
+        return "Endpoint disabled after it answered 410 Gone; re-enable it on the provider page"
+    if not row.active:
+        return "Endpoint turned off by the provider"
+    return None
+
+
+def _gives_up(row) -> bool:
+    """Whether the endpoint can take nothing for now, so retrying is pointless."""
+    return row.endpoint_id is None or row.disabled_at is not None or not row.active
 
 
 def _settle(row, status: int | None, error: str | None) -> dict:
@@ -401,7 +422,7 @@ def _settle(row, status: int | None, error: str | None) -> dict:
         }
     delays = retry_delays()
     in_schedule = attempts - row.schedule_start
-    if in_schedule > len(delays) or row.webhook_disabled_at is not None:
+    if in_schedule > len(delays) or _gives_up(row):
         return settled | {"status": NotificationStatus.FAILED}
     delay = delays[in_schedule - 1] * random.uniform(0.9, 1.1)
     return settled | {
@@ -448,6 +469,19 @@ def _resend_one(notification_id: str, settled: tuple[NotificationStatus, ...]) -
     """
     now = utcnow()
     connection = db.session.connection()
+    # One whose endpoint was deleted goes to the provider's first endpoint now.
+    first_endpoint = (
+        select(WebhookEndpoint.id)
+        .where(WebhookEndpoint.provider_id == Notification.provider_id)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    connection.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.endpoint_id.is_(None))
+        .values(endpoint_id=first_endpoint)
+    )
     brought_forward = connection.execute(
         update(Notification)
         .where(
@@ -501,13 +535,22 @@ def resend(notification: Notification, *, actor: Actor) -> Resent:
     return outcome
 
 
-def resend_failed_since(moment: datetime, provider_id: str | None = None, *, actor: Actor) -> int:
-    """Resend every failed notification created at or after a moment; returns how many."""
+def resend_failed_since(
+    moment: datetime,
+    provider_id: str | None = None,
+    *,
+    actor: Actor,
+    endpoint_id: str | None = None,
+) -> int:
+    """Resend every failed notification created at or after a moment (of a provider, to
+    one of its endpoints); returns how many. One being sent is left alone."""
     query = select(Notification.id).where(
         Notification.status == NotificationStatus.FAILED, Notification.created_at >= moment
     )
     if provider_id:
         query = query.where(Notification.provider_id == provider_id)
+    if endpoint_id:
+        query = query.where(Notification.endpoint_id == endpoint_id)
     candidates = db.session.scalars(query).all()
     # A row another resend took meanwhile is pending now, and is left to it.
     count = sum(
@@ -521,42 +564,28 @@ def resend_failed_since(moment: datetime, provider_id: str | None = None, *, act
         provider_id or "*",
         since=moment,
         count=count,
+        **({"endpoint": endpoint_id} if endpoint_id else {}),
     )
     db.session.commit()
     return count
 
 
-# The events feed: what a provider's backend polls to catch up on missed deliveries.
-
-FEED_WINDOW = timedelta(days=30)
+# An endpoint's deliveries, for the API
 
 
-def find_for_provider(provider_id: str, notification_id: object) -> Notification | None:
-    """The provider's notification with this id (its webhook-id), or None."""
+def find_delivery(endpoint_id: str, notification_id: object) -> Notification | None:
+    """One of the endpoint's notifications, or None."""
     if not isinstance(notification_id, str) or not notification_id.startswith("msg_"):
         return None
     found = db.session.get(Notification, notification_id)
-    return found if found is not None and found.provider_id == provider_id else None
+    return found if found is not None and found.endpoint_id == endpoint_id else None
 
 
-def feed(
-    provider_id: str,
-    limit: int,
-    *,
-    after: Notification | None = None,
-    event_name: str | None = None,
-    order_id: str | None = None,
+def deliveries(
+    endpoint_id: str, limit: int, *, after: Notification | None = None
 ) -> list[Notification]:
-    """Up to `limit` of the provider's notifications of the last FEED_WINDOW, newest first,
-    older than `after` when given; of one event type, about one order."""
-    query = select(Notification).where(
-        Notification.provider_id == provider_id,
-        Notification.created_at >= utcnow() - FEED_WINDOW,
-    )
-    if event_name is not None:
-        query = query.where(Notification.event == event_name)
-    if order_id is not None:
-        query = query.where(Notification.order_id == order_id)
+    """Up to `limit` of the endpoint's notifications, newest first, older than `after`."""
+    query = select(Notification).where(Notification.endpoint_id == endpoint_id)
     if after is not None:
         query = query.where(
             (Notification.created_at < after.created_at)

@@ -14,6 +14,7 @@ from checkout import branding, jsonio, money, urls
 from checkout.models import (
     ApiKey,
     Notification,
+    NotificationStatus,
     Order,
     OrderStatus,
     PaymentLink,
@@ -21,6 +22,7 @@ from checkout.models import (
     Provider,
     Refund,
     Service,
+    WebhookEndpoint,
     utcnow,
 )
 
@@ -158,6 +160,40 @@ def feed_event(row: Notification) -> dict:
     }
 
 
+def webhook_endpoint(row: WebhookEndpoint, secret: str | None = None) -> dict:
+    """A webhook endpoint; its secret only in the answer that made it (creation, rotation)."""
+    shown = {
+        "id": row.id,
+        "url": row.url,
+        "description": row.description,
+        "events": ["*"] if row.events == "*" else row.event_types,
+        "active": row.active,
+        "disabledAt": jsonio.timestamp(row.disabled_at),
+        "secretRotatedAt": jsonio.timestamp(row.secret_rotated_at),
+        "createdAt": jsonio.timestamp(row.created_at),
+    }
+    return shown if secret is None else {**shown, "secret": secret}
+
+
+def delivery(row: Notification) -> dict:
+    """One endpoint's notification: where it stands, its last answer and its next try."""
+    last = row.attempt_log[-1] if row.attempt_log else None
+    pending = row.status is NotificationStatus.PENDING
+    return {
+        "id": row.id,
+        "webhookId": row.message_id,
+        "type": row.event,
+        "orderId": row.order_id,
+        "status": row.status.value,
+        "attempts": row.attempts,
+        "lastResponseStatus": last.response_status if last else None,
+        "lastError": row.last_error,
+        "nextAttemptAt": jsonio.timestamp(row.next_attempt_at) if pending else None,
+        "createdAt": jsonio.timestamp(row.created_at),
+        "deliveredAt": jsonio.timestamp(row.delivered_at),
+    }
+
+
 def payment_link(link: PaymentLink, base_url: str, completed: int, status: str) -> dict:
     """A payment link for the API and the CLI, with its use so far (payment_links.usage)."""
     url = urls.link_url(link.id, base_url)
@@ -243,7 +279,7 @@ def provider_details(row: Provider) -> dict:
     notification signing secret (a secret: shown only by this command)."""
     return {
         **provider(row),
-        "webhookSecret": row.webhook_secret,
+        "webhookSecret": row.primary_endpoint.secret if row.primary_endpoint else None,
         "apiKeys": [api_key(key) for key in row.active_keys],
     }
 

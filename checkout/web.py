@@ -26,6 +26,7 @@ from checkout import (
     stripe_gateway,
     throttle,
     urls,
+    webhook_endpoints,
 )
 from checkout.errors import DomainError, ValidationError
 from checkout.models import Provider
@@ -49,6 +50,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     payments.CancelRefused: 409,
     stripe_events.AlreadyApplied: 409,
     notifications.NoWebhookUrl: 409,
+    webhook_endpoints.EndpointLimitReached: 409,
     accounts.TooManyAttempts: 429,
     api_access.ClientNotAllowed: 403,
     api_access.SignatureInvalid: 401,

@@ -188,11 +188,12 @@ def runner(app):
 @dataclass(frozen=True)
 class MadeProvider:
     """A provider the factory made: its id, its API key (None when made without one) and
-    the secret its notifications are signed with."""
+    the secret its notifications are signed with (its webhook URL's endpoint's; None
+    without a webhook URL)."""
 
     id: str
     api_key: str | None
-    webhook_secret: str
+    webhook_secret: str | None
 
 
 class Factory:
@@ -226,7 +227,8 @@ class Factory:
             plaintext = (
                 credentials.issue_key(provider, "default", actor=audit.SYSTEM)[1] if key else None
             )
-            return MadeProvider(provider.id, plaintext, provider.webhook_secret)
+            primary = provider.primary_endpoint
+            return MadeProvider(provider.id, plaintext, primary.secret if primary else None)
 
     def admin(self, email="admin@example.com", password="correct horse battery"):
         from checkout import accounts

@@ -11,7 +11,15 @@ import time
 import sqlalchemy as sa
 
 # Every API key scope, as the admin's key form posts them.
-ALL_SCOPES = ["orders:write", "orders:read", "links:write", "links:read", "refunds:write"]
+ALL_SCOPES = [
+    "orders:write",
+    "orders:read",
+    "links:write",
+    "links:read",
+    "refunds:write",
+    "webhooks:write",
+    "webhooks:read",
+]
 
 # A provider webhook URL where nothing listens: notifications are queued and never arrive.
 UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"

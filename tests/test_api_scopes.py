@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from tests.helpers import ALL_SCOPES, api_paid_order, bearer, csrf_token, form_post, shown_once
+from tests.helpers import (
+    ALL_SCOPES,
+    UNREACHABLE_HOOK,
+    api_paid_order,
+    bearer,
+    csrf_token,
+    form_post,
+    shown_once,
+)
 
 # Every API endpoint and the scope it needs; a new endpoint fails the first test until it is
 # listed here (and given a scope in checkout/api/ (orders.py, links.py)).
@@ -20,6 +28,15 @@ ENDPOINT_SCOPES = {
     "api.list_refunds": "orders:read",
     "api.cancel_order": "orders:write",
     "api.list_events": "orders:read",
+    "api.list_webhook_endpoints": "webhooks:read",
+    "api.create_webhook_endpoint": "webhooks:write",
+    "api.get_webhook_endpoint": "webhooks:read",
+    "api.update_webhook_endpoint": "webhooks:write",
+    "api.delete_webhook_endpoint": "webhooks:write",
+    "api.rotate_webhook_secret": "webhooks:write",
+    "api.list_deliveries": "webhooks:read",
+    "api.send_test_event": "webhooks:write",
+    "api.recover_deliveries": "webhooks:write",
     "api.list_payment_links": "links:read",
     "api.update_payment_link": "links:write",
 }
@@ -58,17 +75,35 @@ def subjects(client, make):
     ).get_json()
     link = client.post("/api/v1/payment-links", json={}, headers=bearer(key)).get_json()
     paid = api_paid_order(client, key, "X-paid", amount=50)
-    return provider_id, {"order_id": order["orderId"], "link_id": link["id"], "paid_id": paid}
+    endpoint = client.post(
+        "/api/v1/webhook-endpoints", json={"url": UNREACHABLE_HOOK}, headers=bearer(key)
+    ).get_json()
+    return provider_id, {
+        "order_id": order["orderId"],
+        "link_id": link["id"],
+        "paid_id": paid,
+        "endpoint_id": endpoint["id"],
+    }
 
 
 def call(client, app, endpoint: str, key: str, ids: dict, number: int):
     rule = api_rules(app)[endpoint]
     order_id = ids["paid_id"] if rule.rule.endswith("/refunds") else ids["order_id"]
     path = rule.rule.replace("<order_id>", order_id).replace("<link_id>", ids["link_id"])
+    path = path.replace("<endpoint_id>", ids["endpoint_id"])
+    if "DELETE" in rule.methods:
+        return client.delete(path, headers=bearer(key))
     if "PATCH" in rule.methods:
-        return client.patch(path, json={"title": f"S-{number}"}, headers=bearer(key))
+        field = "description" if "webhook-endpoints" in path else "title"
+        return client.patch(path, json={field: f"S-{number}"}, headers=bearer(key))
     if "POST" in rule.methods:
-        if path.endswith("/refunds"):
+        if path.endswith("/webhook-endpoints"):
+            body = {"url": f"{UNREACHABLE_HOOK}/{number}"}
+        elif path.endswith("/recover"):
+            body = {"since": "2026-01-01T00:00:00Z"}
+        elif path.endswith(("/test", "/rotate-secret")):
+            body = {}
+        elif path.endswith("/refunds"):
             body = {"amount": 1}
         elif path.endswith("/cancel"):
             body = {}
@@ -91,7 +126,7 @@ def test_a_key_without_the_scope_gets_403_naming_it(app, client, subjects, endpo
 
     only = issue_key(app, provider_id, [scope])
     allowed = call(client, app, endpoint, only, ids, 2)
-    assert allowed.status_code in (200, 201), allowed.get_json()
+    assert allowed.status_code in (200, 201, 202), allowed.get_json()
 
 
 def test_openapi_needs_no_key(client):
@@ -101,12 +136,10 @@ def test_openapi_needs_no_key(client):
 def test_keys_get_every_scope_unless_told(client, admin_client, make):
     provider_id = make.provider().id
     page = admin_client.get(f"/admin/providers/{provider_id}").text
-    assert (
-        page.count("data-scopes>orders:write, orders:read, links:write, links:read, refunds:write<")
-        == 1
-    )
+    every = "orders:write, orders:read, links:write, links:read, refunds:write, webhooks:write"
+    assert page.count(f"data-scopes>{every}, webhooks:read<") == 1
     # The form starts with every box ticked.
-    assert len(re.findall(r'<input checked id="scopes-\d" name="scopes" type="checkbox', page)) == 5
+    assert len(re.findall(r'<input checked id="scopes-\d" name="scopes" type="checkbox', page)) == 7
 
 
 def test_admin_chooses_a_keys_scopes(client, admin_client, make):
@@ -216,6 +249,7 @@ def test_the_api_document_names_each_operations_scope(app, client):
         rule = api_rules(app)[endpoint]
         path = rule.rule.removeprefix("/api/v1")
         path = path.replace("<order_id>", "{orderId}").replace("<link_id>", "{linkId}")
+        path = path.replace("<endpoint_id>", "{endpointId}")
         method = next(iter(rule.methods - {"HEAD", "OPTIONS"})).lower()
         operation = spec["paths"][path][method]
         assert operation["x-scope"] == scope, endpoint

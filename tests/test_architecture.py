@@ -103,6 +103,7 @@ LEAVES = {
     "checkout.config",
     "checkout.extensions",
     "checkout.errors",
+    "checkout.enums",
     "checkout.money",
     "checkout.jsonio",
     "checkout.queue",

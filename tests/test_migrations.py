@@ -72,7 +72,7 @@ def test_existing_providers_get_signing_secrets(empty_database):
                     ),
                     {"id": provider_id, "t": now},
                 )
-        flask_db(empty_database, "upgrade")
+        flask_db(empty_database, "upgrade", "0002_notifications")
         with engine.connect() as connection:
             secrets = connection.execute(sa.text("SELECT webhook_secret FROM providers")).scalars()
             secrets = list(secrets)
@@ -80,6 +80,47 @@ def test_existing_providers_get_signing_secrets(empty_database):
         assert all(secret.startswith("whsec_") for secret in secrets)
     finally:
         engine.dispose()
+
+
+def test_a_webhook_url_and_its_secret_become_the_first_endpoint(empty_database):
+    """0020: the provider's webhook URL, secret (the previous one too, mid-rotation) and 410
+    state move to its first endpoint; its notifications belong to it and keep their ids as
+    webhook-ids, so nothing is lost or signed differently."""
+    flask_db(empty_database, "upgrade", "0017_refund_reasons")
+    engine = sa.create_engine(database_url({"DATABASE_URL": empty_database}))
+    try:
+        with engine.begin() as connection:
+            written = seed_every_table(connection)
+            connection.execute(
+                sa.text("UPDATE providers SET webhook_url = NULL WHERE id = :id"),
+                {"id": written["providers"][1]["id"]},
+            )
+        flask_db(empty_database, "upgrade")
+        with engine.connect() as connection:
+            endpoints = connection.execute(
+                sa.text(
+                    "SELECT provider_id, url, secret, previous_secret, events, active "
+                    "FROM webhook_endpoints"
+                )
+            ).all()
+            messages = connection.execute(
+                sa.text("SELECT id, message_id, endpoint_id, provider_id FROM notifications")
+            ).all()
+    finally:
+        engine.dispose()
+    kept = written["providers"][0]
+    assert [tuple(row) for row in endpoints] == [
+        (
+            kept["id"],
+            kept["webhook_url"],
+            kept["webhook_secret"],
+            kept["previous_webhook_secret"],
+            "*",
+            True,
+        )
+    ]
+    assert all(row.message_id == row.id for row in messages)
+    assert all(row.endpoint_id is not None for row in messages if row.provider_id == kept["id"])
 
 
 def test_providers_given_a_request_secret_keep_body_signatures(empty_database):
@@ -218,6 +259,8 @@ def read_back(connection, written: dict[str, list[dict]]) -> dict[str, list[dict
         for row in rows:
             match = table.select().where(*(table.c[k] == row[k] for k in key))
             current = connection.execute(match).mappings().one_or_none()
+            if current is not None:
+                current = {**current, **_moved_values(connection, schema, name, row)}
             found[name].append(
                 None
                 if current is None
@@ -228,6 +271,33 @@ def read_back(connection, written: dict[str, list[dict]]) -> dict[str, list[dict
 
 # Columns a migration renamed: (table, old name) → new name.
 RENAMED = {("stripe_events", "processed_at"): "received_at"}  # 0004
+# Columns a migration moved to a row of another table: (table, column) → (table, column),
+# the row found by its `provider_id` (0020: a provider's webhook URL and secret became its
+# first webhook endpoint).
+MOVED = {
+    ("providers", "webhook_url"): ("webhook_endpoints", "url"),
+    ("providers", "webhook_secret"): ("webhook_endpoints", "secret"),
+    ("providers", "previous_webhook_secret"): ("webhook_endpoints", "previous_secret"),
+    ("providers", "webhook_secret_rotated_at"): ("webhook_endpoints", "secret_rotated_at"),
+    ("providers", "webhook_disabled_at"): ("webhook_endpoints", "disabled_at"),
+}
+
+
+def _moved_values(connection, schema, name: str, row: dict) -> dict:
+    """The values of a row's moved columns, read where they are now."""
+    values = {}
+    for (table, column), (target, target_column) in MOVED.items():
+        if table != name or column not in row or target not in schema.tables:
+            continue
+        holder = schema.tables[target]
+        values[column] = connection.execute(
+            sa.select(holder.c[target_column])
+            .where(holder.c.provider_id == row["id"])
+            .order_by(holder.c.created_at)
+            .limit(1)
+        ).scalar_one_or_none()
+    return values
+
 
 # Values a migration sets on purpose in rows that already exist.
 CHANGED_BY_UPGRADE = {

@@ -214,7 +214,7 @@ class TestSweep:
         with app.app_context():
             provider = db.session.get(Provider, provider_id)
             for _ in range(count):
-                notifications.send_test(provider, actor=audit.SYSTEM)
+                notifications.send_test(provider.primary_endpoint, actor=audit.SYSTEM)
             huey.flush()  # the queue lost every task
         result = runner.invoke(args=["sweep-outbox", "--json"])
         assert json.loads(result.output) == {"stripeEvents": 0, "notifications": count}

@@ -3,7 +3,14 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from checkout import api_access, branding, catalog, credentials, notifications
+from checkout import (
+    api_access,
+    branding,
+    catalog,
+    credentials,
+    notifications,
+    webhook_endpoints,
+)
 from checkout.admin.common import (
     actor,
     attach_error,
@@ -106,6 +113,7 @@ def _provider_page(
         max_keys=credentials.MAX_ACTIVE_KEYS,
         deliveries=notifications.latest_for_provider(row.id, 10),
         provider_logo=branding.logo_path(row),
+        overlap_hours=int(webhook_endpoints.overlap().total_seconds() // 3600),
     ), status
 
 
@@ -258,7 +266,7 @@ def send_test_event(provider_id: str):
     """Queue a signed test notification to the provider's webhook URL."""
     row = _provider_for_action(provider_id)
     try:
-        notification = notifications.send_test(row, actor=actor())
+        notification = notifications.send_test(row.primary_endpoint, actor=actor())
     except notifications.NoWebhookUrl as error:
         flash(error.message, "error")
         return redirect(url_for("admin.provider", provider_id=row.id))
@@ -278,7 +286,10 @@ def rotate_secret(provider_id: str):
             "Rotate secret",
             _back_to_provider(row.id),
         )
-    notifications.rotate_secret(row, actor=actor())
+    if row.primary_endpoint is None:
+        flash("Set a webhook URL first: the secret belongs to its endpoint.", "error")
+        return redirect(url_for("admin.provider", provider_id=row.id))
+    webhook_endpoints.rotate_secret(row.primary_endpoint, actor=actor())
     flash("New signing secret. The previous one keeps signing for 24 hours.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
 
@@ -287,7 +298,8 @@ def rotate_secret(provider_id: str):
 def enable_endpoint(provider_id: str):
     """Deliver again to an endpoint that answered 410 Gone."""
     row = _provider_for_action(provider_id)
-    notifications.enable_endpoint(row, actor=actor())
+    if row.primary_endpoint is not None:
+        webhook_endpoints.enable(row.primary_endpoint, actor=actor())
     flash("Endpoint enabled. Resend failed notifications from the deliveries page.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
 

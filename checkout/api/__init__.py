@@ -3,7 +3,7 @@
 from flask import jsonify
 
 from checkout import urls, web
-from checkout.api import events, links, orders  # noqa: F401 -- their views register on bp
+from checkout.api import endpoints, events, links, orders  # noqa: F401 -- their views register on bp
 from checkout.api.common import bp
 from checkout.api.openapi import openapi_document
 

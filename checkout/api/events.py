@@ -2,7 +2,7 @@
 
 from flask import jsonify, request
 
-from checkout import notifications, schemas
+from checkout import event_feed, notifications, schemas
 from checkout.api.common import ApiError, authenticated_key, bp, check_fields, page_limit
 from checkout.models import ApiScope
 
@@ -23,7 +23,7 @@ def list_events():
     limit = page_limit()
     after = None
     if "startingAfter" in request.args:
-        after = notifications.find_for_provider(provider.id, request.args["startingAfter"])
+        after = event_feed.find_for_provider(provider.id, request.args["startingAfter"])
         if after is None:
             raise ApiError(
                 "startingAfter must be the id of one of your events",
@@ -31,7 +31,7 @@ def list_events():
                 "validation_error",
                 "startingAfter",
             )
-    rows = notifications.feed(
+    rows = event_feed.feed(
         provider.id,
         limit + 1,
         after=after,

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from checkout import notifications
+from checkout.api.openapi_endpoints import ENDPOINT_PATHS
 from checkout.api.openapi_schemas import CONFLICTING_FIELDS, SCHEMAS
 from checkout.models import OrderStatus
 
@@ -76,7 +77,8 @@ def openapi_document(server_url: str) -> dict:
             "...}` (Error): `error` for people, `code` for programs, `param` the field it is "
             "about or null. Each operation takes only the fields and query parameters it "
             "lists. Each key has scopes (orders:write, orders:read, links:write, links:read, "
-            "refunds:write); each operation names the one it needs (x-scope). A provider may "
+            "refunds:write, webhooks:read, webhooks:write); each operation names the one it "
+            "needs (x-scope). A provider may "
             "allow requests from listed networks only, and may require signed requests. Then "
             "every request carries, by default, `Signature: t=<unix time>,v1=<base64 "
             'HMAC-SHA256(request-signing secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, '
@@ -129,6 +131,7 @@ def openapi_document(server_url: str) -> dict:
             }
         },
         "paths": {
+            **ENDPOINT_PATHS,
             "/create-payment-intent": {
                 "post": {
                     "operationId": "createPaymentIntent",

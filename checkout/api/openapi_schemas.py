@@ -86,6 +86,77 @@ def _exclusive(schema_name: str) -> dict:
     }
 
 
+_ENDPOINT_SETTINGS = {
+    "url": {
+        "type": "string",
+        "format": "uri",
+        "description": "https on port 443 and public addresses (unless the operator allows "
+        "private ones).",
+    },
+    "description": {"type": "string", "maxLength": 255},
+    "events": {
+        "type": "array",
+        "items": {"type": "string", "enum": ["*", *notifications.EVENTS]},
+        "minItems": 1,
+        "description": 'The event types the endpoint receives; ["*"] (the default): all.',
+    },
+    "active": {
+        "type": "boolean",
+        "description": "Off: nothing is written for it until it is on again.",
+    },
+}
+
+
+def _webhook_endpoint(with_secret: bool = False) -> dict:
+    fields = {
+        "id": {"type": "string", "pattern": "^we_[0-9a-f]{24}$"},
+        "url": {"type": "string"},
+        "description": {"type": "string"},
+        "events": {"type": "array", "items": {"type": "string"}},
+        "active": {"type": "boolean"},
+        "disabledAt": {
+            **_NULLABLE_TIME,
+            "description": "When it answered 410 Gone: nothing is sent until an admin enables it.",
+        },
+        "secretRotatedAt": _NULLABLE_TIME,
+        "createdAt": {"type": "string", "format": "date-time"},
+    }
+    if with_secret:
+        fields["secret"] = {
+            "type": "string",
+            "description": "whsec_…: shown in this answer only. Verify deliveries with it "
+            "(Standard Webhooks).",
+        }
+    return {
+        "type": "object",
+        "required": list(fields),
+        "additionalProperties": False,
+        "properties": fields,
+    }
+
+
+_DELIVERY_FIELDS = {
+    "id": {"type": "string"},
+    "webhookId": {
+        "type": "string",
+        "description": "The webhook-id it carries: the same for every endpoint sent one "
+        "order change.",
+    },
+    "type": {"type": "string", "enum": list(notifications.EVENTS)},
+    "orderId": _NULLABLE_STRING,
+    "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+    "attempts": {"type": "integer", "minimum": 0},
+    "lastResponseStatus": {"type": ["integer", "null"]},
+    "lastError": _NULLABLE_STRING,
+    "nextAttemptAt": {
+        **_NULLABLE_TIME,
+        "description": "When it is tried next, while pending.",
+    },
+    "createdAt": {"type": "string", "format": "date-time"},
+    "deliveredAt": _NULLABLE_TIME,
+}
+
+
 SCHEMAS = {
     "Error": {
         "type": "object",
@@ -389,6 +460,74 @@ SCHEMAS = {
             "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
             "hasMore": {"type": "boolean"},
         },
+    },
+    "CreateWebhookEndpoint": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["url"],
+        "description": "Any other field is refused (422 unknown_field).",
+        "properties": {
+            "apiKey": {"type": "string", "description": "Or `Authorization: Bearer`."},
+            **_ENDPOINT_SETTINGS,
+        },
+    },
+    "UpdateWebhookEndpoint": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Fields not sent keep their values; null counts as not sent.",
+        "properties": {
+            "apiKey": {"type": "string", "description": "Or `Authorization: Bearer`."},
+            **_ENDPOINT_SETTINGS,
+        },
+    },
+    "WebhookEndpoint": _webhook_endpoint(),
+    "WebhookEndpointWithSecret": _webhook_endpoint(with_secret=True),
+    "WebhookEndpointList": {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookEndpoint"}},
+            "hasMore": {"type": "boolean", "description": "Always false: at most 5."},
+        },
+    },
+    "DeletedWebhookEndpoint": {
+        "type": "object",
+        "required": ["id", "deleted"],
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string"}, "deleted": {"const": True}},
+    },
+    "Delivery": {
+        "type": "object",
+        "required": list(_DELIVERY_FIELDS),
+        "additionalProperties": False,
+        "properties": _DELIVERY_FIELDS,
+    },
+    "DeliveryList": {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}},
+            "hasMore": {"type": "boolean"},
+        },
+    },
+    "RecoverDeliveries": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["since"],
+        "properties": {
+            "apiKey": {"type": "string", "description": "Or `Authorization: Bearer`."},
+            "since": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Failed notifications created at or after this time.",
+            },
+        },
+    },
+    "Recovered": {
+        "type": "object",
+        "required": ["queued"],
+        "additionalProperties": False,
+        "properties": {"queued": {"type": "integer", "minimum": 0}},
     },
     "OrderList": {
         "type": "object",

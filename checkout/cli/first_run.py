@@ -203,7 +203,8 @@ def dev_receiver_command(slug: str, port: int, show_body: bool, wait: float) -> 
 
     def secrets() -> list[str]:
         with app.app_context():
-            return notifications.secrets_in_use(db.session.get(Provider, provider_id))
+            endpoint = db.session.get(Provider, provider_id).primary_endpoint
+            return notifications.secrets_in_use(endpoint) if endpoint else []
 
     try:
         receiver = dev_receiver.Receiver(port, secrets, click.echo, show_body)
@@ -220,7 +221,7 @@ def dev_receiver_command(slug: str, port: int, show_body: bool, wait: float) -> 
     # `kill` or a closing terminal ends it as Ctrl-C does: the webhook URL is put back.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
-    test = notifications.send_test(provider, actor=audit.CLI)
+    test = notifications.send_test(provider.primary_endpoint, actor=audit.CLI)
     click.echo("Sent a test event. Pay an order to see its notifications arrive.")
     try:
         _say_why_undelivered(test.id, wait)

@@ -51,7 +51,7 @@ def show_provider_command(slug: str, as_json: bool) -> None:
             f"  Mode:           {provider.mode.value}",
             f"  Active:         {'yes' if provider.active else 'no'}",
             f"  Webhook URL:    {provider.webhook_url or '—'}",
-            f"  Signing secret: {provider.webhook_secret}",
+            f"  Signing secret: {_signing_secret(provider)}",
             f"  API keys:       {keys or 'none active'}",
         ]
     )
@@ -269,3 +269,8 @@ def set_branding_command(slug, display_name, accent, logo_path, remove_logo, as_
         text.append(f"accent {shape['accentColor']} with {shape['accentTextColor']} text")
     text.append(f"logo {shape['logoUrl']}" if shape["logoUrl"] else "no logo")
     emit(as_json, shape, ", ".join(text) + ".")
+
+
+def _signing_secret(provider) -> str:
+    endpoint = provider.primary_endpoint
+    return endpoint.secret if endpoint else "— (set a webhook URL: each endpoint has its own)"
