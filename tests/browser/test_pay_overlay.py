@@ -183,7 +183,17 @@ def test_messages_from_anywhere_but_kassa_are_ignored(
     # kassa.js has had them too.
     page.wait_for_function("window.messagesSeen >= 4")
     assert events(page) == []
-    expect(page.get_by_role("dialog", name="Checkout")).to_be_visible()
+    dialog = page.get_by_role("dialog", name="Checkout")
+    expect(dialog).to_be_visible()
+
+    # Kassa's own frame is heard: cancelling on the checkout page closes the overlay.
+    checkout.get_by_role("button", name="Pay").click()
+    checkout.get_by_role("link", name="Cancel and return to Bitloader").click()
+    expect(dialog).to_have_count(0)
+    [closed] = events(page)
+    assert closed["type"] == "kassa:closed"
+    assert closed["detail"]["status"] == "pending"
+    assert closed["detail"]["orderId"].startswith("ord_")
 
 
 def test_on_a_phone_cash_app_opens_the_page_instead(browser, app, live_server, site, make):
