@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from checkout import audit, payment_links
 from checkout.payment_links import LinkFields
+from tests.browser.test_accessibility import AXE
 
 pytestmark = pytest.mark.browser
 
@@ -93,11 +94,15 @@ def test_the_overlay_pays_in_the_frame_and_tells_the_shop(
     expect(checkout.get_by_role("heading", name="Festival tickets")).to_be_visible()
     assert page.url == shop_url(site) + "/shop.html"
     checkout.get_by_role("button", name="Pay").click()
+    checkout.get_by_role("button", name="Simulate failure").click()
+    expect(checkout.get_by_role("heading", name="Payment failed")).to_be_visible()
     checkout.get_by_role("button", name="Simulate success").click()
     expect(checkout.get_by_role("heading", name="Payment received")).to_be_visible()
-    page.wait_for_function("window.kassaEvents.length > 0")
+    page.wait_for_function("window.kassaEvents.length > 1")
 
-    [paid] = events(page)
+    failed, paid = events(page)
+    assert (failed["type"], failed["detail"]["status"]) == ("kassa:failed", "failed")
+    assert failed["detail"]["orderId"] == paid["detail"]["orderId"]
     order_id = paid["detail"]["orderId"]
     assert re.fullmatch(r"ord_[0-9a-f]{24}", order_id)
     assert paid == {
@@ -119,8 +124,12 @@ def test_the_overlay_pays_in_the_frame_and_tells_the_shop(
     close.click()
     expect(dialog).to_have_count(0)
     expect(button).to_be_focused()
-    assert [event["type"] for event in events(page)] == ["kassa:paid", "kassa:closed"]
-    assert events(page)[1]["detail"] == {
+    assert [event["type"] for event in events(page)] == [
+        "kassa:failed",
+        "kassa:paid",
+        "kassa:closed",
+    ]
+    assert events(page)[2]["detail"] == {
         "orderId": order_id,
         "status": "paid",
         "paymentLinkId": link_id,
@@ -226,3 +235,35 @@ def test_on_a_phone_cash_app_opens_the_page_instead(browser, app, live_server, s
     finally:
         phone.close()
         desktop.close()
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 360, "height": 640}, {"width": 1280, "height": 800}]
+)
+def test_the_overlay_fits_the_screen_and_passes_axe(
+    browser, app, live_server, site, make, coffee, viewport
+):
+    provider = make.provider(coffee, embed_origins=shop_url(site))
+    link_id = make_link(app, coffee, provider.id)
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(serve_shop(site, live_server, link_id))
+        page.get_by_role("button", name="Buy a coffee").click()
+        dialog = page.get_by_role("dialog", name="Checkout")
+        checkout = page.frame_locator("iframe[title=Checkout]")
+        expect(checkout.get_by_role("button", name="Pay")).to_be_visible()
+        box = dialog.locator("iframe").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+        # The page in the frame never scrolls sideways.
+        framed = next(frame for frame in page.frames if f"/l/{link_id}" in frame.url)
+        assert framed.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        page.add_script_tag(content=AXE)
+        violations = page.evaluate(
+            """async () => (await axe.run({include: [["[data-kassa-overlay]"]]},
+                 {iframes: false, resultTypes: ["violations"]})).violations.map(v => v.id)"""
+        )
+        assert violations == []
+    finally:
+        context.close()
