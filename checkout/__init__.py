@@ -38,21 +38,28 @@ from checkout.webhooks.routes import MAX_EVENT_BYTES
 
 log = logging.getLogger(__name__)
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' https://js.stripe.com https://*.js.stripe.com",
-        "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com "
-        "https://checkout.stripe.com",
-        "connect-src 'self' https://api.stripe.com https://*.stripe.com",
-        "img-src 'self' data: https://*.stripe.com",
-        "style-src 'self' 'unsafe-inline'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(frame_ancestor: str | None = None) -> str:
+    """Every page's policy; only a page web.allow_framing let frame names its one ancestor."""
+    ancestors = frame_ancestor or "'none'"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' https://js.stripe.com https://*.js.stripe.com",
+            "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com "
+            "https://checkout.stripe.com",
+            "connect-src 'self' https://api.stripe.com https://*.stripe.com",
+            "img-src 'self' data: https://*.stripe.com",
+            "style-src 'self' 'unsafe-inline'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {ancestors}",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 # Browsers that once reached Kassa over https refuse plain http to it for a year.
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
@@ -160,9 +167,13 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        ancestor = web.frame_ancestor()
+        policy = content_security_policy(ancestor) if ancestor else CONTENT_SECURITY_POLICY
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        if ancestor is None:
+            # Without frame-ancestors support a browser still never frames a Kassa page.
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if (app.config["PUBLIC_BASE_URL"] or "").startswith("https://"):
             response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)

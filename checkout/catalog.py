@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import audit, money, urls, webhook_endpoints
+from checkout import audit, embedding, money, urls, webhook_endpoints
 from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -96,6 +96,7 @@ PROVIDER_AUDITED = (
     "cancel_url",
     "use_stripe_checkout",
     "active",
+    "embed_origins",
 )
 
 
@@ -149,6 +150,9 @@ class ProviderFields:
     use_stripe_checkout: bool = False
     slug: str | None = None
     active: bool = True
+    # Sites that may show its links in kassa.js's overlay: origins, one a line or comma
+    # separated (embedding.clean_origins).
+    embed_origins: str | None = None
 
 
 def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) -> Provider:
@@ -159,6 +163,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     webhook_url = urls.clean_webhook_url("webhook_url", fields.webhook_url)
     success_url = urls.clean_redirect_url("success_url", fields.success_url)
     cancel_url = urls.clean_redirect_url("cancel_url", fields.cancel_url)
+    embed_origins = embedding.clean_origins(fields.embed_origins)
     slug = _clean_slug(Provider, fields.slug, name, provider.id)
     before = audit.snapshot(provider, PROVIDER_AUDITED) if provider.id else {}
     provider.name = name
@@ -169,6 +174,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     provider.cancel_url = cancel_url
     provider.use_stripe_checkout = bool(fields.use_stripe_checkout)
     provider.active = bool(fields.active)
+    provider.embed_origins = "\n".join(embed_origins)
     created = not before
     return _save(
         provider,
@@ -213,6 +219,7 @@ def provider_fields(provider: Provider) -> ProviderFields:
         use_stripe_checkout=provider.use_stripe_checkout,
         slug=provider.slug,
         active=provider.active,
+        embed_origins=provider.embed_origins,
     )
 
 

@@ -110,6 +110,9 @@ class Provider(db.Model):
     # Networks (CIDRs, one a line) API requests with this provider's keys may come from;
     # empty: anywhere.
     ip_allowlist: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Origins (https://shop.example, one a line) whose pages may frame its links' pages in
+    # kassa.js's pay overlay; empty: none (checkout.embedding).
+    embed_origins: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     require_signed_requests: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     signature_format: Mapped[SignatureFormat] = mapped_column(
         _enum(SignatureFormat),
@@ -162,6 +165,10 @@ class Provider(db.Model):
     @property
     def allowed_networks(self) -> list[str]:
         return self.ip_allowlist.split()
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return self.embed_origins.split()
 
     @property
     def public_name(self) -> str:

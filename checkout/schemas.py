@@ -227,6 +227,11 @@ def payment_link(link: PaymentLink, base_url: str, completed: int, status: str) 
     }
 
 
+def link_overlay(available: bool, on_phones: bool, reason: str | None) -> dict:
+    """Whether kassa.js may open a link in its overlay on the asking page (and on phones)."""
+    return {"overlay": available, "onPhones": on_phones, "reason": reason}
+
+
 def service(row: Service) -> dict:
     """A service, as the CLI prints it."""
     return {
@@ -254,6 +259,7 @@ def provider(row: Provider) -> dict:
         "successUrl": row.success_url,
         "cancelUrl": row.cancel_url,
         "ipAllowlist": row.allowed_networks,
+        "embedOrigins": row.embed_origin_list,
         "requireSignedRequests": row.require_signed_requests,
         "signatureFormat": row.signature_format.value,
         "requestSecretPrefix": row.request_secret_prefix,

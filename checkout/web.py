@@ -9,7 +9,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from babel import localedata
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -58,6 +58,27 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def allow_framing(origin: str) -> None:
+    """Let this answer be shown in a frame on `origin` only (the pay overlay; an origin
+    embedding.framing_origin allowed): create_app's headers send `frame-ancestors <origin>`
+    instead of 'none', and no X-Frame-Options."""
+    g.frame_ancestor = origin
+
+
+def frame_ancestor() -> str | None:
+    """The origin allow_framing let frame this answer, if any."""
+    return g.get("frame_ancestor")
+
+
+def posted_from_here() -> bool:
+    """Whether a form was posted from one of Kassa's own pages: the browser's Origin header
+    names this host. A framed page's form stands on it instead of the session's CSRF token,
+    since browsers keep Kassa's SameSite cookies from a frame on another site."""
+    origin = request.headers.get("Origin", "")
+    return bool(origin) and urlsplit(origin).netloc == request.host
+
 
 # What a person reads for a status or mode (the `status_label` filter of every page); the
 # API, the CSV exports and the CLI's JSON keep the raw values. "retrying" is a notification

@@ -97,6 +97,12 @@ class ProviderForm(FlaskForm):
         validators=[Optional(), Length(max=2048)],
         description="{orderId} is replaced by the order id",
     )
+    embed_origins = TextAreaField(
+        "Sites that may show the pay overlay",
+        validators=[Optional(), Length(max=4000)],
+        description="Origins such as https://shop.example, one a line: kassa.js on their "
+        "pages opens payment links in an overlay. Empty: the button opens the link's page",
+    )
 
 
 class BrandingForm(FlaskForm):

@@ -45,6 +45,7 @@ def _provider_fields(form: ProviderForm) -> ProviderFields:
         webhook_url=form.webhook_url.data,
         success_url=form.success_url.data,
         cancel_url=form.cancel_url.data,
+        embed_origins=form.embed_origins.data,
     )
 
 

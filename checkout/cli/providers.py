@@ -108,6 +108,11 @@ def create_provider_command(
 )
 @click.option("--slug", "new_slug", help="A new slug.")
 @click.option("--active/--inactive", default=None, help="Whether its API key may open orders.")
+@click.option(
+    "--embed-origins",
+    help='Sites whose pages may open its links in the pay overlay: "https://shop.example, '
+    'https://www.shop.example"; "" allows none.',
+)
 @json_option
 def update_provider_command(
     slug,
@@ -119,6 +124,7 @@ def update_provider_command(
     stripe_checkout,
     new_slug,
     active,
+    embed_origins,
     as_json,
 ) -> None:
     """Change a provider's settings, as its admin page does; options not given keep their
@@ -135,6 +141,7 @@ def update_provider_command(
             "use_stripe_checkout": stripe_checkout,
             "slug": new_slug,
             "active": active,
+            "embed_origins": embed_origins,
         }
         fields = with_given(catalog.provider_fields(provider), given)
         catalog.update_provider(provider, fields, actor=audit.CLI)
@@ -145,7 +152,8 @@ def update_provider_command(
         schemas.provider(provider),
         f"Provider {provider.slug} saved: {provider.name}, {provider.mode.value}, "
         f"{'active' if provider.active else 'inactive'}, "
-        f"notifications to {provider.webhook_url or 'nowhere (no webhook URL)'}.",
+        f"notifications to {provider.webhook_url or 'nowhere (no webhook URL)'}, "
+        f"pay overlay on {', '.join(provider.embed_origin_list) or 'no site'}.",
     )
 
 

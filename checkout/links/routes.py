@@ -4,6 +4,7 @@ from flask import (
     Blueprint,
     abort,
     after_this_request,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -11,9 +12,20 @@ from flask import (
     url_for,
 )
 
-from checkout import branding, link_analytics, money, opening, payment_links, qr, urls, web
+from checkout import (
+    branding,
+    embedding,
+    link_analytics,
+    money,
+    opening,
+    payment_links,
+    qr,
+    schemas,
+    urls,
+    web,
+)
 from checkout.errors import ValidationError
-from checkout.extensions import limiter
+from checkout.extensions import csrf, limiter
 from checkout.links.forms import PayForm, UnlockForm
 from checkout.models import PaymentLink, PaymentMode
 
@@ -42,18 +54,37 @@ def _link_or_404(link_id: str) -> PaymentLink:
     return link
 
 
+def _framed_for(link: PaymentLink) -> str | None:
+    """The origin this request's page may be framed by (`?embed=`, the pay overlay), if the
+    link's provider allows it; the answer then says so in its frame-ancestors."""
+    origin = embedding.framing_origin(link, request.args.get("embed"))
+    if origin:
+        web.allow_framing(origin)
+    return origin
+
+
+def _pay_form(embed: str | None, **values) -> PayForm:
+    """The Pay form; in a frame on another site, without the session's CSRF token: the
+    browser withholds Kassa's SameSite session cookie there, so the pay view checks the
+    form's Origin instead (web.posted_from_here)."""
+    return PayForm(meta={"csrf": False}, **values) if embed else PayForm(**values)
+
+
 def _unlocked(link: PaymentLink) -> bool:
     if not link.password_hash:
         return True
     return session.get(UNLOCKED, {}).get(link.id) == payment_links.password_fingerprint(link)
 
 
-def _unavailable(link: PaymentLink, problem: payment_links.LinkUnavailable):
+def _unavailable(
+    link: PaymentLink, problem: payment_links.LinkUnavailable, embed: str | None = None
+):
     page = render_template(
         "links/unavailable.html",
         problem=problem,
         brand=branding.brand(link.provider),
         seller=web.seller(link.provider),
+        embed_origin=embed,
     )
     return page, web.status_for(problem), web.retry_after(problem)
 
@@ -75,7 +106,7 @@ def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
     )
 
 
-def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
+def _link_page(link: PaymentLink, form: PayForm, status: int = 200, embed: str | None = None):
     price = link.service.price_minor
     currency = link.service.currency
     return (
@@ -94,6 +125,7 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200):
             money_example=money.display(0, currency),
             number_symbols=money.number_symbols(money.viewer_locale()),
             buy_button=link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON,
+            embed_origin=embed,
         ),
         status,
         web.NO_STORE,
@@ -121,14 +153,26 @@ def _visitor_id() -> str:
 def show(link_id: str):
     """The link's page: service, price and quantity, or why it cannot be paid."""
     link = _link_or_404(link_id)
+    embed = _framed_for(link)
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(link, problem)  # refused (409/410): not counted as a view
+        return _unavailable(link, problem, embed)  # refused (409/410): not counted as a view
     link_analytics.record_view(link, _visitor_id(), web.client_address())
     if not _unlocked(link):
         return _password_page(link, UnlockForm())
-    form = PayForm(quantity=link.quantity)
-    return _link_page(link, form)
+    return _link_page(link, _pay_form(embed, quantity=link.quantity), embed=embed)
+
+
+@bp.get("/l/<link_id>/overlay")
+@limiter.limit(web.configured_limit("RATE_LIMIT_LINK_VIEW"), key_func=web.client_key)
+def overlay(link_id: str):
+    """Whether kassa.js on the asking page (its Origin) may open the link in its overlay."""
+    link = _link_or_404(link_id)
+    offer = embedding.overlay(link, request.headers.get("Origin"))
+    answer = jsonify(schemas.link_overlay(offer.available, offer.on_phones, offer.reason))
+    # Any page may ask: the answer only says whether the asking page's own origin may frame.
+    headers = {**web.NO_STORE, "Access-Control-Allow-Origin": "*", "Vary": "Origin"}
+    return answer, 200, headers
 
 
 @bp.post("/l/<link_id>/unlock")
@@ -162,6 +206,7 @@ def unlock(link_id: str):
 
 
 @bp.post("/l/<link_id>/pay")
+@csrf.exempt  # checked in the view: by the session's token, or in a frame by the Origin
 @limiter.limit(web.configured_limit("RATE_LIMIT_LINK_PAY"), key_func=web.client_key)
 @limiter.limit(
     web.configured_limit("RATE_LIMIT_LINK_PAY_PER_LINK"),
@@ -173,12 +218,17 @@ def pay(link_id: str):
     link = _link_or_404(link_id)
     if not _unlocked(link):
         abort(403, description="Unlock this payment link with its password first.")
+    embed = _framed_for(link)
     problem = payment_links.unavailability(link)
     if problem:
-        return _unavailable(link, problem)
-    form = PayForm()
+        return _unavailable(link, problem, embed)
+    if not embed:
+        csrf.protect()
+    elif not web.posted_from_here():
+        abort(400, description="The form was sent from elsewhere. Reload the page and try again.")
+    form = _pay_form(embed)
     if not form.validate_on_submit():
-        return _link_page(link, form, 422)
+        return _link_page(link, form, 422, embed)
     try:
         # A browser without the cookie (a script, or one that refused it) gets a new id,
         # and so an order of its own.
@@ -187,10 +237,10 @@ def pay(link_id: str):
         )
     except ValidationError as error:
         form.quantity.errors = [error.message]
-        return _link_page(link, form, 422)
+        return _link_page(link, form, 422, embed)
     except payment_links.LinkUnavailable as unavailable:
-        return _unavailable(link, unavailable)
-    return redirect(url_for("pay.checkout", orderId=order.id), 303)
+        return _unavailable(link, unavailable, embed)
+    return redirect(url_for("pay.checkout", orderId=order.id, embed=embed), 303)
 
 
 def _qr_response(body, mimetype: str, filename: str):

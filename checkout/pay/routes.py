@@ -19,6 +19,7 @@ from flask import (
 from checkout import (
     branding,
     database,
+    embedding,
     link_holds,
     orders,
     page_cache,
@@ -103,13 +104,25 @@ def _payment_panel(order: Order, customer_returned: bool) -> PaymentPanel | None
     return PaymentPanel("cashapp", client_secret=client_secret)
 
 
-def _link_unavailable(order: Order, problem: payment_links.LinkUnavailable):
+def _framed_for(order: Order, claimed: str | None) -> str | None:
+    """The origin the order's page may be framed by (`embed`, the pay overlay): a link's
+    order whose provider allows it; the answer then says so in its frame-ancestors."""
+    origin = embedding.framing_origin(order.payment_link, claimed)
+    if origin:
+        web.allow_framing(origin)
+    return origin
+
+
+def _link_unavailable(
+    order: Order, problem: payment_links.LinkUnavailable, embed: str | None = None
+):
     """The page of a link's order that cannot be paid now, and when to try again."""
     page = render_template(
         "links/unavailable.html",
         problem=problem,
         brand=branding.brand(order.provider),
         seller=web.seller(order.payment_link.provider),
+        embed_origin=embed,
     )
     return page, web.status_for(problem), {**web.NO_STORE, **web.retry_after(problem)}
 
@@ -176,25 +189,29 @@ def checkout():
             abort(404, description="There is no payment link at this address.")
         return redirect(url_for("links.show", link_id=link.id))
     returned = _customer_returned()
+    claimed_embed = request.args.get("embed")
     pages = page_cache.checkout_pages()
-    # A customer back from Cash App gets a fresh page that may ask Stripe and polls.
-    key = None if returned else page_cache.current_key(request.args.get("orderId"))
+    # A customer back from Cash App gets a fresh page that may ask Stripe and polls; a page
+    # for the overlay is made for its one origin.
+    fresh = returned or claimed_embed
+    key = None if fresh else page_cache.current_key(request.args.get("orderId"))
     # Amounts are shown in the viewer's locale: each locale has its own copy.
     page_key = (request.host_url, web.request_locale(), key)
     cached = pages.get(page_key) if key else None
     if cached is not None:
         return cached, 200, web.NO_STORE
     order = _order_or_404()
+    embed = _framed_for(order, claimed_embed)
     # Asked before Stripe is: a customer who could not hold a use gets no PaymentIntent. A
     # customer back from Cash App is asked about only once Stripe has said they did not pay.
     blocked = None if returned else link_holds.hold_refusal(order, web.client_address())
     if blocked:
-        return _link_unavailable(order, blocked)
+        return _link_unavailable(order, blocked, embed)
     try:
         panel = _payment_panel(order, returned)
     except payment_links.LinkUnavailable as refused:
-        return _link_unavailable(order, refused)
-    response = _checkout_page(order, panel, returned)
+        return _link_unavailable(order, refused, embed)
+    response = _checkout_page(order, panel, returned, embed)
     if panel is not None and panel.kind in ("unavailable", "cashapp_refused"):
         return response, 503, web.NO_STORE
     if order.status is OrderStatus.EXPIRED:
@@ -204,8 +221,11 @@ def checkout():
     return response, 200, web.NO_STORE
 
 
-def _checkout_page(order: Order, panel: PaymentPanel | None, returned: bool) -> str:
-    """The checkout page of an order, with the payment panel the order's state calls for."""
+def _checkout_page(
+    order: Order, panel: PaymentPanel | None, returned: bool, embed: str | None = None
+) -> str:
+    """The checkout page of an order, with the payment panel the order's state calls for;
+    `embed`: in the pay overlay on that origin."""
     held = link_holds.has_timed_hold(order)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
@@ -225,13 +245,15 @@ def _checkout_page(order: Order, panel: PaymentPanel | None, returned: bool) -> 
         cancel_url=where.cancel_url if unpaid else None,
         cancel_label=where.cancel_label,
         redirect_seconds=REDIRECT_SECONDS,
-        return_url=urls.public_url(url_for("pay.checkout", orderId=order.id)),
+        return_url=urls.public_url(url_for("pay.checkout", orderId=order.id, embed=embed)),
         poll=order.status is OrderStatus.PROCESSING
         or waiting
         or held
         or (panel is not None and panel.kind == "buy_button"),
         held=held,
         status_url=url_for("pay.status", orderId=order.id, returned=1 if waiting else None),
+        page_url=url_for("pay.checkout", orderId=order.id, embed=embed),
+        embed_origin=embed,
     )
 
 
@@ -277,15 +299,16 @@ def sandbox():
     token = request.form.get("csrf_token", "")
     if not hmac.compare_digest(token.encode(), sandbox_token(order.id).encode()):
         abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    embed = _framed_for(order, request.form.get("embed"))
     if outcome is not Outcome.FAILED:
         # Pressing success or processing is starting to pay: it needs one of a limited
         # link's uses, as a PaymentIntent does with Stripe; a failure needs none.
         try:
             link_holds.start_hold(order.id, web.client_address())
         except payment_links.LinkUnavailable as refused:
-            return _link_unavailable(order, refused)
+            return _link_unavailable(order, refused, embed)
     payments.simulate(order.id, outcome)
-    return redirect(url_for("pay.checkout", orderId=order.id), 303)
+    return redirect(url_for("pay.checkout", orderId=order.id, embed=embed), 303)
 
 
 @bp.get("/healthz")

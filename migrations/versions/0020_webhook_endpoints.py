@@ -2,7 +2,7 @@
 provider's webhook URL and secret become its first endpoint
 
 Revision ID: 0020_webhook_endpoints
-Revises: 0017_refund_reasons
+Revises: 0019_embed_origins
 Create Date: 2026-12-03 11:00:00
 
 Each provider with a webhook URL gets one endpoint with that URL, its signing secret (and
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020_webhook_endpoints'
-down_revision = '0017_refund_reasons'
+down_revision = '0019_embed_origins'
 branch_labels = None
 depends_on = None
 
