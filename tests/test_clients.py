@@ -1,6 +1,7 @@
 """Clients generated from the served OpenAPI document work: a Python client made by
-openapi-python-client runs a provider's whole flow against a running Kassa, and the
-TypeScript types made by openapi-typescript compile a typed example and refuse a wrong one."""
+openapi-python-client runs a provider's whole flow against a running Kassa, the TypeScript
+types made by openapi-typescript compile a typed example and refuse a wrong one, and the
+README's examples of both run as written."""
 
 import importlib
 import json
@@ -20,8 +21,9 @@ from tests.helpers import UNREACHABLE_HOOK, simulate
 pytestmark = pytest.mark.multiprocess
 
 CLIENTS = Path(__file__).resolve().parent / "clients"
-# The generated package's name (openapi-python-client's config; its default is the title's).
-PACKAGE = "kassa_client"
+README = Path(__file__).resolve().parent.parent / "README.md"
+# The generated package's name: openapi-python-client's, from the document's title.
+PACKAGE = "kassa_provider_api_client"
 
 
 def _served_document() -> dict:
@@ -51,7 +53,7 @@ def kassa(document_file, tmp_path_factory):
     """
     folder = tmp_path_factory.mktemp("python-client")
     config = folder / "config.yaml"
-    config.write_text(f"package_name_override: {PACKAGE}\npost_hooks: []\n")
+    config.write_text("post_hooks: []\n")  # no ruff over the generated code
     generated = _run(
         [
             *(sys.executable, "-m", "openapi_python_client", "generate"),
@@ -84,7 +86,7 @@ def test_every_operation_is_a_generated_function(kassa, document_file):
 
 
 def test_a_provider_runs_its_flow_through_the_generated_client(kassa, make, client, live_server):
-    from kassa_client.models import (
+    from kassa_provider_api_client.models import (
         CreatePaymentIntent,
         CreatePaymentLink,
         CreatePaymentLinkMetadata,
@@ -173,7 +175,7 @@ def test_a_provider_runs_its_flow_through_the_generated_client(kassa, make, clie
 
 
 def test_the_generated_client_reports_a_refusal_as_the_error_model(kassa, make, live_server):
-    from kassa_client.models import CreateRefund, Error
+    from kassa_provider_api_client.models import CreateRefund, Error
 
     key = make.provider(webhook_url=UNREACHABLE_HOOK).api_key
     api = kassa.AuthenticatedClient(base_url=live_server.url + "/api/v1", token=key)
@@ -189,6 +191,24 @@ def test_the_generated_client_reports_a_refusal_as_the_error_model(kassa, make, 
         "code": "invalid_api_key",
         "param": None,
     }
+
+
+def _readme_example(language: str) -> str:
+    """The README's first code block in that language under "Client libraries"."""
+    section = README.read_text().split("\n## Client libraries\n", 1)[1].split("\n## ", 1)[0]
+    return re.search(rf"```{language}\n(.*?)```", section, re.S)[1]
+
+
+def test_the_readme_python_example_runs(kassa, make, client, live_server):
+    example = _readme_example("python")
+    pay_here = "# send the customer to order.checkout_url; later:"
+    assert pay_here in example
+    example = example.replace(pay_here, "simulate(client, order.order_id)")
+    example = example.replace("https://pay.example.com", live_server.url)
+    key = make.provider(webhook_url=UNREACHABLE_HOOK).api_key
+    names = {"KASSA_API_KEY": key, "simulate": simulate, "client": client}
+    exec(compile(example, "README.md", "exec"), names)  # noqa: S102 -- our own README
+    assert (names["order"].status.value, names["refund"].amount) == ("paid", 20)
 
 
 # TypeScript: openapi-typescript and tsc, installed from tests/clients/package-lock.json by
@@ -226,6 +246,13 @@ def tsc(folder: Path, source: str) -> subprocess.CompletedProcess:
 
 def test_the_typescript_types_compile_a_typed_example(typescript_types):
     compiled = tsc(typescript_types, "example.ts")
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+
+
+def test_the_readme_typescript_example_compiles(typescript_types):
+    example = _readme_example("ts") + "\ndeclare const KASSA_API_KEY: string;\nexport {};\n"
+    (typescript_types / "readme.ts").write_text(example)
+    compiled = tsc(typescript_types, "readme.ts")
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
 
 
