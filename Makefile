@@ -28,6 +28,14 @@ $(BIN)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The TypeScript tools tests/test_clients.py runs (openapi-typescript, tsc), pinned by the
+# lock file; without npm the test says it is skipped.
+CLIENT_TOOLS := tests/clients/node_modules/.installed
+$(CLIENT_TOOLS): tests/clients/package.json tests/clients/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd tests/clients && npm ci --silent --no-audit --no-fund && touch node_modules/.installed; \
+	else echo "npm not found: the TypeScript client test will be skipped"; fi
+
 run: $(BIN)/.installed-run
 	$(BIN)/flask --app app db upgrade
 	@$(BIN)/flask --app app banner --wait 60 &
@@ -47,7 +55,7 @@ lint: $(BIN)/.installed-test
 # (pytest-xdist; each has its own databases, tests/isolation.py), then the serial tests
 # alone. Exit code 5 is "no test selected", which PYTEST_ARGS can make of either run.
 TEST_WORKERS ?= auto
-test: $(BIN)/.installed-test browser-deps lint
+test: $(BIN)/.installed-test $(CLIENT_TOOLS) browser-deps lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(BIN)/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
