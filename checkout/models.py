@@ -488,6 +488,21 @@ class SeenSignature(db.Model):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class IdempotencyKey(db.Model):
+    """A provider API request sent with an Idempotency-Key: held while it runs (locked_until
+    set), then its answer, given again to a repeat until the key is IDEMPOTENCY_KEY_HOURS old."""
+
+    __tablename__ = "idempotency_keys"
+
+    # SHA-256 of the API key's id, the method, the path and the key: one row per request.
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    body_digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    locked_until: Mapped[datetime | None]
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(sa.Text)
+
+
 class StripeEvent(db.Model):
     """A verified Stripe event, recorded once by id; a worker applies it to its order.
 
