@@ -35,7 +35,8 @@ from checkout import audit
 from checkout.audit import Action, Actor
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
-from checkout.models import ApiKey, ApiScope, Provider, SeenSignature, SignatureFormat, utcnow
+from checkout.models import ApiKey, ApiScope, Provider, SignatureFormat, utcnow
+from checkout.records import SeenSignature
 
 log = logging.getLogger(__name__)
 

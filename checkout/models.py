@@ -419,39 +419,6 @@ class Refund(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Setting(db.Model):
-    """A value Kassa learns while running (e.g. that Stripe refuses Cash App Pay)."""
-
-    __tablename__ = "settings"
-
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(sa.Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class ThrottleHit(db.Model):
-    """One counted attempt (a failed login, a wrong password), keyed by a hash, never raw."""
-
-    __tablename__ = "throttle_hits"
-    __table_args__ = (sa.Index("ix_throttle_hits_lookup", "bucket", "key_hash", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bucket: Mapped[str] = mapped_column(sa.String(40))
-    key_hash: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SeenSignature(db.Model):
-    """A timestamped request signature already accepted, kept until its timestamp is too old
-    to be accepted anyway; the primary key refuses its second use in every process."""
-
-    __tablename__ = "seen_signatures"
-
-    # SHA-256 of the signature's HMAC: unique to one provider's secret and one request.
-    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-
-
 class StripeEvent(db.Model):
     """A verified Stripe event, recorded once by id; a worker applies it to its order.
 

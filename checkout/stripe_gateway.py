@@ -17,7 +17,8 @@ from checkout import config
 from checkout.database import in_transaction
 from checkout.errors import DomainError
 from checkout.extensions import db
-from checkout.models import Order, Setting
+from checkout.models import Order
+from checkout.records import Setting
 
 StripeError = stripe.StripeError
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from checkout import (
     api_access,
     database,
+    idempotency,
     link_analytics,
     notifications,
     orders,
@@ -113,11 +114,15 @@ def requeue_lost() -> dict[str, int]:
 
 
 def retire_old() -> dict[str, int]:
-    """Expire abandoned unpaid orders and roll up link views past the analytics window."""
-    after = timedelta(seconds=current_app.config["ORDER_EXPIRY_SECONDS"])
+    """Expire abandoned unpaid orders, roll up link views past the analytics window and
+    forget idempotency keys past theirs."""
+    config = current_app.config
     return {
-        "expiredOrders": orders.expire_abandoned(after),
+        "expiredOrders": orders.expire_abandoned(timedelta(seconds=config["ORDER_EXPIRY_SECONDS"])),
         "rolledUpViews": link_analytics.roll_up(),
+        "expiredIdempotencyKeys": idempotency.forget_expired(
+            timedelta(hours=config["IDEMPOTENCY_KEY_HOURS"])
+        ),
     }
 
 
@@ -129,8 +134,9 @@ def requeue_lost_work() -> int:
 
 
 @huey.periodic_task(crontab(minute="*"))
-def expire_orders_and_roll_up_views() -> int:
-    """Every minute: expire abandoned unpaid orders and roll up old link views."""
+def retire_old_rows() -> int:
+    """Every minute: expire abandoned unpaid orders, roll up old link views and forget old
+    idempotency keys (retire_old)."""
     with app_context():
         return sum(retire_old().values())
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from checkout.extensions import db
-from checkout.models import ThrottleHit, utcnow
+from checkout.models import utcnow
+from checkout.records import ThrottleHit
 
 
 def client_key(address: str) -> str:

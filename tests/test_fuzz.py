@@ -40,8 +40,8 @@ FUZZ = settings(
 )
 FUZZ_API = settings(FUZZ, max_examples=25)
 # What a refused request may still write: the throttles' counts (a key's last use is noted
-# for accepted requests only).
-BOOKKEEPING = {"throttle_hits"}
+# for accepted requests only), and its answer kept for repeats of its Idempotency-Key.
+BOOKKEEPING = {"throttle_hits", "idempotency_keys"}
 
 
 def digest(app) -> str:

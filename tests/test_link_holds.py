@@ -48,7 +48,7 @@ def age(app, order_ids, seconds: int) -> None:
 def forget_hold_starts(app) -> None:
     """Let the hold window pass: the holds clients started are no longer counted."""
     from checkout.extensions import db
-    from checkout.models import ThrottleHit
+    from checkout.records import ThrottleHit
 
     with app.app_context():
         for hit in db.session.query(ThrottleHit).filter_by(bucket="link-hold"):

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select, update
 
 from checkout.extensions import db
-from checkout.models import PaymentLink, ThrottleHit
+from checkout.models import PaymentLink
 from checkout.passwords import hash_password
+from checkout.records import ThrottleHit
 from tests.helpers import bearer, create_link, csrf_token, sign_in
 
 ATTACKER = "198.51.100.7"

@@ -90,7 +90,7 @@ def test_the_worker_minute_sweep_expires_orders(app, client, api_key):
     order_id = api_new_order(client, api_key, externalId="EXT-0", amount=5)
     age(app, [order_id], DAY + 1)
     with app.app_context():
-        tasks.expire_orders_and_roll_up_views.call_local()
+        tasks.retire_old_rows.call_local()
     assert api_order_json(client, api_key, order_id)["status"] == "expired"
 
 

@@ -133,7 +133,7 @@ def test_malformed_timestamped_headers_are_refused(client, signing, header):
 
 def test_used_signatures_are_forgotten_after_their_window(app, client, signing, monkeypatch):
     from checkout import api_access
-    from checkout.models import SeenSignature
+    from checkout.records import SeenSignature
 
     key, secret = signing
     raw = b'{"title": "Old"}'

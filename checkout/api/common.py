@@ -1,12 +1,12 @@
 """What every provider API view shares: the blueprint, its rate limits and errors, reading
-the JSON body, refusing undeclared fields, and the caller's key."""
+the JSON body, refusing undeclared fields, the caller's key, and its Idempotency-Key."""
 
 import hashlib
 import re
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-from checkout import api_access, credentials, jsonio, schemas, stripe_gateway, web
+from checkout import api_access, credentials, idempotency, jsonio, schemas, stripe_gateway, web
 from checkout.api.openapi import request_fields
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import csrf, limiter
@@ -57,6 +57,9 @@ limiter.shared_limit(
 
 LIST_LIMIT_MAX = 100
 LIMIT_DIGITS = re.compile(r"[0-9]{1,4}")
+IDEMPOTENCY_KEY_MAX = 255
+# The requests an Idempotency-Key makes safe to repeat; reading is safe already.
+IDEMPOTENT_METHODS = {"POST", "PATCH"}
 
 
 class ApiError(Exception):
@@ -188,6 +191,7 @@ def authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
         g.caller_refused = not isinstance(refused, api_access.ScopeMissing)
         raise ApiError(refused.message, web.status_for(refused), web.error_code(refused)) from None
     g.api_key = key
+    _claim_idempotency_key(key)
     return key
 
 
@@ -202,6 +206,87 @@ def _signed_request() -> api_access.SignedRequest:
         body=request.get_data(cache=True),
         signature=request.headers.get("Signature"),
     )
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key, or None without one; 400 unless it is 1 to
+    IDEMPOTENCY_KEY_MAX printable characters."""
+    sent = request.headers.get("Idempotency-Key")
+    if sent is not None and (not sent or len(sent) > IDEMPOTENCY_KEY_MAX or not sent.isprintable()):
+        raise ApiError(
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters",
+            400,
+            "invalid_idempotency_key",
+        )
+    return sent
+
+
+class _AnsweredBefore(Exception):
+    """A repeat of a request already answered: its answer is that one."""
+
+    def __init__(self, claim: idempotency.Claim):
+        super().__init__(claim.digest)
+        self.claim = claim
+
+
+def _claim_idempotency_key(key: ApiKey) -> None:
+    """Once the caller is known (requests refused for who sent them claim nothing): run a
+    POST or PATCH with an Idempotency-Key only if no request of this key holds it yet."""
+    sent = idempotency_key() if request.method in IDEMPOTENT_METHODS else None
+    if sent is None:
+        return
+    claim = idempotency.claim(key.id, request.method, request.path, sent, request.get_data())
+    if claim.found is idempotency.Found.HELD:
+        g.idempotency_claim = claim
+    elif claim.found is idempotency.Found.REUSED:
+        raise ApiError(
+            "This Idempotency-Key was sent before with another body: use a new key for "
+            "another request",
+            422,
+            "idempotency_key_reused",
+        )
+    elif claim.found is idempotency.Found.IN_FLIGHT:
+        raise ApiError(
+            "A request with this Idempotency-Key is still running: retry once it has answered",
+            409,
+            "idempotency_key_in_flight",
+        )
+    else:
+        raise _AnsweredBefore(claim)
+
+
+@bp.errorhandler(_AnsweredBefore)
+def _replay(answered: _AnsweredBefore):
+    claim = answered.claim
+    response = Response(claim.body, claim.status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _kept(status: int) -> bool:
+    """Whether an answer is kept for repeats: any below 500 (a 5xx frees the key, so a retry
+    runs again), but never a refusal of who sent it or of its rate (those come before a key
+    is claimed; this says so again)."""
+    return status < 500 and status not in (401, 403, 429)
+
+
+@bp.after_request
+def _keep_answer(response):
+    claim = g.pop("idempotency_claim", None)
+    if claim is not None:
+        if _kept(response.status_code):
+            idempotency.keep_answer(claim, response.status_code, response.get_data(as_text=True))
+        else:
+            idempotency.free(claim)
+    return response
+
+
+@bp.teardown_request
+def _free_unanswered(_error):
+    """A request that ended without an answer (an exception nothing handled) frees its key."""
+    claim = g.pop("idempotency_claim", None)
+    if claim is not None:
+        idempotency.free(claim)
 
 
 def page_limit() -> int:

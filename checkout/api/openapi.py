@@ -48,7 +48,19 @@ _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
+    "description": "Makes a retry safe: a repeat with the same body within "
+    "IDEMPOTENCY_KEY_HOURS gets the first answer (status and body) with Idempotent-Replayed: "
+    "true and runs nothing. Kept per API key, method and path; every answer below 500 is "
+    "kept (a refusal of the key, or a 429, is not), a 5xx frees the key.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+# What an Idempotency-Key adds to the answers of every POST and PATCH (api/common.py).
+_IDEMPOTENCY_ANSWERS = {
+    "400": "an Idempotency-Key that is empty, longer than 255 characters or not printable "
+    "(invalid_idempotency_key)",
+    "409": "a request with this Idempotency-Key has not answered yet "
+    "(idempotency_key_in_flight): retry once it has",
+    "422": "the Idempotency-Key sent before with another body (idempotency_key_reused)",
 }
 _UNSUPPORTED = _error_response("Content-Type is not application/json (unsupported_media_type)")
 _MALFORMED = _error_response(
@@ -64,9 +76,28 @@ _LIMIT = {
 _LINK_ID = {"name": "linkId", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+def _with_idempotency_keys(document: dict) -> dict:
+    """Every POST and PATCH takes an Idempotency-Key header, and may answer what it adds."""
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method not in ("post", "patch"):
+                continue
+            operation["parameters"] = [*operation.get("parameters", []), _IDEMPOTENCY_KEY]
+            responses = operation["responses"]
+            for status, added in _IDEMPOTENCY_ANSWERS.items():
+                earlier = responses.get(status)
+                responses[status] = _error_response(
+                    f"{earlier['description']}; {added}"
+                    if earlier
+                    else added[0].upper() + added[1:]
+                )
+            operation["responses"] = dict(sorted(responses.items()))
+    return document
+
+
 def openapi_document(server_url: str) -> dict:
     """The document, with the server this instance answers on."""
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Kassa provider API",
@@ -76,9 +107,12 @@ def openapi_document(server_url: str) -> dict:
             '`{"error": "...", "code": "...", "param": '
             "...}` (Error): `error` for people, `code` for programs, `param` the field it is "
             "about or null. Each operation takes only the fields and query parameters it "
-            "lists. Each key has scopes (orders:write, orders:read, links:write, links:read, "
-            "refunds:write, webhooks:read, webhooks:write); each operation names the one it "
-            "needs (x-scope). A provider may "
+            "lists. Every POST and PATCH takes an Idempotency-Key header (1 to 255 printable "
+            "characters): a repeat with the same key, method, path and body, from the same "
+            "API key, within IDEMPOTENCY_KEY_HOURS (default 24), gets the first answer again "
+            "with Idempotent-Replayed: true, and nothing runs twice. Each key has scopes "
+            "(orders:write, orders:read, links:write, links:read, refunds:write, webhooks:read, "
+            "webhooks:write); each operation names the one it needs (x-scope). A provider may "
             "allow requests from listed networks only, and may require signed requests. Then "
             "every request carries, by default, `Signature: t=<unix time>,v1=<base64 "
             'HMAC-SHA256(request-signing secret, "<t>.<METHOD>.<path?query>.<raw body>")>`, '
@@ -203,12 +237,12 @@ def openapi_document(server_url: str) -> dict:
                     "summary": "Refund a paid order, in full or in part",
                     "description": "Without amount, all that is left is refunded. An "
                     "underpaid order is refunded in full only. Send an Idempotency-Key "
-                    "header (up to 255 characters) to make retries safe: the same key for "
-                    "the same order answers the refund it made (Idempotent-Replayed: true) "
-                    "and never refunds twice. Stripe's later events confirm the refund, or "
-                    "take a failed one back out of refundedAmount.",
+                    "to make retries safe: the same key for the same order answers the "
+                    "refund it made (Idempotent-Replayed: true) and never refunds twice, "
+                    "even once the key's answer is forgotten. Stripe's later events confirm "
+                    "the refund, or take a failed one back out of refundedAmount.",
                     "x-scope": "refunds:write",
-                    "parameters": [_ORDER_ID, _IDEMPOTENCY_KEY],
+                    "parameters": [_ORDER_ID],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -219,10 +253,7 @@ def openapi_document(server_url: str) -> dict:
                     },
                     "responses": {
                         "201": _json("Refund", "The refund, made or (replayed) made before"),
-                        "400": _error_response(
-                            "Malformed JSON, or an Idempotency-Key that is empty, longer than "
-                            "255 characters or not printable (invalid_idempotency_key)"
-                        ),
+                        "400": _error_response("Malformed JSON"),
                         "401": _UNAUTHORIZED,
                         "403": _FORBIDDEN,
                         "404": _error_response("No such order among yours"),
@@ -237,9 +268,7 @@ def openapi_document(server_url: str) -> dict:
                             "amount not a number, not exact in the currency, zero, or more "
                             "than is left to refund, or part of an underpaid order "
                             "(validation_error, refund_error); reason not one of Stripe's; "
-                            "a field this operation does not take (unknown_field); the "
-                            "Idempotency-Key used before with another amount or reason "
-                            "(idempotency_key_reused)"
+                            "a field this operation does not take (unknown_field)"
                         ),
                         "429": _TOO_MANY,
                         "502": _error_response(
@@ -463,6 +492,7 @@ def openapi_document(server_url: str) -> dict:
             },
         },
     }
+    return _with_idempotency_keys(document)
 
 
 @dataclass(frozen=True)

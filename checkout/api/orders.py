@@ -12,6 +12,7 @@ from checkout.api.common import (
     authenticated_key,
     bp,
     check_fields,
+    idempotency_key,
     json_body,
     optional_json_body,
     page_limit,
@@ -20,8 +21,6 @@ from checkout.api.common import (
 from checkout.extensions import db
 from checkout.models import ApiScope, Order, OrderStatus, Provider
 from checkout.stripe_gateway import StripeError
-
-IDEMPOTENCY_KEY_MAX = 255
 
 
 def _external_id(value: object) -> str | None:
@@ -179,15 +178,9 @@ def _refund_reason(value: object) -> str | None:
 def _refund_request_key(api_key_id: str, order_id: str) -> str:
     """The refund's request key: one per Idempotency-Key of this API key and order, else a
     new one (each request without the header is a refund of its own)."""
-    sent = request.headers.get("Idempotency-Key")
+    sent = idempotency_key()
     if sent is None:
         return f"api-{uuid.uuid4().hex}"
-    if not sent or len(sent) > IDEMPOTENCY_KEY_MAX or not sent.isprintable():
-        raise ApiError(
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters",
-            400,
-            "invalid_idempotency_key",
-        )
     digest = hashlib.sha256(f"{api_key_id}|{order_id}|{sent}".encode()).hexdigest()
     return f"api-{digest}"
 

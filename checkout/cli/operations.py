@@ -45,14 +45,15 @@ def sweep_command(as_json: bool) -> None:
 @with_appcontext
 @json_option
 def retire_command(as_json: bool) -> None:
-    """Expire abandoned unpaid orders and roll up old link views, as the worker does every
-    minute."""
+    """Expire abandoned unpaid orders, roll up old link views and forget old idempotency
+    keys, as the worker does every minute."""
     retired = tasks.retire_old()
     emit(
         as_json,
         retired,
         f"Expired {retired['expiredOrders']} order(s); "
-        f"rolled up {retired['rolledUpViews']} link view(s).",
+        f"rolled up {retired['rolledUpViews']} link view(s); "
+        f"forgot {retired['expiredIdempotencyKeys']} idempotency key(s).",
     )
 
 

@@ -1,7 +1,7 @@
 """providers list the sites that may show their payment links in kassa.js's overlay
 
 Revision ID: 0019_embed_origins
-Revises: 0017_refund_reasons
+Revises: 0018_idempotency_keys
 Create Date: 2026-12-04 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019_embed_origins'
-down_revision = '0017_refund_reasons'
+down_revision = '0018_idempotency_keys'
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ shape, and an error Stripe would have saved is replayed for the same idempotency
 
     POST   /_kassa/faults  {"method": "POST", "path": "/v1/payment_intents", "status": 500,
                             "error": {"type": "api_error", "message": "..."}, "times": 1,
-                            "replay": true}
+                            "replay": true, "delay": 0}
     GET    /_kassa/faults  {"pending": [...], "answered": [{"method", "path", "status",
                             "idempotencyKey", "replayed"}, ...]}
     DELETE /_kassa/faults  forget every fault, answer and saved key
@@ -13,9 +13,11 @@ it answers (1 unless told). Stripe saves the answer to an idempotency key once t
 has started, "regardless of whether it succeeds or fails ... including 500 errors", and
 replays it for 24 hours; a request refused before that (failed parameter validation, a
 rate limit) is not saved (docs.stripe.com/api/idempotent_requests). `replay` says which
-kind a fault is: true by default for 5xx, false otherwise.
+kind a fault is: true by default for 5xx, false otherwise. `delay` is how many seconds the
+answer takes (0 unless told), so a test can hold Kassa inside a call to Stripe.
 """
 
+import asyncio
 import itertools
 import json
 
@@ -68,6 +70,9 @@ def _fault_from(body: object) -> dict | str:
     replay = body.get("replay", status >= 500)
     if not isinstance(replay, bool):
         return "replay must be true or false"
+    delay = body.get("delay", 0)
+    if not isinstance(delay, int | float) or isinstance(delay, bool) or not 0 <= delay <= 30:
+        return "delay must be a number of seconds from 0 to 30"
     return {
         "method": method,
         "path": path,
@@ -75,6 +80,7 @@ def _fault_from(body: object) -> dict | str:
         "error": error,
         "times": times,
         "replay": replay,
+        "delay": delay,
     }
 
 
@@ -129,6 +135,7 @@ async def fault_middleware(request: web.Request, handler):
             _answered.append({**log, "replayed": False})
             if key and fault["replay"]:
                 _saved[key] = {"status": fault["status"], "error": fault["error"], "log": log}
+            await asyncio.sleep(fault["delay"])
             return _answer(fault["status"], fault["error"], replayed=False)
     return await handler(request)
 

@@ -1,0 +1,58 @@
+"""Rows Kassa keeps for its own bookkeeping, about no order or provider in particular: what
+it learned while running, counted attempts, used request signatures, idempotency keys."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from checkout.extensions import db
+from checkout.models import utcnow
+
+
+class Setting(db.Model):
+    """A value Kassa learns while running (e.g. that Stripe refuses Cash App Pay)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ThrottleHit(db.Model):
+    """One counted attempt (a failed login, a wrong password), keyed by a hash, never raw."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (sa.Index("ix_throttle_hits_lookup", "bucket", "key_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(sa.String(40))
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeenSignature(db.Model):
+    """A timestamped request signature already accepted, kept until its timestamp is too old
+    to be accepted anyway; the primary key refuses its second use in every process."""
+
+    __tablename__ = "seen_signatures"
+
+    # SHA-256 of the signature's HMAC: unique to one provider's secret and one request.
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IdempotencyKey(db.Model):
+    """A provider API request sent with an Idempotency-Key: held while it runs (locked_until
+    set), then its answer, given again to a repeat until the key is IDEMPOTENCY_KEY_HOURS old."""
+
+    __tablename__ = "idempotency_keys"
+
+    # SHA-256 of the API key's id, the method, the path and the key: one row per request.
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    body_digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    locked_until: Mapped[datetime | None]
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(sa.Text)
