@@ -368,6 +368,7 @@ QUERY_PAGES = {
     "/checkout/status": ["orderId", "returned"],
     "/l/{link}": ["download"],
     "/l/{link}/qr.png": ["download"],
+    "/l/{link}/overlay": [],
     "/l/{free_link}/qr.svg": ["download"],
     "/brand/{provider}/logo-{logo}.{ext}": [],
     "/admin/login": ["next"],

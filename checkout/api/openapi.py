@@ -1,79 +1,29 @@
 """The OpenAPI 3.1 document for the provider API; tests hold the implementation to it."""
 
+import copy
 from dataclasses import dataclass
 
 from checkout import notifications
 from checkout.api.openapi_endpoints import ENDPOINT_PATHS
+from checkout.api.openapi_parts import (
+    FORBIDDEN,
+    IDEMPOTENCY_ANSWERS,
+    IDEMPOTENCY_KEY,
+    LIMIT,
+    LINK_ID,
+    MALFORMED,
+    ORDER_ID,
+    TOO_LARGE,
+    TOO_MANY,
+    UNAUTHORIZED,
+    UNKNOWN_QUERY,
+    UNPROCESSABLE,
+    UNSUPPORTED,
+    error_response,
+    json_response,
+)
 from checkout.api.openapi_schemas import CONFLICTING_FIELDS, SCHEMAS
 from checkout.models import OrderStatus
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _error_response(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
-
-
-def _json(schema_name: str, description: str) -> dict:
-    return {
-        "description": description,
-        "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
-        },
-    }
-
-
-_UNAUTHORIZED = _error_response(
-    "Invalid or inactive API key (invalid_api_key), or, when the provider requires signed "
-    "requests, a Signature header that is missing (signature_missing), not in the provider's "
-    "format (signature_malformed), wrong (signature_invalid), timed more than 300 seconds "
-    "from Kassa's clock (signature_expired) or already used once (signature_reused)"
-)
-_FORBIDDEN = _error_response(
-    "The key lacks the scope this operation needs (scope_missing), or the request comes from "
-    "an address outside the provider's IP allowlist (client_not_allowed)"
-)
-_UNPROCESSABLE = _error_response(
-    "A parameter has the wrong type or value (validation_error), is not one this operation "
-    "takes (unknown_field), or cannot be combined with another (conflicting_fields); param "
-    "names it"
-)
-_UNKNOWN_QUERY = _error_response("A query parameter this operation does not take (unknown_field)")
-_TOO_MANY = _error_response(
-    "RATE_LIMIT_API reached for the key, or too many refused requests from the address "
-    "(rate_limited); Retry-After says when to retry"
-)
-_ORDER_ID = {"name": "orderId", "in": "path", "required": True, "schema": {"type": "string"}}
-_IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Makes a retry safe: a repeat with the same body within "
-    "IDEMPOTENCY_KEY_HOURS gets the first answer (status and body) with Idempotent-Replayed: "
-    "true and runs nothing. Kept per API key, method and path; every answer below 500 is "
-    "kept (a refusal of the key, or a 429, is not), a 5xx frees the key.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-}
-# What an Idempotency-Key adds to the answers of every POST and PATCH (api/common.py).
-_IDEMPOTENCY_ANSWERS = {
-    "400": "an Idempotency-Key that is empty, longer than 255 characters or not printable "
-    "(invalid_idempotency_key)",
-    "409": "a request with this Idempotency-Key has not answered yet "
-    "(idempotency_key_in_flight): retry once it has",
-    "422": "the Idempotency-Key sent before with another body (idempotency_key_reused)",
-}
-_UNSUPPORTED = _error_response("Content-Type is not application/json (unsupported_media_type)")
-_MALFORMED = _error_response(
-    "Malformed JSON or not an object, nested deeper than 64 levels, or a string holding NUL or "
-    "a lone surrogate"
-)
-_TOO_LARGE = _error_response("Body larger than 64 KiB (body_too_large)")
-_LIMIT = {
-    "name": "limit",
-    "in": "query",
-    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-}
-_LINK_ID = {"name": "linkId", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def _with_idempotency_keys(document: dict) -> dict:
@@ -82,11 +32,11 @@ def _with_idempotency_keys(document: dict) -> dict:
         for method, operation in item.items():
             if method not in ("post", "patch"):
                 continue
-            operation["parameters"] = [*operation.get("parameters", []), _IDEMPOTENCY_KEY]
+            operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
             responses = operation["responses"]
-            for status, added in _IDEMPOTENCY_ANSWERS.items():
+            for status, added in IDEMPOTENCY_ANSWERS.items():
                 earlier = responses.get(status)
-                responses[status] = _error_response(
+                responses[status] = error_response(
                     f"{earlier['description']}; {added}"
                     if earlier
                     else added[0].upper() + added[1:]
@@ -165,7 +115,8 @@ def openapi_document(server_url: str) -> dict:
             }
         },
         "paths": {
-            **ENDPOINT_PATHS,
+            # A copy: _with_idempotency_keys adds to each operation it is given.
+            **copy.deepcopy(ENDPOINT_PATHS),
             "/create-payment-intent": {
                 "post": {
                     "operationId": "createPaymentIntent",
@@ -181,30 +132,30 @@ def openapi_document(server_url: str) -> dict:
                         },
                     },
                     "responses": {
-                        "200": _json("Order", "The order, new or the one externalId made"),
-                        "400": _error_response(
+                        "200": json_response("Order", "The order, new or the one externalId made"),
+                        "400": error_response(
                             "Malformed JSON, nested deeper than 64 levels, or a string holding "
                             "NUL or a lone surrogate; in Cash App mode an amount below the price "
                             "(zero or negative included) or not a multiple of it; an order "
                             "below Stripe's minimum charge; Buy Button not configured; "
                             "Cash App payments not available (currency, or refused by Stripe)"
                         ),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "409": _error_response(
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "409": error_response(
                             "externalId already used with another amount, "
                             "or the service is not available"
                         ),
-                        "413": _TOO_LARGE,
-                        "415": _UNSUPPORTED,
-                        "422": _error_response(
+                        "413": TOO_LARGE,
+                        "415": UNSUPPORTED,
+                        "422": error_response(
                             "externalId of the wrong type or length (validation_error); a "
                             "field this operation does not take (unknown_field); in Cash App "
                             "mode an amount that is not a number, not exact in the currency "
                             "(more decimals than it has, however many digits) or too large "
                             "(amount_invalid); param names the field"
                         ),
-                        "429": _TOO_MANY,
+                        "429": TOO_MANY,
                     },
                 }
             },
@@ -222,12 +173,12 @@ def openapi_document(server_url: str) -> dict:
                         }
                     ],
                     "responses": {
-                        "200": _json("Order", "The order"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "404": _error_response("No such order among yours"),
-                        "422": _UNKNOWN_QUERY,
-                        "429": _TOO_MANY,
+                        "200": json_response("Order", "The order"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "404": error_response("No such order among yours"),
+                        "422": UNKNOWN_QUERY,
+                        "429": TOO_MANY,
                     },
                 }
             },
@@ -242,7 +193,7 @@ def openapi_document(server_url: str) -> dict:
                     "even once the key's answer is forgotten. Stripe's later events confirm "
                     "the refund, or take a failed one back out of refundedAmount.",
                     "x-scope": "refunds:write",
-                    "parameters": [_ORDER_ID],
+                    "parameters": [ORDER_ID],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -252,26 +203,28 @@ def openapi_document(server_url: str) -> dict:
                         },
                     },
                     "responses": {
-                        "201": _json("Refund", "The refund, made or (replayed) made before"),
-                        "400": _error_response("Malformed JSON"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "404": _error_response("No such order among yours"),
-                        "409": _error_response(
+                        "201": json_response(
+                            "Refund", "The refund, made or (replayed) made before"
+                        ),
+                        "400": error_response("Malformed JSON"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "404": error_response("No such order among yours"),
+                        "409": error_response(
                             "The order cannot be refunded: not paid, disputed, or refunded in "
                             "full (refund_not_allowed); Stripe refused the refund "
                             "(stripe_refused)"
                         ),
-                        "413": _error_response("Body larger than 64 KiB (body_too_large)"),
-                        "415": _UNSUPPORTED,
-                        "422": _error_response(
+                        "413": error_response("Body larger than 64 KiB (body_too_large)"),
+                        "415": UNSUPPORTED,
+                        "422": error_response(
                             "amount not a number, not exact in the currency, zero, or more "
                             "than is left to refund, or part of an underpaid order "
                             "(validation_error, refund_error); reason not one of Stripe's; "
                             "a field this operation does not take (unknown_field)"
                         ),
-                        "429": _TOO_MANY,
-                        "502": _error_response(
+                        "429": TOO_MANY,
+                        "502": error_response(
                             "Stripe could not be reached; nothing changed (stripe_unavailable)"
                         ),
                     },
@@ -280,14 +233,14 @@ def openapi_document(server_url: str) -> dict:
                     "operationId": "listRefunds",
                     "summary": "An order's refunds, oldest first",
                     "x-scope": "orders:read",
-                    "parameters": [_ORDER_ID],
+                    "parameters": [ORDER_ID],
                     "responses": {
-                        "200": _json("RefundList", "The refunds, failed ones included"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "404": _error_response("No such order among yours"),
-                        "422": _UNKNOWN_QUERY,
-                        "429": _TOO_MANY,
+                        "200": json_response("RefundList", "The refunds, failed ones included"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "404": error_response("No such order among yours"),
+                        "422": UNKNOWN_QUERY,
+                        "429": TOO_MANY,
                     },
                 },
             },
@@ -301,24 +254,24 @@ def openapi_document(server_url: str) -> dict:
                     "already on Stripe's page can still pay there: that payment is recorded "
                     "(payment_succeeded), for you to refund. Takes no body (or {}).",
                     "x-scope": "orders:write",
-                    "parameters": [_ORDER_ID],
+                    "parameters": [ORDER_ID],
                     "responses": {
-                        "200": _json("Order", "The order, canceled"),
-                        "400": _error_response("Malformed JSON"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "404": _error_response("No such order among yours"),
-                        "409": _error_response(
+                        "200": json_response("Order", "The order, canceled"),
+                        "400": error_response("Malformed JSON"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "404": error_response("No such order among yours"),
+                        "409": error_response(
                             "A payment is under way, or the order is paid (cancel_refused); "
                             "Stripe refused (stripe_refused)"
                         ),
-                        "415": _UNSUPPORTED,
-                        "422": _error_response(
+                        "415": UNSUPPORTED,
+                        "422": error_response(
                             "A field or query parameter this operation does not take "
                             "(unknown_field)"
                         ),
-                        "429": _TOO_MANY,
-                        "502": _error_response(
+                        "429": TOO_MANY,
+                        "502": error_response(
                             "Stripe could not be reached; nothing changed (stripe_unavailable)"
                         ),
                     },
@@ -339,7 +292,7 @@ def openapi_document(server_url: str) -> dict:
                                 "enum": [status.value for status in OrderStatus],
                             },
                         },
-                        _LIMIT,
+                        LIMIT,
                         {
                             "name": "startingAfter",
                             "in": "query",
@@ -348,11 +301,11 @@ def openapi_document(server_url: str) -> dict:
                         },
                     ],
                     "responses": {
-                        "200": _json("OrderList", "A page of orders"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "422": _UNPROCESSABLE,
-                        "429": _TOO_MANY,
+                        "200": json_response("OrderList", "A page of orders"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "422": UNPROCESSABLE,
+                        "429": TOO_MANY,
                     },
                 }
             },
@@ -372,7 +325,7 @@ def openapi_document(server_url: str) -> dict:
                             "schema": {"type": "string", "enum": list(notifications.EVENTS)},
                         },
                         {"name": "orderId", "in": "query", "schema": {"type": "string"}},
-                        _LIMIT,
+                        LIMIT,
                         {
                             "name": "startingAfter",
                             "in": "query",
@@ -381,11 +334,11 @@ def openapi_document(server_url: str) -> dict:
                         },
                     ],
                     "responses": {
-                        "200": _json("EventList", "A page of events"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "422": _UNPROCESSABLE,
-                        "429": _TOO_MANY,
+                        "200": json_response("EventList", "A page of events"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "422": UNPROCESSABLE,
+                        "429": TOO_MANY,
                     },
                 }
             },
@@ -403,14 +356,14 @@ def openapi_document(server_url: str) -> dict:
                         },
                     },
                     "responses": {
-                        "201": _json("PaymentLink", "The new link"),
-                        "400": _MALFORMED,
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "413": _TOO_LARGE,
-                        "415": _UNSUPPORTED,
-                        "422": _UNPROCESSABLE,
-                        "429": _TOO_MANY,
+                        "201": json_response("PaymentLink", "The new link"),
+                        "400": MALFORMED,
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "413": TOO_LARGE,
+                        "415": UNSUPPORTED,
+                        "422": UNPROCESSABLE,
+                        "429": TOO_MANY,
                     },
                 },
                 "get": {
@@ -424,7 +377,7 @@ def openapi_document(server_url: str) -> dict:
                             "description": "Only the links turned on (true) or off (false)",
                             "schema": {"type": "string", "enum": ["true", "false"]},
                         },
-                        _LIMIT,
+                        LIMIT,
                         {
                             "name": "startingAfter",
                             "in": "query",
@@ -433,11 +386,11 @@ def openapi_document(server_url: str) -> dict:
                         },
                     ],
                     "responses": {
-                        "200": _json("PaymentLinkList", "A page of links"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "422": _UNPROCESSABLE,
-                        "429": _TOO_MANY,
+                        "200": json_response("PaymentLinkList", "A page of links"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "422": UNPROCESSABLE,
+                        "429": TOO_MANY,
                     },
                 },
             },
@@ -446,21 +399,21 @@ def openapi_document(server_url: str) -> dict:
                     "operationId": "getPaymentLink",
                     "summary": "One of your payment links",
                     "x-scope": "links:read",
-                    "parameters": [_LINK_ID],
+                    "parameters": [LINK_ID],
                     "responses": {
-                        "200": _json("PaymentLink", "The link"),
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "404": _error_response("No such link among yours"),
-                        "422": _UNKNOWN_QUERY,
-                        "429": _TOO_MANY,
+                        "200": json_response("PaymentLink", "The link"),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "404": error_response("No such link among yours"),
+                        "422": UNKNOWN_QUERY,
+                        "429": TOO_MANY,
                     },
                 },
                 "patch": {
                     "operationId": "updatePaymentLink",
                     "summary": "Change some of a payment link's settings (the rest keep theirs)",
                     "x-scope": "links:write",
-                    "parameters": [_LINK_ID],
+                    "parameters": [LINK_ID],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -470,15 +423,15 @@ def openapi_document(server_url: str) -> dict:
                         },
                     },
                     "responses": {
-                        "200": _json("PaymentLink", "The link as it is now"),
-                        "400": _MALFORMED,
-                        "401": _UNAUTHORIZED,
-                        "403": _FORBIDDEN,
-                        "404": _error_response("No such link among yours"),
-                        "413": _TOO_LARGE,
-                        "415": _UNSUPPORTED,
-                        "422": _UNPROCESSABLE,
-                        "429": _TOO_MANY,
+                        "200": json_response("PaymentLink", "The link as it is now"),
+                        "400": MALFORMED,
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "404": error_response("No such link among yours"),
+                        "413": TOO_LARGE,
+                        "415": UNSUPPORTED,
+                        "422": UNPROCESSABLE,
+                        "429": TOO_MANY,
                     },
                 },
             },

@@ -42,7 +42,19 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
+    "description": "Makes a retry safe: a repeat with the same body within "
+    "IDEMPOTENCY_KEY_HOURS gets the first answer (status and body) with Idempotent-Replayed: "
+    "true and runs nothing. Kept per API key, method and path; every answer below 500 is "
+    "kept (a refusal of the key, or a 429, is not), a 5xx frees the key.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+# What an Idempotency-Key adds to the answers of every POST and PATCH (api/common.py).
+IDEMPOTENCY_ANSWERS = {
+    "400": "an Idempotency-Key that is empty, longer than 255 characters or not printable "
+    "(invalid_idempotency_key)",
+    "409": "a request with this Idempotency-Key has not answered yet "
+    "(idempotency_key_in_flight): retry once it has",
+    "422": "the Idempotency-Key sent before with another body (idempotency_key_reused)",
 }
 UNSUPPORTED = error_response("Content-Type is not application/json (unsupported_media_type)")
 MALFORMED = error_response(
