@@ -97,6 +97,7 @@ ENTRY_POINTS = {
     "checkout.cli.operations",
     "checkout.cli.providers",
     "checkout.cli.services",
+    "checkout.cli.endpoints",
     "checkout.gunicorn_config",
 }
 LEAVES = {

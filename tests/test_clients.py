@@ -91,11 +91,13 @@ def test_a_provider_runs_its_flow_through_the_generated_client(kassa, make, clie
         CreatePaymentLink,
         CreatePaymentLinkMetadata,
         CreateRefund,
+        CreateWebhookEndpoint,
         Error,
         ListPaymentLinksActive,
         Order,
         OrderStatus,
         PaymentLink,
+        RecoverDeliveries,
         Refund,
         RefundReason,
         UpdatePaymentLink,
@@ -172,6 +174,30 @@ def test_a_provider_runs_its_flow_through_the_generated_client(kassa, make, clie
     off = operation("listPaymentLinks").sync(client=api, active=ListPaymentLinksActive.FALSE)
     on = operation("listPaymentLinks").sync(client=api, active=ListPaymentLinksActive.TRUE)
     assert ([link.id for link in off.data], on.data) == ([link.id], [])
+
+    # Catching up: every notification written, newest first, and the webhook endpoints.
+    events = operation("listEvents").sync(client=api, order_id=opened.order_id)
+    assert [event.type_ for event in events.data][-1].value == "payment_succeeded"
+    [first] = operation("listWebhookEndpoints").sync(client=api).data
+    assert first.url == UNREACHABLE_HOOK
+    added = operation("createWebhookEndpoint").sync(
+        client=api,
+        body=CreateWebhookEndpoint.from_dict(
+            {"url": UNREACHABLE_HOOK + "/2", "events": ["payment_succeeded"]}
+        ),
+    )
+    assert added.secret.startswith("whsec_")
+    rotated = operation("rotateWebhookSecret").sync(added.id, client=api)
+    assert rotated.secret.startswith("whsec_") and rotated.secret != added.secret
+    test = operation("sendTestEvent").sync(added.id, client=api)
+    deliveries = operation("listDeliveries").sync(added.id, client=api)
+    assert [delivery.id for delivery in deliveries.data] == [test.id]
+    recovered = operation("recoverDeliveries").sync(
+        added.id, client=api, body=RecoverDeliveries.from_dict({"since": "2026-01-01T00:00:00Z"})
+    )
+    assert recovered.queued == 0
+    gone = operation("deleteWebhookEndpoint").sync(added.id, client=api)
+    assert (gone.id, gone.deleted) == (added.id, True)
 
 
 def test_the_generated_client_reports_a_refusal_as_the_error_model(kassa, make, live_server):

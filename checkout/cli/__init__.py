@@ -1,12 +1,14 @@
 """Command-line tools for scripting and operations; every command prints JSON with --json.
 
-One module per area, as the admin has: `services`, `providers`, `links`, `operations` (what
+One module per area, as the admin has: `services`, `providers` (and `endpoints`, its
+webhook endpoint commands), `links`, `operations` (what
 the worker does on a schedule, and `stripe check`), `first_run` (create-admin, demo, banner,
 dev-receiver); `common` holds what they share.
 """
 
 from flask import Flask
 
+from checkout.cli import endpoints  # noqa: F401 -- adds `providers …-endpoint` commands
 from checkout.cli.common import option_for
 from checkout.cli.first_run import (
     banner_command,

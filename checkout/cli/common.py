@@ -46,6 +46,7 @@ FIELD_OPTIONS = {
     "use_stripe_checkout": "--stripe-checkout",
     "accent_color": "--accent",
     "scopes": "--scope",
+    "events": "--event",
 }
 
 

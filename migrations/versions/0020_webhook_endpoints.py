@@ -27,21 +27,17 @@ depends_on = None
 MOVED = ('webhook_url', 'webhook_secret', 'previous_webhook_secret',
          'webhook_secret_rotated_at', 'webhook_disabled_at')
 
-providers = sa.table(
-    'providers', sa.column('id', sa.String), sa.column('created_at', sa.DateTime),
-    *(sa.column(name) for name in MOVED),
-)
+# Untyped: each value is copied as the database gives it, whatever its type.
+providers = sa.table('providers', sa.column('id'), sa.column('created_at'),
+                     *(sa.column(name) for name in MOVED))
 endpoints = sa.table(
-    'webhook_endpoints', sa.column('id', sa.String), sa.column('provider_id', sa.String),
-    sa.column('url', sa.String), sa.column('description', sa.String),
-    sa.column('events', sa.Text), sa.column('active', sa.Boolean),
-    sa.column('secret', sa.String), sa.column('previous_secret', sa.String),
-    sa.column('secret_rotated_at', sa.DateTime), sa.column('disabled_at', sa.DateTime),
-    sa.column('created_at', sa.DateTime), sa.column('updated_at', sa.DateTime),
+    'webhook_endpoints', *(sa.column(name) for name in (
+        'id', 'provider_id', 'url', 'description', 'events', 'active', 'secret',
+        'previous_secret', 'secret_rotated_at', 'disabled_at', 'created_at', 'updated_at'))
 )
 notifications = sa.table(
-    'notifications', sa.column('id', sa.String), sa.column('provider_id', sa.String),
-    sa.column('endpoint_id', sa.String), sa.column('message_id', sa.String),
+    'notifications', sa.column('id'), sa.column('provider_id'), sa.column('endpoint_id'),
+    sa.column('message_id'),
 )
 
 

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from checkout import audit, notifications, payment_links
 from checkout.payment_links import LinkFields
+from tests.helpers import UNREACHABLE_HOOK
 
 pytestmark = pytest.mark.browser
 
@@ -114,7 +115,7 @@ def test_revoking_a_key_asks_in_a_dialog(page: Page, live_server, make):
 
 
 def test_without_javascript_the_confirmation_is_a_page(browser, live_server, make):
-    provider_id = make.provider().id
+    provider_id = make.provider(webhook_url=UNREACHABLE_HOOK).id  # its endpoint has a secret
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
