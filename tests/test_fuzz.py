@@ -251,6 +251,9 @@ def world(app, admin_client, make):
             actor=audit.SYSTEM,
         ).logo_hash
     admin_client.get(f"/l/{link_id}")
+    endpoint_id = admin_client.post(
+        "/api/v1/webhook-endpoints", json={"url": UNREACHABLE_HOOK}, headers=bearer(key)
+    ).get_json()["id"]
     ids = {"service": service_id, "provider": provider_id, "link": link_id}
     return {
         "csrf_token": csrf_token(admin_client.get("/admin/links/new").text),
@@ -264,6 +267,7 @@ def world(app, admin_client, make):
         "order": open_order,
         "paid": paid_order,
         "notification": notification_id,
+        "endpoint": endpoint_id,
         "event": "evt_fuzz",
         "admin": str(admin_id),
         "logo": logo_hash,
@@ -293,6 +297,10 @@ ACTIONS = [
     ("/admin/providers/{provider}/rotate-secret", []),
     ("/admin/providers/{provider}/enable-endpoint", []),
     ("/admin/providers/{provider}/test-event", []),
+    ("/admin/providers/{provider}/endpoints", ["url", "description", "events"]),
+    ("/admin/providers/{provider}/endpoints/{endpoint}/off", []),
+    ("/admin/providers/{provider}/endpoints/{endpoint}/test", []),
+    ("/admin/providers/{provider}/endpoints/{endpoint}/rotate-secret", []),
     ("/admin/deliveries/resend-failed", []),
     ("/admin/deliveries/{order}/resend", []),
     ("/admin/stripe-events/{order}/retry", []),
@@ -399,6 +407,9 @@ QUERY_PAGES = {
     "/admin/providers/{provider}/request-secret": [],
     "/admin/providers/{provider}/request-secret/shown": [],
     "/admin/providers/{provider}/rotate-secret": [],
+    "/admin/providers/{provider}/endpoints/new-secret": [],
+    "/admin/providers/{provider}/endpoints/{endpoint}/rotate-secret": [],
+    "/admin/providers/{provider}/endpoints/{endpoint}/delete": [],
     "/admin/providers/{provider}/signatures/{state}": [],
     "/admin/providers/{provider}/signature-format/{choice}": [],
     "/admin/services": ["page"],
@@ -444,6 +455,7 @@ ARGUMENT_KINDS = {
     "link_id": "link",
     "order_id": "order",
     "key_id": "key",
+    "endpoint_id": "endpoint",
     "notification_id": "notification",
     "event_id": "event",
     "admin_id": "admin",

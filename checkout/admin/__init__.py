@@ -10,6 +10,7 @@ from checkout.admin import (  # noqa: F401 -- importing an area registers its vi
     auth,
     dashboard,
     deliveries,
+    endpoints,
     links,
     orders,
     providers,
@@ -23,7 +24,7 @@ from checkout.models import Admin
 __all__ = ["bp"]
 
 # The pages that show a secret held for one view; any other admin page drops it unshown.
-SHOWS_A_SECRET = {"admin.new_key", "admin.new_request_secret"}
+SHOWS_A_SECRET = {"admin.new_key", "admin.new_request_secret", "admin.new_endpoint_secret"}
 
 
 @login_manager.user_loader

@@ -143,6 +143,20 @@ class ApiKeyForm(FlaskForm):
     )
 
 
+class EndpointForm(FlaskForm):
+    url = URLField(
+        "Endpoint URL",
+        validators=[DataRequired(), Length(max=2048)],
+        description="https; another place notifications are sent to",
+    )
+    description = StringField("Description", validators=[Optional(), Length(max=255)])
+    events = MultiCheckboxField(
+        "Events",
+        choices=[SelectChoice(event) for event in notifications.EVENTS],
+        description="None ticked: every event",
+    )
+
+
 class AllowlistForm(FlaskForm):
     ip_allowlist = TextAreaField(
         "Allowed networks",

@@ -22,7 +22,14 @@ from checkout.admin.common import (
     service_choices,
     take_for_one_view,
 )
-from checkout.admin.forms import ActionForm, AllowlistForm, ApiKeyForm, BrandingForm, ProviderForm
+from checkout.admin.forms import (
+    ActionForm,
+    AllowlistForm,
+    ApiKeyForm,
+    BrandingForm,
+    EndpointForm,
+    ProviderForm,
+)
 from checkout.catalog import ProviderFields
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -95,12 +102,15 @@ def new_provider():
     return render_template("admin/provider_form.html", form=form, provider=None)
 
 
-def _provider_page(
+def provider_page(
     row: Provider,
     key_form: ApiKeyForm | None = None,
     status: int = 200,
     allowlist_form: AllowlistForm | None = None,
+    endpoint_form: EndpointForm | None = None,
+    new_endpoint_secret: str | None = None,
 ):
+    """The provider's page (with a form's errors, when one was refused)."""
     if allowlist_form is None:
         allowlist_form = AllowlistForm()
         allowlist_form.ip_allowlist.data = row.ip_allowlist
@@ -115,13 +125,16 @@ def _provider_page(
         deliveries=notifications.latest_for_provider(row.id, 10),
         provider_logo=branding.logo_path(row),
         overlap_hours=int(webhook_endpoints.overlap().total_seconds() // 3600),
+        endpoint_form=endpoint_form or EndpointForm(),
+        max_endpoints=webhook_endpoints.ENDPOINTS_MAX,
+        new_endpoint_secret=new_endpoint_secret,
     ), status
 
 
 @bp.get("/providers/<provider_id>")
 def provider(provider_id: str):
     """A provider's settings, API keys, signing secret and latest deliveries."""
-    return _provider_page(db.get_or_404(Provider, provider_id))
+    return provider_page(db.get_or_404(Provider, provider_id))
 
 
 @bp.route("/providers/<provider_id>/edit", methods=["GET", "POST"])
@@ -201,7 +214,7 @@ def issue_key(provider_id: str):
             attach_error(form, error)
         else:
             return _show_new_key(key, plaintext)
-    return _provider_page(row, key_form=form, status=422)
+    return provider_page(row, key_form=form, status=422)
 
 
 def _key_or_404(provider_id: str, key_id: str, *, confirming: bool = False) -> ApiKey:
@@ -326,7 +339,7 @@ def set_allowlist(provider_id: str):
                 "success",
             )
             return redirect(url_for("admin.provider", provider_id=row.id))
-    return _provider_page(row, status=422, allowlist_form=form)
+    return provider_page(row, status=422, allowlist_form=form)
 
 
 def _show_request_secret(row: Provider, secret: str):
