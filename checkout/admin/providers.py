@@ -290,13 +290,14 @@ def send_test_event(provider_id: str):
 
 @bp.route("/providers/<provider_id>/rotate-secret", methods=["GET", "POST"])
 def rotate_secret(provider_id: str):
-    """Replace the signing secret; the old one also signs for 24 hours."""
+    """Replace the signing secret; the old one also signs for the overlap (24 hours)."""
     row = _provider_for_action(provider_id)
+    hours = int(webhook_endpoints.overlap().total_seconds() // 3600)
     if request.method == "GET":
         return confirm(
             f"Rotate the signing secret of {row.name}?",
             "Notifications are signed with a new secret from now on; the current one also "
-            "signs them for 24 hours, so the provider has a day to switch.",
+            f"signs them for {hours} hours, so the provider has time to switch.",
             "Rotate secret",
             _back_to_provider(row.id),
         )
@@ -304,7 +305,7 @@ def rotate_secret(provider_id: str):
         flash("Set a webhook URL first: the secret belongs to its endpoint.", "error")
         return redirect(url_for("admin.provider", provider_id=row.id))
     webhook_endpoints.rotate_secret(row.primary_endpoint, actor=actor())
-    flash("New signing secret. The previous one keeps signing for 24 hours.", "success")
+    flash(f"New signing secret. The previous one keeps signing for {hours} hours.", "success")
     return redirect(url_for("admin.provider", provider_id=row.id))
 
 
