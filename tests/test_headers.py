@@ -52,6 +52,9 @@ def test_every_admin_page_is_no_store(app, admin_client, make):
         "key_id": re.search(
             r"/keys/(key_\w+)/", admin_client.get(f"/admin/providers/{provider_id}").text
         )[1],
+        "endpoint_id": admin_client.get(
+            "/api/v1/webhook-endpoints", headers=bearer(key)
+        ).get_json()["data"][0]["id"],
         "admin_id": "1",
         "state": "on",
         "choice": "body",
