@@ -99,7 +99,8 @@ def create(provider: Provider, fields: EndpointFields, *, actor: Actor) -> Webho
         )
     if fields.url is None:
         raise ValidationError("url", "Give the URL notifications are sent to")
-    endpoint = WebhookEndpoint(provider=provider, events=ALL_EVENTS, description="")
+    # Tied to the provider only once it is valid: a refused one must not join its list.
+    endpoint = WebhookEndpoint(provider_id=provider.id, events=ALL_EVENTS, description="")
     _apply(endpoint, fields)
     db.session.add(endpoint)
     db.session.flush()
