@@ -36,4 +36,6 @@
       post("kassa:close", {});
     });
   });
+  // Listening from here on (the tests wait for it before pressing a close link).
+  document.documentElement.setAttribute("data-embed-ready", "");
 })();

@@ -58,6 +58,8 @@ class TestPendingRetry:
         receiver.control(mode="fail")
         message = send_test_event(admin_client, provider_id)
         wait_until(lambda: deliveries_of(receiver, message) == ["rejected"], 15)
+        # Kassa has recorded the attempt (and let go of its lease): a retry now waits.
+        wait_until(lambda: attempts_shown(admin_client, message)[0] == 1, 15)
         assert "Next attempt" in admin_client.get(f"/admin/deliveries/{message}").text
 
         receiver.control(mode="ok")

@@ -199,7 +199,11 @@ def test_messages_from_anywhere_but_kassa_are_ignored(
 
     # Kassa's own frame is heard: cancelling on the checkout page closes the overlay.
     checkout.get_by_role("button", name="Pay").click()
-    checkout.get_by_role("link", name="Cancel and return to Bitloader").click()
+    cancel = checkout.get_by_role("link", name="Cancel and return to Bitloader")
+    expect(cancel).to_be_visible()
+    # The checkout's embed.js (deferred) must be listening before its close link is pressed.
+    expect(checkout.locator("html[data-embed-ready]")).to_have_count(1)
+    cancel.click()
     expect(dialog).to_have_count(0)
     [closed] = events(page)
     assert closed["type"] == "kassa:closed"
