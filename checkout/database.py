@@ -63,6 +63,17 @@ def take_after_commit(session: Session) -> list[tuple[str, tuple[str, ...]]]:
     return session.info.pop(_AFTER_COMMIT, None) or []
 
 
+def newest_first(query, model, after=None):
+    """A query for rows newest first (by created_at, then id), those older than `after` (a
+    row of the same list) when given: the API's cursor pages."""
+    if after is not None:
+        query = query.where(
+            (model.created_at < after.created_at)
+            | ((model.created_at == after.created_at) & (model.id < after.id))
+        )
+    return query.order_by(model.created_at.desc(), model.id.desc())
+
+
 def ids_in_batches(where, moment, key) -> Iterator[str]:
     """The key of every row matching where, oldest first, a batch per query.
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from checkout import database
 from checkout.extensions import db
 from checkout.models import Notification, utcnow
 
@@ -38,10 +39,5 @@ def feed(
         query = query.where(Notification.event == event_name)
     if order_id is not None:
         query = query.where(Notification.order_id == order_id)
-    if after is not None:
-        query = query.where(
-            (Notification.created_at < after.created_at)
-            | ((Notification.created_at == after.created_at) & (Notification.id < after.id))
-        )
-    newest_first = query.order_by(Notification.created_at.desc(), Notification.id.desc())
-    return list(db.session.scalars(newest_first.limit(limit)))
+    page = database.newest_first(query, Notification, after).limit(limit)
+    return list(db.session.scalars(page))

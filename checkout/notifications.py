@@ -586,13 +586,7 @@ def deliveries(
 ) -> list[Notification]:
     """Up to `limit` of the endpoint's notifications, newest first, older than `after`."""
     query = select(Notification).where(Notification.endpoint_id == endpoint_id)
-    if after is not None:
-        query = query.where(
-            (Notification.created_at < after.created_at)
-            | ((Notification.created_at == after.created_at) & (Notification.id < after.id))
-        )
-    newest_first = query.order_by(Notification.created_at.desc(), Notification.id.desc())
-    return list(db.session.scalars(newest_first.limit(limit)))
+    return list(db.session.scalars(database.newest_first(query, Notification, after).limit(limit)))
 
 
 # Queries for the admin pages

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from checkout import audit, money, orders, throttle, urls
+from checkout import audit, database, money, orders, throttle, urls
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError, ValidationError
@@ -517,14 +517,8 @@ def provider_links(
     query = select(PaymentLink).where(PaymentLink.provider_id == provider_id)
     if active is not None:
         query = query.where(PaymentLink.active == active)
-    if after is not None:
-        query = query.where(
-            (PaymentLink.created_at < after.created_at)
-            | ((PaymentLink.created_at == after.created_at) & (PaymentLink.id < after.id))
-        )
     query = query.options(selectinload(PaymentLink.service))
-    order = (PaymentLink.created_at.desc(), PaymentLink.id.desc())
-    return list(db.session.scalars(query.order_by(*order).limit(limit)))
+    return list(db.session.scalars(database.newest_first(query, PaymentLink, after).limit(limit)))
 
 
 def all_links() -> list[PaymentLink]:

@@ -6,7 +6,17 @@ import uuid
 from flask import jsonify, request
 from sqlalchemy import select
 
-from checkout import audit, money, opening, orders, payments, schemas, stripe_gateway, urls
+from checkout import (
+    audit,
+    database,
+    money,
+    opening,
+    orders,
+    payments,
+    schemas,
+    stripe_gateway,
+    urls,
+)
 from checkout.api.common import (
     ApiError,
     authenticated_key,
@@ -88,6 +98,7 @@ def list_orders():
             )
         query = query.where(Order.status == OrderStatus(status))
     limit = page_limit()
+    after = None
     after_id = request.args.get("startingAfter")
     if after_id is not None:
         after = orders.find_order(after_id)
@@ -98,13 +109,7 @@ def list_orders():
                 "validation_error",
                 "startingAfter",
             )
-        query = query.where(
-            (Order.created_at < after.created_at)
-            | ((Order.created_at == after.created_at) & (Order.id < after.id))
-        )
-    rows = db.session.scalars(
-        query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
-    ).all()
+    rows = db.session.scalars(database.newest_first(query, Order, after).limit(limit + 1)).all()
     base = urls.base_url()
     return jsonify(
         data=[schemas.api_order(order, base) for order in rows[:limit]], hasMore=len(rows) > limit
