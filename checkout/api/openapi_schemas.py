@@ -157,6 +157,19 @@ _DELIVERY_FIELDS = {
 }
 
 
+def _list_of(schema_name: str, has_more: str | None = None) -> dict:
+    """A page of a list: its items and whether more follow (`has_more` describes that)."""
+    more = {"type": "boolean", **({"description": has_more} if has_more else {})}
+    return {
+        "type": "object",
+        "required": ["data", "hasMore"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}},
+            "hasMore": more,
+        },
+    }
+
+
 SCHEMAS = {
     "Error": {
         "type": "object",
@@ -245,14 +258,7 @@ SCHEMAS = {
             "createdAt": {"type": "string", "format": "date-time"},
         },
     },
-    "RefundList": {
-        "type": "object",
-        "required": ["data", "hasMore"],
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}},
-            "hasMore": {"type": "boolean", "description": "Always false: every refund is listed."},
-        },
-    },
+    "RefundList": _list_of("Refund", "Always false: every refund is listed."),
     "Order": {
         "type": "object",
         "description": "Every field is present, null while it has no value; "
@@ -431,14 +437,7 @@ SCHEMAS = {
             "createdAt": {"type": "string", "format": "date-time"},
         },
     },
-    "PaymentLinkList": {
-        "type": "object",
-        "required": ["data", "hasMore"],
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/PaymentLink"}},
-            "hasMore": {"type": "boolean"},
-        },
-    },
+    "PaymentLinkList": _list_of("PaymentLink"),
     "Event": {
         "type": "object",
         "required": ["id", "type", "orderId", "createdAt", "data"],
@@ -456,14 +455,7 @@ SCHEMAS = {
             },
         },
     },
-    "EventList": {
-        "type": "object",
-        "required": ["data", "hasMore"],
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-            "hasMore": {"type": "boolean"},
-        },
-    },
+    "EventList": _list_of("Event"),
     "CreateWebhookEndpoint": {
         "type": "object",
         "additionalProperties": False,
@@ -485,14 +477,7 @@ SCHEMAS = {
     },
     "WebhookEndpoint": _webhook_endpoint(),
     "WebhookEndpointWithSecret": _webhook_endpoint(with_secret=True),
-    "WebhookEndpointList": {
-        "type": "object",
-        "required": ["data", "hasMore"],
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookEndpoint"}},
-            "hasMore": {"type": "boolean", "description": "Always false: at most 5."},
-        },
-    },
+    "WebhookEndpointList": _list_of("WebhookEndpoint", "Always false: at most 5."),
     "DeletedWebhookEndpoint": {
         "type": "object",
         "required": ["id", "deleted"],
@@ -505,14 +490,7 @@ SCHEMAS = {
         "additionalProperties": False,
         "properties": _DELIVERY_FIELDS,
     },
-    "DeliveryList": {
-        "type": "object",
-        "required": ["data", "hasMore"],
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}},
-            "hasMore": {"type": "boolean"},
-        },
-    },
+    "DeliveryList": _list_of("Delivery"),
     "RecoverDeliveries": {
         "type": "object",
         "additionalProperties": False,
@@ -532,12 +510,5 @@ SCHEMAS = {
         "additionalProperties": False,
         "properties": {"queued": {"type": "integer", "minimum": 0}},
     },
-    "OrderList": {
-        "type": "object",
-        "required": ["data", "hasMore"],
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
-            "hasMore": {"type": "boolean"},
-        },
-    },
+    "OrderList": _list_of("Order"),
 }
