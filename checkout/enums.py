@@ -67,3 +67,28 @@ class ActorKind(StrEnum):
     API_KEY = "api-key"
     CLI = "cli"
     SYSTEM = "system"
+
+
+class ProviderEvent(StrEnum):
+    """What a notification tells a provider (checkout.notifications); orders.py decides which
+    change sends which."""
+
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_UNDERPAID = "payment_underpaid"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_CANCELED = "payment_canceled"
+    PAYMENT_REFUNDED = "payment_refunded"
+    REFUND_FAILED = "payment_refund_failed"
+    PAYMENT_DISPUTED = "payment_disputed"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
+    ORDER_EXPIRED = "order_expired"
+    TEST = "test"
+
+
+class RefundReason(StrEnum):
+    """Why a refund was made, as Stripe takes it (its refund `reason`)."""
+
+    DUPLICATE = "duplicate"
+    FRAUDULENT = "fraudulent"
+    REQUESTED_BY_CUSTOMER = "requested_by_customer"

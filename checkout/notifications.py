@@ -18,6 +18,7 @@ from sqlalchemy import Select, bindparam, insert, or_, select, update
 from checkout import audit, database, jsonio, outbound, schemas, urls
 from checkout.audit import Action, Actor
 from checkout.config import LEASE_MARGIN_SECONDS
+from checkout.enums import ProviderEvent
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import (
@@ -32,23 +33,6 @@ from checkout.models import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class ProviderEvent(StrEnum):
-    """What a notification tells a provider; orders.py decides which change sends which."""
-
-    PAYMENT_SUCCEEDED = "payment_succeeded"
-    PAYMENT_UNDERPAID = "payment_underpaid"
-    PAYMENT_FAILED = "payment_failed"
-    PAYMENT_CANCELED = "payment_canceled"
-    PAYMENT_REFUNDED = "payment_refunded"
-    REFUND_FAILED = "payment_refund_failed"
-    PAYMENT_DISPUTED = "payment_disputed"
-    DISPUTE_WON = "dispute_won"
-    DISPUTE_LOST = "dispute_lost"
-    ORDER_EXPIRED = "order_expired"
-    TEST = "test"
-
 
 # Every event about an order, and every event at all (for filters and the API document).
 ORDER_EVENTS = tuple(event.value for event in ProviderEvent if event is not ProviderEvent.TEST)

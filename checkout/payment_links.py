@@ -37,6 +37,10 @@ PASSWORD_WINDOW = timedelta(minutes=15)
 PASSWORD_ATTEMPTS = 5
 PASSWORD_ATTEMPTS_PER_CLIENT = 20
 # New passwords only: links saved with a shorter one before keep working.
+TITLE_MAX = 120
+DESCRIPTION_MAX = 2000
+MESSAGE_MAX = 1000
+METADATA_VALUE_MAX = 500
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 METADATA_KEYS_MAX = 20
@@ -152,8 +156,10 @@ def clean_metadata(metadata: object) -> dict[str, str]:
             raise ValidationError("metadata", "Metadata keys and values must be strings")
         if not key.strip() or len(key) > 40 or "[" in key or "]" in key:
             raise ValidationError("metadata", f"Metadata key {key!r} is empty or too long")
-        if len(value) > 500:
-            raise ValidationError("metadata", f"Metadata value of {key!r} is over 500 characters")
+        if len(value) > METADATA_VALUE_MAX:
+            raise ValidationError(
+                "metadata", f"Metadata value of {key!r} is over {METADATA_VALUE_MAX} characters"
+            )
         cleaned[key.strip()] = value
     return cleaned
 
@@ -193,11 +199,13 @@ def _check(fields: LinkFields) -> _CheckedFields:
         if provider is None:
             raise ValidationError("provider_id", "No such provider")
     title = (fields.title or "").strip()
-    if not title or len(title) > 120:
-        raise ValidationError("title", "Give the link a title of 1 to 120 characters")
+    if not title or len(title) > TITLE_MAX:
+        raise ValidationError("title", f"Give the link a title of 1 to {TITLE_MAX} characters")
     description = (fields.description or "").strip()
-    if len(description) > 2000:
-        raise ValidationError("description", "The description is over 2000 characters")
+    if len(description) > DESCRIPTION_MAX:
+        raise ValidationError(
+            "description", f"The description is over {DESCRIPTION_MAX} characters"
+        )
     quantity, low, high = _check_quantities(fields, service)
     max_uses = None
     if fields.max_uses is not None:
@@ -260,8 +268,10 @@ def _check_after_payment(fields: LinkFields) -> tuple[AfterPayment, str, str | N
             raise ValidationError("redirect_url", "Give the URL to send customers to after paying")
         return choice, "", redirect_url
     message = (fields.confirmation_message or "").strip()
-    if len(message) > 1000:
-        raise ValidationError("confirmation_message", "The message is over 1000 characters")
+    if len(message) > MESSAGE_MAX:
+        raise ValidationError(
+            "confirmation_message", f"The message is over {MESSAGE_MAX} characters"
+        )
     return choice, message, None
 
 
@@ -341,7 +351,7 @@ def copy_link(link: PaymentLink, *, actor: Actor) -> PaymentLink:
     twin = PaymentLink(
         service_id=link.service_id,
         provider_id=link.provider_id,
-        title=f"{link.title} (copy)"[:120],
+        title=f"{link.title} (copy)"[:TITLE_MAX],
         description=link.description,
         quantity=link.quantity,
         adjustable_quantity=link.adjustable_quantity,

@@ -1,4 +1,6 @@
-"""Every JSON shape Kassa hands out, each built in one place.
+"""Every JSON shape Kassa hands out, each built in one place: the API's answers and the
+notifications fill the models of checkout/shapes.py (which define them, and the document),
+the CLI's own shapes are plain objects here.
 
 One rule for all of them: amounts are exact `Decimal`s in major units (written as JSON
 numbers), times are `jsonio.timestamp` strings, and every field is present, null while it
@@ -10,7 +12,7 @@ depends on them (the base URL, a link's use so far).
 
 from decimal import Decimal
 
-from checkout import branding, jsonio, money, urls
+from checkout import branding, jsonio, money, shapes, urls
 from checkout.models import (
     ApiKey,
     Notification,
@@ -49,7 +51,7 @@ def api_field(name: str) -> str:
 def api_error(message: str, code: str, param: str | None = None) -> dict:
     """An API error: the message for people (`error`, the guide's contract), a stable
     machine-readable `code`, and the request field it is about (`param`, null if none)."""
-    return {"error": message, "code": code, "param": param}
+    return shapes.Error(error=message, code=code, param=param).dump()
 
 
 def _amount(minor: int | None, currency: str) -> Decimal | None:
@@ -63,104 +65,104 @@ def _paid_amount(row: Order) -> Decimal | None:
     return money.to_decimal(row.paid_amount_minor, currency)
 
 
-def _dispute(row: Order) -> dict | None:
+def _dispute(row: Order) -> shapes.Dispute | None:
     if row.dispute_id is None:
         return None
+    return shapes.Dispute(
+        id=row.dispute_id,
+        status=row.dispute_status,
+        reason=row.dispute_reason,
+        amount=_amount(row.dispute_amount_minor, row.currency),
+        evidence_due_by=row.dispute_evidence_due_by,
+    )
+
+
+def _order_fields(row: Order) -> dict:
+    """An order's own fields (shapes.OrderFields), the same in answers and notifications."""
     return {
-        "id": row.dispute_id,
-        "status": row.dispute_status,
-        "reason": row.dispute_reason,
-        "amount": _amount(row.dispute_amount_minor, row.currency),
-        "evidenceDueBy": jsonio.timestamp(row.dispute_evidence_due_by),
-    }
-
-
-def order(row: Order) -> dict:
-    """An order as the API and notifications show it, without request-dependent URLs."""
-    fields = {
-        "orderId": row.id,
-        "externalId": row.external_id,
+        "order_id": row.id,
+        "external_id": row.external_id,
         "amount": row.amount,
         "quantity": row.quantity,
         "currency": row.currency,
-        "mode": row.mode.value,
-        "status": row.status.value,
-        "createdAt": jsonio.timestamp(row.created_at),
-        "paidAt": jsonio.timestamp(row.paid_at),
-        "paidAmount": _paid_amount(row),
-        "paidCurrency": row.paid_currency,
-        "refundedAmount": _amount(row.refunded_amount_minor or None, row.currency),
-        "fullyRefunded": row.status is OrderStatus.REFUNDED,
-        "amountMismatch": row.amount_mismatch,
-        "stripePaymentIntentId": row.stripe_payment_intent_id,
-        "paymentLinkId": row.payment_link_id,
+        "mode": row.mode,
+        "status": row.status,
+        "created_at": row.created_at,
+        "paid_at": row.paid_at,
+        "paid_amount": _paid_amount(row),
+        "paid_currency": row.paid_currency,
+        "refunded_amount": _amount(row.refunded_amount_minor or None, row.currency),
+        "fully_refunded": row.status is OrderStatus.REFUNDED,
+        "amount_mismatch": row.amount_mismatch,
+        "stripe_payment_intent_id": row.stripe_payment_intent_id,
+        "payment_link_id": row.payment_link_id,
         "dispute": _dispute(row),
         "livemode": row.livemode,
+        "stripe_buy_button_id": row.service.buy_button_id
+        if row.mode is PaymentMode.BUY_BUTTON
+        else None,
     }
-    if row.mode is PaymentMode.BUY_BUTTON:
-        fields["stripeBuyButtonId"] = row.service.buy_button_id
-    return fields
 
 
-def api_order(row: Order, base_url: str) -> dict:
+def api_order(row: Order, base_url: str) -> shapes.Order:
     """An order in an API answer: the order and where its customer pays."""
-    return {**order(row), "checkoutUrl": urls.checkout_url(row.id, base_url)}
+    return shapes.Order(**_order_fields(row), checkout_url=urls.checkout_url(row.id, base_url))
 
 
 def order_notification(row: Order, event: str) -> dict:
     """The body a provider receives when its order changes."""
     link = row.payment_link
-    return {
-        "event": event,
-        **order(row),
-        "providerId": row.provider_id,
-        "providerName": row.provider.name if row.provider else None,
-        "serviceId": row.service.id,
-        "serviceName": row.service.title,
-        "metadata": link.link_metadata if link is not None else None,
-        "timestamp": jsonio.timestamp(utcnow()),
-    }
+    return shapes.Notification(
+        **_order_fields(row),
+        event=event,
+        provider_id=row.provider_id,
+        provider_name=row.provider.name if row.provider else None,
+        service_id=row.service.id,
+        service_name=row.service.title,
+        metadata=link.link_metadata if link is not None else None,
+        timestamp=utcnow(),
+    ).dump()
 
 
 def test_notification(provider: Provider) -> dict:
     """The body of the admin's "Send test event"."""
-    return {
-        "event": "test",
-        "providerId": provider.id,
-        "providerName": provider.name,
-        "message": "A test notification from Kassa. Verify its signature and answer 2xx.",
-        "timestamp": jsonio.timestamp(utcnow()),
-    }
+    return shapes.TestNotification(
+        event="test",
+        provider_id=provider.id,
+        provider_name=provider.name,
+        message="A test notification from Kassa. Verify its signature and answer 2xx.",
+        timestamp=utcnow(),
+    ).dump()
 
 
-def refund(row: Refund) -> dict:
+def refund(row: Refund) -> shapes.Refund:
     """A refund of an order, in the currency it was paid in, with Stripe's status."""
-    return {
-        "id": row.id,
-        "orderId": row.order_id,
-        "amount": _amount(row.amount_minor, row.currency)
+    return shapes.Refund(
+        id=row.id,
+        order_id=row.order_id,
+        amount=_amount(row.amount_minor, row.currency)
         if money.is_supported(row.currency)
         else None,
-        "currency": row.currency,
-        "status": row.status,
-        "reason": row.reason,
-        "createdAt": jsonio.timestamp(row.created_at),
-    }
+        currency=row.currency,
+        status=row.status,
+        reason=row.reason,
+        created_at=row.created_at,
+    )
 
 
-def feed_event(row: Notification) -> dict:
+def feed_event(row: Notification) -> shapes.Event:
     """A notification as the events feed lists it: its webhook-id, type, time and the body
     that was (or is being) delivered."""
-    return {
-        "id": row.id,
-        "type": row.event,
-        "orderId": row.order_id,
-        "createdAt": jsonio.timestamp(row.created_at),
-        "data": jsonio.loads(row.payload),
-    }
+    return shapes.Event(
+        id=row.id,
+        type=row.event,
+        order_id=row.order_id,
+        created_at=row.created_at,
+        data=jsonio.loads(row.payload),
+    )
 
 
-def webhook_endpoint(row: WebhookEndpoint, secret: str | None = None) -> dict:
+def webhook_endpoint(row: WebhookEndpoint, secret: str | None = None) -> shapes.WebhookEndpoint:
     """A webhook endpoint; its secret only in the answer that made it (creation, rotation)."""
     shown = {
         "id": row.id,
@@ -168,63 +170,67 @@ def webhook_endpoint(row: WebhookEndpoint, secret: str | None = None) -> dict:
         "description": row.description,
         "events": ["*"] if row.events == "*" else row.event_types,
         "active": row.active,
-        "disabledAt": jsonio.timestamp(row.disabled_at),
-        "secretRotatedAt": jsonio.timestamp(row.secret_rotated_at),
-        "createdAt": jsonio.timestamp(row.created_at),
+        "disabled_at": row.disabled_at,
+        "secret_rotated_at": row.secret_rotated_at,
+        "created_at": row.created_at,
     }
-    return shown if secret is None else {**shown, "secret": secret}
+    if secret is None:
+        return shapes.WebhookEndpoint(**shown)
+    return shapes.WebhookEndpointWithSecret(**shown, secret=secret)
 
 
-def delivery(row: Notification) -> dict:
+def delivery(row: Notification) -> shapes.Delivery:
     """One endpoint's notification: where it stands, its last answer and its next try."""
     last = row.attempt_log[-1] if row.attempt_log else None
     pending = row.status is NotificationStatus.PENDING
-    return {
-        "id": row.id,
-        "webhookId": row.message_id,
-        "type": row.event,
-        "orderId": row.order_id,
-        "status": row.status.value,
-        "attempts": row.attempts,
-        "lastResponseStatus": last.response_status if last else None,
-        "lastError": row.last_error,
-        "nextAttemptAt": jsonio.timestamp(row.next_attempt_at) if pending else None,
-        "createdAt": jsonio.timestamp(row.created_at),
-        "deliveredAt": jsonio.timestamp(row.delivered_at),
-    }
+    return shapes.Delivery(
+        id=row.id,
+        webhook_id=row.message_id,
+        type=row.event,
+        order_id=row.order_id,
+        status=row.status,
+        attempts=row.attempts,
+        last_response_status=last.response_status if last else None,
+        last_error=row.last_error,
+        next_attempt_at=row.next_attempt_at if pending else None,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+    )
 
 
-def payment_link(link: PaymentLink, base_url: str, completed: int, status: str) -> dict:
+def payment_link(
+    link: PaymentLink, base_url: str, completed: int, status: str
+) -> shapes.PaymentLink:
     """A payment link for the API and the CLI, with its use so far (payment_links.usage)."""
     url = urls.link_url(link.id, base_url)
-    return {
-        "id": link.id,
-        "url": url,
-        "checkoutUrl": f"{base_url}/checkout?paymentLinkId={link.id}",
-        "qrCodePng": url + "/qr.png",
-        "qrCodeSvg": url + "/qr.svg",
-        "title": link.title,
-        "description": link.description,
-        "serviceId": link.service_id,
-        "providerId": link.provider_id,
-        "unitAmount": link.service.price,
-        "currency": link.service.currency,
-        "adjustableQuantity": link.adjustable_quantity,
-        "quantity": link.quantity,
-        "minQuantity": link.min_quantity,
-        "maxQuantity": link.max_quantity,
-        "expiresAt": jsonio.timestamp(link.expires_at),
-        "maxUses": link.max_uses,
-        "completedPayments": completed,
-        "passwordProtected": link.password_hash is not None,
-        "active": link.active,
-        "status": status,
-        "metadata": link.link_metadata,
-        "afterPayment": link.after_payment.value,
-        "confirmationMessage": link.confirmation_message,
-        "redirectUrl": link.redirect_url,
-        "createdAt": jsonio.timestamp(link.created_at),
-    }
+    return shapes.PaymentLink(
+        id=link.id,
+        url=url,
+        checkout_url=f"{base_url}/checkout?paymentLinkId={link.id}",
+        qr_code_png=url + "/qr.png",
+        qr_code_svg=url + "/qr.svg",
+        title=link.title,
+        description=link.description,
+        service_id=link.service_id,
+        provider_id=link.provider_id,
+        unit_amount=link.service.price,
+        currency=link.service.currency,
+        adjustable_quantity=link.adjustable_quantity,
+        quantity=link.quantity,
+        min_quantity=link.min_quantity,
+        max_quantity=link.max_quantity,
+        expires_at=link.expires_at,
+        max_uses=link.max_uses,
+        completed_payments=completed,
+        password_protected=link.password_hash is not None,
+        active=link.active,
+        status=status,
+        metadata=link.link_metadata,
+        after_payment=link.after_payment,
+        confirmation_message=link.confirmation_message,
+        redirect_url=link.redirect_url,
+        created_at=link.created_at,
+    )
 
 
 def link_overlay(available: bool, on_phones: bool, reason: str | None) -> dict:

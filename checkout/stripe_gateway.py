@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from checkout import config
 from checkout.database import in_transaction
+from checkout.enums import RefundReason
 from checkout.errors import DomainError
 from checkout.extensions import db
 from checkout.models import Order
@@ -446,7 +447,7 @@ def _refund_view(refund) -> RefundView:
 
 
 # Why a refund was made, in Stripe's words: the `reason` a refund takes.
-REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+REFUND_REASONS = tuple(reason.value for reason in RefundReason)
 
 
 def create_refund(

@@ -234,3 +234,42 @@ def test_link_listing_and_changes_match_the_document(client, make, api_key, spec
     for response in refused:
         check(spec, one, "patch", response)
     assert [response.status_code for response in refused] == [422, 422, 404, 400, 415, 401]
+
+
+# A JSON value of another type than the document's, for each type a body field can have.
+WRONG_TYPE = {"string": 12345, "integer": "2", "boolean": "yes", "object": "x", "array": "x"}
+
+
+def _body_operations(spec: dict):
+    """(method, path with made-up ids, operationId, body schema) of each operation with a body."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if "requestBody" in operation:
+                reference = operation["requestBody"]["content"]["application/json"]["schema"]
+                name = reference["$ref"].rsplit("/", 1)[1]
+                filled = re.sub(r"\{\w+\}", "x_0", path)
+                yield method, "/api/v1" + filled, spec["components"]["schemas"][name]
+
+
+def test_every_body_field_is_checked_as_the_document_types_it(client, api_key, spec):
+    """The document and the API's checks come from one model per body: each field of the
+    wrong type, and a field it does not declare, is refused with 422 naming that field."""
+    checked = 0
+    for method, path, schema in _body_operations(spec):
+        unknown = client.open(path, method=method, json={"colour": "red"}, headers=bearer(api_key))
+        assert (unknown.status_code, unknown.get_json()["param"]) == (422, "colour"), path
+        assert unknown.get_json()["code"] == "unknown_field"
+        for name, field in schema["properties"].items():
+            kinds = field.get("type")
+            kind = (
+                next((k for k in kinds if k != "null"), None) if isinstance(kinds, list) else kinds
+            )
+            if name == "apiKey" or kind not in WRONG_TYPE:
+                continue
+            body = {required: "x" for required in schema.get("required", [])}
+            body[name] = WRONG_TYPE[kind]
+            response = client.open(path, method=method, json=body, headers=bearer(api_key))
+            assert response.status_code == 422, (path, name, response.get_json())
+            assert response.get_json()["param"] == name, (path, name, response.get_json())
+            checked += 1
+    assert checked >= 25

@@ -3,11 +3,23 @@ the JSON body, refusing undeclared fields, the caller's key, and its Idempotency
 
 import hashlib
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
+import pydantic
 from flask import Blueprint, Response, g, jsonify, request
 
-from checkout import api_access, credentials, idempotency, jsonio, schemas, stripe_gateway, web
-from checkout.api.openapi import request_fields
+from checkout import (
+    api_access,
+    credentials,
+    idempotency,
+    jsonio,
+    schemas,
+    shapes,
+    stripe_gateway,
+    web,
+)
+from checkout.api import bodies, queries
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import csrf, limiter
 from checkout.models import ApiKey, ApiScope
@@ -55,8 +67,6 @@ limiter.shared_limit(
     deduct_when=lambda response: _caller_refused(),
 )(bp)
 
-LIST_LIMIT_MAX = 100
-LIMIT_DIGITS = re.compile(r"[0-9]{1,4}")
 IDEMPOTENCY_KEY_MAX = 255
 # The requests an Idempotency-Key makes safe to repeat; reading is safe already.
 IDEMPOTENT_METHODS = {"POST", "PATCH"}
@@ -115,6 +125,13 @@ def json_body() -> dict:
     return body
 
 
+def answer(shape: shapes.Shape, status: int = 200) -> Response:
+    """A JSON answer of one of the API's shapes."""
+    response = jsonify(shape.dump())
+    response.status_code = status
+    return response
+
+
 def optional_json_body() -> dict:
     """The JSON body of an operation that needs none: an empty body is {}, whatever its
     Content-Type."""
@@ -133,43 +150,89 @@ def stripe_failure(error: StripeError, action: str) -> ApiError:
     )
 
 
-def check_fields(operation_id: str, body: dict | None = None) -> None:
-    """Refuse what the operation does not declare (in api/openapi.py): unknown body fields
-    or query parameters, and declared fields it does not take together."""
-    declared = request_fields(operation_id)
-    for given, accepted, kind in (
-        (list(body or {}), declared.body, "field"),
-        (list(request.args), declared.query, "query parameter"),
-    ):
-        unknown = [name for name in given if name not in accepted]
-        if unknown:
-            takes = ", ".join(accepted) if accepted else f"no {kind}s"
-            raise ApiError(
-                f"Unknown {kind}{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: "
-                f"this endpoint takes {takes}",
-                422,
-                "unknown_field",
-                unknown[0],
-            )
-    for first, others in declared.conflicts.items():
-        clashing = [name for name in others if (body or {}).get(name) is not None]
-        if (body or {}).get(first) is not None and clashing:
-            raise ApiError(
-                f"{first} cannot be combined with {' or '.join(clashing)}: send {first} for "
-                f"a fixed quantity, or {' and '.join(others)} to let customers choose",
-                422,
-                "conflicting_fields",
-                first,
-            )
+Queried = TypeVar("Queried", bound=queries.Query)
 
 
-def optional(body: dict, name: str, kind: type, label: str):
-    value = body.get(name)
-    if value is None:
-        return None
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-        raise ApiError(f"{name} must be {label}", 422, "validation_error", name)
-    return value
+def parse_query(model: type[Queried]) -> Queried:
+    """The query string as its model reads it (the first value of a repeated name), or a 422
+    naming the first parameter it refuses, as `parse` does for a body."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except pydantic.ValidationError as error:
+        raise _refusal(model, error.errors(), "query parameter") from None
+
+
+def _unknown(kind: str, unknown: list[str], accepted) -> ApiError:
+    takes = ", ".join(accepted) if accepted else f"no {kind}s"
+    return ApiError(
+        f"Unknown {kind}{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: "
+        f"this endpoint takes {takes}",
+        422,
+        "unknown_field",
+        unknown[0],
+    )
+
+
+Parsed = TypeVar("Parsed", bound=bodies.Body)
+
+
+def parse(model: type[Parsed], body: dict) -> Parsed:
+    """The body as its model reads it, or a 422 naming the first field it refuses: every
+    undeclared field at once (unknown_field), else the first wrong one (validation_error,
+    conflicting_fields)."""
+    try:
+        return model.model_validate(body)
+    except pydantic.ValidationError as error:
+        raise _refusal(model, error.errors(), "field") from None
+
+
+def _refusal(model: type[pydantic.BaseModel], errors: list, kind: str) -> ApiError:
+    unknown = [str(error["loc"][0]) for error in errors if error["type"] == "extra_forbidden"]
+    if unknown:
+        accepted = [field.alias for field in model.model_fields.values()]
+        return _unknown(kind, unknown, accepted)
+    first = errors[0]
+    context = first.get("ctx") or {}
+    param = context.get("param") or ".".join(map(str, first["loc"][:1])) or None
+    code = "conflicting_fields" if first["type"] == "conflicting_fields" else "validation_error"
+    return ApiError(_message(param, first), 422, code, param)
+
+
+# What a field must be, by the pydantic error that refused it.
+_MUST_BE = {
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "dict_type": "an object",
+    "list_type": "a list",
+    "missing": None,
+    "string_too_short": "at least {min_length} characters long",
+    "string_too_long": "at most {max_length} characters",
+    "greater_than_equal": "at least {ge}",
+    "too_short": "at least {min_length} long",
+    "too_long": "at most {max_length} long",
+    "enum": "one of {expected}",
+    "literal_error": "one of {expected}",
+}
+# Pydantic's "'a', 'b' or 'c'" as "a, b or c".
+_CHOICES_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _message(param: str | None, error: dict) -> str:
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return f"{param} is required"
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return f"{param} must not be empty"
+    if kind in _MUST_BE:
+        where = ".".join(map(str, error["loc"])) or param
+        must_be = _CHOICES_QUOTED.sub(r"\1", _MUST_BE[kind].format(**context))
+        return f"{where} must be {must_be}"
+    if kind == "conflicting_fields":
+        return error["msg"]
+    if kind == "field_rule":
+        return f"{param} {error['msg']}"
+    return f"{param}: {error['msg']}"
 
 
 def _bearer_token() -> str | None:
@@ -289,15 +352,12 @@ def _free_unanswered(_error):
         idempotency.free(claim)
 
 
-def page_limit() -> int:
-    """The `limit` query parameter of a list: 1 to LIST_LIMIT_MAX, 20 when not given."""
-    limit_text = request.args.get("limit", "20")
-    # Only ASCII digits: str.isdigit() also takes "²", which int() refuses.
-    if not LIMIT_DIGITS.fullmatch(limit_text) or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
-        raise ApiError(
-            f"limit must be a whole number from 1 to {LIST_LIMIT_MAX}",
-            422,
-            "validation_error",
-            "limit",
-        )
-    return int(limit_text)
+def page_start(starting_after: str | None, find: Callable[[str], object], what: str):
+    """The row a list's page starts after (`find` looks it up among the caller's), or None
+    for the first page; 422 naming startingAfter for an id it does not know."""
+    if starting_after is None:
+        return None
+    row = find(starting_after)
+    if row is None:
+        raise ApiError(f"startingAfter must be {what}", 422, "validation_error", "startingAfter")
+    return row

@@ -1,15 +1,13 @@
 """The OpenAPI 3.1 document for the provider API; tests hold the implementation to it."""
 
 import copy
-from dataclasses import dataclass
 
-from checkout import notifications
+from checkout.api import queries
 from checkout.api.openapi_endpoints import ENDPOINT_PATHS
 from checkout.api.openapi_parts import (
     FORBIDDEN,
     IDEMPOTENCY_ANSWERS,
     IDEMPOTENCY_KEY,
-    LIMIT,
     LINK_ID,
     MALFORMED,
     ORDER_ID,
@@ -22,8 +20,7 @@ from checkout.api.openapi_parts import (
     error_response,
     json_response,
 )
-from checkout.api.openapi_schemas import CONFLICTING_FIELDS, SCHEMAS
-from checkout.models import OrderStatus
+from checkout.api.openapi_schemas import SCHEMAS, query_parameters
 
 
 def _with_idempotency_keys(document: dict) -> dict:
@@ -282,24 +279,7 @@ def openapi_document(server_url: str) -> dict:
                     "operationId": "listOrders",
                     "summary": "Your orders, newest first",
                     "x-scope": "orders:read",
-                    "parameters": [
-                        {"name": "externalId", "in": "query", "schema": {"type": "string"}},
-                        {
-                            "name": "status",
-                            "in": "query",
-                            "schema": {
-                                "type": "string",
-                                "enum": [status.value for status in OrderStatus],
-                            },
-                        },
-                        LIMIT,
-                        {
-                            "name": "startingAfter",
-                            "in": "query",
-                            "description": "An orderId from the previous page",
-                            "schema": {"type": "string"},
-                        },
-                    ],
+                    "parameters": query_parameters(queries.ListOrders),
                     "responses": {
                         "200": json_response("OrderList", "A page of orders"),
                         "401": UNAUTHORIZED,
@@ -318,21 +298,7 @@ def openapi_document(server_url: str) -> dict:
                     "After an outage, page back from the newest until you meet an id you "
                     "already handled.",
                     "x-scope": "orders:read",
-                    "parameters": [
-                        {
-                            "name": "type",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": list(notifications.EVENTS)},
-                        },
-                        {"name": "orderId", "in": "query", "schema": {"type": "string"}},
-                        LIMIT,
-                        {
-                            "name": "startingAfter",
-                            "in": "query",
-                            "description": "An event id from the previous page",
-                            "schema": {"type": "string"},
-                        },
-                    ],
+                    "parameters": query_parameters(queries.ListEvents),
                     "responses": {
                         "200": json_response("EventList", "A page of events"),
                         "401": UNAUTHORIZED,
@@ -370,21 +336,7 @@ def openapi_document(server_url: str) -> dict:
                     "operationId": "listPaymentLinks",
                     "summary": "Your payment links, newest first",
                     "x-scope": "links:read",
-                    "parameters": [
-                        {
-                            "name": "active",
-                            "in": "query",
-                            "description": "Only the links turned on (true) or off (false)",
-                            "schema": {"type": "string", "enum": ["true", "false"]},
-                        },
-                        LIMIT,
-                        {
-                            "name": "startingAfter",
-                            "in": "query",
-                            "description": "A link id from the previous page",
-                            "schema": {"type": "string"},
-                        },
-                    ],
+                    "parameters": query_parameters(queries.ListPaymentLinks),
                     "responses": {
                         "200": json_response("PaymentLinkList", "A page of links"),
                         "401": UNAUTHORIZED,
@@ -446,40 +398,3 @@ def openapi_document(server_url: str) -> dict:
         },
     }
     return _with_idempotency_keys(document)
-
-
-@dataclass(frozen=True)
-class RequestFields:
-    """What an operation accepts, as the document declares it: the API refuses the rest."""
-
-    body: tuple[str, ...]
-    query: tuple[str, ...]
-    conflicts: dict[str, tuple[str, ...]]
-
-
-def request_fields(operation_id: str) -> RequestFields:
-    """The body fields, query parameters and conflicting pairs of one operation."""
-    return _REQUEST_FIELDS[operation_id]
-
-
-def _request_fields(operation: dict) -> RequestFields:
-    schema_name = None
-    if "requestBody" in operation:
-        reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        schema_name = reference.rsplit("/", 1)[1]
-    return RequestFields(
-        body=tuple(SCHEMAS[schema_name]["properties"]) if schema_name else (),
-        query=tuple(
-            parameter["name"]
-            for parameter in operation.get("parameters", [])
-            if parameter["in"] == "query"
-        ),
-        conflicts=CONFLICTING_FIELDS.get(schema_name, {}),
-    )
-
-
-_REQUEST_FIELDS = {
-    operation["operationId"]: _request_fields(operation)
-    for item in openapi_document("")["paths"].values()
-    for operation in item.values()
-}

@@ -1,9 +1,9 @@
 """The OpenAPI operations of webhook endpoints (api/endpoints.py); api/openapi.py puts them
 in the document, and their request shapes are in api/openapi_schemas.py."""
 
+from checkout.api import queries
 from checkout.api.openapi_parts import (
     FORBIDDEN,
-    LIMIT,
     MALFORMED,
     TOO_LARGE,
     TOO_MANY,
@@ -14,6 +14,7 @@ from checkout.api.openapi_parts import (
     error_response,
     json_response,
 )
+from checkout.api.openapi_schemas import query_parameters
 
 ENDPOINT_ID = {
     "name": "endpointId",
@@ -144,13 +145,7 @@ ENDPOINT_PATHS = {
             },
             parameters=[
                 ENDPOINT_ID,
-                LIMIT,
-                {
-                    "name": "startingAfter",
-                    "in": "query",
-                    "description": "A delivery id from the previous page",
-                    "schema": {"type": "string"},
-                },
+                *query_parameters(queries.ListDeliveries),
             ],
         ),
     },

@@ -62,9 +62,4 @@ MALFORMED = error_response(
     "a lone surrogate"
 )
 TOO_LARGE = error_response("Body larger than 64 KiB (body_too_large)")
-LIMIT = {
-    "name": "limit",
-    "in": "query",
-    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-}
 LINK_ID = {"name": "linkId", "in": "path", "required": True, "schema": {"type": "string"}}

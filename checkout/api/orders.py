@@ -3,7 +3,6 @@
 import hashlib
 import uuid
 
-from flask import jsonify, request
 from sqlalchemy import select
 
 from checkout import (
@@ -14,18 +13,21 @@ from checkout import (
     orders,
     payments,
     schemas,
-    stripe_gateway,
+    shapes,
     urls,
 )
+from checkout.api import bodies, queries
 from checkout.api.common import (
     ApiError,
+    answer,
     authenticated_key,
     bp,
-    check_fields,
     idempotency_key,
     json_body,
     optional_json_body,
-    page_limit,
+    page_start,
+    parse,
+    parse_query,
     stripe_failure,
 )
 from checkout.extensions import db
@@ -33,51 +35,35 @@ from checkout.models import ApiScope, Order, OrderStatus, Provider
 from checkout.stripe_gateway import StripeError
 
 
-def _external_id(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ApiError("externalId must be a string", 422, "validation_error", "externalId")
-    if not value:
-        raise ApiError("externalId must not be empty", 422, "validation_error", "externalId")
-    if len(value) > opening.EXTERNAL_ID_MAX:
-        raise ApiError(
-            f"externalId must be at most {opening.EXTERNAL_ID_MAX} characters",
-            422,
-            "validation_error",
-            "externalId",
-        )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ApiError(
-            "externalId must not contain control characters", 422, "validation_error", "externalId"
-        )
-    return value
-
-
 @bp.post("/create-payment-intent")
 def create_payment_intent():
     """Open an order for the provider and answer with its checkout URL."""
     body = json_body()
     provider = authenticated_key(ApiScope.ORDERS_WRITE, body).provider
-    check_fields("createPaymentIntent", body)
-    external_id = _external_id(body.get("externalId"))
+    parse_query(queries.NoQuery)
+    sent = parse(bodies.CreatePaymentIntent, body)
     # The amount goes as sent: whether it is read, and how, depends on the provider's mode.
-    order = opening.open_api_order(provider, external_id, body.get("amount"))
-    return jsonify(schemas.api_order(order, urls.base_url()))
+    order = opening.open_api_order(provider, sent.external_id, sent.amount)
+    return answer(schemas.api_order(order, urls.base_url()))
 
 
 @bp.get("/orders/<order_id>")
 def get_order(order_id: str):
     """One of the provider's orders."""
     provider = authenticated_key(ApiScope.ORDERS_READ).provider
-    check_fields("getOrder")
-    return jsonify(schemas.api_order(_own_order(provider, order_id), urls.base_url()))
+    parse_query(queries.NoQuery)
+    return answer(schemas.api_order(_own_order(provider, order_id), urls.base_url()))
+
+
+def _order_of(provider: Provider, order_id: str) -> Order | None:
+    """The provider's order with this id; another provider's is as unknown as none."""
+    order = orders.find_order(order_id)
+    return order if order is not None and order.provider_id == provider.id else None
 
 
 def _own_order(provider: Provider, order_id: str) -> Order:
-    """The provider's order with this id; another provider's is as unknown as none."""
-    order = orders.find_order(order_id)
-    if order is None or order.provider_id != provider.id:
+    order = _order_of(provider, order_id)
+    if order is None:
         raise ApiError("Order not found", 404, "not_found")
     return order
 
@@ -86,33 +72,25 @@ def _own_order(provider: Provider, order_id: str) -> Order:
 def list_orders():
     """The provider's orders, newest first, optionally filtered by externalId or status."""
     provider = authenticated_key(ApiScope.ORDERS_READ).provider
-    check_fields("listOrders")
+    asked = parse_query(queries.ListOrders)
     query = select(Order).where(Order.provider_id == provider.id)
-    if "externalId" in request.args:
-        query = query.where(Order.external_id == _external_id(request.args["externalId"]))
-    status = request.args.get("status")
-    if status is not None:
-        if status not in {member.value for member in OrderStatus}:
-            raise ApiError(
-                f"status must be one of {', '.join(OrderStatus)}", 422, "validation_error", "status"
-            )
-        query = query.where(Order.status == OrderStatus(status))
-    limit = page_limit()
-    after = None
-    after_id = request.args.get("startingAfter")
-    if after_id is not None:
-        after = orders.find_order(after_id)
-        if after is None or after.provider_id != provider.id:
-            raise ApiError(
-                "startingAfter must be one of your order ids",
-                422,
-                "validation_error",
-                "startingAfter",
-            )
+    if asked.external_id is not None:
+        query = query.where(Order.external_id == asked.external_id)
+    if asked.status is not None:
+        query = query.where(Order.status == OrderStatus(asked.status))
+    limit = asked.limit
+    after = page_start(
+        asked.starting_after,
+        lambda order_id: _order_of(provider, order_id),
+        "one of your order ids",
+    )
     rows = db.session.scalars(database.newest_first(query, Order, after).limit(limit + 1)).all()
     base = urls.base_url()
-    return jsonify(
-        data=[schemas.api_order(order, base) for order in rows[:limit]], hasMore=len(rows) > limit
+    return answer(
+        shapes.OrderList(
+            data=[schemas.api_order(order, base) for order in rows[:limit]],
+            has_more=len(rows) > limit,
+        )
     )
 
 
@@ -121,10 +99,11 @@ def create_refund(order_id: str):
     """Refund a paid order, in full or in part; once per Idempotency-Key."""
     body = json_body()
     key = authenticated_key(ApiScope.REFUNDS_WRITE, body)
-    check_fields("createRefund", body)
+    parse_query(queries.NoQuery)
+    sent = parse(bodies.CreateRefund, body)
     order = _own_order(key.provider, order_id)
-    amount = _refund_amount(order, body.get("amount"))
-    reason = _refund_reason(body.get("reason"))
+    amount = _refund_amount(order, sent.amount)
+    reason = sent.reason
     request_key = _refund_request_key(key.id, order.id)
     earlier = payments.requested_refund(request_key)
     if earlier is None:
@@ -144,10 +123,10 @@ def create_refund(order_id: str):
                 422,
                 "idempotency_key_reused",
             )
-    response = jsonify(schemas.refund(made))
+    response = answer(schemas.refund(made), 201)
     if earlier is not None:
         response.headers["Idempotent-Replayed"] = "true"
-    return response, 201
+    return response
 
 
 def _refund_amount(order: Order, value: object) -> int | None:
@@ -169,17 +148,6 @@ def _refund_amount(order: Order, value: object) -> int | None:
         raise ApiError(f"amount: {error}", 422, "validation_error", "amount") from None
 
 
-def _refund_reason(value: object) -> str | None:
-    if value is None or value in stripe_gateway.REFUND_REASONS:
-        return value
-    raise ApiError(
-        f"reason must be one of {', '.join(stripe_gateway.REFUND_REASONS)}",
-        422,
-        "validation_error",
-        "reason",
-    )
-
-
 def _refund_request_key(api_key_id: str, order_id: str) -> str:
     """The refund's request key: one per Idempotency-Key of this API key and order, else a
     new one (each request without the header is a refund of its own)."""
@@ -194,11 +162,10 @@ def _refund_request_key(api_key_id: str, order_id: str) -> str:
 def list_refunds(order_id: str):
     """An order's refunds, oldest first, with Stripe's status of each."""
     provider = authenticated_key(ApiScope.ORDERS_READ).provider
-    check_fields("listRefunds")
+    parse_query(queries.NoQuery)
     order = _own_order(provider, order_id)
-    return jsonify(
-        data=[schemas.refund(row) for row in payments.refunds_of(order.id)], hasMore=False
-    )
+    refunds = [schemas.refund(row) for row in payments.refunds_of(order.id)]
+    return answer(shapes.RefundList(data=refunds, has_more=False))
 
 
 @bp.post("/orders/<order_id>/cancel")
@@ -206,10 +173,11 @@ def cancel_order(order_id: str):
     """Cancel an order nobody has paid or is paying; its provider hears payment_canceled."""
     body = optional_json_body()
     key = authenticated_key(ApiScope.ORDERS_WRITE, body)
-    check_fields("cancelOrder", body)
+    parse_query(queries.NoQuery)
+    parse(bodies.NoBody, body)
     order = _own_order(key.provider, order_id)
     try:
         canceled = payments.cancel(order.id, actor=audit.api_key(key.prefix))
     except StripeError as error:
         raise stripe_failure(error, "cancellation") from None
-    return jsonify(schemas.api_order(canceled, urls.base_url()))
+    return answer(schemas.api_order(canceled, urls.base_url()))

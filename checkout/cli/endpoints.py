@@ -40,7 +40,7 @@ def list_endpoints_command(slug: str, as_json: bool) -> None:
     provider = provider_or_fail(slug, as_json)
     rows = provider.endpoints
     text = "\n".join(_line(row) for row in rows) or f"{provider.slug} has no webhook endpoints."
-    emit(as_json, [schemas.webhook_endpoint(row) for row in rows], text)
+    emit(as_json, [schemas.webhook_endpoint(row).dump() for row in rows], text)
 
 
 @providers_cli.command("add-endpoint")
@@ -60,7 +60,7 @@ def add_endpoint_command(slug, url, events, description, as_json) -> None:
     except DomainError as error:
         fail(as_json, error.message)
     text = f"{_line(endpoint)}\n  Signing secret (shown once): {endpoint.secret}"
-    emit(as_json, schemas.webhook_endpoint(endpoint, secret=endpoint.secret), text)
+    emit(as_json, schemas.webhook_endpoint(endpoint, secret=endpoint.secret).dump(), text)
 
 
 @providers_cli.command("update-endpoint")
@@ -81,7 +81,7 @@ def update_endpoint_command(slug, endpoint_id, url, events, description, active,
         webhook_endpoints.update_endpoint(endpoint, fields, actor=audit.CLI)
     except ValidationError as error:
         refuse(as_json, error)
-    emit(as_json, schemas.webhook_endpoint(endpoint), _line(endpoint))
+    emit(as_json, schemas.webhook_endpoint(endpoint).dump(), _line(endpoint))
 
 
 @providers_cli.command("remove-endpoint")
@@ -105,4 +105,4 @@ def rotate_endpoint_secret_command(slug: str, endpoint_id: str, as_json: bool) -
     endpoint = _endpoint_or_fail(slug, endpoint_id, as_json)
     secret = webhook_endpoints.rotate_secret(endpoint, actor=audit.CLI)
     text = f"{_line(endpoint)}\n  New signing secret (shown once): {secret}"
-    emit(as_json, schemas.webhook_endpoint(endpoint, secret=secret), text)
+    emit(as_json, schemas.webhook_endpoint(endpoint, secret=secret).dump(), text)

@@ -112,4 +112,4 @@ def list_links_command(as_json: bool) -> None:
 
 def _link_json(link: PaymentLink) -> dict:
     usage = payment_links.usage(link)
-    return schemas.payment_link(link, urls.base_url(), usage.completed, usage.status)
+    return schemas.payment_link(link, urls.base_url(), usage.completed, usage.status).dump()

@@ -1,0 +1,323 @@
+"""The request bodies the provider API takes, each defined once: the views read a body with
+`api.common.parse`, which refuses what the model does not declare or type, and the OpenAPI
+document's components are generated from the same classes (api/openapi_schemas.py).
+
+Types are strict (JSON's): "5" is not a number, 1 is not true. Rules a service enforces for
+the admin's forms too (a link's quantities, an endpoint's URL, money in a currency) stay in
+that service, so the API and the admin refuse alike; the models check the shape.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from checkout import opening, payment_links, webhook_endpoints
+from checkout.enums import ProviderEvent, RefundReason
+from checkout.errors import ValidationError
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return payment_links.parse_expiry(value)
+    except ValidationError as error:
+        raise PydanticCustomError("validation_error", error.message) from None
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        # A rule the field breaks, said after its name (api.common.parse).
+        raise PydanticCustomError("field_rule", "must not contain control characters")
+    return value
+
+
+T = TypeVar("T")
+
+
+def rule(description: str | None = None, **constraints) -> Any:
+    """Constraints a service checks, for the admin's forms too and with their messages: the
+    document states them (JSON Schema's names), the model leaves the checking to it."""
+    return Field(description=description, json_schema_extra=constraints)
+
+
+# An ISO 8601 time; one without an offset is UTC (payment_links.parse_expiry).
+Time = Annotated[
+    datetime,
+    BeforeValidator(_time),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+ExternalId = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=opening.EXTERNAL_ID_MAX),
+    AfterValidator(_no_control_characters),
+]
+
+
+class _NullAsLeftOut:
+    """In the document, a field's type without its null: for a field that may be left out,
+    or sent as null to the same effect, so generated clients make it optional rather than
+    nullable."""
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        schema = handler(core_schema)
+        choices = [choice for choice in schema.get("anyOf", ()) if choice != {"type": "null"}]
+        if len(choices) != 1:
+            return schema
+        return {**choices[0], **{key: value for key, value in schema.items() if key != "anyOf"}}
+
+
+Maybe = Annotated[T | None, _NullAsLeftOut()]
+ApiKeyField = Annotated[
+    Maybe[StrictStr],
+    Field(description="Your API key; may instead be sent as `Authorization: Bearer`."),
+]
+Metadata = dict[StrictStr, Annotated[StrictStr, rule(maxLength=payment_links.METADATA_VALUE_MAX)]]
+EndpointEvent = Annotated[
+    StrictStr,
+    WithJsonSchema({"type": "string", "enum": ["*", *(event.value for event in ProviderEvent)]}),
+]
+
+
+class Body(BaseModel):
+    """A request body: camelCase fields, strict JSON types, nothing undeclared (422
+    unknown_field); null is as good as leaving a field out, unless a field says otherwise."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        extra="forbid",
+        json_schema_extra={"description": "Any other field is refused (422 unknown_field)."},
+    )
+
+    def sent(self, name: str) -> bool:
+        """Whether the request carried the field (null included)."""
+        return name in self.model_fields_set
+
+
+class CreatePaymentIntent(Body):
+    api_key: ApiKeyField = None
+    external_id: Maybe[
+        Annotated[
+            ExternalId, Field(description="Your own order id. Repeating it returns the same order.")
+        ]
+    ] = None
+    # Read by the provider's mode: Buy Button ignores it, whatever its type; Cash App reads
+    # it in the service's currency (opening.open_api_order).
+    amount: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "Cash App mode only: a multiple of the service price, in major "
+                "units (5 means $5.00). Ignored in Buy Button mode, whatever its type.",
+            }
+        ),
+    ] = None
+
+
+class CreateRefund(Body):
+    api_key: ApiKeyField = None
+    # Read in the currency the order was paid in (api/orders.py).
+    amount: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "In major units of the currency the order was paid in; all "
+                "that is left to refund when left out.",
+            }
+        ),
+    ] = None
+    reason: Maybe[RefundReason] = None
+
+
+# A link's fixed quantity cannot be combined with the bounds of one customers choose.
+QUANTITY_CONFLICTS = ("min_quantity", "max_quantity")
+
+
+def _quantity_or_bounds(schema: dict) -> None:
+    schema["description"] = (
+        "Any other field is refused (422 unknown_field); quantity cannot be combined with "
+        "minQuantity or maxQuantity (422 conflicting_fields)."
+    )
+    schema["dependentSchemas"] = {
+        "quantity": {
+            "not": {"anyOf": [{"required": [to_camel(name)]} for name in QUANTITY_CONFLICTS]}
+        }
+    }
+
+
+class CreatePaymentLink(Body):
+    model_config = ConfigDict(json_schema_extra=_quantity_or_bounds)
+
+    api_key: ApiKeyField = None
+    title: Maybe[Annotated[StrictStr, rule(maxLength=payment_links.TITLE_MAX)]] = None
+    description: Maybe[Annotated[StrictStr, rule(maxLength=payment_links.DESCRIPTION_MAX)]] = None
+    quantity: Maybe[Annotated[StrictInt, rule(minimum=1, description="Fixed quantity")]] = None
+    min_quantity: Maybe[
+        Annotated[
+            StrictInt,
+            rule(minimum=1, description="With maxQuantity, customers choose the quantity"),
+        ]
+    ] = None
+    max_quantity: Maybe[Annotated[StrictInt, rule(minimum=1)]] = None
+    expires_at: Maybe[Time] = None
+    password: Maybe[
+        Annotated[
+            StrictStr,
+            rule(minLength=payment_links.PASSWORD_MIN, maxLength=payment_links.PASSWORD_MAX),
+        ]
+    ] = None
+    max_uses: Maybe[Annotated[StrictInt, rule(minimum=1, description="Completed payments")]] = None
+    metadata: Maybe[Annotated[Metadata, rule(maxProperties=payment_links.METADATA_KEYS_MAX)]] = None
+    confirmation_message: Maybe[Annotated[StrictStr, rule(maxLength=payment_links.MESSAGE_MAX)]] = (
+        None
+    )
+    redirect_url: Maybe[
+        Annotated[
+            StrictStr,
+            Field(description="After paying, customers go here ({orderId} is filled in)"),
+        ]
+    ] = None
+
+    @model_validator(mode="after")
+    def _one_way_to_choose_quantity(self):
+        clashing = [name for name in QUANTITY_CONFLICTS if getattr(self, name) is not None]
+        if self.quantity is not None and clashing:
+            raise PydanticCustomError(
+                "conflicting_fields",
+                "quantity cannot be combined with {others}: send quantity for a fixed "
+                "quantity, or minQuantity and maxQuantity to let customers choose",
+                {"param": "quantity", "others": " or ".join(map(to_camel, clashing))},
+            )
+        return self
+
+
+def _only_what_is_sent(schema: dict) -> None:
+    schema["description"] = (
+        "Only the fields sent change; any other field is refused (422 unknown_field). "
+        "Validated as the admin's form: a new expiresAt must be in the future. An empty "
+        "object changes nothing."
+    )
+
+
+class UpdatePaymentLink(Body):
+    """null clears expiresAt, maxUses, password and redirectUrl; elsewhere it is refused
+    (the field's type has no null)."""
+
+    model_config = ConfigDict(json_schema_extra=_only_what_is_sent)
+
+    title: Annotated[StrictStr, rule(minLength=1, maxLength=payment_links.TITLE_MAX)] = None
+    description: Annotated[StrictStr, rule(maxLength=payment_links.DESCRIPTION_MAX)] = None
+    active: Annotated[StrictBool, Field(description="false turns the link off")] = None
+    expires_at: Annotated[Time | None, Field(description="null: never expires")] = None
+    max_uses: Annotated[
+        Annotated[StrictInt, rule(minimum=1)] | None,
+        Field(description="Completed payments; null: unlimited"),
+    ] = None
+    password: Annotated[
+        Annotated[
+            StrictStr,
+            rule(minLength=payment_links.PASSWORD_MIN, maxLength=payment_links.PASSWORD_MAX),
+        ]
+        | None,
+        Field(description="A new password (never shown back); null removes it"),
+    ] = None
+    metadata: Annotated[
+        Metadata,
+        rule(
+            maxProperties=payment_links.METADATA_KEYS_MAX,
+            description="Replaces the link's metadata as a whole",
+        ),
+    ] = None
+    confirmation_message: Annotated[
+        StrictStr,
+        rule(
+            maxLength=payment_links.MESSAGE_MAX,
+            description="Without a redirectUrl, customers see this after paying",
+        ),
+    ] = None
+    redirect_url: Annotated[
+        StrictStr | None,
+        Field(
+            description="After paying, customers go here ({orderId} is filled in); null: they "
+            "see the confirmation message"
+        ),
+    ] = None
+
+
+EndpointUrl = Annotated[
+    StrictStr,
+    Field(
+        json_schema_extra={"format": "uri"},
+        description="https on port 443 and public addresses (unless the operator allows "
+        "private ones).",
+    ),
+]
+
+
+class _EndpointSettings(Body):
+    url: Maybe[EndpointUrl] = None
+    description: Maybe[Annotated[StrictStr, rule(maxLength=webhook_endpoints.DESCRIPTION_MAX)]] = (
+        None
+    )
+    events: Maybe[
+        Annotated[
+            list[EndpointEvent],
+            rule(
+                minItems=1,
+                description='The event types the endpoint receives; ["*"] (the default): all.',
+            ),
+        ]
+    ] = None
+    active: Maybe[
+        Annotated[
+            StrictBool, Field(description="Off: nothing is written for it until it is on again.")
+        ]
+    ] = None
+
+
+class CreateWebhookEndpoint(_EndpointSettings):
+    api_key: ApiKeyField = None
+    url: EndpointUrl
+
+
+class UpdateWebhookEndpoint(_EndpointSettings):
+    """Fields not sent keep their values; null counts as not sent."""
+
+    api_key: ApiKeyField = None
+
+
+class RecoverDeliveries(Body):
+    api_key: ApiKeyField = None
+    since: Annotated[Time, Field(description="Failed notifications created at or after this time.")]
+
+
+class NoBody(Body):
+    """The body of an operation that takes none: nothing, or {}."""
+
+
+# The request bodies the document names, in its order; NoBody is not one.
+BODIES = (
+    CreatePaymentIntent,
+    CreateRefund,
+    CreatePaymentLink,
+    UpdatePaymentLink,
+    CreateWebhookEndpoint,
+    UpdateWebhookEndpoint,
+    RecoverDeliveries,
+)
