@@ -22,6 +22,8 @@ from checkout import (
     config,
     database,  # noqa: F401 -- installs the SQLite pragmas
     links,
+    metrics,
+    monitoring,
     page_cache,
     pay,
     stripe_gateway,
@@ -151,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(brand.bp)
+    app.register_blueprint(monitoring.bp)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -317,6 +320,8 @@ def _wait_words(seconds: int) -> str:
 def _rate_limited(error: RateLimitExceeded):
     # Nothing was done for this request; Retry-After says when the window ends.
     seconds = _retry_after_seconds()
+    # A shared limit's name (api, api-refused, …), else the endpoint's own limit.
+    metrics.RATE_LIMITED.labels(getattr(error.limit, "scope", None) or request.endpoint).inc()
     log.info(
         "Rate limit %s reached by %s on %s %s",
         error.description,

@@ -1,6 +1,7 @@
 """Configuration, read once from the environment, with embedded defaults."""
 
 import contextlib
+import ipaddress
 import math
 import os
 import re
@@ -287,7 +288,22 @@ def link_hold_settings(environ: dict) -> dict:
     return settings
 
 
-def _instance_path(environ: dict) -> Path:
+def _networks(environ: dict, name: str) -> tuple:
+    """A comma-separated list of addresses or CIDR networks (10.0.0.0/8, ::1)."""
+    networks = []
+    for part in environ.get(name, "").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"{name} holds {part.strip()!r}, which is not an address or a network "
+                    "such as 10.0.0.0/8"
+                ) from None
+    return tuple(networks)
+
+
+def instance_path(environ: Mapping) -> Path:
     return Path(environ.get("KASSA_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
 
 
@@ -295,7 +311,7 @@ def database_url(environ: dict) -> str:
     """The SQLAlchemy URL: DATABASE_URL, or a SQLite file in the instance folder."""
     url = environ.get("DATABASE_URL", "").strip()
     if not url:
-        return f"sqlite:///{_instance_path(environ) / 'kassa.db'}"
+        return f"sqlite:///{instance_path(environ) / 'kassa.db'}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
@@ -306,7 +322,7 @@ def _secret_key(environ: dict) -> str:
     """SECRET_KEY, or one generated on first run and kept in the instance folder."""
     if environ.get("SECRET_KEY"):
         return environ["SECRET_KEY"]
-    path = _instance_path(environ) / "secret_key"
+    path = instance_path(environ) / "secret_key"
     path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     try:
         # O_EXCL: when several web processes start at once, exactly one writes the key.
@@ -327,7 +343,7 @@ def _secret_key(environ: dict) -> str:
 def load(environ: dict | None = None) -> dict:
     """Return the Flask config mapping built from the environment."""
     env = dict(os.environ if environ is None else environ)
-    instance = _instance_path(env)
+    instance = instance_path(env)
     public_base_url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
     return {
         "INSTANCE_PATH": str(instance),
@@ -369,6 +385,9 @@ def load(environ: dict | None = None) -> dict:
         "STRIPE_REFRESH_SECONDS": _whole_number(env, "STRIPE_REFRESH_SECONDS", 10),
         # Proxy hops in front of Kassa whose X-Forwarded-For/-Proto are believed (ProxyFix).
         "TRUSTED_PROXIES": _whole_number(env, "TRUSTED_PROXIES", 0),
+        # Who may read GET /metrics: a Bearer token, or addresses in these networks.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
+        "METRICS_ALLOW": _networks(env, "METRICS_ALLOW"),
         **rate_limit_settings(env),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "").strip() or "scrypt",
         "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -385,7 +404,7 @@ def huey_settings(environ: dict | None = None) -> dict:
     env = dict(os.environ if environ is None else environ)
     return {
         "redis_url": env.get("REDIS_URL", "").strip() or None,
-        "sqlite_path": str(_instance_path(env) / "huey.db"),
+        "sqlite_path": str(instance_path(env) / "huey.db"),
     }
 
 

@@ -15,7 +15,7 @@ import urllib3
 from flask import current_app
 from sqlalchemy import Select, bindparam, insert, or_, select, update
 
-from checkout import audit, database, jsonio, outbound, schemas, urls
+from checkout import audit, database, jsonio, metrics, outbound, schemas, urls
 from checkout.audit import Action, Actor
 from checkout.config import LEASE_MARGIN_SECONDS
 from checkout.enums import ProviderEvent
@@ -208,6 +208,9 @@ _TO_DELIVER = (
         Notification.next_attempt_at,
         Notification.delivered_at,
         Notification.endpoint_id,
+        Notification.provider_id,
+        Notification.order_id,
+        Notification.created_at,
         WebhookEndpoint.url,
         WebhookEndpoint.active,
         WebhookEndpoint.secret,
@@ -366,6 +369,7 @@ def deliver(notification_id: str) -> Attempted | None:
             .values(disabled_at=utcnow())
         )
     db.session.commit()
+    metrics.delivery_attempted(row, error, latency)
     pending = settled["status"] is NotificationStatus.PENDING
     return Attempted(settled["status"], settled["next_attempt_at"] if pending else None)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import link_holds, money, orders, payment_links, stripe_gateway
+from checkout import link_holds, metrics, money, orders, payment_links, stripe_gateway
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import (
@@ -196,6 +196,7 @@ def new_order(
         OrderEvent(kind="created", message=f"Opened {opened_by}: {quantity} × {service.title}")
     )
     db.session.add(order)
+    metrics.count_after_commit(metrics.PAYMENTS_OPENED, mode.value)
     return order
 
 

@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from checkout import audit, money, notifications
+from checkout import audit, metrics, money, notifications
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -242,9 +242,18 @@ def _move(
     ):
         order.last_event_at = event_created
     note(order, "status", f"{previous} → {target} ({source})")
+    if target in _COUNTED:
+        metrics.count_after_commit(_COUNTED[target], order.mode.value)
     if event is not None:
         notifications.record_for_order(order, event)
     return True
+
+
+# The status changes metrics count, by payment mode.
+_COUNTED = {
+    OrderStatus.PAID: metrics.PAYMENTS_PAID,
+    OrderStatus.FAILED: metrics.PAYMENTS_FAILED,
+}
 
 
 OUTCOME_EVENT = {

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from checkout import audit, database, orders, payments, stripe_gateway
+from checkout import audit, database, metrics, orders, payments, stripe_gateway
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -317,7 +317,10 @@ def record(event: dict, payload: str) -> Recorded:
             "applied_at": None if handled else now,
         },
     )
-    return Recorded(event_id, result if inserted == 1 else "duplicate")
+    if inserted != 1:
+        return Recorded(event_id, "duplicate")
+    metrics.STRIPE_EVENTS_RECEIVED.labels(event_type[:80]).inc()
+    return Recorded(event_id, result)
 
 
 # The whole of the webhook's database work: INSERT … ON CONFLICT (id) DO NOTHING.
@@ -347,6 +350,7 @@ def apply_recorded(event_id: str) -> str | None:
     except Exception as error:
         db.session.rollback()
         _count_failure(event_id, error)
+        metrics.STRIPE_EVENTS_FAILED.inc()
         raise
 
 
@@ -391,7 +395,10 @@ def _apply(event_id: str) -> str | None:
             log.warning("Stripe event %s (%s): %s", event_id, context.type, result)
         return result
 
-    return in_transaction(work)
+    result = in_transaction(work)
+    if result is not None:
+        metrics.STRIPE_EVENTS_APPLIED.labels(context.type).inc()
+    return result
 
 
 def _count_failure(event_id: str, error: Exception) -> None:

@@ -50,6 +50,8 @@ def own_redis_database(url: str, number: int) -> str:
 def isolate_this_process() -> None:
     """Point this test process at its own instance folder and, in a worker, its own databases."""
     os.environ["KASSA_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="kassa-test-")
+    # Its metrics in that folder too: the folder a parent process chose is inherited.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
         os.environ.pop(name, None)
     number = worker_number()

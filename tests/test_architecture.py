@@ -84,6 +84,7 @@ BLUEPRINTS = (
     "checkout.api",
     "checkout.brand",
     "checkout.links",
+    "checkout.monitoring",
     "checkout.pay",
     "checkout.webhooks",
 )

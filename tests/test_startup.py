@@ -174,6 +174,19 @@ def test_entry_points_refuse_delivery_settings_that_break_the_lease(entry_point,
 
 @pytest.mark.once
 @pytest.mark.multiprocess
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
+def test_entry_points_refuse_a_malformed_metrics_network(entry_point):
+    finished = run(ENTRY_POINTS[entry_point](), {"METRICS_ALLOW": "10.0.0.0/8,10.0.0.300"})
+    assert finished.returncode == 3, finished.stderr
+    assert (
+        "Kassa cannot start: METRICS_ALLOW holds '10.0.0.300', which is not an address or a "
+        "network" in finished.stderr
+    )
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.once
+@pytest.mark.multiprocess
 def test_live_keys_over_http_are_refused_by_the_web():
     env = {**LIVE, "PUBLIC_BASE_URL": "http://pay.example.com"}
     finished = run(ENTRY_POINTS["web"](), env)
