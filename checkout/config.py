@@ -379,6 +379,8 @@ def load(environ: dict | None = None) -> dict:
         "ORDER_EXPIRY_SECONDS": int(env.get("ORDER_EXPIRY_SECONDS", "86400")),
         # How long a provider API answer is kept for repeats of its Idempotency-Key.
         "IDEMPOTENCY_KEY_HOURS": _whole_number(env, "IDEMPOTENCY_KEY_HOURS", 24),
+        # What delivery attempts sent and heard is kept this long (the attempts stay).
+        "DELIVERY_LOG_DAYS": _whole_number(env, "DELIVERY_LOG_DAYS", 90),
         # An admin session unused for longer than this is signed out.
         "ADMIN_SESSION_IDLE_MINUTES": int(env.get("ADMIN_SESSION_IDLE_MINUTES", "60")),
         # How often a customer back from Cash App may make Kassa ask Stripe about the order.

@@ -617,3 +617,31 @@ def select_notifications(
     if event_name is not None:
         query = query.where(Notification.event == event_name)
     return query.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+# Forgotten per sweep at most, so one run never holds SQLite's write lock for long.
+FORGET_BATCH = 1000
+
+
+def forget_old_attempt_bodies(older_than: timedelta) -> int:
+    """Empty what delivery attempts older than `older_than` sent and heard (the body and the
+    answer's excerpt); the attempt itself, its status, error and time stay in the log, and
+    the notification keeps its body for a resend."""
+    cutoff = utcnow() - older_than
+    old = (
+        select(DeliveryAttempt.id)
+        .where(
+            DeliveryAttempt.attempted_at < cutoff,
+            or_(DeliveryAttempt.request_body != "", DeliveryAttempt.response_body.is_not(None)),
+        )
+        .limit(FORGET_BATCH)
+        .scalar_subquery()
+    )
+    forgotten = db.session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.id.in_(old))
+        .values(request_body="", response_body=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return forgotten

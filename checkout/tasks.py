@@ -114,14 +114,18 @@ def requeue_lost() -> dict[str, int]:
 
 
 def retire_old() -> dict[str, int]:
-    """Expire abandoned unpaid orders, roll up link views past the analytics window and
-    forget idempotency keys past theirs."""
+    """Expire abandoned unpaid orders, roll up link views past the analytics window, forget
+    idempotency keys past theirs and what delivery attempts older than DELIVERY_LOG_DAYS
+    sent and heard. The audit log is never deleted."""
     config = current_app.config
     return {
         "expiredOrders": orders.expire_abandoned(timedelta(seconds=config["ORDER_EXPIRY_SECONDS"])),
         "rolledUpViews": link_analytics.roll_up(),
         "expiredIdempotencyKeys": idempotency.forget_expired(
             timedelta(hours=config["IDEMPOTENCY_KEY_HOURS"])
+        ),
+        "forgottenAttemptBodies": notifications.forget_old_attempt_bodies(
+            timedelta(days=config["DELIVERY_LOG_DAYS"])
         ),
     }
 

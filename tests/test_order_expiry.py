@@ -260,3 +260,60 @@ def test_old_link_views_become_daily_counts_with_the_same_totals(
     assert rows == {45: (1, 1, 0), 40: (3, 2, 1), 31: (1, 1, 0)}
     assert retire(runner)["rolledUpViews"] == 0
     assert link_numbers(admin_client, link_id) == before
+
+
+def test_old_delivery_attempts_keep_their_outcome_but_not_their_bodies(
+    app, client, admin_client, runner, make
+):
+    """After DELIVERY_LOG_DAYS the log keeps each attempt's time, status and error, not
+    what was sent or answered; the notification keeps its body, so it can be resent."""
+    from checkout import tasks
+    from checkout.extensions import db
+    from checkout.models import DeliveryAttempt, Notification
+
+    key = make.provider(webhook_url=UNREACHABLE_HOOK).api_key
+    old_order, new_order = (api_new_order(client, key, amount=5) for _ in range(2))
+    for order_id in (old_order, new_order):
+        simulate(client, order_id)
+    with app.app_context():
+        messages = {
+            order_id: db.session.scalar(
+                select(Notification.id).where(Notification.order_id == order_id)
+            )
+            for order_id in (old_order, new_order)
+        }
+        for message in messages.values():
+            tasks.deliver_notification.call_local(message)  # unreachable: an error logged
+        attempt = db.session.scalar(
+            select(DeliveryAttempt).where(DeliveryAttempt.notification_id == messages[old_order])
+        )
+        assert attempt.request_body and attempt.error
+        attempt.attempted_at -= timedelta(days=91)
+        db.session.commit()
+
+    assert retire(runner)["forgottenAttemptBodies"] == 1
+    assert retire(runner)["forgottenAttemptBodies"] == 0
+    with app.app_context():
+        attempts = {
+            row.notification_id: row for row in db.session.scalars(select(DeliveryAttempt)).all()
+        }
+        old, new = attempts[messages[old_order]], attempts[messages[new_order]]
+        assert (old.request_body, old.response_body) == ("", None)
+        assert old.error and old.url == UNREACHABLE_HOOK
+        assert new.request_body  # younger than 90 days: kept
+        assert db.session.get(Notification, messages[old_order]).payload
+    page = admin_client.get(f"/admin/deliveries/{messages[old_order]}")
+    assert page.status_code == 200 and old.error.split(":")[0] in page.text
+
+
+@pytest.mark.parametrize("app_config", [{"DELIVERY_LOG_DAYS": 0}])
+def test_delivery_log_days_sets_how_long(app, client, runner, make):
+    from checkout import tasks
+    from checkout.extensions import db
+    from checkout.models import Notification
+
+    key = make.provider(webhook_url=UNREACHABLE_HOOK).api_key
+    simulate(client, api_new_order(client, key, amount=5))
+    with app.app_context():
+        tasks.deliver_notification.call_local(db.session.scalar(select(Notification.id)))
+    assert retire(runner)["forgottenAttemptBodies"] == 1

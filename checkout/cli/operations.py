@@ -45,15 +45,16 @@ def sweep_command(as_json: bool) -> None:
 @with_appcontext
 @json_option
 def retire_command(as_json: bool) -> None:
-    """Expire abandoned unpaid orders, roll up old link views and forget old idempotency
-    keys, as the worker does every minute."""
+    """Expire abandoned unpaid orders, roll up old link views, forget old idempotency keys
+    and old delivery attempts' bodies, as the worker does every minute."""
     retired = tasks.retire_old()
     emit(
         as_json,
         retired,
         f"Expired {retired['expiredOrders']} order(s); "
         f"rolled up {retired['rolledUpViews']} link view(s); "
-        f"forgot {retired['expiredIdempotencyKeys']} idempotency key(s).",
+        f"forgot {retired['expiredIdempotencyKeys']} idempotency key(s) and the bodies of "
+        f"{retired['forgottenAttemptBodies']} old delivery attempt(s).",
     )
 
 
