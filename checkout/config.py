@@ -10,7 +10,9 @@ import stat
 import time
 from collections.abc import Mapping
 from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import limits
 
@@ -303,6 +305,54 @@ def _networks(environ: dict, name: str) -> tuple:
     return tuple(networks)
 
 
+SMTP_PORTS = {"smtp": 587, "smtps": 465}
+
+
+def smtp_settings(environ: dict) -> dict | None:
+    """SMTP_URL as parts: smtp://user:pass@host:587 (STARTTLS) or smtps://… (TLS from the
+    start); None without one (mails are then written as .eml files)."""
+    url = environ.get("SMTP_URL", "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in SMTP_PORTS or not parts.hostname or port == -1 or parts.path.strip("/"):
+        raise ConfigError(
+            "SMTP_URL must look like smtp://user:password@host:587 (STARTTLS) or "
+            "smtps://user:password@host:465 (TLS)"
+        )
+    return {
+        "tls": parts.scheme == "smtps",
+        "host": parts.hostname,
+        "port": port or SMTP_PORTS[parts.scheme],
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+    }
+
+
+def mail_from(environ: dict) -> str:
+    """MAIL_FROM: the sender of every mail, `Name <address>` or an address."""
+    sender = environ.get("MAIL_FROM", "").strip() or "Kassa <kassa@localhost>"
+    _, address = parseaddr(sender)
+    if "@" not in address or any(ch.isspace() for ch in address):
+        raise ConfigError(f"MAIL_FROM is {sender!r}: give an address, e.g. Kassa <pay@example.com>")
+    return sender
+
+
+def operations_settings(env: dict) -> dict:
+    """E-mail and who may read the metrics."""
+    return {
+        "SMTP": smtp_settings(env),
+        "MAIL_FROM": mail_from(env),
+        # Who may read GET /metrics: a Bearer token, or addresses in these networks.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
+        "METRICS_ALLOW": _networks(env, "METRICS_ALLOW"),
+    }
+
+
 def instance_path(environ: Mapping) -> Path:
     return Path(environ.get("KASSA_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
 
@@ -387,9 +437,7 @@ def load(environ: dict | None = None) -> dict:
         "STRIPE_REFRESH_SECONDS": _whole_number(env, "STRIPE_REFRESH_SECONDS", 10),
         # Proxy hops in front of Kassa whose X-Forwarded-For/-Proto are believed (ProxyFix).
         "TRUSTED_PROXIES": _whole_number(env, "TRUSTED_PROXIES", 0),
-        # Who may read GET /metrics: a Bearer token, or addresses in these networks.
-        "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
-        "METRICS_ALLOW": _networks(env, "METRICS_ALLOW"),
+        **operations_settings(env),
         **rate_limit_settings(env),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "").strip() or "scrypt",
         "MAX_CONTENT_LENGTH": 64 * 1024,

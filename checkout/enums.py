@@ -34,6 +34,12 @@ class NotificationStatus(StrEnum):
     FAILED = "failed"
 
 
+class MailStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class ApiScope(StrEnum):
     """What an API key may do; a key has one or more."""
 

@@ -40,7 +40,7 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _enum(enum_class: type[StrEnum]) -> sa.Enum:
+def enum_column(enum_class: type[StrEnum]) -> sa.Enum:
     return sa.Enum(
         enum_class,
         native_enum=False,
@@ -115,7 +115,7 @@ class Provider(db.Model):
     embed_origins: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     require_signed_requests: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     signature_format: Mapped[SignatureFormat] = mapped_column(
-        _enum(SignatureFormat),
+        enum_column(SignatureFormat),
         default=SignatureFormat.TIMESTAMPED,
         server_default=SignatureFormat.TIMESTAMPED.value,
     )
@@ -229,7 +229,7 @@ class PaymentLink(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     metadata_json: Mapped[str] = mapped_column(sa.Text, default="{}")
     after_payment: Mapped[AfterPayment] = mapped_column(
-        _enum(AfterPayment), default=AfterPayment.MESSAGE
+        enum_column(AfterPayment), default=AfterPayment.MESSAGE
     )
     confirmation_message: Mapped[str] = mapped_column(sa.Text, default="")
     redirect_url: Mapped[str | None] = mapped_column(sa.String(2048))
@@ -289,13 +289,13 @@ class Order(db.Model):
     )
     service_id: Mapped[str] = mapped_column(sa.ForeignKey("services.id"))
     external_id: Mapped[str | None] = mapped_column(sa.String(255))
-    mode: Mapped[PaymentMode] = mapped_column(_enum(PaymentMode))
+    mode: Mapped[PaymentMode] = mapped_column(enum_column(PaymentMode))
     currency: Mapped[str] = mapped_column(sa.String(3))
     unit_price_minor: Mapped[int] = mapped_column(sa.BigInteger)
     quantity: Mapped[int]
     amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
     status: Mapped[OrderStatus] = mapped_column(
-        _enum(OrderStatus), default=OrderStatus.PENDING, index=True
+        enum_column(OrderStatus), default=OrderStatus.PENDING, index=True
     )
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     # The PaymentIntent's client secret, kept so that showing the page again asks Stripe
@@ -321,7 +321,7 @@ class Order(db.Model):
     # When the Stripe event behind the latest status change was created: an older event
     # arriving late never moves the order backwards.
     last_event_at: Mapped[datetime | None]
-    status_before_dispute: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus))
+    status_before_dispute: Mapped[OrderStatus | None] = mapped_column(enum_column(OrderStatus))
     dispute_id: Mapped[str | None] = mapped_column(sa.String(255))
     dispute_status: Mapped[str | None] = mapped_column(sa.String(40))
     dispute_reason: Mapped[str | None] = mapped_column(sa.String(80))
@@ -492,7 +492,7 @@ class Notification(db.Model):
     event: Mapped[str] = mapped_column(sa.String(40))
     payload: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[NotificationStatus] = mapped_column(
-        _enum(NotificationStatus), default=NotificationStatus.PENDING
+        enum_column(NotificationStatus), default=NotificationStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
     # Attempts made before the last resend: the retry schedule counts from here.
@@ -570,7 +570,7 @@ class AuditEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind))
+    actor_kind: Mapped[ActorKind] = mapped_column(enum_column(ActorKind))
     # The admin's e-mail, the API key's prefix, or "cli".
     actor_label: Mapped[str] = mapped_column(sa.String(254))
     action: Mapped[str] = mapped_column(sa.String(60), index=True)

@@ -1,13 +1,15 @@
 """Rows Kassa keeps for its own bookkeeping, about no order or provider in particular: what
-it learned while running, counted attempts, used request signatures, idempotency keys."""
+it learned while running, counted attempts, used request signatures, idempotency keys, and
+the e-mail outbox."""
 
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from checkout.enums import MailStatus
 from checkout.extensions import db
-from checkout.models import utcnow
+from checkout.models import enum_column, new_id, utcnow
 
 
 class Setting(db.Model):
@@ -56,3 +58,26 @@ class IdempotencyKey(db.Model):
     locked_until: Mapped[datetime | None]
     response_status: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Mail(db.Model):
+    """An e-mail in the outbox: written in the transaction of what it tells, then sent by a
+    worker (checkout.mail) through SMTP_URL, or written as an .eml file without one."""
+
+    __tablename__ = "mails"
+    __table_args__ = (sa.Index("ix_mails_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("mail"))
+    # What it is about, for the admin's list: "test", an alert's condition, …
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    to_address: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    text_body: Mapped[str] = mapped_column(sa.Text)
+    html_body: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[MailStatus] = mapped_column(enum_column(MailStatus), default=MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from checkout import (
     database,
     idempotency,
     link_analytics,
+    mail,
     notifications,
     orders,
     payments,
@@ -95,21 +96,38 @@ def apply_stripe_event(event_id: str) -> str | None:
         return stripe_events.apply_recorded(event_id)
 
 
+@huey.task()
+def send_mail(mail_id: str) -> str | None:
+    """Make one attempt to send a mail; after a failed one, queue the next at its time."""
+    with app_context():
+        sent = mail.send(mail_id)
+    if sent is None:
+        return None
+    if sent.retry_at is not None:
+        enqueue(send_mail, mail_id, at=sent.retry_at)
+    return sent.status.value
+
+
 BY_NAME: dict[str, TaskWrapper] = {
     "deliver_notification": deliver_notification,
+    "send_mail": send_mail,
     "apply_stripe_event": apply_stripe_event,
 }
 
 
 def requeue_lost() -> dict[str, int]:
-    """Queue again Stripe events and due notifications whose task was lost; how many of each."""
-    counts = {"stripeEvents": 0, "notifications": 0}
+    """Queue again Stripe events, due notifications and due mails whose task was lost; how
+    many of each."""
+    counts = {"stripeEvents": 0, "notifications": 0, "mails": 0}
     for event_id in stripe_events.lost():
         enqueue(apply_stripe_event, event_id)
         counts["stripeEvents"] += 1
     for notification_id in notifications.lost():
         enqueue(deliver_notification, notification_id)
         counts["notifications"] += 1
+    for mail_id in mail.lost(timedelta(seconds=current_app.config["OUTBOX_SWEEP_GRACE_SECONDS"])):
+        enqueue(send_mail, mail_id)
+        counts["mails"] += 1
     return counts
 
 

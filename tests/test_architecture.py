@@ -95,6 +95,7 @@ ENTRY_POINTS = {
     "checkout.cli.common",
     "checkout.cli.first_run",
     "checkout.cli.links",
+    "checkout.cli.mail",
     "checkout.cli.operations",
     "checkout.cli.providers",
     "checkout.cli.services",

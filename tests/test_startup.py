@@ -175,13 +175,22 @@ def test_entry_points_refuse_delivery_settings_that_break_the_lease(entry_point,
 @pytest.mark.once
 @pytest.mark.multiprocess
 @pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
-def test_entry_points_refuse_a_malformed_metrics_network(entry_point):
-    finished = run(ENTRY_POINTS[entry_point](), {"METRICS_ALLOW": "10.0.0.0/8,10.0.0.300"})
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"METRICS_ALLOW": "10.0.0.0/8,10.0.0.300"},
+            "METRICS_ALLOW holds '10.0.0.300', which is not an address or a network",
+        ),
+        ({"SMTP_URL": "smtp://user:hunter2@"}, "SMTP_URL must look like smtp://"),
+        ({"MAIL_FROM": "kassa"}, "MAIL_FROM is 'kassa': give an address"),
+    ],
+)
+def test_entry_points_refuse_malformed_operations_settings(entry_point, env, message):
+    finished = run(ENTRY_POINTS[entry_point](), env)
     assert finished.returncode == 3, finished.stderr
-    assert (
-        "Kassa cannot start: METRICS_ALLOW holds '10.0.0.300', which is not an address or a "
-        "network" in finished.stderr
-    )
+    assert f"Kassa cannot start: {message}" in finished.stderr
+    assert "hunter2" not in finished.stderr  # the password in SMTP_URL is never printed
     assert "Traceback" not in finished.stderr
 
 

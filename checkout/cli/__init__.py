@@ -1,8 +1,8 @@
 """Command-line tools for scripting and operations; every command prints JSON with --json.
 
 One module per area, as the admin has: `services`, `providers` (and `endpoints`, its
-webhook endpoint commands), `links`, `operations` (what
-the worker does on a schedule, and `stripe check`), `first_run` (create-admin, demo, banner,
+webhook endpoint commands), `links`, `operations` (what the worker does on a schedule, and
+`stripe check`), `mail` (a test mail, the outbox), `first_run` (create-admin, demo, banner,
 dev-receiver); `common` holds what they share.
 """
 
@@ -17,6 +17,7 @@ from checkout.cli.first_run import (
     dev_receiver_command,
 )
 from checkout.cli.links import links_cli
+from checkout.cli.mail import mail_cli
 from checkout.cli.operations import reconcile_command, retire_command, stripe_cli, sweep_command
 from checkout.cli.providers import providers_cli
 from checkout.cli.services import services_cli
@@ -38,6 +39,7 @@ def register_cli(app: Flask) -> None:
         retire_command,
         links_cli,
         stripe_cli,
+        mail_cli,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -36,8 +36,8 @@ def sweep_command(as_json: bool) -> None:
     emit(
         as_json,
         queued,
-        f"Queued {queued['stripeEvents']} Stripe event(s) "
-        f"and {queued['notifications']} notification(s).",
+        f"Queued {queued['stripeEvents']} Stripe event(s), "
+        f"{queued['notifications']} notification(s) and {queued['mails']} mail(s).",
     )
 
 
