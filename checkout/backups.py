@@ -135,14 +135,19 @@ def _copy_sqlite(source: Path, copy: Path) -> None:
         origin.close()
 
 
-def _postgres_command(program: str, url: str) -> tuple[list[str], dict | None]:
-    """The program's path and --dbname, and its environment (the password kept off argv)."""
-    found = shutil.which(program)
+def _program(name: str) -> str:
+    found = shutil.which(name)
     if found is None:
         raise BackupError(
-            f"{program} is not installed: install PostgreSQL's client tools of the server's "
+            f"{name} is not installed: install PostgreSQL's client tools of the server's "
             "major version (Debian: postgresql-client)"
         )
+    return found
+
+
+def _postgres_command(program: str, url: str) -> tuple[list[str], dict | None]:
+    """The program's path and --dbname, and its environment (the password kept off argv)."""
+    found = _program(program)
     parsed = sa.engine.make_url(url)
     address = parsed.set(drivername="postgresql", password=None)
     env = None if parsed.password is None else {**os.environ, "PGPASSWORD": parsed.password}
@@ -323,6 +328,34 @@ def _refuse_unless_empty(kind: str, url: str, queue: dict) -> None:
             )
 
 
+def _check_sqlite_copy(copy: Path) -> None:
+    try:
+        connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        try:
+            verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        verdict = str(error)
+    if verdict != "ok":
+        raise BackupError(f"{copy} is damaged ({verdict}); nothing was changed")
+
+
+def _check_copies(path: Path, manifest: Manifest, kind: str) -> None:
+    """Refuse a damaged backup before anything is written: each copy must read whole."""
+    database = path / manifest.files["database"]
+    if kind == "sqlite":
+        _check_sqlite_copy(database)
+    else:
+        try:
+            _run([_program("pg_restore"), "--list", str(database)], None)
+        except BackupError as error:
+            raise BackupError(f"{database} is damaged ({error}); nothing was changed") from None
+    queue = manifest.files.get("queue")
+    if queue and (path / queue).is_file():
+        _check_sqlite_copy(path / queue)
+
+
 def _restore_sqlite(copy: Path, target: Path) -> None:
     """Write the copy into the target file with the online backup API (a whole new file)."""
     config.create_private_file(target)
@@ -347,6 +380,7 @@ def restore(path: Path) -> Outcome:
         )
     older = _check_revision(manifest)
     queue = config.huey_settings()
+    _check_copies(path, manifest, kind)
     _refuse_unless_empty(kind, url, queue)
     db.session.remove()
     notes = []

@@ -316,6 +316,19 @@ def test_a_folder_that_is_not_a_backup_is_refused(runner, client, provider_key, 
     assert api_order_ids(client, provider_key) == [order]
 
 
+@pytest.mark.multiprocess  # pg_restore --list, in the PostgreSQL pass
+def test_a_damaged_backup_is_refused(runner, app, client, provider_key, tmp_path):
+    order = api_new_order(client, provider_key, externalId="KEPT-1", amount=10)
+    made = runner.invoke(args=["backup", "create", str(tmp_path / "backup")])
+    assert made.exit_code == 0, made.output
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    copy = tmp_path / "backup" / manifest["files"]["database"]
+    copy.write_bytes(copy.read_bytes()[:4096] + b"torn off here")
+    error = restore_refused(runner, tmp_path / "backup")
+    assert error.startswith(f"{copy} is damaged (") and error.endswith("nothing was changed")
+    assert api_order_ids(client, provider_key) == [order]
+
+
 def test_a_missing_path_is_refused(runner, client, provider_key, tmp_path):
     order = api_new_order(client, provider_key, externalId="KEPT-1", amount=10)
     assert restore_refused(runner, tmp_path / "nowhere") == f"{tmp_path / 'nowhere'} does not exist"
