@@ -176,11 +176,17 @@ def create(path: Path) -> Outcome:
     url = current_app.config["SQLALCHEMY_DATABASE_URI"]
     kind = database_kind(url)
     queue = config.huey_settings()
+    given = path.is_dir()
     _new_folder(path)
     try:
         return _write(path, url, kind, queue)
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
+        # Leave nothing of a failed backup; an empty folder that was given stays.
+        for part in list(path.iterdir()) if given else [path]:
+            if part.is_dir():
+                shutil.rmtree(part)
+            else:
+                part.unlink()
         raise
 
 

@@ -6,6 +6,7 @@ a backup, or of nothing, is refused and changes nothing."""
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from checkout import backups
+from checkout import backups, config
 from tests.helpers import api_new_order, bearer
 from tests.isolation import new_database
 from tests.plugins.servers import (
@@ -33,6 +34,7 @@ from tests.stripe_signing import WEBHOOK_SECRET, event, payment_intent, signatur
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS = bool(os.environ.get("REDIS_URL"))
+POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 # The provider's endpoint is down for the whole life of the first instance: its
 # notifications are tried every 2 s and stay pending.
 STILL_RETRYING = ",".join(["2"] * 100)
@@ -382,3 +384,21 @@ def test_a_backup_of_an_older_schema_is_upgraded_when_restored(tmp_path):
         restored = flask_json(new, "backup", "restore", str(tmp_path / "backup"))
         assert restored["upgradedFrom"] == "0019_embed_origins"
         assert backups.head_revision() in flask(new, "db", "current").stdout
+
+
+@pytest.mark.skipif(not POSTGRES, reason="pg_dump backs up PostgreSQL only")
+def test_without_pg_dump_a_backup_says_what_to_install_and_leaves_nothing(
+    runner, tmp_path, monkeypatch
+):
+    given = tmp_path / "given"
+    given.mkdir()
+    # A SQLite queue, copied first: the copy must not stay behind when pg_dump is missing.
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    sqlite3.connect(config.huey_settings()["sqlite_path"]).close()
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    for folder in (tmp_path / "new", given):
+        result = runner.invoke(args=["backup", "create", str(folder), "--json"])
+        assert result.exit_code == 1
+        assert json.loads(result.output)["error"].startswith("pg_dump is not installed")
+    assert not (tmp_path / "new").exists()
+    assert list(given.iterdir()) == []
