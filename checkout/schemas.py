@@ -345,3 +345,8 @@ def stripe_check(mode: str, api_version: str, findings: list) -> dict:
             f"{finding.check}: {finding.message}" for finding in findings if not finding.ok
         ],
     }
+
+
+def backup(path: str, manifest: dict, notes: list[str], upgraded_from: str | None = None) -> dict:
+    """`backup create` and `backup restore`: the folder, its manifest and what was done."""
+    return {"path": path, "manifest": manifest, "notes": notes, "upgradedFrom": upgraded_from}

@@ -1,10 +1,8 @@
 """Fixtures: an app on SQLite (or DATABASE_URL), its clients and factories."""
 
-import os
-import uuid
 from dataclasses import dataclass
 
-from tests.isolation import isolate_this_process
+from tests.isolation import isolate_this_process, new_database
 
 # The queue and the instance folder are chosen from the environment when checkout is
 # imported, so set them first: this process's own folder and, in a parallel run, its own
@@ -20,7 +18,6 @@ from werkzeug.routing import Rule  # noqa: E402
 
 from checkout import audit, config, create_app  # noqa: E402
 from checkout.catalog import ProviderFields, ServiceFields  # noqa: E402
-from checkout.config import database_url  # noqa: E402
 from checkout.extensions import db  # noqa: E402
 from tests.helpers import UNREACHABLE_HOOK, sign_in  # noqa: E402
 from tests.stripe_contract import WALLET_KEY  # noqa: E402
@@ -296,17 +293,5 @@ def admin_client(client, make):
 @pytest.fixture
 def empty_database(tmp_path):
     """A database URL with nothing in it, of the same kind the suite runs on."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    name = f"kassa_migrate_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database_url({"DATABASE_URL": url}), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_database(tmp_path, "migrate") as url:
+        yield url

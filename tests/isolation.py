@@ -10,6 +10,10 @@ run without workers uses DATABASE_URL and REDIS_URL as given.
 
 import os
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
@@ -36,6 +40,29 @@ def own_postgres_database(url: str, worker: str) -> str:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     server.dispose()
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@contextmanager
+def new_database(folder: Path, label: str) -> Iterator[str]:
+    """A URL of a database with nothing in it, of the kind the suite runs on: a SQLite file
+    in folder, or a new PostgreSQL database beside DATABASE_URL's, dropped afterwards."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{folder / f'{label}.db'}"
+        return
+    name = f"kassa_{label}_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(url)
+    server = sa.create_engine(
+        urlunsplit(parts._replace(scheme="postgresql+psycopg")), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with server.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 def own_redis_database(url: str, number: int) -> str:

@@ -100,6 +100,7 @@ ENTRY_POINTS = {
     "checkout.cli.providers",
     "checkout.cli.services",
     "checkout.cli.endpoints",
+    "checkout.cli.backup",
     "checkout.gunicorn_config",
 }
 LEAVES = {

@@ -144,8 +144,8 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, message:
 class Receiver:
     """tests/receiver.py in its own process: a provider endpoint that verifies signatures."""
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.hook_url = self.base + "/hook"
         script = Path(__file__).resolve().parent.parent / "receiver.py"
