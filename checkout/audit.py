@@ -76,10 +76,11 @@ class Action(StrEnum):
     NOTIFICATION_RESENT = "notification.resent"
     FAILED_NOTIFICATIONS_RESENT = "notification.failed_resent"
     STRIPE_EVENT_RETRIED = "stripe_event.retried"
+    MAIL_RESENT = "mail.resent"
 
 
 SUBJECT_TYPES = ("admin", "service", "provider", "api_key", "link", "order", "notification")
-SUBJECT_TYPES += ("stripe_event",)
+SUBJECT_TYPES += ("stripe_event", "mail")
 
 
 def _plain(value: object) -> object:

@@ -12,13 +12,13 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
 
-from checkout import database
+from checkout import audit, database
 from checkout.enums import MailStatus
 from checkout.extensions import db
 from checkout.models import utcnow
@@ -29,6 +29,7 @@ from checkout.records import Mail
 RETRY_DELAYS = (30, 120, 600, 1800, 3600, 7200)
 LEASE = timedelta(seconds=90)
 SMTP_TIMEOUT_SECONDS = 20
+MESSAGE_ID_DOMAIN = "kassa.invalid"
 
 
 def queue(to: str, template: str, *, kind: str, **context) -> Mail:
@@ -105,7 +106,7 @@ def _message(mail: Mail) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(mail.created_at.replace(tzinfo=UTC), usegmt=True)
     # The same Message-ID on every attempt: a server that got it twice can tell.
-    message["Message-ID"] = make_msgid(idstring=mail.id, domain="kassa")
+    message["Message-ID"] = f"<{mail.id}@{MESSAGE_ID_DOMAIN}>"
     message.set_content(mail.text_body)
     if mail.html_body:
         message.add_alternative(mail.html_body, subtype="html")
@@ -118,8 +119,8 @@ def _deliver(message: EmailMessage) -> None:
     if smtp is None:
         folder = Path(current_app.config["INSTANCE_PATH"]) / "mail"
         folder.mkdir(mode=0o700, exist_ok=True)
-        name = message["Message-ID"].strip("<>").split("@")[0]
-        (folder / f"{name}.eml").write_bytes(bytes(message))
+        mail_id = message["Message-ID"].strip("<>").split("@")[0]
+        (folder / f"{mail_id}.eml").write_bytes(bytes(message))
         return
     context = ssl.create_default_context()
     if smtp["tls"]:
@@ -137,11 +138,22 @@ def _deliver(message: EmailMessage) -> None:
         server.send_message(message)
 
 
-def resend(mail: Mail) -> None:
-    """Send a mail again (an admin asked): due now, its attempts counted afresh."""
+def resend(mail: Mail, *, actor: audit.Actor) -> bool:
+    """Send a mail again (an admin asked): due now, its attempts counted afresh; False while
+    a worker holds it (it is being sent)."""
+    if mail.lease_until is not None and mail.lease_until > utcnow():
+        return False
     mail.status, mail.attempts, mail.next_attempt_at = MailStatus.PENDING, 0, utcnow()
-    mail.lease_until = None
+    audit.record(actor, audit.Action.MAIL_RESENT, "mail", mail.id, to=mail.to_address)
     database.after_commit("send_mail", mail.id)
+    db.session.commit()
+    return True
+
+
+def select_mails(status: MailStatus | None = None):
+    """The outbox, newest first, optionally only mails in one status."""
+    query = select(Mail).order_by(Mail.created_at.desc(), Mail.id.desc())
+    return query if status is None else query.where(Mail.status == status)
 
 
 def lost(grace: timedelta) -> list[str]:

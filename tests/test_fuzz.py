@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from checkout import audit, branding, stripe_events, tasks
+from checkout import mail as checkout_mail
 from checkout.api.openapi import openapi_document
 from checkout.extensions import db
 from checkout.models import Admin, Notification, Provider
@@ -244,6 +245,8 @@ def world(app, admin_client, make):
         event = {"id": "evt_fuzz", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}
         stripe_events.record(event, json.dumps(event))
         notification_id = db.session.scalar(select(Notification.id))
+        mail_id = checkout_mail.queue("ops@example.com", "test", kind="test").id
+        db.session.commit()
         admin_id = db.session.scalar(select(Admin.id).where(Admin.email == other_admin))
         logo_hash = branding.set_branding(
             db.session.get(Provider, provider_id),
@@ -269,6 +272,7 @@ def world(app, admin_client, make):
         "notification": notification_id,
         "endpoint": endpoint_id,
         "event": "evt_fuzz",
+        "mail": mail_id,
         "admin": str(admin_id),
         "logo": logo_hash,
         "state": "on",
@@ -297,6 +301,7 @@ ACTIONS = [
     ("/admin/providers/{provider}/rotate-secret", []),
     ("/admin/providers/{provider}/enable-endpoint", []),
     ("/admin/providers/{provider}/test-event", []),
+    ("/admin/mail/{mail}/resend", []),
     ("/admin/providers/{provider}/endpoints", ["url", "description", "events"]),
     ("/admin/providers/{provider}/endpoints/{endpoint}/off", []),
     ("/admin/providers/{provider}/endpoints/{endpoint}/test", []),
@@ -391,6 +396,8 @@ QUERY_PAGES = {
     "/admin/deliveries/{notification}": [],
     "/admin/deliveries/resend-failed": ["since"],
     "/admin/stripe-events": ["state", "page"],
+    "/admin/mail": ["status", "page"],
+    "/admin/mail/{mail}": [],
     "/admin/audit": [*AUDIT_FILTERS, "date_from", "date_to", "page"],
     "/admin/links": ["page", "status"],
     "/admin/links/new": [],
@@ -459,6 +466,7 @@ ARGUMENT_KINDS = {
     "endpoint_id": "endpoint",
     "notification_id": "notification",
     "event_id": "event",
+    "mail_id": "mail",
     "admin_id": "admin",
     "state": "state",
     "choice": "choice",

@@ -1,5 +1,6 @@
 """Headers that keep answers out of the wrong hands: HSTS, no-store, and Host-built URLs."""
 
+import json
 import re
 
 import pytest
@@ -58,6 +59,9 @@ def test_every_admin_page_is_no_store(app, admin_client, make):
         "admin_id": "1",
         "state": "on",
         "choice": "body",
+        "mail_id": json.loads(
+            app.test_cli_runner().invoke(args=["mail", "test", "ops@example.com", "--json"]).output
+        )["id"],
     }
     urls = _admin_get_urls(app, values)
     assert len(urls) >= 17

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from checkout import config, tasks
 from checkout.extensions import db
 from checkout.records import Mail
+from tests.helpers import csrf_token
 from tests.plugins.servers import free_port
 
 USER, PASSWORD = "kassa", "s3cret pass"
@@ -217,3 +218,38 @@ def test_a_malformed_smtp_url_is_refused(url):
 def test_a_malformed_sender_is_refused():
     with pytest.raises(config.ConfigError, match="MAIL_FROM is 'Kassa'"):
         config.mail_from({"MAIL_FROM": "Kassa"})
+
+
+class TestAdminPages:
+    @pytest.fixture
+    def app_config(self):
+        return {}
+
+    def test_the_outbox_lists_each_mail_and_sends_one_again(self, app, runner, admin_client):
+        mail_id = queue_test_mail(runner, "ops@example.com")
+        listed = admin_client.get("/admin/mail")
+        assert listed.status_code == 200
+        assert "ops@example.com" in listed.text and "Kassa test mail" in listed.text
+        assert "No <code>SMTP_URL</code> is set" in listed.text
+        assert send(app, mail_id) == "sent"
+        assert mail_id not in admin_client.get("/admin/mail?status=pending").text
+        page = admin_client.get(f"/admin/mail/{mail_id}")
+        assert page.status_code == 200 and "Kassa&#39;s e-mail works" in page.text
+        resent = admin_client.post(
+            f"/admin/mail/{mail_id}/resend",
+            data={"csrf_token": csrf_token(page.text)},
+            follow_redirects=True,
+        )
+        assert "Queued to be sent again." in resent.text
+        assert outbox(runner)[mail_id]["status"] == "pending"
+        assert send(app, mail_id) == "sent"
+        assert len(list((Path(app.config["INSTANCE_PATH"]) / "mail").glob(f"*{mail_id}*"))) == 1
+        audit = admin_client.get("/admin/audit", query_string={"subject_id": mail_id}).text
+        assert "mail.resent" in audit
+
+    def test_refusals(self, admin_client, runner):
+        assert admin_client.get("/admin/mail?status=bounced").status_code == 422
+        assert admin_client.get("/admin/mail/mail_nope").status_code == 404
+        mail_id = queue_test_mail(runner)
+        without_token = admin_client.post(f"/admin/mail/{mail_id}/resend")
+        assert without_token.status_code == 400

@@ -12,6 +12,7 @@ from checkout.admin import (  # noqa: F401 -- importing an area registers its vi
     deliveries,
     endpoints,
     links,
+    mail,
     orders,
     providers,
     services,
