@@ -108,6 +108,7 @@ LEAVES = {
     "checkout.money",
     "checkout.jsonio",
     "checkout.queue",
+    "checkout.logs",
 }
 
 

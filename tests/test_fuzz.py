@@ -372,6 +372,7 @@ AUDIT_FILTERS = ["actor_kind", "actor", "action", "subject_type", "subject_id"]
 QUERY_PAGES = {
     "/": [],
     "/healthz": [],
+    "/readyz": [],
     "/checkout": ["orderId", "paymentLinkId", "returned", "payment_intent", "redirect_status"],
     "/checkout/status": ["orderId", "returned"],
     "/l/{link}": ["download"],
