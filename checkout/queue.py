@@ -20,7 +20,8 @@ import redis
 from huey import RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
-from checkout.config import create_private_file, huey_settings, stripe_event_threads
+from checkout import logs
+from checkout.config import create_private_file, huey_settings, log_format, stripe_event_threads
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class _Watched:
         quiet = QuietQueueErrors()
         for name in ("huey.consumer.Worker", "huey.consumer.Scheduler"):
             logging.getLogger(name).addFilter(quiet)
+        # huey_consumer has just given its logger a handler: its lines in LOG_FORMAT too.
+        logs.use_format(logging.getLogger("huey"), log_format())
         if self.companion is None:
             return super().create_consumer(**options)
         companion = _CompanionConsumer(
