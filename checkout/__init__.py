@@ -7,7 +7,16 @@ import sys
 import time
 
 import click
-from flask import Flask, abort, has_request_context, jsonify, render_template, request, url_for
+from flask import (
+    Flask,
+    abort,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -399,6 +408,9 @@ def _database_unavailable(error: Exception):
     except Exception:
         log.warning("Rollback failed while the database is unavailable", exc_info=True)
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS), **web.NO_STORE}
+    # Flask-Login gives every template current_user: loading the admin again would fail
+    # again, so the page is rendered for nobody signed in.
+    g._login_user = login_manager.anonymous_user()
     if _wants_json():
         message = "The database is unavailable: try again in a few seconds"
         return jsonify(api_error(message, "database_unavailable")), 503, headers

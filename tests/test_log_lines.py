@@ -56,10 +56,10 @@ def test_gunicorn_lines_name_the_request_and_never_the_key(web_servers, tmp_path
         args=("--config", "python:checkout.gunicorn_config", "--access-logfile", "-"),
     )
     url = f"{server.url}/checkout?orderId=ord_{'0' * 24}"
-    assert requests.get(url, headers=through_proxy("lb-first"), timeout=10).status_code == 404
-    refused = requests.get(url, headers=through_proxy("lb-limited"), timeout=10)
+    assert requests.get(url, headers=through_proxy("lb-first"), timeout=30).status_code == 404
+    refused = requests.get(url, headers=through_proxy("lb-limited"), timeout=30)
     assert (refused.status_code, refused.headers["X-Request-Id"]) == (429, "lb-limited")
-    listed = requests.get(server.url + "/api/v1/orders", headers=bearer(api_key), timeout=10)
+    listed = requests.get(server.url + "/api/v1/orders", headers=bearer(api_key), timeout=30)
     assert listed.status_code == 200
     own_id = listed.headers["X-Request-Id"]
 
