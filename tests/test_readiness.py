@@ -2,6 +2,9 @@
 database cannot be reached: /healthz asks nothing of the database or the queue, /readyz
 names what is down, and every other request answers 503 with Retry-After, not 500."""
 
+import socket
+import time
+
 import pytest
 import requests
 
@@ -55,6 +58,27 @@ def test_with_the_database_down_the_process_is_alive_but_not_ready(database_down
         "checks": {"database": "down", "queue": "ok"},
     }
     assert ready.headers["Cache-Control"] == "no-store"
+
+
+def test_a_database_that_never_answers_costs_the_probe_its_deadline():
+    """A server that takes the connection and says nothing (a hung PostgreSQL)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        app = create_app(
+            {
+                **BASE_CONFIG,
+                "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://kassa@127.0.0.1:{port}/kassa",
+                "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 10}},
+                "READY_TIMEOUT_SECONDS": 0.5,
+            }
+        )
+        started = time.monotonic()
+        answer = app.test_client().get("/readyz")
+        took = time.monotonic() - started
+    assert answer.status_code == 503
+    assert answer.get_json()["checks"] == {"database": "timeout", "queue": "ok"}
+    assert took < 3, f"the probe took {took:.1f} s"
+    assert app.test_client().get("/healthz").status_code == 200
 
 
 def test_with_the_database_down_pages_answer_503_with_kassas_page(database_down):
