@@ -7,11 +7,21 @@ import sys
 import time
 
 import click
-from flask import Flask, abort, jsonify, render_template, request, url_for
+from flask import (
+    Flask,
+    abort,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from sqlalchemy import exc as sql_errors
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,6 +32,7 @@ from checkout import (
     config,
     database,  # noqa: F401 -- installs the SQLite pragmas
     links,
+    logs,
     metrics,
     monitoring,
     page_cache,
@@ -122,6 +133,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         log.warning("%s", warning)
     _trust_proxies(app)
     _read_chunked_bodies(app)
+    # Outermost: every answer, whatever happens inside, carries the request's id.
+    app.wsgi_app = logs.RequestIds(app.wsgi_app, app.config["TRUSTED_PROXIES"])
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -248,7 +261,7 @@ def create_app_for_process() -> Flask:
         sys.stderr.write(f"Kassa cannot start: {error}\n")
         # 3 is gunicorn's "worker failed to boot": its master stops instead of retrying.
         raise SystemExit(3) from None
-    _log_to_stderr()
+    _log_to_stderr(app.config["LOG_FORMAT"])
     for warning in config.check_stripe(app.config):
         log.warning("Stripe test mode: %s", warning)
     if not _is_command_line():
@@ -270,20 +283,16 @@ def _is_command_line() -> bool:
     return click.get_current_context(silent=True) is not None
 
 
-def _log_to_stderr() -> None:
+def _log_to_stderr(log_format: str) -> None:
     """Let Kassa's log lines show in gunicorn's and huey_consumer's output, which configure
-    only their own loggers: a handler on the `checkout` logger, unless logging is set up."""
+    only their own loggers: a handler on the `checkout` logger, in LOG_FORMAT, unless
+    logging is set up."""
     logger = logging.getLogger(__name__)
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
     if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter(
-                "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-                "%Y-%m-%d %H:%M:%S %z",
-            )
-        )
+        handler.setFormatter(logs.formatter(log_format))
         logger.addHandler(handler)
 
 
@@ -385,9 +394,45 @@ def _unexpected(error: Exception):
     ), 500
 
 
+# How long a client is asked to wait while the database cannot be reached.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# SQLite's OperationalErrors about the schema (no migration run) are faults, not outages.
+SCHEMA_FAULTS = ("no such table", "no such column")
+
+
+def _database_unavailable(error: Exception):
+    """503 with Retry-After while the database cannot be reached (refused, dropped, a full
+    pool, a locked SQLite file): nothing was done, and the same request may work soon."""
+    reason = str(getattr(error, "orig", None) or error)
+    if reason.startswith(SCHEMA_FAULTS):
+        return _unexpected(error)
+    # The driver's words (host, port, what failed); SQLAlchemy's text would add the SQL.
+    log.error("Database unavailable on %s %s: %s", request.method, request.path, reason)
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("Rollback failed while the database is unavailable", exc_info=True)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS), **web.NO_STORE}
+    # Flask-Login gives every template current_user: loading the admin again would fail
+    # again, so the page is rendered for nobody signed in.
+    g._login_user = login_manager.anonymous_user()
+    if _wants_json():
+        message = "The database is unavailable: try again in a few seconds"
+        return jsonify(api_error(message, "database_unavailable")), 503, headers
+    page = render_template(
+        "errors/error.html",
+        code=503,
+        message="Kassa cannot reach its database just now. Nothing was changed.",
+        retry_after=_wait_words(DATABASE_RETRY_AFTER_SECONDS),
+    )
+    return page, 503, headers
+
+
 def _register_error_handlers(app: Flask) -> None:
     """JSON errors under the API's prefixes, friendly pages elsewhere; a 500 rolls back."""
     app.register_error_handler(RateLimitExceeded, _rate_limited)
+    for outage in (sql_errors.OperationalError, sql_errors.InterfaceError, sql_errors.TimeoutError):
+        app.register_error_handler(outage, _database_unavailable)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -396,7 +441,9 @@ def _register_error_handlers(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def _globals():
-        return {"sandbox_mode": stripe_gateway.is_sandbox()}
+        # Error pages show it, so a customer can quote it and an operator find the lines.
+        request_id = logs.request_id_of(request.environ) if has_request_context() else None
+        return {"sandbox_mode": stripe_gateway.is_sandbox(), "request_id": request_id}
 
     app.add_template_filter(web.status_label, "status_label")
 

@@ -200,6 +200,18 @@ def _seconds(environ: dict, name: str, default: float) -> float:
     return seconds
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def log_format(environ: dict | None = None) -> str:
+    """How web, worker and CLI write their log lines: LOG_FORMAT, text (the default) or json."""
+    env = os.environ if environ is None else environ
+    value = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT is {value!r}: use text or json")
+    return value
+
+
 def stripe_event_threads(environ: dict | None = None) -> int:
     """How many of the worker's threads take only Stripe events (STRIPE_EVENT_THREADS)."""
     env = os.environ if environ is None else environ
@@ -422,6 +434,9 @@ def load(environ: dict | None = None) -> dict:
             env, "WEBHOOK_SECRET_OVERLAP_SECONDS", 86400
         ),
         "STRIPE_EVENT_THREADS": stripe_event_threads(env),
+        "LOG_FORMAT": log_format(env),
+        # How long /readyz waits for the database, and for the queue, before calling it down.
+        "READY_TIMEOUT_SECONDS": _seconds(env, "READY_TIMEOUT_SECONDS", 2.0),
         "OUTBOX_SWEEP_GRACE_SECONDS": int(env.get("OUTBOX_SWEEP_GRACE_SECONDS", "30")),
         "RECONCILE_AFTER_SECONDS": int(env.get("RECONCILE_AFTER_SECONDS", "900")),
         **link_hold_settings(env),

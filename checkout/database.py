@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy import event, select, text, tuple_
+from sqlalchemy import event, select, tuple_
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import Executable
@@ -42,11 +43,6 @@ def in_transaction(work: Callable[[], T], attempts: int = 8) -> T:
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-def ping() -> None:
-    """Raise unless the database answers a trivial query."""
-    db.session.execute(text("SELECT 1"))
 
 
 def after_commit(task: str, *args: str) -> None:
@@ -137,15 +133,20 @@ def _on_driver_cursor(statement: Executable, values: dict, use: Callable):
     converted = [
         (name, convert(values[name]) if convert else values[name]) for name, convert in params
     ]
-    connection = db.engine.raw_connection()
+    driver = db.engine.dialect.loaded_dbapi
     try:
-        cursor = connection.cursor()
-        cursor.execute(
-            sql, tuple(value for _, value in converted) if positional else dict(converted)
-        )
-        return use(connection, cursor)
-    finally:
-        connection.close()
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(
+                sql, tuple(value for _, value in converted) if positional else dict(converted)
+            )
+            return use(connection, cursor)
+        finally:
+            connection.close()
+    except driver.OperationalError as error:
+        # As SQLAlchemy's own statements raise it: create_app answers an outage with 503.
+        raise DBAPIError.instance(sql, None, error, driver.Error) from error
 
 
 def fetch_one_raw(statement: Executable, values: dict) -> tuple | None:

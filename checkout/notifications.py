@@ -15,7 +15,7 @@ import urllib3
 from flask import current_app
 from sqlalchemy import Select, bindparam, insert, or_, select, update
 
-from checkout import audit, database, jsonio, metrics, outbound, schemas, urls
+from checkout import audit, database, jsonio, logs, metrics, outbound, schemas, urls
 from checkout.audit import Action, Actor
 from checkout.config import LEASE_MARGIN_SECONDS
 from checkout.enums import ProviderEvent
@@ -321,6 +321,7 @@ def deliver(notification_id: str) -> Attempted | None:
     if claim is None:
         return None
     row = claim.row
+    logs.bind(order_id=row.order_id, provider_id=row.provider_id)
     url = row.url or ""
     status = body_kept = latency = None
     error = _undeliverable(row)

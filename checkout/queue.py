@@ -10,6 +10,7 @@ until it answers again, instead of a traceback per failed read.
 """
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -19,7 +20,8 @@ import redis
 from huey import RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
-from checkout.config import create_private_file, huey_settings, stripe_event_threads
+from checkout import logs
+from checkout.config import create_private_file, huey_settings, log_format, stripe_event_threads
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,8 @@ class _Watched:
         quiet = QuietQueueErrors()
         for name in ("huey.consumer.Worker", "huey.consumer.Scheduler"):
             logging.getLogger(name).addFilter(quiet)
+        # huey_consumer has just given its logger a handler: its lines in LOG_FORMAT too.
+        logs.use_format(logging.getLogger("huey"), log_format())
         if self.companion is None:
             return super().create_consumer(**options)
         companion = _CompanionConsumer(
@@ -200,6 +204,18 @@ def make_huey(settings: dict, name: str = "kassa"):
     # No fsync per enqueue: the outbox in the main database is the durable record, and the
     # sweep re-enqueues anything a crash takes out of this queue. Both queues share the file.
     return SqliteQueue(name, filename=settings["sqlite_path"], fsync=False, results=False)
+
+
+def check_reachable(queue) -> None:
+    """Raise unless the queue answers: Redis a PING; the SQLite file is there, readable and
+    writable, and answers a read."""
+    if isinstance(queue, RedisQueue):
+        queue.storage.conn.ping()
+        return
+    path = queue.storage.filename
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise OSError(f"{path} is missing, or not readable and writable")
+    queue.storage.queue_size()
 
 
 huey = make_huey(huey_settings())

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from checkout import audit, database, metrics, orders, payments, stripe_gateway
+from checkout import audit, database, logs, metrics, orders, payments, stripe_gateway
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -384,6 +384,8 @@ def _apply(event_id: str) -> str | None:
         if claimed != 1:
             return None
         result, order = HANDLERS[context.type](data_object, context)
+        if order is not None:
+            logs.bind(order_id=order.id, provider_id=order.provider_id)
         db.session.execute(
             update(StripeEvent)
             .where(StripeEvent.id == event_id)

@@ -4,8 +4,13 @@ context, and queues what the service says comes next.
 Views, the CLI and the worker call these; services never import this module. A service
 that needs work done after its transaction commits names the task with
 `database.after_commit`, and the listener below hands it to the queue.
+
+A task is queued with the id of the request that caused it (`request_id`, from
+`logs.current()`), and runs `logs.bound` to it, so the worker's lines about a delivery name
+the API call or Stripe webhook behind it, and so do its retries.
 """
 
+import logging
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
@@ -20,6 +25,7 @@ from checkout import (
     database,
     idempotency,
     link_analytics,
+    logs,
     mail,
     notifications,
     orders,
@@ -29,6 +35,8 @@ from checkout import (
 )
 from checkout.models import utcnow
 from checkout.queue import huey, outage, stripe_huey
+
+log = logging.getLogger(__name__)
 
 _worker_app: Flask | None = None
 
@@ -55,11 +63,13 @@ def enqueue(task: TaskWrapper, *args: str, at: datetime | None = None) -> None:
     so a failure here loses nothing and must not fail the caller's request. The outage is
     logged once, then once a minute while it lasts.
     """
+    caused_by = {"request_id": logs.current().get("request_id")}
     try:
         if at is None:
-            task(*args)
+            task(*args, **caused_by)
         else:
-            task.schedule(args=args, delay=max((at - utcnow()).total_seconds(), 0))
+            delay = max((at - utcnow()).total_seconds(), 0)
+            task.schedule(args=args, kwargs=caused_by, delay=delay)
     except Exception as error:
         outage.failed(f"queueing {task.func.__name__}{args}", error)
 
@@ -77,35 +87,39 @@ def _forget(session: Session) -> None:
 
 
 @huey.task()
-def deliver_notification(notification_id: str) -> str | None:
+def deliver_notification(notification_id: str, request_id: str | None = None) -> str | None:
     """Make one delivery attempt; after a failed one, queue the next at its time."""
-    with app_context():
-        attempted = notifications.deliver(notification_id)
-    if attempted is None:
-        return None
-    if attempted.retry_at is not None:
-        enqueue(deliver_notification, notification_id, at=attempted.retry_at)
-    return attempted.status.value
+    with logs.bound(request_id=request_id):
+        with app_context():
+            attempted = notifications.deliver(notification_id)
+        if attempted is None:
+            return None
+        log.info("Delivery of notification %s: %s", notification_id, attempted.status.value)
+        if attempted.retry_at is not None:
+            enqueue(deliver_notification, notification_id, at=attempted.retry_at)
+        return attempted.status.value
 
 
 # On a queue of its own: a delivery thread held by a slow endpoint never delays a payment.
 @stripe_huey.task()
-def apply_stripe_event(event_id: str) -> str | None:
+def apply_stripe_event(event_id: str, request_id: str | None = None) -> str | None:
     """Apply a recorded Stripe event to its order; a failure is retried by the sweep."""
-    with app_context():
+    with logs.bound(request_id=request_id, event_id=event_id), app_context():
         return stripe_events.apply_recorded(event_id)
 
 
 @huey.task()
-def send_mail(mail_id: str) -> str | None:
+def send_mail(mail_id: str, request_id: str | None = None) -> str | None:
     """Make one attempt to send a mail; after a failed one, queue the next at its time."""
-    with app_context():
-        sent = mail.send(mail_id)
-    if sent is None:
-        return None
-    if sent.retry_at is not None:
-        enqueue(send_mail, mail_id, at=sent.retry_at)
-    return sent.status.value
+    with logs.bound(request_id=request_id):
+        with app_context():
+            sent = mail.send(mail_id)
+        if sent is None:
+            return None
+        log.info("Mail %s: %s", mail_id, sent.status.value)
+        if sent.retry_at is not None:
+            enqueue(send_mail, mail_id, at=sent.retry_at)
+        return sent.status.value
 
 
 BY_NAME: dict[str, TaskWrapper] = {

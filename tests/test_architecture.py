@@ -111,6 +111,7 @@ LEAVES = {
     "checkout.money",
     "checkout.jsonio",
     "checkout.queue",
+    "checkout.logs",
 }
 
 

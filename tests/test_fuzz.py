@@ -378,6 +378,7 @@ QUERY_PAGES = {
     "/": [],
     "/healthz": [],
     "/metrics": [],
+    "/readyz": [],
     "/checkout": ["orderId", "paymentLinkId", "returned", "payment_intent", "redirect_status"],
     "/checkout/status": ["orderId", "returned"],
     "/l/{link}": ["download"],

@@ -175,6 +175,7 @@ class TestSmallLimits:
         for _ in range(10):
             assert client.post("/webhooks/stripe", data=b"{}").status_code != 429
             assert client.get("/healthz").status_code == 200
+            assert client.get("/readyz").status_code == 200
 
 
 class TestSwitchedOff:

@@ -8,7 +8,7 @@ import sys
 import pytest
 import requests
 
-from checkout import create_app
+from checkout import config, create_app
 from checkout.config import ConfigError
 from tests.conftest import BASE_CONFIG
 from tests.helpers import LIVE_SETTINGS, TEST_KEYS
@@ -169,6 +169,32 @@ def test_entry_points_refuse_delivery_settings_that_break_the_lease(entry_point,
     finished = run(ENTRY_POINTS[entry_point](), env)
     assert finished.returncode == 3, finished.stderr
     assert f"Kassa cannot start: {message}" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.parametrize("value", ["xml", "JSONL", "1"])
+def test_an_unknown_log_format_is_refused(value):
+    with pytest.raises(ConfigError) as refused:
+        config.load({**os.environ, "LOG_FORMAT": value})
+    assert str(refused.value) == f"LOG_FORMAT is {value.lower()!r}: use text or json"
+
+
+@pytest.mark.parametrize("value", ["", "text", "json", " JSON "])
+def test_text_and_json_log_formats_start(value):
+    assert config.load({**os.environ, "LOG_FORMAT": value})["LOG_FORMAT"] in {"text", "json"}
+
+
+@pytest.mark.once
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("entry_point", [*sorted(ENTRY_POINTS), "web with its config file"])
+def test_entry_points_refuse_an_unknown_log_format(entry_point):
+    if entry_point in ENTRY_POINTS:
+        command = ENTRY_POINTS[entry_point]()
+    else:  # as the Procfile runs it: gunicorn's own logger must not fail first
+        command = [*ENTRY_POINTS["web"](), "--config", "python:checkout.gunicorn_config"]
+    finished = run(command, {"LOG_FORMAT": "xml"})
+    assert finished.returncode == 3, finished.stderr
+    assert "Kassa cannot start: LOG_FORMAT is 'xml': use text or json" in finished.stderr
     assert "Traceback" not in finished.stderr
 
 

@@ -14,6 +14,7 @@ from checkout import (
     credentials,
     idempotency,
     jsonio,
+    logs,
     schemas,
     shapes,
     stripe_gateway,
@@ -254,6 +255,7 @@ def authenticated_key(scope: ApiScope, body: dict | None = None) -> ApiKey:
         g.caller_refused = not isinstance(refused, api_access.ScopeMissing)
         raise ApiError(refused.message, web.status_for(refused), web.error_code(refused)) from None
     g.api_key = key
+    logs.bind(provider_id=key.provider_id)
     _claim_idempotency_key(key)
     return key
 

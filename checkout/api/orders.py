@@ -8,6 +8,7 @@ from sqlalchemy import select
 from checkout import (
     audit,
     database,
+    logs,
     money,
     opening,
     orders,
@@ -44,6 +45,7 @@ def create_payment_intent():
     sent = parse(bodies.CreatePaymentIntent, body)
     # The amount goes as sent: whether it is read, and how, depends on the provider's mode.
     order = opening.open_api_order(provider, sent.external_id, sent.amount)
+    logs.bind(order_id=order.id)
     return answer(schemas.api_order(order, urls.base_url()))
 
 
@@ -65,6 +67,7 @@ def _own_order(provider: Provider, order_id: str) -> Order:
     order = _order_of(provider, order_id)
     if order is None:
         raise ApiError("Order not found", 404, "not_found")
+    logs.bind(order_id=order.id)
     return order
 
 

@@ -18,13 +18,13 @@ from flask import (
 
 from checkout import (
     branding,
-    database,
     embedding,
     link_holds,
     orders,
     page_cache,
     payment_links,
     payments,
+    readiness,
     stripe_gateway,
     urls,
     web,
@@ -313,6 +313,16 @@ def sandbox():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and database check for load balancers."""
-    database.ping()
-    return jsonify(status="ok")
+    """Liveness: the process answers. It asks nothing of the database or the queue, so an
+    outage of either never makes an orchestrator restart healthy processes (see /readyz)."""
+    return jsonify(status="ok"), web.NO_STORE
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: 200 when the database and the queue answer in time, else 503 naming
+    what is down, so a load balancer sends requests elsewhere until it is back."""
+    checks = readiness.check(current_app.config["READY_TIMEOUT_SECONDS"])
+    if all(state == readiness.OK for state in checks.values()):
+        return jsonify(status="ready", checks=checks), 200, web.NO_STORE
+    return jsonify(status="unavailable", checks=checks), 503, web.NO_STORE

@@ -4,7 +4,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from checkout import jsonio, stripe_events, stripe_gateway, tasks
+from checkout import jsonio, logs, stripe_events, stripe_gateway, tasks
 from checkout.extensions import csrf
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -40,6 +40,7 @@ def stripe_webhook():
     ) as error:
         log.warning("Refused a Stripe webhook: %s", error)
         return jsonify(error=str(error)), 400
+    logs.bind(event_id=recorded.event_id)
     if recorded.to_apply:
         tasks.enqueue(tasks.apply_stripe_event, recorded.event_id)
     return jsonify(received=True, result=recorded.result)

@@ -257,7 +257,7 @@ def worker(app, worker_env, tmp_path):
 class WebServer:
     """gunicorn serving app:app in its own processes, configured only by environment."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = 4):
+    def __init__(self, env: dict, log_path: Path, workers: int = 4, args: tuple = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log = open(log_path, "a")  # noqa: SIM115 -- lives as long as the process
@@ -267,7 +267,7 @@ class WebServer:
                 "-m",
                 "gunicorn",
                 *("--workers", str(workers), "--bind", f"127.0.0.1:{self.port}"),
-                *("--timeout", "60", "--graceful-timeout", "5", "app:app"),
+                *("--timeout", "60", "--graceful-timeout", "5", *args, "app:app"),
             ],
             cwd=ROOT,
             env={**os.environ, **env},
@@ -287,11 +287,12 @@ class WebServer:
 
 @pytest.fixture
 def web_servers(app, tmp_path):
-    """Start gunicorn servers on demand: web_servers(env, workers=4); all stop afterwards."""
+    """Start gunicorn servers on demand: web_servers(env, workers=4, args=(more gunicorn
+    options)); all stop afterwards."""
     started = []
 
-    def start(env: dict | None = None, workers: int = 4) -> WebServer:
-        server = WebServer({**WORKER_ENV, **(env or {})}, tmp_path / "web.log", workers)
+    def start(env: dict | None = None, workers: int = 4, args: tuple = ()) -> WebServer:
+        server = WebServer({**WORKER_ENV, **(env or {})}, tmp_path / "web.log", workers, args)
         started.append(server)
         return server
 
