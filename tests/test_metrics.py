@@ -201,8 +201,13 @@ def test_every_process_is_counted_once(app, hooked, web_servers, workers, receiv
         )
         assert paid.status_code == 303
     wait_until(lambda: len(receiver.accepted()) == 6, message="six notifications delivered")
-    after = scraped()
     label = {"provider": provider.id}
+    # The worker counts a delivery once it has recorded it, just after the receiver took it.
+    wait_until(
+        lambda: value(scraped(), "kassa_notifications_delivered_total", **label) == 6,
+        message="six deliveries counted",
+    )
+    after = scraped()
     assert (
         value(after, "kassa_payments_opened_total", mode="cashapp")
         - value(before, "kassa_payments_opened_total", mode="cashapp")
@@ -243,6 +248,10 @@ def test_stripe_to_provider_latency_is_measured(hooked, web_servers, workers, re
     )
     assert acknowledged.json()["result"] == "queued"
     wait_until(lambda: len(receiver.accepted()) == 1, message="the notification delivered")
+    wait_until(
+        lambda: value(scraped(), "kassa_stripe_to_provider_seconds_count") - before == 1,
+        message="the delivery measured",
+    )
     after = scraped()
     assert value(after, "kassa_stripe_to_provider_seconds_count") - before == 1
     assert value(after, "kassa_stripe_to_provider_seconds_bucket", le="+Inf") >= 1

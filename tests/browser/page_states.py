@@ -19,6 +19,7 @@ from checkout import (
     audit,
     branding,
     link_holds,
+    mail,
     opening,
     orders,
     payment_links,
@@ -49,6 +50,7 @@ class World:
     orders: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     notification: str = ""
+    mail: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,8 @@ STATES = [
     State("deliveries", _fixed("/admin/deliveries"), admin=True),
     State("delivery", lambda w: f"/admin/deliveries/{w.notification}", admin=True),
     State("stripe events", _fixed("/admin/stripe-events"), admin=True),
+    State("mails", _fixed("/admin/mail"), admin=True),
+    State("mail", lambda w: f"/admin/mail/{w.mail}", admin=True),
     State("admins", _fixed("/admin/admins"), admin=True),
     State("change password", _fixed("/admin/password"), admin=True),
     State("audit log", _fixed("/admin/audit"), admin=True),
@@ -245,8 +249,12 @@ def visit(page: Page, base: str, world: World, state: State) -> int:
 
 def page_templates() -> set[str]:
     """Every template a view renders: all of templates/ but partials (_*.html, and whatever
-    another template includes or imports) and layouts."""
-    names = {path.relative_to(TEMPLATES).as_posix() for path in TEMPLATES.rglob("*.html")}
+    another template includes or imports), layouts and mails (mail/, bodies of e-mail)."""
+    names = {
+        path.relative_to(TEMPLATES).as_posix()
+        for path in TEMPLATES.rglob("*.html")
+        if not path.relative_to(TEMPLATES).as_posix().startswith("mail/")
+    }
     used = set()
     pattern = r'{%-?\s*(?:extends|include|import|from)\s+"([^"]+)"'
     for name in names:
@@ -389,6 +397,8 @@ def build_world(app, make) -> World:
         world.notification = db.session.scalar(
             select(Notification.id).where(Notification.order_id == world.orders["paid"])
         )
+        world.mail = mail.queue("operator@example.com", "test", kind="test").id
+        db.session.commit()
         event = {"id": "evt_a11y", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}
         stripe_events.record(event, '{"id": "evt_a11y"}')
     return world
