@@ -1,5 +1,6 @@
 """Fixtures: an app on SQLite (or DATABASE_URL), its clients and factories."""
 
+import copy
 import os
 import uuid
 from dataclasses import dataclass
@@ -61,33 +62,40 @@ class _SharedTemplateCode(jinja2.BytecodeCache):
 TEMPLATE_CODE = _SharedTemplateCode()
 
 
-def _shared_url_builders() -> None:
-    """Build each URL rule's builder function once per run, not once per test's app.
+def _shared_url_rules() -> None:
+    """Compile each URL rule once per run, not once per test's app.
 
-    Werkzeug compiles two small functions per rule from an AST when an app registers it
-    (most of create_app's time); they depend only on the rule's text, its parsed parts and
-    defaults, and take the rule as an argument, so one compiled copy serves every app.
+    An app registering a rule has Werkzeug parse its text into regular expressions and
+    compile two small builder functions from an AST (most of create_app's time). What that
+    makes depends only on the rule's text, its options and the map's converter classes; the
+    builders take the rule as an argument. So a rule already compiled for an earlier app
+    takes copies of its parts, its converters (bound to the new map) and the same builders.
     """
-    compile_builder = Rule._compile_builder
-    built = {}
+    compile_rule = Rule.compile
+    compiled = {}
 
-    def cached(rule, append_unknown=True):
-        defaults = tuple(
-            sorted((name, repr(value)) for name, value in (rule.defaults or {}).items())
-        )
-        converters = tuple(
-            (name, type(c), repr(sorted((k, v) for k, v in vars(c).items() if k != "map")))
-            for name, c in rule._converters.items()
-        )
-        key = (rule.rule, tuple(rule._trace), defaults, converters, append_unknown)
-        if key not in built:
-            built[key] = compile_builder(rule, append_unknown)
-        return built[key]
+    def cached(rule):
+        layout = rule.map.host_matching, rule.host, rule.subdomain, rule.merge_slashes
+        defaults = sorted((name, repr(value)) for name, value in (rule.defaults or {}).items())
+        key = (rule.rule, layout, tuple(rule.map.converters.items()), tuple(defaults))
+        if key not in compiled:
+            compile_rule(rule)
+            compiled[key] = rule
+            return
+        first = compiled[key]
+        rule._parts = list(first._parts)
+        rule._trace = list(first._trace)
+        rule._converters = {name: copy.copy(c) for name, c in first._converters.items()}
+        for converter in rule._converters.values():
+            converter.map = rule.map
+        rule.arguments.update(rule._converters)
+        rule._build = first._build.__func__.__get__(rule, None)
+        rule._build_unknown = first._build_unknown.__func__.__get__(rule, None)
 
-    Rule._compile_builder = cached
+    Rule.compile = cached
 
 
-_shared_url_builders()
+_shared_url_rules()
 
 ENGINES: dict[tuple, sa.engine.Engine] = {}
 
