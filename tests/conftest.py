@@ -1,5 +1,6 @@
 """Fixtures: an app on SQLite (or DATABASE_URL), its clients and factories."""
 
+import copy
 from dataclasses import dataclass
 
 from tests.isolation import isolate_this_process, new_database
@@ -58,33 +59,40 @@ class _SharedTemplateCode(jinja2.BytecodeCache):
 TEMPLATE_CODE = _SharedTemplateCode()
 
 
-def _shared_url_builders() -> None:
-    """Build each URL rule's builder function once per run, not once per test's app.
+def _shared_url_rules() -> None:
+    """Compile each URL rule once per run, not once per test's app.
 
-    Werkzeug compiles two small functions per rule from an AST when an app registers it
-    (most of create_app's time); they depend only on the rule's text, its parsed parts and
-    defaults, and take the rule as an argument, so one compiled copy serves every app.
+    An app registering a rule has Werkzeug parse its text into regular expressions and
+    compile two small builder functions from an AST (most of create_app's time). What that
+    makes depends only on the rule's text, its options and the map's converter classes; the
+    builders take the rule as an argument. So a rule already compiled for an earlier app
+    takes copies of its parts, its converters (bound to the new map) and the same builders.
     """
-    compile_builder = Rule._compile_builder
-    built = {}
+    compile_rule = Rule.compile
+    compiled = {}
 
-    def cached(rule, append_unknown=True):
-        defaults = tuple(
-            sorted((name, repr(value)) for name, value in (rule.defaults or {}).items())
-        )
-        converters = tuple(
-            (name, type(c), repr(sorted((k, v) for k, v in vars(c).items() if k != "map")))
-            for name, c in rule._converters.items()
-        )
-        key = (rule.rule, tuple(rule._trace), defaults, converters, append_unknown)
-        if key not in built:
-            built[key] = compile_builder(rule, append_unknown)
-        return built[key]
+    def cached(rule):
+        layout = rule.map.host_matching, rule.host, rule.subdomain, rule.merge_slashes
+        defaults = sorted((name, repr(value)) for name, value in (rule.defaults or {}).items())
+        key = (rule.rule, layout, tuple(rule.map.converters.items()), tuple(defaults))
+        if key not in compiled:
+            compile_rule(rule)
+            compiled[key] = rule
+            return
+        first = compiled[key]
+        rule._parts = list(first._parts)
+        rule._trace = list(first._trace)
+        rule._converters = {name: copy.copy(c) for name, c in first._converters.items()}
+        for converter in rule._converters.values():
+            converter.map = rule.map
+        rule.arguments.update(rule._converters)
+        rule._build = first._build.__func__.__get__(rule, None)
+        rule._build_unknown = first._build_unknown.__func__.__get__(rule, None)
 
-    Rule._compile_builder = cached
+    Rule.compile = cached
 
 
-_shared_url_builders()
+_shared_url_rules()
 
 ENGINES: dict[tuple, sa.engine.Engine] = {}
 
@@ -108,32 +116,34 @@ def _share_engines(application) -> None:
 
 
 def _reset_tables() -> None:
+    """Empty every table a test wrote to; on PostgreSQL, start every id sequence at 1."""
     db.session.remove()
     tables = db.metadata.sorted_tables
-    if db.engine.dialect.name == "postgresql":
-        # TRUNCATE costs per table (new files for each), and a test fills only a few:
-        # find those in one query and truncate just them.
-        probes = " UNION ALL ".join(
-            f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")"  # noqa: S608
-            for table in tables
-        )
-        with db.engine.begin() as connection:
-            used = [row[0] for row in connection.execute(text(probes))]
-            if used:
-                names = ", ".join(f'"{name}"' for name in used)
-                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            # An emptied table may still have moved its id sequence on: start them all at 1.
-            if counters := [
-                f"setval(pg_get_serial_sequence('\"{table.name}\"', '{column.name}'), 1, false)"
-                for table in tables
-                for column in table.primary_key.columns
-                if column is table.autoincrement_column
-            ]:
-                connection.execute(text(f"SELECT {', '.join(counters)}"))
-        return
+    # A test fills only a few tables: find those in one query and empty just them (on
+    # PostgreSQL TRUNCATE costs per table, new files for each; on SQLite each DELETE is a
+    # statement of its own).
+    probes = " UNION ALL ".join(
+        f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")"  # noqa: S608
+        for table in tables
+    )
     with db.engine.begin() as connection:
-        for table in reversed(tables):
-            connection.execute(table.delete())
+        used = {row[0] for row in connection.execute(text(probes))}
+        if db.engine.dialect.name != "postgresql":
+            for table in reversed(tables):
+                if table.name in used:
+                    connection.execute(table.delete())
+            return
+        if used:
+            names = ", ".join(f'"{table.name}"' for table in tables if table.name in used)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # An emptied table may still have moved its id sequence on: start them all at 1.
+        if counters := [
+            f"setval(pg_get_serial_sequence('\"{table.name}\"', '{column.name}'), 1, false)"
+            for table in tables
+            for column in table.primary_key.columns
+            if column is table.autoincrement_column
+        ]:
+            connection.execute(text(f"SELECT {', '.join(counters)}"))
 
 
 @pytest.fixture(scope="session")
