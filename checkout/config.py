@@ -354,11 +354,29 @@ def mail_from(environ: dict) -> str:
     return sender
 
 
+def _address(environ: dict, name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    if value and ("@" not in value or any(ch.isspace() for ch in value)):
+        raise ConfigError(f"{name} is {value!r}: give an e-mail address")
+    return value or None
+
+
+def _web_url(environ: dict, name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise ConfigError(f"{name} must be an http(s) URL, e.g. https://hooks.slack.com/…")
+    return value or None
+
+
 def operations_settings(env: dict) -> dict:
-    """E-mail and who may read the metrics."""
+    """E-mail, the operator's alerts and who may read the metrics."""
     return {
         "SMTP": smtp_settings(env),
         "MAIL_FROM": mail_from(env),
+        "ALERT_EMAIL": _address(env, "ALERT_EMAIL"),
+        "ALERT_WEBHOOK_URL": _web_url(env, "ALERT_WEBHOOK_URL"),
+        "ALERT_ENDPOINT_FAILING_MINUTES": _whole_number(env, "ALERT_ENDPOINT_FAILING_MINUTES", 60),
+        "ALERT_STRIPE_WAITING_MINUTES": _whole_number(env, "ALERT_STRIPE_WAITING_MINUTES", 15),
         # Who may read GET /metrics: a Bearer token, or addresses in these networks.
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "METRICS_ALLOW": _networks(env, "METRICS_ALLOW"),

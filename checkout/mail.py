@@ -172,3 +172,20 @@ def lost(grace: timedelta) -> list[str]:
             .limit(1000)
         )
     )
+
+
+def forget_old_bodies(older_than: timedelta) -> int:
+    """Empty the text of mails sent or given up longer than `older_than` ago; the outbox
+    keeps to whom, what about, when and how it went."""
+    forgotten = db.session.execute(
+        update(Mail)
+        .where(
+            Mail.status != MailStatus.PENDING,
+            Mail.created_at < utcnow() - older_than,
+            (Mail.text_body != "") | (Mail.html_body.is_not(None)),
+        )
+        .values(text_body="", html_body=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return forgotten

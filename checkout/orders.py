@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from checkout import audit, metrics, money, notifications
+from checkout import alerts, audit, metrics, money, notifications
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -244,9 +244,14 @@ def _move(
     note(order, "status", f"{previous} → {target} ({source})")
     if target in _COUNTED:
         metrics.count_after_commit(_COUNTED[target], order.mode.value)
+    alerts.order_moved(order, target, source)
     if event is not None:
         notifications.record_for_order(order, event)
     return True
+
+
+# The source of changes reconciliation makes (payments.reconcile).
+RECONCILIATION = alerts.RECONCILIATION
 
 
 # The status changes metrics count, by payment mode.

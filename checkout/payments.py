@@ -305,7 +305,7 @@ def reconcile(after: timedelta) -> int:
         except stripe_gateway.StripeError:
             log.warning("Reconciliation could not fetch %s for %s", intent_id, order_id)
             continue
-        apply_intent(order_id, intent, source="reconciliation")
+        apply_intent(order_id, intent, source=orders.RECONCILIATION)
     return len(rows) + _reconcile_buy_button_orders(after, now)
 
 
@@ -386,7 +386,7 @@ def _apply_reconciled_session(order_id: str, session: CheckoutSessionView | None
             return
         order.synced_at = utcnow()
         if session is not None:
-            result = apply_checkout_session(order, session, None, source="reconciliation")
+            result = apply_checkout_session(order, session, None, source=orders.RECONCILIATION)
             if result.startswith("ignored"):
                 log.warning("Reconciliation of %s with %s: %s", order_id, session.id, result)
 

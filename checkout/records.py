@@ -81,3 +81,24 @@ class Mail(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime | None]
+
+
+class Alert(db.Model):
+    """An operator alert (checkout.alerts): a condition about a subject, open until it
+    clears (resolved_at), mailed unless one like it was within the hour (notified)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (sa.Index("ix_alerts_condition_subject", "condition", "subject"),)
+
+    id: Mapped[str] = mapped_column(
+        sa.String(40), primary_key=True, default=lambda: new_id("alert")
+    )
+    condition: Mapped[str] = mapped_column(sa.String(40))
+    # What it is about: an endpoint's or an order's id, "stripe", "account".
+    subject: Mapped[str] = mapped_column(sa.String(100))
+    detail: Mapped[str] = mapped_column(sa.String(500))
+    notified: Mapped[bool] = mapped_column(default=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    resolved_at: Mapped[datetime | None]
+    # The operator webhook's JSON still to be posted; None once it went (or without one).
+    webhook_text: Mapped[str | None] = mapped_column(sa.Text)

@@ -432,6 +432,15 @@ def lost() -> Iterator[str]:
     return database.ids_in_batches(waiting, StripeEvent.received_at, StripeEvent.id)
 
 
+def waiting_longer_than(wait: timedelta) -> int:
+    """How many events have waited for a worker longer than `wait`."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(StripeEvent)
+        .where(WAITING, StripeEvent.received_at <= utcnow() - wait)
+    )
+
+
 def unapplied_counts() -> dict[str, int]:
     """How many events wait for a worker, and how many failed every attempt."""
     waiting, failed = db.session.execute(

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from checkout import config
+from checkout import alerts, config
 from checkout.database import in_transaction
 from checkout.enums import RefundReason
 from checkout.errors import DomainError
@@ -314,6 +314,12 @@ def remember_cashapp_refusal(reason: str) -> None:
         row = db.session.get(Setting, CASHAPP_REFUSED)
         if row is None:
             db.session.add(Setting(key=CASHAPP_REFUSED, value=value))
+            alerts.happened(
+                "cashapp_refused",
+                "account",
+                f"Stripe refuses Cash App Pay to this account ({reason[:300]}): Cash App "
+                "orders are refused until it is enabled in Stripe's dashboard.",
+            )
         else:
             row.value = value
 

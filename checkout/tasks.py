@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from checkout import (
+    alerts,
     api_access,
     database,
     idempotency,
@@ -122,9 +123,17 @@ def send_mail(mail_id: str, request_id: str | None = None) -> str | None:
         return sent.status.value
 
 
+@huey.task()
+def send_alert_webhook(alert_id: str, request_id: str | None = None) -> bool | None:
+    """Post an alert to ALERT_WEBHOOK_URL; one that fails goes again with the minute check."""
+    with logs.bound(request_id=request_id), app_context():
+        return alerts.send_webhook(alert_id)
+
+
 BY_NAME: dict[str, TaskWrapper] = {
     "deliver_notification": deliver_notification,
     "send_mail": send_mail,
+    "send_alert_webhook": send_alert_webhook,
     "apply_stripe_event": apply_stripe_event,
 }
 
@@ -147,8 +156,8 @@ def requeue_lost() -> dict[str, int]:
 
 def retire_old() -> dict[str, int]:
     """Expire abandoned unpaid orders, roll up link views past the analytics window, forget
-    idempotency keys past theirs and what delivery attempts older than DELIVERY_LOG_DAYS
-    sent and heard. The audit log is never deleted."""
+    idempotency keys past theirs, and what delivery attempts and mails older than
+    DELIVERY_LOG_DAYS sent and heard. The audit log is never deleted."""
     config = current_app.config
     return {
         "expiredOrders": orders.expire_abandoned(timedelta(seconds=config["ORDER_EXPIRY_SECONDS"])),
@@ -159,6 +168,7 @@ def retire_old() -> dict[str, int]:
         "forgottenAttemptBodies": notifications.forget_old_attempt_bodies(
             timedelta(days=config["DELIVERY_LOG_DAYS"])
         ),
+        "forgottenMailBodies": mail.forget_old_bodies(timedelta(days=config["DELIVERY_LOG_DAYS"])),
     }
 
 
@@ -175,6 +185,20 @@ def retire_old_rows() -> int:
     idempotency keys (retire_old)."""
     with app_context():
         return sum(retire_old().values())
+
+
+def check_alerts() -> dict[str, int]:
+    """Open or resolve the operator's lasting alerts (alerts.check)."""
+    waiting = timedelta(minutes=current_app.config["ALERT_STRIPE_WAITING_MINUTES"])
+    failed = stripe_events.unapplied_counts()["failed"]
+    return alerts.check(failed, stripe_events.waiting_longer_than(waiting))
+
+
+@huey.periodic_task(crontab(minute="*"))
+def watch_for_trouble() -> int:
+    """Every minute: the operator's alerts of what lasts (check_alerts)."""
+    with app_context():
+        return sum(check_alerts().values())
 
 
 @huey.periodic_task(crontab(minute="*/5"))

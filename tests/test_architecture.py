@@ -96,6 +96,7 @@ ENTRY_POINTS = {
     "checkout.cli.first_run",
     "checkout.cli.links",
     "checkout.cli.mail",
+    "checkout.cli.alerts",
     "checkout.cli.operations",
     "checkout.cli.providers",
     "checkout.cli.services",

@@ -253,3 +253,26 @@ class TestAdminPages:
         mail_id = queue_test_mail(runner)
         without_token = admin_client.post(f"/admin/mail/{mail_id}/resend")
         assert without_token.status_code == 400
+
+
+class TestRetention:
+    @pytest.fixture
+    def app_config(self):
+        return {"DELIVERY_LOG_DAYS": 30}
+
+    def test_old_mails_keep_their_facts_not_their_text(self, app, runner):
+        from datetime import timedelta
+
+        from checkout.models import utcnow
+
+        old, pending = queue_test_mail(runner), queue_test_mail(runner)
+        assert send(app, old) == "sent"
+        with app.app_context():
+            db.session.execute(update(Mail).values(created_at=utcnow() - timedelta(days=31)))
+            db.session.commit()
+        result = runner.invoke(args=["retire-old", "--json"])
+        assert json.loads(result.output)["forgottenMailBodies"] == 1  # not the pending one
+        with app.app_context():
+            kept = db.session.get(Mail, old)
+            assert (kept.text_body, kept.html_body, kept.subject) == ("", None, "Kassa test mail")
+            assert db.session.get(Mail, pending).text_body

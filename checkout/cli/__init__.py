@@ -2,13 +2,15 @@
 
 One module per area, as the admin has: `services`, `providers` (and `endpoints`, its
 webhook endpoint commands), `links`, `operations` (what the worker does on a schedule, and
-`stripe check`), `mail` (a test mail, the outbox), `first_run` (create-admin, demo, banner,
-dev-receiver), `backup` (create and restore); `common` holds what they share.
+`stripe check`), `mail` (a test mail, the outbox), `alerts` (check, list), `first_run`
+(create-admin, demo, banner, dev-receiver), `backup` (create and restore); `common` holds
+what they share.
 """
 
 from flask import Flask
 
 from checkout.cli import endpoints  # noqa: F401 -- adds `providers …-endpoint` commands
+from checkout.cli.alerts import alerts_cli
 from checkout.cli.backup import backup_cli
 from checkout.cli.common import option_for
 from checkout.cli.first_run import (
@@ -42,6 +44,7 @@ def register_cli(app: Flask) -> None:
         stripe_cli,
         mail_cli,
         backup_cli,
+        alerts_cli,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -54,7 +54,8 @@ def retire_command(as_json: bool) -> None:
         f"Expired {retired['expiredOrders']} order(s); "
         f"rolled up {retired['rolledUpViews']} link view(s); "
         f"forgot {retired['expiredIdempotencyKeys']} idempotency key(s) and the bodies of "
-        f"{retired['forgottenAttemptBodies']} old delivery attempt(s).",
+        f"{retired['forgottenAttemptBodies']} old delivery attempt(s) and "
+        f"{retired['forgottenMailBodies']} old mail(s).",
     )
 
 
