@@ -21,7 +21,7 @@ import urllib3
 from flask import current_app
 from sqlalchemy import func, select
 
-from checkout import database, mail, outbound, urls
+from checkout import branding, database, mail, outbound, urls
 from checkout.enums import NotificationStatus, OrderStatus
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -132,12 +132,53 @@ def _tell(alert: Alert, *, resolved: bool) -> None:
             opened_at=alert.opened_at or utcnow(),
             base_url=urls.base_url(),
         )
+    if alert.condition in PROVIDER_TOLD:
+        _tell_provider(alert, resolved)
     if config["ALERT_WEBHOOK_URL"]:
         alert.webhook_text = json.dumps(
             {"text": f"{'✅' if resolved else '⚠️'} Kassa: {subject}. {alert.detail}"}
         )
         db.session.flush()
         database.after_commit("send_alert_webhook", alert.id)
+
+
+# Conditions the provider's contact address hears of too, with what to say.
+PROVIDER_TOLD = {
+    "endpoint_failing": "Your webhook endpoint {url} has not accepted Kassa's notifications "
+    "for over {minutes} minutes. They are sent again on a schedule: once it answers 2xx, "
+    "they arrive, each with its first webhook-id.",
+    "endpoint_disabled": "Your webhook endpoint {url} answered 410 Gone, so Kassa stopped "
+    "sending to it. Ask the operator to enable it again once it takes notifications.",
+}
+
+
+def _tell_provider(alert: Alert, resolved: bool) -> None:
+    """The provider's own mail about one of its endpoints, in its branding's name."""
+    endpoint = db.session.get(WebhookEndpoint, alert.subject)
+    provider = endpoint.provider if endpoint is not None else None
+    if provider is None or not provider.contact_email:
+        return
+    look = branding.brand(provider)
+    title = (
+        "Your webhook endpoint takes notifications again"
+        if resolved
+        else (
+            "Your webhook endpoint keeps failing"
+            if alert.condition == "endpoint_failing"
+            else "Your webhook endpoint was disabled"
+        )
+    )
+    minutes = current_app.config["ALERT_ENDPOINT_FAILING_MINUTES"]
+    mail.queue(
+        provider.contact_email,
+        "endpoint",
+        kind=f"provider_{alert.condition}",
+        title=title,
+        detail=PROVIDER_TOLD[alert.condition].format(url=endpoint.url, minutes=minutes),
+        resolved=resolved,
+        name=look.name,
+        accent=look.accent,
+    )
 
 
 def send_webhook(alert_id: str) -> bool | None:

@@ -97,6 +97,7 @@ PROVIDER_AUDITED = (
     "use_stripe_checkout",
     "active",
     "embed_origins",
+    "contact_email",
 )
 
 
@@ -153,6 +154,8 @@ class ProviderFields:
     # Sites that may show its links in kassa.js's overlay: origins, one a line or comma
     # separated (embedding.clean_origins).
     embed_origins: str | None = None
+    # Told when one of its webhook endpoints keeps failing (checkout.alerts).
+    contact_email: str | None = None
 
 
 def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) -> Provider:
@@ -164,6 +167,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     success_url = urls.clean_redirect_url("success_url", fields.success_url)
     cancel_url = urls.clean_redirect_url("cancel_url", fields.cancel_url)
     embed_origins = embedding.clean_origins(fields.embed_origins)
+    contact_email = _clean_email("contact_email", fields.contact_email)
     slug = _clean_slug(Provider, fields.slug, name, provider.id)
     before = audit.snapshot(provider, PROVIDER_AUDITED) if provider.id else {}
     provider.name = name
@@ -175,6 +179,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     provider.use_stripe_checkout = bool(fields.use_stripe_checkout)
     provider.active = bool(fields.active)
     provider.embed_origins = "\n".join(embed_origins)
+    provider.contact_email = contact_email
     created = not before
     return _save(
         provider,
@@ -183,6 +188,19 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
         before,
         PROVIDER_AUDITED,
     )
+
+
+def _clean_email(field: str, value: str | None) -> str | None:
+    """An e-mail address, or None for nothing."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain or len(value) > 320:
+        raise ValidationError(field, "Give an e-mail address such as ops@shop.example")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValidationError(field, "Give an e-mail address such as ops@shop.example")
+    return value
 
 
 def create_provider(fields: ProviderFields, *, actor: Actor) -> Provider:
@@ -220,6 +238,7 @@ def provider_fields(provider: Provider) -> ProviderFields:
         slug=provider.slug,
         active=provider.active,
         embed_origins=provider.embed_origins,
+        contact_email=provider.contact_email,
     )
 
 

@@ -113,6 +113,8 @@ class Provider(db.Model):
     # Origins (https://shop.example, one a line) whose pages may frame its links' pages in
     # kassa.js's pay overlay; empty: none (checkout.embedding).
     embed_origins: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Where the provider's own people hear that one of its webhook endpoints keeps failing.
+    contact_email: Mapped[str | None] = mapped_column(sa.String(320))
     require_signed_requests: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     signature_format: Mapped[SignatureFormat] = mapped_column(
         enum_column(SignatureFormat),

@@ -266,6 +266,7 @@ def provider(row: Provider) -> dict:
         "cancelUrl": row.cancel_url,
         "ipAllowlist": row.allowed_networks,
         "embedOrigins": row.embed_origin_list,
+        "contactEmail": row.contact_email,
         "requireSignedRequests": row.require_signed_requests,
         "signatureFormat": row.signature_format.value,
         "requestSecretPrefix": row.request_secret_prefix,

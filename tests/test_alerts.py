@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from checkout import config, tasks
 from checkout.extensions import db
-from checkout.models import Notification, StripeEvent, utcnow
+from checkout.models import Notification, Provider, StripeEvent, utcnow
 from tests.helpers import (
     UNREACHABLE_HOOK,
     api_new_order,
@@ -121,6 +121,12 @@ def test_a_dispute_opened_is_alerted(client, runner, provider_key):
 
 def test_an_endpoint_failing_for_an_hour_is_alerted_then_resolved(app, client, runner, make, chat):
     provider = make.provider(webhook_url=UNREACHABLE_HOOK)
+    with app.app_context():
+        slug = db.session.get(Provider, provider.id).slug
+    refused = runner.invoke(args=["providers", "update", slug, "--contact-email", "dev@"])
+    assert refused.exit_code != 0 and "--contact-email" in refused.output
+    saved = cli(runner, "providers", "update", slug, "--contact-email", "dev@shop.example")
+    assert saved["contactEmail"] == "dev@shop.example"
     order_id = api_new_order(client, provider.api_key, amount=5)
     simulate(client, order_id)
     with app.app_context():
@@ -156,6 +162,13 @@ def test_an_endpoint_failing_for_an_hour_is_alerted_then_resolved(app, client, r
     ]
     texts = [post["text"] for post in chat.posts if "text" in post]
     assert any(text.startswith("✅ Kassa: Resolved:") for text in texts)
+    # The provider's contact address heard of it too, and that it cleared.
+    told = mails_of(runner, "provider_endpoint_failing")
+    assert {mail["to"] for mail in told} == {"dev@shop.example"}
+    assert sorted(mail["subject"] for mail in told) == [
+        "Your webhook endpoint keeps failing",
+        "Your webhook endpoint takes notifications again",
+    ]
 
 
 def test_stripe_events_waiting_too_long_and_a_failing_hook_posted_again(

@@ -97,6 +97,11 @@ class ProviderForm(FlaskForm):
         validators=[Optional(), Length(max=2048)],
         description="{orderId} is replaced by the order id",
     )
+    contact_email = StringField(
+        "Contact e-mail",
+        validators=[Optional(), Length(max=320)],
+        description="Told when one of its webhook endpoints keeps failing",
+    )
     embed_origins = TextAreaField(
         "Sites that may show the pay overlay",
         validators=[Optional(), Length(max=4000)],

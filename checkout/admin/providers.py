@@ -53,6 +53,7 @@ def _provider_fields(form: ProviderForm) -> ProviderFields:
         success_url=form.success_url.data,
         cancel_url=form.cancel_url.data,
         embed_origins=form.embed_origins.data,
+        contact_email=form.contact_email.data,
     )
 
 

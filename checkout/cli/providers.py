@@ -108,6 +108,7 @@ def create_provider_command(
 )
 @click.option("--slug", "new_slug", help="A new slug.")
 @click.option("--active/--inactive", default=None, help="Whether its API key may open orders.")
+@click.option("--contact-email", help='Told when a webhook endpoint keeps failing; "" removes it.')
 @click.option(
     "--embed-origins",
     help='Sites whose pages may open its links in the pay overlay: "https://shop.example, '
@@ -124,6 +125,7 @@ def update_provider_command(
     stripe_checkout,
     new_slug,
     active,
+    contact_email,
     embed_origins,
     as_json,
 ) -> None:
@@ -142,6 +144,7 @@ def update_provider_command(
             "slug": new_slug,
             "active": active,
             "embed_origins": embed_origins,
+            "contact_email": contact_email,
         }
         fields = with_given(catalog.provider_fields(provider), given)
         catalog.update_provider(provider, fields, actor=audit.CLI)
