@@ -150,13 +150,15 @@ def update_provider_command(
         catalog.update_provider(provider, fields, actor=audit.CLI)
     except ValidationError as error:
         refuse(as_json, error)
-    emit(
-        as_json,
-        schemas.provider(provider),
+    emit(as_json, schemas.provider(provider), _saved_line(provider))
+
+
+def _saved_line(provider) -> str:
+    return (
         f"Provider {provider.slug} saved: {provider.name}, {provider.mode.value}, "
         f"{'active' if provider.active else 'inactive'}, "
         f"notifications to {provider.webhook_url or 'nowhere (no webhook URL)'}, "
-        f"pay overlay on {', '.join(provider.embed_origin_list) or 'no site'}.",
+        f"pay overlay on {', '.join(provider.embed_origin_list) or 'no site'}."
     )
 
 
