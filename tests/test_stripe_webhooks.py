@@ -38,6 +38,14 @@ app_config = signed_events.app_config
 order = signed_events.order
 
 
+def alert_check(runner) -> dict:
+    return json.loads(runner.invoke(args=["alerts", "check", "--json"]).output)
+
+
+def alert_list(runner) -> list[dict]:
+    return json.loads(runner.invoke(args=["alerts", "list", "--json"]).output)
+
+
 def intent_event(kind, order, status, intent_id="pi_1", **extra):
     amount = extra.pop("amount", 1500)
     return event(kind, payment_intent(order["orderId"], amount, status, intent_id, **extra))
@@ -422,6 +430,9 @@ class TestApplyFailures:
         assert 'data-stripe-events="failed">1<' in dashboard
         failed = admin_client.get("/admin/stripe-events?state=failed").text
         assert payload["id"] in failed and "Retry" in failed
+        # The operator is alerted of it (checkout.alerts), and told when it clears.
+        assert alert_check(runner) == {"opened": 1, "resolved": 0}
+        assert [row["condition"] for row in alert_list(runner)] == ["stripe_events_failing"]
 
         refusing_orders()  # the cause is fixed
         retry_url = f"/admin/stripe-events/{payload['id']}/retry"
@@ -434,6 +445,7 @@ class TestApplyFailures:
         assert api_order_json(client, provider_key, order["orderId"])["status"] == "paid"
         assert notified(app, order["orderId"]) == ["payment_succeeded"]
         assert 'data-stripe-events="failed">0<' in admin_client.get("/admin/").text
+        assert alert_check(runner) == {"opened": 0, "resolved": 1}
         again = admin_client.post(retry_url, data={"csrf_token": csrf_token(failed)})
         assert again.status_code == 409
         assert (
