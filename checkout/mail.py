@@ -9,6 +9,7 @@ so two workers never send it at once; a worker that dies mid-send leaves it to t
 
 import smtplib
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from email.message import EmailMessage
@@ -156,22 +157,17 @@ def select_mails(status: MailStatus | None = None):
     return query if status is None else query.where(Mail.status == status)
 
 
-def lost(grace: timedelta) -> list[str]:
+def lost(grace: timedelta) -> Iterator[str]:
     """Mails due for longer than `grace` whose task was lost (a worker or the queue died),
-    for the sweep to queue again; sending one twice is harmless, only one worker holds it."""
+    oldest first and every one, in batches (database.ids_in_batches), for the sweep to
+    queue again; sending one twice is harmless, only one worker holds it."""
     now = utcnow()
-    return list(
-        db.session.scalars(
-            select(Mail.id)
-            .where(
-                Mail.status == MailStatus.PENDING,
-                Mail.next_attempt_at <= now - grace,
-                (Mail.lease_until.is_(None)) | (Mail.lease_until < now),
-            )
-            .order_by(Mail.next_attempt_at)
-            .limit(1000)
-        )
+    due = (
+        (Mail.status == MailStatus.PENDING)
+        & (Mail.next_attempt_at <= now - grace)
+        & ((Mail.lease_until.is_(None)) | (Mail.lease_until < now))
     )
+    return database.ids_in_batches(due, Mail.next_attempt_at, Mail.id)
 
 
 def forget_old_bodies(older_than: timedelta) -> int:
