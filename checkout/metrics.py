@@ -15,7 +15,6 @@ is never summed twice. Counts made inside a transaction wait until it commits
 import logging
 import os
 import re
-from datetime import timedelta
 from pathlib import Path
 
 from checkout import config
@@ -30,12 +29,11 @@ FOLDER.mkdir(mode=config.PRIVATE_FOLDER, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(FOLDER)
 
 from prometheus_client import Counter, Histogram  # noqa: E402
-from sqlalchemy import bindparam, event, select  # noqa: E402
-from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from checkout.extensions import db  # noqa: E402
-from checkout.models import StripeEvent, utcnow  # noqa: E402
+from checkout.models import utcnow  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -114,44 +112,16 @@ def _forget_rolled_back(session: Session) -> None:
 
 def delivery_attempted(row, error: str | None, latency_ms: int | None) -> None:
     """A delivery attempt (`row` as notifications.deliver read it), once it is committed:
-    delivered or failed, how long it took, and for a notification a Stripe event caused,
-    how long since Kassa acknowledged that event."""
+    delivered or failed, how long it took, and for the first delivery of a notification a
+    Stripe event caused, how long since Kassa acknowledged that event."""
     if latency_ms is not None:
         DELIVERY_SECONDS.labels(row.provider_id).observe(latency_ms / 1000)
     if error is not None:
         NOTIFICATIONS_FAILED.labels(row.provider_id).inc()
         return
     NOTIFICATIONS_DELIVERED.labels(row.provider_id).inc()
-    if row.order_id is None:
-        return
-    window = {"written": row.created_at, "since": row.created_at - CAUSE_WINDOW}
-    try:
-        acknowledged = db.session.execute(
-            _CAUSING_EVENT, {"order_id": row.order_id, **window}
-        ).scalar()
-        db.session.rollback()
-    except SQLAlchemyError:  # the delivery is committed: a measure must not fail it
-        db.session.rollback()
-        log.warning("Could not measure the delivery of %s", row.message_id, exc_info=True)
-        return
-    if acknowledged is not None:
-        STRIPE_TO_PROVIDER_SECONDS.observe((utcnow() - acknowledged).total_seconds())
-
-
-# When Kassa acknowledged the Stripe event applied just before a notification was written
-# (an event is claimed, applied_at set, in the transaction that writes the notification);
-# one applied longer before did not cause it.
-CAUSE_WINDOW = timedelta(seconds=60)
-_CAUSING_EVENT = (
-    select(StripeEvent.received_at)
-    .where(
-        StripeEvent.order_id == bindparam("order_id"),
-        StripeEvent.applied_at <= bindparam("written"),
-        StripeEvent.applied_at >= bindparam("since"),
-    )
-    .order_by(StripeEvent.applied_at.desc())
-    .limit(1)
-)
+    if row.stripe_received_at is not None and row.delivered_at is None:
+        STRIPE_TO_PROVIDER_SECONDS.observe((utcnow() - row.stripe_received_at).total_seconds())
 
 
 def forget_ended_processes() -> None:

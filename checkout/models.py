@@ -504,6 +504,9 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     delivered_at: Mapped[datetime | None]
+    # When Kassa acknowledged the Stripe event whose applying wrote it (None when no Stripe
+    # event did): its first delivery measures Stripe's 200 to the provider's.
+    stripe_received_at: Mapped[datetime | None]
 
     provider: Mapped[Provider] = relationship()
     endpoint: Mapped[WebhookEndpoint | None] = relationship()

@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -59,10 +60,25 @@ def _add(
         order=order,
         event=event_name,
         payload=payload,
+        stripe_received_at=db.session.info.get(_STRIPE_RECEIVED_AT),
     )
     db.session.add(notification)
     _deliver_after_commit(notification)
     return notification
+
+
+_STRIPE_RECEIVED_AT = "kassa.stripe_received_at"
+
+
+@contextmanager
+def caused_by_stripe_event(received_at: datetime) -> Iterator[None]:
+    """Notifications written inside were caused by the Stripe event Kassa acknowledged at
+    `received_at`: each carries that time, for the Stripe-to-provider latency."""
+    db.session.info[_STRIPE_RECEIVED_AT] = received_at
+    try:
+        yield
+    finally:
+        db.session.info.pop(_STRIPE_RECEIVED_AT, None)
 
 
 def _deliver_after_commit(notification: Notification) -> None:
@@ -210,7 +226,7 @@ _TO_DELIVER = (
         Notification.endpoint_id,
         Notification.provider_id,
         Notification.order_id,
-        Notification.created_at,
+        Notification.stripe_received_at,
         WebhookEndpoint.url,
         WebhookEndpoint.active,
         WebhookEndpoint.secret,

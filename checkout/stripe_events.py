@@ -17,7 +17,16 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from checkout import audit, database, logs, metrics, orders, payments, stripe_gateway
+from checkout import (
+    audit,
+    database,
+    logs,
+    metrics,
+    notifications,
+    orders,
+    payments,
+    stripe_gateway,
+)
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -356,14 +365,14 @@ def apply_recorded(event_id: str) -> str | None:
 
 def _apply(event_id: str) -> str | None:
     recorded = db.session.execute(
-        select(StripeEvent.payload).where(
+        select(StripeEvent.payload, StripeEvent.received_at).where(
             StripeEvent.id == event_id, StripeEvent.applied_at.is_(None)
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
     db.session.commit()
     if recorded is None:
         return None
-    event = json.loads(recorded)
+    event = json.loads(recorded.payload)
     context = EventContext.of(event)
     data_object = event["data"]["object"]
     fetch = FETCHERS.get(context.type)
@@ -383,7 +392,8 @@ def _apply(event_id: str) -> str | None:
         ).rowcount
         if claimed != 1:
             return None
-        result, order = HANDLERS[context.type](data_object, context)
+        with notifications.caused_by_stripe_event(recorded.received_at):
+            result, order = HANDLERS[context.type](data_object, context)
         if order is not None:
             logs.bind(order_id=order.id, provider_id=order.provider_id)
         db.session.execute(
