@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from checkout import audit, embedding, money, urls, webhook_endpoints
+from checkout.addresses import is_email_address
 from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -195,10 +196,7 @@ def _clean_email(field: str, value: str | None) -> str | None:
     value = (value or "").strip()
     if not value:
         return None
-    local, at, domain = value.rpartition("@")
-    if not at or not local or "." not in domain or len(value) > 320:
-        raise ValidationError(field, "Give an e-mail address such as ops@shop.example")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+    if not is_email_address(value):
         raise ValidationError(field, "Give an e-mail address such as ops@shop.example")
     return value
 

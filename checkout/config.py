@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 import limits
 
+from checkout.addresses import is_email_address
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 
@@ -349,14 +351,14 @@ def mail_from(environ: dict) -> str:
     """MAIL_FROM: the sender of every mail, `Name <address>` or an address."""
     sender = environ.get("MAIL_FROM", "").strip() or "Kassa <kassa@localhost>"
     _, address = parseaddr(sender)
-    if "@" not in address or any(ch.isspace() for ch in address):
+    if not is_email_address(address):
         raise ConfigError(f"MAIL_FROM is {sender!r}: give an address, e.g. Kassa <pay@example.com>")
     return sender
 
 
 def _address(environ: dict, name: str) -> str | None:
     value = environ.get(name, "").strip()
-    if value and ("@" not in value or any(ch.isspace() for ch in value)):
+    if value and not is_email_address(value):
         raise ConfigError(f"{name} is {value!r}: give an e-mail address")
     return value or None
 

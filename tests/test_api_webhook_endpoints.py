@@ -183,7 +183,7 @@ def test_a_deleted_endpoint_gets_nothing_more_and_its_undelivered_fail(app, clie
 
 
 def test_rotation_signs_with_both_secrets_for_the_overlap(app, client, make):
-    from checkout import notifications
+    from checkout import signing
     from checkout.extensions import db
     from checkout.models import WebhookEndpoint
 
@@ -198,13 +198,13 @@ def test_rotation_signs_with_both_secrets_for_the_overlap(app, client, make):
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now)}
     with app.app_context():
         endpoint = db.session.get(WebhookEndpoint, first["id"])
-        headers["webhook-signature"] = notifications.signature_header(endpoint, "msg_1", now, body)
+        headers["webhook-signature"] = signing.signature_header(endpoint, "msg_1", now, body)
         assert len(headers["webhook-signature"].split(" ")) == 2
         for secret in (provider.webhook_secret, new_secret):
             Webhook(secret).verify(body, headers)
         endpoint.secret_rotated_at -= timedelta(seconds=86401)
         db.session.commit()
-        headers["webhook-signature"] = notifications.signature_header(endpoint, "msg_1", now, body)
+        headers["webhook-signature"] = signing.signature_header(endpoint, "msg_1", now, body)
     Webhook(new_secret).verify(body, headers)
     with pytest.raises(WebhookVerificationError):
         Webhook(provider.webhook_secret).verify(body, headers)

@@ -105,6 +105,7 @@ ENTRY_POINTS = {
     "checkout.gunicorn_config",
 }
 LEAVES = {
+    "checkout.addresses",
     "checkout.config",
     "checkout.extensions",
     "checkout.errors",

@@ -20,6 +20,7 @@ from checkout import (
     money,
     notifications,
     schemas,
+    signing,
     stripe_gateway,
     urls,
 )
@@ -204,7 +205,7 @@ def dev_receiver_command(slug: str, port: int, show_body: bool, wait: float) -> 
     def secrets() -> list[str]:
         with app.app_context():
             endpoint = db.session.get(Provider, provider_id).primary_endpoint
-            return notifications.secrets_in_use(endpoint) if endpoint else []
+            return signing.secrets_in_use(endpoint) if endpoint else []
 
     try:
         receiver = dev_receiver.Receiver(port, secrets, click.echo, show_body)

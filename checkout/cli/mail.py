@@ -5,6 +5,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from checkout import mail, urls
+from checkout.addresses import is_email_address
 from checkout.cli.common import emit, json_option
 from checkout.extensions import db
 from checkout.jsonio import timestamp
@@ -19,7 +20,7 @@ mail_cli = AppGroup("mail", help="Kassa's e-mail: a test mail, the outbox.")
 def test_command(address: str, as_json: bool) -> None:
     """Queue a test mail to ADDRESS; a worker sends it (through SMTP_URL, or into
     instance/mail/ without one)."""
-    if "@" not in address or any(ch.isspace() for ch in address):
+    if not is_email_address(address):
         raise click.BadParameter(f"{address!r} is not an e-mail address", param_hint="ADDRESS")
     queued = mail.queue(address, "test", kind="test", base_url=urls.base_url())
     db.session.commit()
