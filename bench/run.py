@@ -223,7 +223,6 @@ class Bench:
         else:
             self.env.pop("DATABASE_URL", None)
         self.processes: list[Process] = []
-        self.last_resent = ""
         self.results: dict = {"started": datetime.now(UTC).isoformat(), "cpus": os.cpu_count()}
 
     def start(self, process: Process) -> Process:
@@ -470,14 +469,13 @@ class Bench:
         workers = [self.start_worker(self.env, threads) for _ in range(processes)]
         time.sleep(3)  # started, and each has built its app (its start-up sweep does)
         # Notifications the apply run delivered, sent again as after "Resend": each run
-        # takes the next DELIVERY_SAMPLE of them.
+        # takes the DELIVERY_SAMPLE delivered longest ago (another run's first, when a
+        # short ingest delivered fewer than two samples).
         sample = self.query(
-            "SELECT id FROM notifications WHERE status = 'delivered' AND id > :after"
-            " ORDER BY id LIMIT :n",
-            after=self.last_resent,
+            "SELECT id FROM notifications WHERE status = 'delivered'"
+            " ORDER BY delivered_at, id LIMIT :n",
             n=DELIVERY_SAMPLE,
         )
-        self.last_resent = sample[-1]
         self.execute(
             "UPDATE notifications SET status = 'pending', attempts = 0, delivered_at = NULL,"
             " next_attempt_at = :due, lease_until = NULL WHERE id IN :ids",
