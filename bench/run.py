@@ -644,6 +644,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing (apt-get install wrk, or use `make bench`)")
     redis_url = args.redis_url if redis_available(args.redis_url) else None
+    # A stopped bench (kill, a timeout) still stops the servers and workers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: stopped"))
     bench = Bench(args.seconds, os.environ.get("DATABASE_URL"), redis_url)
     try:
         results = bench.run()
