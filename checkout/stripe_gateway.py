@@ -74,6 +74,8 @@ class CheckoutSessionView:
     payment_intent: str | None
     line_item_count: int | None
     quantity: int | None
+    # total_details.amount_discount: what Stripe's own discounts (promotion codes) took off.
+    amount_discount: int | None = None
 
     @classmethod
     def of(cls, data: dict) -> "CheckoutSessionView":
@@ -97,7 +99,16 @@ class CheckoutSessionView:
             payment_intent=_id_of(data.get("payment_intent")),
             line_item_count=count,
             quantity=quantity,
+            amount_discount=_amount_discount(data.get("total_details")),
         )
+
+
+def _amount_discount(total_details: object) -> int | None:
+    """A session's total_details.amount_discount (Stripe: an integer, the sum of all the
+    discounts; total_details itself may be null)."""
+    if not isinstance(total_details, dict):
+        return None
+    return well_formed_int(total_details.get("amount_discount"))
 
 
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}\Z")

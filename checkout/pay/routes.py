@@ -121,7 +121,7 @@ def _link_unavailable(
         "links/unavailable.html",
         problem=problem,
         brand=branding.brand(order.provider),
-        seller=web.seller(order.payment_link.provider),
+        seller=web.seller(order.provider),
         embed_origin=embed,
     )
     return page, web.status_for(problem), {**web.NO_STORE, **web.retry_after(problem)}
