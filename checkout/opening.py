@@ -22,6 +22,7 @@ from checkout import (
     payment_links,
     stripe_gateway,
 )
+from checkout.database import in_transaction
 from checkout.discount_models import DiscountCode
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
@@ -472,3 +473,55 @@ def _discount_text(order: Order) -> str:
         return ""
     off = money.format_money(order.discount_minor or 0, order.currency)
     return f", code {order.discount_code} (−{off})"
+
+
+def takes_code_at_checkout(order: Order) -> bool:
+    """Whether the order's checkout page offers a discount code field: a Cash App order
+    without one, not paid nor being paid, whose provider has a code turned on."""
+    return (
+        order.status in orders.PAYABLE
+        and order.mode is PaymentMode.CASHAPP
+        and order.discount_code_id is None
+        and discounts.takes_codes(order.provider)
+    )
+
+
+def redeem_at_checkout(order_id: str, text: str) -> Order:
+    """A discount code the customer entered on an order's checkout page: the order is
+    re-priced while no payment is under way, its PaymentIntent (with Stripe) first changed
+    to the amount due; raise discounts.DiscountRefused, or stripe_gateway.StripeError."""
+    order = orders.find_order(order_id)
+    if order is None or not takes_code_at_checkout(order):
+        raise discounts.DiscountRefused("This order's amount can no longer change")
+    code = discount_for(
+        order.provider, text, mode=order.mode, service=order.service, link=order.payment_link
+    )
+    list_minor, before = order.unit_price_minor * order.quantity, order.amount_minor
+    due = list_minor - discounts.discount_minor(code, list_minor, order.currency)
+    intent_id = order.stripe_payment_intent_id
+    if intent_id is not None:
+        stripe_gateway.change_payment_intent_amount(intent_id, due)
+
+    def work() -> Order:
+        if code.max_redemptions is not None:
+            discounts.lock_code(code.id)  # as start_hold: the code's lock, then the order's
+        locked = orders.lock_order(order_id)
+        now = utcnow()
+        held = link_holds.holds_use(locked, now)
+        if not takes_code_at_checkout(locked) or locked.stripe_payment_intent_id != intent_id:
+            raise discounts.DiscountRefused("This order's amount can no longer change")
+        if held and link_holds.code_is_full(code, now, besides=locked.id):
+            raise discounts.DiscountRefused("This discount code has been used up")
+        _set_price(locked, locked.quantity, Price(locked.unit_price_minor, code))
+        orders.note(
+            locked, "price", f"Customer entered a code on the checkout page{_discount_text(locked)}"
+        )
+        return locked
+
+    try:
+        return in_transaction(work)
+    except discounts.DiscountRefused:
+        db.session.rollback()
+        if intent_id is not None:  # the PaymentIntent back to the order's amount
+            stripe_gateway.change_payment_intent_amount(intent_id, before)
+        raise

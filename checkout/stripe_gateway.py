@@ -356,6 +356,15 @@ def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     return _view(_client().v1.payment_intents.retrieve(payment_intent_id))
 
 
+def change_payment_intent_amount(payment_intent_id: str, amount_minor: int) -> PaymentIntentView:
+    """Make an unpaid PaymentIntent charge another amount (a discount code entered on the
+    checkout page); its client secret stays. Stripe refuses (a 400) once it is paid or
+    being paid."""
+    return _view(
+        _client().v1.payment_intents.update(payment_intent_id, params={"amount": amount_minor})
+    )
+
+
 def cancel_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     """Ask Stripe to cancel a PaymentIntent, so that it can no longer be paid.
 

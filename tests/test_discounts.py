@@ -282,6 +282,57 @@ def test_buy_button_mode_takes_no_code(client, make):
     assert "not taken in Buy Button mode" in refused.get_json()["error"]
 
 
+# On an order's checkout page
+
+
+def apply_code(client, order_id: str, code: str, token: str | None = None):
+    """Type a code into the checkout page's discount field and press Apply code."""
+    page = client.get(f"/checkout?orderId={order_id}").text
+    token = token or re.search(r'name="discount_token" value="([0-9a-f]{64})"', page)[1]
+    return client.post(
+        "/checkout/discount",
+        data={"orderId": order_id, "discount_code": code, "discount_token": token},
+    )
+
+
+def test_a_code_entered_on_the_checkout_page_reprices_the_order(app, client, shop):
+    api_code(client, shop.api_key, code="LATE10", percentOff=10)
+    order_id = api_open_order(client, shop.api_key, amount=10).get_json()["orderId"]
+    page = client.get(f"/checkout?orderId={order_id}").text
+    assert '<label for="discount_code">Discount code' in page
+    refused = apply_code(client, order_id, "nope")
+    assert refused.status_code == 422
+    assert '<p id="discount_code-error" class="error">There is no such discount code</p>' in (
+        refused.text
+    )
+    assert 'value="nope"' in refused.text
+    assert api_order_json(client, shop.api_key, order_id)["amount"] == 10
+    assert apply_code(client, order_id, "late10").status_code == 303
+    body = api_order_json(client, shop.api_key, order_id)
+    assert (body["amount"], body["discountCode"], body["discountAmount"]) == (9, "LATE10", 1)
+    page = client.get(f"/checkout?orderId={order_id}").text
+    assert "<code>LATE10</code> −$1.00" in page and 'name="discount_code"' not in page
+    assert simulate(client, order_id).status_code == 303
+    assert api_order_json(client, shop.api_key, order_id)["paidAmount"] == 9
+
+
+def test_the_checkout_page_code_form_checks_its_token_and_the_order(client, shop):
+    api_code(client, shop.api_key, code="X1", percentOff=10)
+    order_id = api_open_order(client, shop.api_key, amount=10).get_json()["orderId"]
+    forged = apply_code(client, order_id, "X1", token="0" * 64)
+    assert forged.status_code == 400
+    missing = client.post("/checkout/discount", data={"orderId": "ord_nope", "discount_code": "X1"})
+    assert missing.status_code == 404
+    assert simulate(client, order_id).status_code == 303
+    # A paid order's amount no longer changes.
+    from checkout.pay.routes import discount_token
+
+    with client.application.test_request_context():
+        token = discount_token(order_id)
+    late = apply_code(client, order_id, "X1", token=token)
+    assert late.status_code == 422 and "can no longer change" in late.text
+
+
 # On a payment link's page
 
 
@@ -495,3 +546,38 @@ def test_thirty_customers_on_a_three_use_link_with_a_ten_use_code(
     read = client.get(f"/api/v1/discount-codes/{code['id']}", headers=bearer(shop.api_key))
     assert read.get_json()["timesRedeemed"] == 3
     assert requests.get(f"{live_server.url}/l/{link_id}", timeout=10).status_code == 410
+
+
+class TestWithStripe:
+    """With Stripe keys, against the stand-in: the PaymentIntent is for the amount due."""
+
+    @pytest.fixture
+    def app_config(self, stripe_standin):
+        return {
+            "STRIPE_SECRET_KEY": "sk_test_kassa",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_kassa",
+            "STRIPE_API_BASE": stripe_standin,
+        }
+
+    def test_the_payment_intent_is_for_the_amount_due(self, client, shop, stripe_client):
+        api_code(client, shop.api_key, code="QUARTER", percentOff=25, maxRedemptions=2)
+        order_id = api_open_order(
+            client, shop.api_key, amount=20, discountCode="QUARTER"
+        ).get_json()["orderId"]
+        assert client.get(f"/checkout?orderId={order_id}").status_code == 200
+        body = api_order_json(client, shop.api_key, order_id)
+        assert (body["amount"], body["discountAmount"]) == (Decimal("15.00"), Decimal("5.00"))
+        intent = stripe_client.v1.payment_intents.retrieve(body["stripePaymentIntentId"])
+        assert (intent.amount, intent.currency) == (1500, "usd")
+
+    def test_a_code_on_the_checkout_page_changes_the_payment_intent(
+        self, client, shop, stripe_client
+    ):
+        api_code(client, shop.api_key, code="LATER", amountOff=3, currency="usd")
+        order_id = api_open_order(client, shop.api_key, amount=20).get_json()["orderId"]
+        assert client.get(f"/checkout?orderId={order_id}").status_code == 200
+        intent_id = api_order_json(client, shop.api_key, order_id)["stripePaymentIntentId"]
+        assert stripe_client.v1.payment_intents.retrieve(intent_id).amount == 2000
+        assert apply_code(client, order_id, "LATER").status_code == 303
+        assert api_order_json(client, shop.api_key, order_id)["amount"] == 17
+        assert stripe_client.v1.payment_intents.retrieve(intent_id).amount == 1700

@@ -327,6 +327,7 @@ ACTIONS = [
     ("/l/{free_link}/pay", ["quantity", "amount", "discount_code"]),
     ("/l/{link}/unlock", ["password"]),
     ("/checkout/sandbox", ["orderId", "outcome", "csrf_token"]),
+    ("/checkout/discount", ["orderId", "discount_code", "discount_token"]),
 ]
 IDS = st.sampled_from(["{service}", "{provider}", "{link}", "{order}", "{paid}", "x", "%00"])
 

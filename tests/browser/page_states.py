@@ -127,6 +127,11 @@ def _refused_code(page: Page) -> None:
     _click("Pay")(page)
 
 
+def _refused_checkout_code(page: Page) -> None:
+    page.get_by_label("Discount code").fill("NOSUCHCODE")
+    _click("Apply code")(page)
+
+
 def _open_dialog(link: str) -> Callable[[Page], None]:
     def act(page: Page) -> None:
         page.get_by_role("link", name=link, exact=True).first.click()
@@ -169,6 +174,7 @@ STATES = [
     State("link page, discount code", _link("plain", "?code=TEN"), dark=True),
     State("link discount code refused", _link("plain"), 422, act=_refused_code, dark=True),
     State("checkout with a discount", _order("discounted"), dark=True),
+    State("checkout code refused", _order("pending"), 422, act=_refused_checkout_code, dark=True),
     State("link quantity refused", _link("quantity"), 422, act=_refused_quantity, dark=True),
     State("link password page", _link("protected"), dark=True),
     State("link wrong password", _link("protected"), 401, act=_unlock_with("wrong"), dark=True),
