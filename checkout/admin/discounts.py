@@ -59,7 +59,9 @@ def _form(row: DiscountCode | None) -> DiscountForm:
     form = DiscountForm(obj=row)
     form.provider_id.choices = provider_choices("Choose a provider")
     form.link_ids.choices = [
-        SelectChoice(link.id, f"{link.title} ({link.id})") for link in payment_links.all_links()
+        # The link's id in its value only: a 30-character word would not fit a phone.
+        SelectChoice(link.id, f"{link.title} · {link.service.title}")
+        for link in payment_links.all_links()
     ]
     form.service_ids.choices = [
         SelectChoice(service.id, service.title) for service in catalog.all_services()
