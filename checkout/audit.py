@@ -77,10 +77,13 @@ class Action(StrEnum):
     FAILED_NOTIFICATIONS_RESENT = "notification.failed_resent"
     STRIPE_EVENT_RETRIED = "stripe_event.retried"
     MAIL_RESENT = "mail.resent"
+    DISCOUNT_CREATED = "discount.created"
+    DISCOUNT_CHANGED = "discount.changed"
 
 
 SUBJECT_TYPES = ("admin", "service", "provider", "api_key", "link", "order", "notification")
 SUBJECT_TYPES += ("stripe_event", "mail")
+SUBJECT_TYPES += ("discount",)
 
 
 def _plain(value: object) -> object:

@@ -1,5 +1,9 @@
 """Holds on a limited payment link's uses: a customer who starts paying holds one until the
-payment ends or the checkout page stops polling, and one address starts only so many."""
+payment ends or the checkout page stops polling, and one address starts only so many.
+
+An order with a limited discount code holds one of the code's redemptions the same way
+and by the same hold (issue 21): one `held_until` holds the link's use and the code's
+redemption, so neither is ever sold more often than its limit."""
 
 import hashlib
 import hmac
@@ -8,7 +12,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from checkout import orders, payment_links, throttle
+from checkout import discounts, orders, payment_links, throttle
+from checkout.discount_models import DiscountCode
 from checkout.extensions import db
 from checkout.models import Order, OrderStatus, PaymentLink, utcnow
 
@@ -154,15 +159,19 @@ def blocks_payment(order: Order) -> payment_links.LinkUnavailable | None:
     An order that holds no use (its customer has not started paying, or the hold ended)
     may still be paid while the link has a use that no other order holds.
     """
-    link = order.payment_link
-    if link is None or not orders.is_unpaid(order):
+    if not orders.is_unpaid(order):
         return None
-    now = utcnow()
-    problem = payment_links.unavailability(link, now)
-    if problem or link.max_uses is None or holds_use(order, now):
-        return problem
-    if is_full(link, now, besides=order.id):
-        return busy_refusal(link.id, now)
+    link, now = order.payment_link, utcnow()
+    if link is not None:
+        problem = payment_links.unavailability(link, now)
+        if problem:
+            return problem
+        limited = link.max_uses is not None and not holds_use(order, now)
+        if limited and is_full(link, now, besides=order.id):
+            return busy_refusal(link.id, now)
+    code = _limited_code(order)
+    if code is not None and not holds_use(order, now) and code_is_full(code, now, order.id):
+        return code_busy_refusal(code.id, now)
     return None
 
 
@@ -185,39 +194,129 @@ def start_hold(order_id: str, client: str) -> bool:
     """
 
     def work() -> bool:
-        # Only a limited link's order takes the link's lock.
-        link_id = db.session.scalar(
-            select(Order.payment_link_id)
-            .join(PaymentLink, PaymentLink.id == Order.payment_link_id)
-            .where(Order.id == order_id, PaymentLink.max_uses.is_not(None))
-        )
-        if link_id is None:
+        # Only the order of a limited link or code takes their locks (link, code, order).
+        link_id, code_id = _limited_of(order_id)
+        if link_id is None and code_id is None:
             return False
-        link = payment_links.lock_link(link_id)
+        link = payment_links.lock_link(link_id) if link_id else None
+        code = discounts.lock_code(code_id) if code_id else None
         order = orders.lock_order(order_id)
         now = utcnow()
-        if link.max_uses is None or order is None or not orders.is_payable(order):
+        if order is None or not orders.is_payable(order):
             return False
         if holds_use(order, now):
             _extend(order, now)
             return False
-        problem = payment_links.unavailability(link, now)
-        if problem:
-            raise problem
-        if is_full(link, now, besides=order.id):
-            raise busy_refusal(link.id, now)
-        refusal = _hold_limit(link.id, client)
-        if refusal:
-            raise refusal
-        throttle.record(HOLD_BUCKET, client_hash(link.id, client))
+        limited_link = link is not None and link.max_uses is not None
+        if limited_link:
+            _refuse_link_hold(link, order, client, now)
+        if code is not None and code.max_redemptions is not None:
+            if code_is_full(code, now, besides=order.id):
+                raise code_busy_refusal(code.id, now)
+        elif not limited_link:
+            return False
+        if limited_link:
+            throttle.record(HOLD_BUCKET, client_hash(link.id, client))
         order.hold_started_at = now
         order.held_until = min(now + first_hold_time(), now + hold_time())
-        orders.note(
-            order, "hold", f"Holds one of the link's uses until {order.held_until:%H:%M:%S} UTC"
+        held = (
+            "one of the link's uses" if limited_link else f"a redemption of {order.discount_code}"
         )
+        orders.note(order, "hold", f"Holds {held} until {order.held_until:%H:%M:%S} UTC")
         return True
 
     return payment_links.refusing_transaction(work)
+
+
+def _refuse_link_hold(link: PaymentLink, order: Order, client: str, now: datetime) -> None:
+    """Raise LinkUnavailable when the client may not start holding one of the link's uses."""
+    problem = payment_links.unavailability(link, now)
+    if problem:
+        raise problem
+    if is_full(link, now, besides=order.id):
+        raise busy_refusal(link.id, now)
+    refusal = _hold_limit(link.id, client)
+    if refusal:
+        raise refusal
+
+
+def _limited_of(order_id: str) -> tuple[str | None, str | None]:
+    """The order's link if it is limited, and its discount code if that is."""
+    row = db.session.execute(
+        select(
+            Order.payment_link_id,
+            PaymentLink.max_uses,
+            Order.discount_code_id,
+            DiscountCode.max_redemptions,
+        )
+        .select_from(Order)
+        .outerjoin(PaymentLink, PaymentLink.id == Order.payment_link_id)
+        .outerjoin(DiscountCode, DiscountCode.id == Order.discount_code_id)
+        .where(Order.id == order_id)
+    ).one_or_none()
+    if row is None:
+        return None, None
+    link_id = row.payment_link_id if row.max_uses is not None else None
+    code_id = row.discount_code_id if row.max_redemptions is not None else None
+    return link_id, code_id
+
+
+# A limited discount code's redemptions
+
+
+class DiscountBusy(LinkBusy):
+    """Every remaining redemption of a limited discount code is being made right now."""
+
+
+def _limited_code(order: Order) -> DiscountCode | None:
+    if order.discount_code_id is None:
+        return None
+    code = db.session.get(DiscountCode, order.discount_code_id)
+    return code if code is not None and code.max_redemptions is not None else None
+
+
+def _held_redemptions(code_id: str, now: datetime, besides: str | None) -> int:
+    query = (
+        select(func.count())
+        .select_from(Order)
+        .where(Order.discount_code_id == code_id, holding(now))
+    )
+    if besides is not None:
+        query = query.where(Order.id != besides)
+    return db.session.scalar(query)
+
+
+def code_is_full(code: DiscountCode, now: datetime, besides: str | None = None) -> bool:
+    """Whether every redemption of a limited code is paid or held (by an order other than
+    `besides`); an unlimited code never is."""
+    if code.max_redemptions is None:
+        return False
+    redeemed = discounts.times_redeemed(code.id)
+    return redeemed + _held_redemptions(code.id, now, besides) >= code.max_redemptions
+
+
+def code_used_up(code: DiscountCode) -> bool:
+    """Whether a limited code has been redeemed as often as it may be (paid orders)."""
+    return code.max_redemptions is not None and (
+        discounts.times_redeemed(code.id) >= code.max_redemptions
+    )
+
+
+def code_busy_refusal(code_id: str, now: datetime) -> DiscountBusy:
+    """The refusal of a code whose remaining redemptions are all held, with the earliest
+    time one of its holds may end."""
+    frees_at = db.session.scalar(
+        select(func.min(Order.held_until)).where(
+            Order.discount_code_id == code_id,
+            Order.status.in_(orders.PAYABLE),
+            Order.held_until > now,
+        )
+    )
+    return DiscountBusy(
+        "Every remaining use of this discount code is being redeemed right now. "
+        "Try again in a few minutes.",
+        frees_at,
+    )
 
 
 def _extend(order: Order, now: datetime) -> None:

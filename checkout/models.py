@@ -239,6 +239,11 @@ class PaymentLink(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Bumped by every order opened from the link: the row lock that serialises max-uses checks.
     version: Mapped[int] = mapped_column(default=1)
+    # A chosen amount (issue 21): the customer enters the amount, from min to max (minor
+    # units, the service's currency; quantity 1); all three None for a priced link.
+    min_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    max_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    preset_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     service: Mapped[Service] = relationship()
     provider: Mapped[Provider | None] = relationship()
@@ -340,6 +345,14 @@ class Order(db.Model):
     # pushes on; any status change ends it (a payment under way holds by its status).
     hold_started_at: Mapped[datetime | None]
     held_until: Mapped[datetime | None]
+    # A discount code (issue 21): the code redeemed (as its row spells it), and what it took
+    # off the list price (unit price times quantity); amount_minor is the amount due. A Buy
+    # Button order records the discount Stripe applied, without a code of Kassa's.
+    discount_code_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("discount_codes.id"), index=True
+    )
+    discount_code: Mapped[str | None] = mapped_column(sa.String(40))
+    discount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     provider: Mapped[Provider | None] = relationship()
     payment_link: Mapped[PaymentLink | None] = relationship()
@@ -381,6 +394,14 @@ class Order(db.Model):
     @property
     def unit_price_display(self) -> str:
         return money.display(self.unit_price_minor, self.currency)
+
+    @property
+    def discount_display(self) -> str | None:
+        return (
+            None
+            if self.discount_minor is None
+            else money.display(self.discount_minor, self.currency)
+        )
 
 
 class OrderEvent(db.Model):

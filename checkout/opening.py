@@ -5,13 +5,25 @@ both; the rules only the API has always applied are asked with `by_api`.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import link_holds, metrics, money, orders, payment_links, stripe_gateway
+from checkout import (
+    chosen_amounts,
+    discounts,
+    link_holds,
+    metrics,
+    money,
+    orders,
+    payment_links,
+    stripe_gateway,
+)
+from checkout.database import in_transaction
+from checkout.discount_models import DiscountCode
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import (
@@ -175,9 +187,11 @@ def new_order(
     external_id: str | None = None,
     client_hash: str | None = None,
     browser_hash: str | None = None,
+    price: "Price | None" = None,
 ) -> Order:
-    """Add an order at the service's current price, with its first timeline line; the caller
-    commits."""
+    """Add an order at the service's current price (or `price`: a chosen amount, a discount
+    code), with its first timeline line; the caller commits."""
+    price = price or Price(service.price_minor)
     order = Order(
         provider_id=provider.id if provider else None,
         payment_link_id=payment_link.id if payment_link else None,
@@ -185,15 +199,17 @@ def new_order(
         external_id=external_id,
         mode=mode,
         currency=service.currency,
-        unit_price_minor=service.price_minor,
         quantity=quantity,
-        amount_minor=service.price_minor * quantity,
         livemode=stripe_gateway.is_livemode(),
         client_hash=client_hash,
         browser_hash=browser_hash,
     )
+    _set_price(order, quantity, price)
     order.events.append(
-        OrderEvent(kind="created", message=f"Opened {opened_by}: {quantity} × {service.title}")
+        OrderEvent(
+            kind="created",
+            message=f"Opened {opened_by}: {quantity} × {service.title}{_discount_text(order)}",
+        )
     )
     db.session.add(order)
     metrics.count_after_commit(metrics.PAYMENTS_OPENED, mode.value)
@@ -203,20 +219,23 @@ def new_order(
 # The API's opener
 
 
-def open_api_order(provider: Provider, external_id: str | None, amount: object) -> Order:
+def open_api_order(
+    provider: Provider, external_id: str | None, amount: object, discount_code: str | None = None
+) -> Order:
     """Create the order for a provider's API request, or return the one its externalId made.
 
     A repeated request gets its order back whatever happened since (the service turned
-    off, Cash App refused): only a different amount is a conflict.
+    off, Cash App refused): only a different amount or discount code is a conflict.
     """
     if external_id is not None:
         existing = _find_by_external_id(provider.id, external_id)
         if existing is not None:
-            return _same_or_conflict(existing, provider, amount)
+            return _same_or_conflict(existing, provider, amount, discount_code)
     service = provider.service
     if not service.active:
         raise ServiceUnavailable("Service is not available")
     quantity = price_order(provider, amount)
+    code = discount_for(provider, discount_code, mode=provider.mode, service=service, link=None)
     order = new_order(
         service,
         quantity,
@@ -224,6 +243,7 @@ def open_api_order(provider: Provider, external_id: str | None, amount: object) 
         mode=provider.mode,
         provider=provider,
         external_id=external_id,
+        price=Price(service.price_minor, code),
     )
     try:
         db.session.commit()
@@ -233,7 +253,7 @@ def open_api_order(provider: Provider, external_id: str | None, amount: object) 
         existing = _find_by_external_id(provider.id, external_id)
         if existing is None:
             raise
-        return _same_or_conflict(existing, provider, amount)
+        return _same_or_conflict(existing, provider, amount, discount_code)
     return order
 
 
@@ -243,12 +263,16 @@ def _find_by_external_id(provider_id: str, external_id: str | None) -> Order | N
     )
 
 
-def _same_or_conflict(existing: Order, provider: Provider, amount: object) -> Order:
-    """The order an externalId already made, if the repeated request asks the same amount."""
+def _same_or_conflict(
+    existing: Order, provider: Provider, amount: object, discount_code: str | None
+) -> Order:
+    """The order an externalId already made, if the repeated request asks the same amount
+    (before any discount) with the same discount code."""
     if existing.mode is PaymentMode.BUY_BUTTON:
         return existing  # its amount is what was bought on Stripe's page; a request has none
     total = provider.service.price_minor * _cash_app_quantity(provider.service, amount)
-    if existing.amount_minor != total:
+    same_code = discounts.normalise(existing.discount_code) == discounts.normalise(discount_code)
+    if existing.unit_price_minor * existing.quantity != total or not same_code:
         raise ExternalIdTaken(
             f"externalId {existing.external_id!r} is already used by order {existing.id} "
             f"with amount {_plain(existing.amount)}"
@@ -259,9 +283,16 @@ def _same_or_conflict(existing: Order, provider: Provider, amount: object) -> Or
 # The payment links' opener
 
 
-def open_link_order(link_id: str, quantity: int | None, client: str, browser: str | None) -> Order:
+def open_link_order(
+    link_id: str,
+    quantity: int | None,
+    client: str,
+    browser: str | None,
+    choice: "LinkChoice | None" = None,
+) -> Order:
     """Open an order from a link; it holds none of a limited link's uses until the customer
-    starts paying it (link_holds.start_hold).
+    starts paying it (link_holds.start_hold). `choice`: the amount the customer chose (a
+    chosen-amount link) and the discount code they entered.
 
     One browser at one address has one open order per limited link: paying again returns
     it (at the new quantity while no payment has been started for it). Another browser, or
@@ -279,6 +310,7 @@ def open_link_order(link_id: str, quantity: int | None, client: str, browser: st
         mode = provider.mode if provider else PaymentMode.CASHAPP
         try:
             chosen = price_link_order(link, mode, quantity)
+            price = link_price(link, mode, choice or LinkChoice(), now)
         except PaymentNotConfigured:
             raise payment_links.LinkMisconfigured(
                 "This payment link cannot take payments."
@@ -288,7 +320,7 @@ def open_link_order(link_id: str, quantity: int | None, client: str, browser: st
         if link.max_uses is not None:
             mine = _open_order_of(link.id, hashed, browser_hashed, now)
             if mine is not None:
-                return _requantify(mine, chosen, now)
+                return _requantify(mine, chosen, now, price)
             if link_holds.is_full(link, now):
                 raise link_holds.busy_refusal(link.id, now)
         return new_order(
@@ -300,9 +332,14 @@ def open_link_order(link_id: str, quantity: int | None, client: str, browser: st
             payment_link=link,
             client_hash=hashed,
             browser_hash=browser_hashed,
+            price=price,
         )
 
-    return payment_links.refusing_transaction(work)
+    try:
+        return payment_links.refusing_transaction(work)
+    except ValidationError:
+        db.session.rollback()  # the link's lock, taken for nothing
+        raise
 
 
 def _open_order_of(
@@ -328,18 +365,163 @@ def _open_order_of(
     )
 
 
-def _requantify(order: Order, quantity: int, now: datetime) -> Order:
-    """The browser's open order, at the quantity asked for if no payment has started for it
-    (a PaymentIntent is made for one amount, a hold for one order; then it is returned as
-    it is)."""
-    if (
-        order.quantity != quantity
-        and order.status is OrderStatus.PENDING
+def _requantify(order: Order, quantity: int, now: datetime, price: "Price") -> Order:
+    """The browser's open order, at the quantity (and chosen amount and discount code) asked
+    for if no payment has started for it (a PaymentIntent is made for one amount, a hold
+    for one order; then it is returned as it is)."""
+    if not (
+        order.status is OrderStatus.PENDING
         and order.mode is PaymentMode.CASHAPP
         and order.stripe_payment_intent_id is None
         and not link_holds.holds_use(order, now)
     ):
+        return order
+    if order.quantity != quantity:
         orders.change_quantity(
             order, quantity, f"Customer chose {quantity} instead of {order.quantity}"
         )
+    code_id = price.code.id if price.code else None
+    if (order.unit_price_minor, order.discount_code_id) != (price.unit_minor, code_id):
+        _set_price(order, quantity, price)
+        orders.note(
+            order,
+            "price",
+            f"Customer chose {money.format_money(order.unit_price_minor, order.currency)}"
+            f"{_discount_text(order)}",
+        )
+    else:
+        _set_price(order, quantity, price)
     return order
+
+
+# Chosen amounts and discount codes (issue 21)
+
+
+@dataclass(frozen=True)
+class Price:
+    """What an order is opened at: its unit price (the service's, or the amount the
+    customer chose), and the discount code that applies (None: none)."""
+
+    unit_minor: int
+    code: DiscountCode | None = None
+
+
+@dataclass(frozen=True)
+class LinkChoice:
+    """What the customer entered on a link's page besides the quantity."""
+
+    amount: object = None
+    discount_code: str | None = None
+
+
+def link_price(link: PaymentLink, mode: PaymentMode, choice: LinkChoice, now: datetime) -> Price:
+    """The price of a link's order: the service's, or the customer's amount within the
+    link's range (not in Buy Button mode: PaymentNotConfigured), less a discount code;
+    raise ValidationError naming `amount` or `discount_code`."""
+    unit = link.service.price_minor
+    if chosen_amounts.chooses_amount(link):
+        if mode is PaymentMode.BUY_BUTTON:
+            raise PaymentNotConfigured(chosen_amounts.BUY_BUTTON_REFUSAL)
+        unit = chosen_amounts.customer_amount(link, choice.amount)
+    code = discount_for(
+        link.provider, choice.discount_code, mode=mode, service=link.service, link=link, now=now
+    )
+    return Price(unit, code)
+
+
+def discount_for(
+    provider: Provider | None,
+    text: str | None,
+    *,
+    mode: PaymentMode,
+    service: Service,
+    link: PaymentLink | None,
+    now: datetime | None = None,
+) -> DiscountCode | None:
+    """The discount code a customer or the API gave, if it applies now and has a redemption
+    left that nobody holds; None for none; else raise discounts.DiscountRefused."""
+    if text is None or not str(text).strip():
+        return None
+    now = now or utcnow()
+    code = discounts.applicable(provider, text, mode=mode, service=service, link=link, now=now)
+    if link_holds.code_used_up(code):
+        raise discounts.DiscountRefused("This discount code has been used up")
+    if link_holds.code_is_full(code, now):
+        raise discounts.DiscountRefused(
+            "Every remaining use of this discount code is being redeemed right now. "
+            "Try again in a few minutes"
+        )
+    return code
+
+
+def _set_price(order: Order, quantity: int, price: Price) -> None:
+    """The order's unit price, discount and amount due: the list price (unit price times quantity)
+    less the code's discount (discounts.discount_minor: never below Stripe's minimum)."""
+    list_minor = price.unit_minor * quantity
+    off = None
+    if price.code is not None:
+        off = discounts.discount_minor(price.code, list_minor, order.currency)
+    order.unit_price_minor = price.unit_minor
+    order.amount_minor = list_minor - (off or 0)
+    order.discount_code_id = price.code.id if price.code else None
+    order.discount_code = price.code.code if price.code else None
+    order.discount_minor = off
+
+
+def _discount_text(order: Order) -> str:
+    if order.discount_code is None:
+        return ""
+    off = money.format_money(order.discount_minor or 0, order.currency)
+    return f", code {order.discount_code} (−{off})"
+
+
+def takes_code_at_checkout(order: Order) -> bool:
+    """Whether the order's checkout page offers a discount code field: a Cash App order
+    without one, not paid nor being paid, whose provider has a code turned on."""
+    return (
+        order.status in orders.PAYABLE
+        and order.mode is PaymentMode.CASHAPP
+        and order.discount_code_id is None
+        and discounts.takes_codes(order.provider)
+    )
+
+
+def redeem_at_checkout(order_id: str, text: str) -> Order:
+    """A discount code the customer entered on an order's checkout page: the order is
+    re-priced while no payment is under way, its PaymentIntent (with Stripe) first changed
+    to the amount due; raise discounts.DiscountRefused, or stripe_gateway.StripeError."""
+    order = orders.find_order(order_id)
+    if order is None or not takes_code_at_checkout(order):
+        raise discounts.DiscountRefused("This order's amount can no longer change")
+    code = discount_for(
+        order.provider, text, mode=order.mode, service=order.service, link=order.payment_link
+    )
+    list_minor, before = order.unit_price_minor * order.quantity, order.amount_minor
+    due = list_minor - discounts.discount_minor(code, list_minor, order.currency)
+    intent_id = order.stripe_payment_intent_id
+    if intent_id is not None:
+        stripe_gateway.change_payment_intent_amount(intent_id, due)
+
+    def work() -> Order:
+        if code.max_redemptions is not None:
+            discounts.lock_code(code.id)  # as start_hold: the code's lock, then the order's
+        locked = orders.lock_order(order_id)
+        now = utcnow()
+        held = link_holds.holds_use(locked, now)
+        if not takes_code_at_checkout(locked) or locked.stripe_payment_intent_id != intent_id:
+            raise discounts.DiscountRefused("This order's amount can no longer change")
+        if held and link_holds.code_is_full(code, now, besides=locked.id):
+            raise discounts.DiscountRefused("This discount code has been used up")
+        _set_price(locked, locked.quantity, Price(locked.unit_price_minor, code))
+        orders.note(
+            locked, "price", f"Customer entered a code on the checkout page{_discount_text(locked)}"
+        )
+        return locked
+
+    try:
+        return in_transaction(work)
+    except discounts.DiscountRefused:
+        db.session.rollback()
+        if intent_id is not None:  # the PaymentIntent back to the order's amount
+            stripe_gateway.change_payment_intent_amount(intent_id, before)
+        raise

@@ -4,7 +4,8 @@ A page is filed under the viewer's locale and the versions of every row it shows
 order's version counter (it goes up with every change to the order) and the service's and
 provider's `updated_at`. Any change to any of them makes a new key, so a stale page is never
 served; each web process keeps its own bounded copy. Orders of payment links are never
-cached: whether a link still takes payment depends on the clock and on other orders.
+cached, nor those with a discount code: whether a link or code still takes payment depends
+on the clock and on other orders.
 """
 
 import threading
@@ -26,6 +27,7 @@ _VERSIONS = (
         Order.payment_link_id,
         Service.updated_at.label("service_updated"),
         Provider.updated_at.label("provider_updated"),
+        Order.discount_code_id,
     )
     .select_from(Order)
     .join(Service, Service.id == Order.service_id)
@@ -44,8 +46,8 @@ def current_key(order_id: str | None) -> tuple | None:
         return None
     # Values come back raw (SQLite: text): they are only compared.
     row = database.fetch_one_raw(_VERSIONS, {"order_id": order_id})
-    if row is None or row[1] is not None:  # unknown, or a payment link's order
-        return None
+    if row is None or row[1] is not None or row[4] is not None:
+        return None  # unknown, or a payment link's or a discount code's order
     return (order_id, row[0], row[2], row[3])
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from checkout import audit, database, money, orders, throttle, urls
+from checkout import audit, chosen_amounts, database, money, orders, throttle, urls
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError, ValidationError
@@ -61,6 +61,9 @@ AUDITED = (
     "after_payment",
     "confirmation_message",
     "redirect_url",
+    "min_amount_minor",
+    "max_amount_minor",
+    "preset_amount_minor",
 )
 # A change's entry leaves out `active`: turning a link on or off has entries of its own.
 AUDITED_CHANGES = tuple(name for name in AUDITED if name != "active")
@@ -106,6 +109,10 @@ class LinkFields:
     after_payment: str = AfterPayment.MESSAGE.value
     confirmation_message: str = ""
     redirect_url: str | None = None
+    # A chosen amount (chosen_amounts): Decimals in the service's currency, or None.
+    min_amount: object = None
+    max_amount: object = None
+    preset_amount: object = None
 
 
 def parse_expiry(value: object) -> datetime | None:
@@ -185,6 +192,7 @@ class _CheckedFields:
     redirect_url: str | None
     new_password: str | None
     remove_password: bool
+    chosen: chosen_amounts.ChosenRange
 
 
 def _check(fields: LinkFields) -> _CheckedFields:
@@ -234,6 +242,13 @@ def _check(fields: LinkFields) -> _CheckedFields:
         redirect_url=redirect_url,
         new_password=fields.password or None,
         remove_password=bool(fields.remove_password),
+        chosen=chosen_amounts.check_range(
+            service,
+            provider,
+            (fields.min_amount, fields.max_amount, fields.preset_amount),
+            quantity=quantity,
+            adjustable_quantity=bool(fields.adjustable_quantity),
+        ),
     )
 
 
@@ -300,6 +315,9 @@ def _assign(link: PaymentLink, checked: _CheckedFields) -> str | None:
     link.after_payment = checked.after_payment
     link.confirmation_message = checked.confirmation_message
     link.redirect_url = checked.redirect_url
+    link.min_amount_minor = checked.chosen.min_minor
+    link.max_amount_minor = checked.chosen.max_minor
+    link.preset_amount_minor = checked.chosen.preset_minor
     return password_change
 
 
@@ -365,6 +383,9 @@ def copy_link(link: PaymentLink, *, actor: Actor) -> PaymentLink:
         after_payment=link.after_payment,
         confirmation_message=link.confirmation_message,
         redirect_url=link.redirect_url,
+        min_amount_minor=link.min_amount_minor,
+        max_amount_minor=link.max_amount_minor,
+        preset_amount_minor=link.preset_amount_minor,
     )
     db.session.add(twin)
     db.session.flush()
@@ -508,6 +529,8 @@ def button_label(link: PaymentLink) -> str:
     in every locale."""
     if link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON:
         return "Pay"
+    if chosen_amounts.chooses_amount(link):
+        return "Pay"  # the customer enters the amount on the link's page
     service = link.service
     smallest = link.min_quantity if link.adjustable_quantity else link.quantity
     total = money.format_money(service.price_minor * smallest, service.currency)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from checkout import audit, orders, stripe_gateway
+from checkout import audit, discounts, orders, stripe_gateway
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -127,7 +127,8 @@ def apply_checkout_session(
 
     The webhook's handler and reconciliation both come here. Outcome None means: decide by
     the completed session's payment_status. The quantity is what the session's line item
-    says was bought; the amount received is its amount_total (tax and discounts included).
+    says was bought; the amount received is its amount_total (tax and discounts included),
+    and a discount Stripe applied (total_details.amount_discount) lowers the amount due.
     """
     problem = session_problem(order, session)
     if problem is None and outcome is None:
@@ -138,6 +139,7 @@ def apply_checkout_session(
         return f"ignored: {problem}"[:200]
     if outcome is not Outcome.FAILED:
         _settle_quantity(order, session, source)
+        discounts.record_stripe_discount(order, session.amount_discount, source=source)
     changed = orders.apply_outcome(
         order,
         outcome,

@@ -13,6 +13,7 @@ depends on them (the base URL, a link's use so far).
 from decimal import Decimal
 
 from checkout import branding, jsonio, money, shapes, urls
+from checkout.discount_models import DiscountCode
 from checkout.models import (
     ApiKey,
     Notification,
@@ -40,6 +41,16 @@ API_FIELD_NAMES = {
     "confirmation_message": "confirmationMessage",
     "redirect_url": "redirectUrl",
     "after_payment": "redirectUrl",
+    # Chosen amounts and discount codes (issue 21)
+    "min_amount": "minAmount",
+    "max_amount": "maxAmount",
+    "preset_amount": "presetAmount",
+    "discount_code": "discountCode",
+    "percent_off": "percentOff",
+    "amount_off": "amountOff",
+    "starts_at": "startsAt",
+    "max_redemptions": "maxRedemptions",
+    "applies_to": "appliesTo",
 }
 
 
@@ -101,6 +112,8 @@ def _order_fields(row: Order) -> dict:
         "stripe_buy_button_id": row.service.buy_button_id
         if row.mode is PaymentMode.BUY_BUTTON
         else None,
+        "discount_code": row.discount_code,
+        "discount_amount": _amount(row.discount_minor, row.currency),
     }
 
 
@@ -230,6 +243,27 @@ def payment_link(
         confirmation_message=link.confirmation_message,
         redirect_url=link.redirect_url,
         created_at=link.created_at,
+        min_amount=_amount(link.min_amount_minor, link.service.currency),
+        max_amount=_amount(link.max_amount_minor, link.service.currency),
+        preset_amount=_amount(link.preset_amount_minor, link.service.currency),
+    )
+
+
+def discount_code(row: DiscountCode, times_redeemed: int) -> shapes.DiscountCode:
+    """A discount code for the API and the CLI, with its paid redemptions so far."""
+    return shapes.DiscountCode(
+        id=row.id,
+        code=row.code,
+        percent_off=row.percent_off,
+        amount_off=row.amount_off,
+        currency=row.currency,
+        starts_at=row.starts_at,
+        expires_at=row.expires_at,
+        max_redemptions=row.max_redemptions,
+        times_redeemed=times_redeemed,
+        applies_to=shapes.AppliesTo(links=row.link_ids, services=row.service_ids),
+        active=row.active,
+        created_at=row.created_at,
     )
 
 

@@ -114,6 +114,15 @@ class OrderFields(Shape):
         str | None,
         WithJsonSchema({"type": "string", "description": "Present in Buy Button mode only."}),
     ] = Field(default=None, exclude_if=lambda value: value is None)
+    # Discount codes (issue 21)
+    discount_code: str | None = Field(
+        description="The discount code redeemed, as the provider spelt it; null without one "
+        "(and for a discount Stripe applied on a Buy Button's page).",
+    )
+    discount_amount: Amount | None = Field(
+        description="What the discount took off the list price (unit price × quantity); "
+        "amount is what is due after it. Null without a discount.",
+    )
 
 
 class Order(OrderFields):
@@ -264,6 +273,45 @@ class PaymentLink(Shape):
     confirmation_message: str
     redirect_url: str | None
     created_at: Timestamp
+    # Chosen amounts (issue 21)
+    min_amount: Amount | None = Field(
+        description="With maxAmount, customers enter the amount (quantity 1); null: the "
+        "service's price.",
+    )
+    max_amount: Amount | None
+    preset_amount: Amount | None = Field(
+        description="The amount the link's page suggests; null: none."
+    )
+
+
+class AppliesTo(Shape):
+    """Where a discount code applies: these payment links and services; both empty: every
+    order of the provider."""
+
+    links: list[str]
+    services: list[str]
+
+
+class DiscountCode(Shape):
+    """A provider's discount code, with its redemptions so far."""
+
+    id: str = Field(pattern="^disc_[0-9a-f]{24}$")
+    code: str
+    percent_off: Amount | None = Field(description="Percent off, e.g. 15 or 12.5; or null.")
+    amount_off: Amount | None = Field(description="Major units of currency off; or null.")
+    currency: str | None = Field(description="amountOff's currency; null for a percentage.")
+    starts_at: Timestamp | None
+    expires_at: Timestamp | None
+    max_redemptions: int | None = Field(description="Paid orders; null: unlimited.")
+    times_redeemed: int = Field(ge=0, description="Paid orders that redeemed it.")
+    applies_to: AppliesTo
+    active: bool
+    created_at: Timestamp
+
+
+class DiscountCodeList(Shape):
+    data: list[DiscountCode]
+    has_more: bool
 
 
 class OrderList(Shape):
@@ -316,4 +364,7 @@ ANSWERS = (
     DeliveryList,
     Recovered,
     OrderList,
+    AppliesTo,
+    DiscountCode,
+    DiscountCodeList,
 )

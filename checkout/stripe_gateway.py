@@ -74,6 +74,8 @@ class CheckoutSessionView:
     payment_intent: str | None
     line_item_count: int | None
     quantity: int | None
+    # total_details.amount_discount: what Stripe's own discounts (promotion codes) took off.
+    amount_discount: int | None = None
 
     @classmethod
     def of(cls, data: dict) -> "CheckoutSessionView":
@@ -97,7 +99,16 @@ class CheckoutSessionView:
             payment_intent=_id_of(data.get("payment_intent")),
             line_item_count=count,
             quantity=quantity,
+            amount_discount=_amount_discount(data.get("total_details")),
         )
+
+
+def _amount_discount(total_details: object) -> int | None:
+    """A session's total_details.amount_discount (Stripe: an integer, the sum of all the
+    discounts; total_details itself may be null)."""
+    if not isinstance(total_details, dict):
+        return None
+    return well_formed_int(total_details.get("amount_discount"))
 
 
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}\Z")
@@ -343,6 +354,15 @@ def forget_cashapp_refusal() -> bool:
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentView:
     """Fetch a PaymentIntent's current state from Stripe."""
     return _view(_client().v1.payment_intents.retrieve(payment_intent_id))
+
+
+def change_payment_intent_amount(payment_intent_id: str, amount_minor: int) -> PaymentIntentView:
+    """Make an unpaid PaymentIntent charge another amount (a discount code entered on the
+    checkout page); its client secret stays. Stripe refuses (a 400) once it is paid or
+    being paid."""
+    return _view(
+        _client().v1.payment_intents.update(payment_intent_id, params={"amount": amount_minor})
+    )
 
 
 def cancel_payment_intent(payment_intent_id: str) -> PaymentIntentView:

@@ -26,6 +26,7 @@ CALLS: dict[tuple[str, str], type] = {
     ("POST", "/v1/payment_intents"): params.PaymentIntentCreateParams,
     ("GET", "/v1/payment_intents/{intent}"): params.PaymentIntentRetrieveParams,
     ("POST", "/v1/payment_intents/{intent}/cancel"): params.PaymentIntentCancelParams,
+    ("POST", "/v1/payment_intents/{intent}"): params.PaymentIntentUpdateParams,
     ("POST", "/v1/refunds"): params.RefundCreateParams,
     ("GET", "/v1/refunds"): params.RefundListParams,
     ("GET", "/v1/charges/{charge}"): params.ChargeRetrieveParams,

@@ -39,6 +39,10 @@ ENDPOINT_SCOPES = {
     "api.recover_deliveries": "webhooks:write",
     "api.list_payment_links": "links:read",
     "api.update_payment_link": "links:write",
+    "api.create_discount_code": "links:write",
+    "api.list_discount_codes": "links:read",
+    "api.get_discount_code": "links:read",
+    "api.update_discount_code": "links:write",
 }
 PUBLIC = {"api.openapi"}
 
@@ -75,6 +79,9 @@ def subjects(client, make):
     ).get_json()
     link = client.post("/api/v1/payment-links", json={}, headers=bearer(key)).get_json()
     paid = api_paid_order(client, key, "X-paid", amount=50)
+    code = client.post(
+        "/api/v1/discount-codes", json={"code": "SCOPED", "percentOff": 10}, headers=bearer(key)
+    ).get_json()
     endpoint = client.post(
         "/api/v1/webhook-endpoints", json={"url": UNREACHABLE_HOOK}, headers=bearer(key)
     ).get_json()
@@ -83,6 +90,7 @@ def subjects(client, make):
         "link_id": link["id"],
         "paid_id": paid,
         "endpoint_id": endpoint["id"],
+        "code_id": code["id"],
     }
 
 
@@ -90,11 +98,13 @@ def call(client, app, endpoint: str, key: str, ids: dict, number: int):
     rule = api_rules(app)[endpoint]
     order_id = ids["paid_id"] if rule.rule.endswith("/refunds") else ids["order_id"]
     path = rule.rule.replace("<order_id>", order_id).replace("<link_id>", ids["link_id"])
-    path = path.replace("<endpoint_id>", ids["endpoint_id"])
+    path = path.replace("<endpoint_id>", ids["endpoint_id"]).replace("<code_id>", ids["code_id"])
     if "DELETE" in rule.methods:
         return client.delete(path, headers=bearer(key))
     if "PATCH" in rule.methods:
         field = "description" if "webhook-endpoints" in path else "title"
+        if "discount-codes" in path:
+            field = "code"
         return client.patch(path, json={field: f"S-{number}"}, headers=bearer(key))
     if "POST" in rule.methods:
         if path.endswith("/webhook-endpoints"):
@@ -109,6 +119,8 @@ def call(client, app, endpoint: str, key: str, ids: dict, number: int):
             body = {}
         elif "payment-links" in path:
             body = {"title": f"S-{number}"}
+        elif "discount-codes" in path:
+            body = {"code": f"S-{number}", "percentOff": 5}
         else:
             body = {"externalId": f"S-{number}", "amount": 5}
         return client.post(path, json=body, headers=bearer(key))
@@ -249,7 +261,7 @@ def test_the_api_document_names_each_operations_scope(app, client):
         rule = api_rules(app)[endpoint]
         path = rule.rule.removeprefix("/api/v1")
         path = path.replace("<order_id>", "{orderId}").replace("<link_id>", "{linkId}")
-        path = path.replace("<endpoint_id>", "{endpointId}")
+        path = path.replace("<endpoint_id>", "{endpointId}").replace("<code_id>", "{codeId}")
         method = next(iter(rule.methods - {"HEAD", "OPTIONS"})).lower()
         operation = spec["paths"][path][method]
         assert operation["x-scope"] == scope, endpoint

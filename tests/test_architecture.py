@@ -102,6 +102,7 @@ ENTRY_POINTS = {
     "checkout.cli.services",
     "checkout.cli.endpoints",
     "checkout.cli.backup",
+    "checkout.cli.discounts",
     "checkout.gunicorn_config",
 }
 LEAVES = {

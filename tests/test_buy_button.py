@@ -221,7 +221,7 @@ def test_paid_amount_is_what_was_charged_and_amount_is_quantity_times_price(
     client, shop, dashboard
 ):
     order_id = api_open_order(client, shop.key).get_json()["orderId"]
-    taxed = dashboard.checkout(shop.payment_link, order_id, quantity=2, amount_total=1085)
+    taxed = dashboard.checkout(shop.payment_link, order_id, quantity=2, amount_tax=85)
     run_event_task(client, post_event(client, session_event("checkout.session.completed", taxed)))
     body = api_order_json(client, shop.key, order_id)
     assert body["quantity"] == 2
@@ -231,20 +231,52 @@ def test_paid_amount_is_what_was_charged_and_amount_is_quantity_times_price(
     assert body["amountMismatch"] is True
 
 
-def test_no_payment_required_settles_the_order_as_underpaid(client, shop, dashboard):
-    # Stripe's answer for a session with nothing to charge (a 100% discount): it settles
-    # the order, and nothing received for an order of $5 is underpaid: an admin decides.
+def test_a_hundred_percent_promotion_code_pays_the_order(client, shop, dashboard):
+    # Stripe's answer for a session with nothing to charge (a 100% promotion code the
+    # merchant made in Stripe): the discount is the merchant's, not an underpayment.
     order_id = api_open_order(client, shop.key).get_json()["orderId"]
     free = dashboard.checkout(
-        shop.payment_link, order_id, amount_total=0, payment_status="no_payment_required"
+        shop.payment_link, order_id, amount_discount=500, payment_status="no_payment_required"
     )
+    assert free["amount_total"] == 0 and free["total_details"]["amount_discount"] == 500
     response = post_event(client, session_event("checkout.session.completed", free))
     applied = run_event_task(client, response)
     assert applied == "applied"
     body = api_order_json(client, shop.key, order_id)
-    assert body["status"] == "underpaid"
+    assert body["status"] == "paid"
+    assert body["amount"] == Decimal("0.00") and body["discountAmount"] == Decimal("5.00")
+    assert body["discountCode"] is None
     assert body["paidAmount"] == Decimal("0.00")
     assert body["stripePaymentIntentId"] is None
+
+
+def test_a_promotion_code_on_stripes_page_is_the_discount_not_an_underpayment(
+    client, admin_client, shop, dashboard
+):
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
+    session = dashboard.checkout(shop.payment_link, order_id, quantity=3, amount_discount=300)
+    assert session["amount_total"] == 1200
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", session)))
+    body = api_order_json(client, shop.key, order_id)
+    assert body["status"] == "paid" and body["amountMismatch"] is False
+    assert body["quantity"] == 3
+    assert body["amount"] == Decimal("12.00") and body["discountAmount"] == Decimal("3.00")
+    assert "Stripe took $3.00 off" in order_page(admin_client, order_id)
+    [payload] = notification_payloads(admin_client, order_id)
+    assert (payload["amount"], payload["discountAmount"], payload["discountCode"]) == (12, 3, None)
+
+
+def test_anything_else_below_the_amount_stays_underpaid(client, shop, dashboard):
+    # The same Payment Link's page charging less with no discount (its price was lowered
+    # in Stripe): the order is underpaid, and an admin decides.
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
+    cheaper = dashboard.checkout(shop.payment_link, order_id, unit_amount=300)
+    assert cheaper["total_details"]["amount_discount"] == 0
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", cheaper)))
+    body = api_order_json(client, shop.key, order_id)
+    assert body["status"] == "underpaid"
+    assert body["amount"] == Decimal("5.00") and body["discountAmount"] is None
+    assert body["paidAmount"] == Decimal("3.00")
 
 
 def test_unpaid_session_is_processing_until_the_async_payment_succeeds(

@@ -262,7 +262,12 @@ def world(app, admin_client, make):
     endpoint_id = admin_client.post(
         "/api/v1/webhook-endpoints", json={"url": UNREACHABLE_HOOK}, headers=bearer(key)
     ).get_json()["id"]
-    ids = {"service": service_id, "provider": provider_id, "link": link_id}
+    code_id = admin_client.post(
+        "/api/v1/discount-codes",
+        json={"code": "FUZZ10", "percentOff": 10, "maxRedemptions": 2},
+        headers=bearer(key),
+    ).get_json()["id"]
+    ids = {"service": service_id, "provider": provider_id, "link": link_id, "code": code_id}
     return {
         "csrf_token": csrf_token(admin_client.get("/admin/links/new").text),
         # Read once: the examples' strategies must not depend on what earlier ones changed.
@@ -280,6 +285,7 @@ def world(app, admin_client, make):
         "mail": mail_id,
         "admin": str(admin_id),
         "logo": logo_hash,
+        "code": code_id,
         "state": "on",
         "choice": "timestamped",
         "ext": "svg",
@@ -293,6 +299,8 @@ FORM_PAGES = [
     "/admin/providers/{provider}/edit",
     "/admin/links/new",
     "/admin/links/{link}/edit",
+    "/admin/discounts/new",
+    "/admin/discounts/{code}/edit",
 ]
 ACTIONS = [
     ("/admin/orders/{paid}/refund", ["amount", "reason"]),
@@ -316,8 +324,10 @@ ACTIONS = [
     ("/admin/stripe-events/{order}/retry", []),
     ("/l/{free_link}/pay", ["quantity"]),
     ("/l/{link}/pay", ["quantity"]),
+    ("/l/{free_link}/pay", ["quantity", "amount", "discount_code"]),
     ("/l/{link}/unlock", ["password"]),
     ("/checkout/sandbox", ["orderId", "outcome", "csrf_token"]),
+    ("/checkout/discount", ["orderId", "discount_code", "discount_token"]),
 ]
 IDS = st.sampled_from(["{service}", "{provider}", "{link}", "{order}", "{paid}", "x", "%00"])
 
@@ -386,7 +396,7 @@ QUERY_PAGES = {
     "/readyz": [],
     "/checkout": ["orderId", "paymentLinkId", "returned", "payment_intent", "redirect_status"],
     "/checkout/status": ["orderId", "returned"],
-    "/l/{link}": ["download"],
+    "/l/{link}": ["download", "code"],
     "/l/{link}/qr.png": ["download"],
     "/l/{link}/overlay": [],
     "/l/{free_link}/qr.svg": ["download"],
@@ -410,6 +420,9 @@ QUERY_PAGES = {
     "/admin/links/{link}": [],
     "/admin/links/{link}/edit": [],
     "/admin/links/{link}/deactivate": [],
+    "/admin/discounts": [],
+    "/admin/discounts/new": [],
+    "/admin/discounts/{code}/edit": [],
     "/admin/providers": ["page"],
     "/admin/providers/new": [],
     "/admin/providers/{provider}": [],
@@ -478,6 +491,7 @@ ARGUMENT_KINDS = {
     "choice": "choice",
     "digest": "logo",
     "ext": "ext",
+    "code_id": "code",
 }
 ARGUMENT = re.compile(r"<(?:[^:>]+:)?(\w+)>")
 JUNK_SEGMENTS = (EDGES | st.text(max_size=30)).map(lambda text: quote(text, safe="")) | st.just(

@@ -62,6 +62,9 @@ def test_every_admin_page_is_no_store(app, admin_client, make):
         "mail_id": json.loads(
             app.test_cli_runner().invoke(args=["mail", "test", "ops@example.com", "--json"]).output
         )["id"],
+        "code_id": admin_client.post(
+            "/api/v1/discount-codes", json={"code": "HEAD", "percentOff": 5}, headers=bearer(key)
+        ).get_json()["id"],
     }
     urls = _admin_get_urls(app, values)
     assert len(urls) >= 17

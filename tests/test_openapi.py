@@ -43,6 +43,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, spec):
             path = re.sub(r"<(?:\w+:)?order_id>", "{orderId}", rule.rule[len("/api/v1") :])
             path = re.sub(r"<(?:\w+:)?link_id>", "{linkId}", path)
             path = re.sub(r"<(?:\w+:)?endpoint_id>", "{endpointId}", path)
+            path = re.sub(r"<(?:\w+:)?code_id>", "{codeId}", path)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routes.add((path, method.lower()))
     documented = {(path, method) for path, item in spec["paths"].items() for method in item}

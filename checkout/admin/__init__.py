@@ -10,6 +10,7 @@ from checkout.admin import (  # noqa: F401 -- importing an area registers its vi
     auth,
     dashboard,
     deliveries,
+    discounts,
     endpoints,
     links,
     mail,

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    DecimalField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -374,4 +375,16 @@ class LinkForm(FlaskForm):
         "Redirect URL",
         validators=[Optional(), Length(max=2048)],
         description="{orderId} is replaced by the order id",
+    )
+    # Chosen amounts (issue 21)
+    min_amount = DecimalField(
+        "Smallest amount",
+        places=None,
+        validators=[Optional()],
+        description="With the largest, customers enter the amount (quantity 1). Empty: the "
+        "service's price",
+    )
+    max_amount = DecimalField("Largest amount", places=None, validators=[Optional()])
+    preset_amount = DecimalField(
+        "Suggested amount", places=None, validators=[Optional()], description="Optional"
     )

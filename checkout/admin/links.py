@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkout import link_analytics, payment_links, qr, urls
+from checkout import chosen_amounts, link_analytics, payment_links, qr, urls
 from checkout.admin.common import (
     actor,
     attach_error,
@@ -67,6 +67,9 @@ def _form(link: PaymentLink | None = None) -> LinkForm:
         form.metadata_text.data = "\n".join(
             f"{key}={value}" for key, value in link.link_metadata.items()
         )
+        form.min_amount.data = chosen_amounts.to_decimal(link.min_amount_minor, link)
+        form.max_amount.data = chosen_amounts.to_decimal(link.max_amount_minor, link)
+        form.preset_amount.data = chosen_amounts.to_decimal(link.preset_amount_minor, link)
     return form
 
 
@@ -101,6 +104,9 @@ def _fields(form: LinkForm) -> LinkFields:
         after_payment=form.after_payment.data,
         confirmation_message=form.confirmation_message.data or "",
         redirect_url=form.redirect_url.data,
+        min_amount=form.min_amount.data,
+        max_amount=form.max_amount.data,
+        preset_amount=form.preset_amount.data,
     )
 
 

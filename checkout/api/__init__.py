@@ -3,7 +3,13 @@
 from flask import jsonify
 
 from checkout import urls, web
-from checkout.api import endpoints, events, links, orders  # noqa: F401 -- their views register on bp
+from checkout.api import (  # noqa: F401 -- their views register on bp
+    discounts,
+    endpoints,
+    events,
+    links,
+    orders,
+)
 from checkout.api.common import bp
 from checkout.api.openapi import openapi_document
 

@@ -8,6 +8,7 @@ that service, so the API and the admin refuse alike; the models check the shape.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -25,7 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from checkout import opening, payment_links, webhook_endpoints
+from checkout import discounts, opening, payment_links, webhook_endpoints
 from checkout.enums import ProviderEvent, RefundReason
 from checkout.errors import ValidationError
 
@@ -85,6 +86,18 @@ ApiKeyField = Annotated[
     Field(description="Your API key; may instead be sent as `Authorization: Bearer`."),
 ]
 Metadata = dict[StrictStr, Annotated[StrictStr, rule(maxLength=payment_links.METADATA_VALUE_MAX)]]
+
+
+def _number(value: object) -> object:
+    if value is None or (isinstance(value, int | Decimal) and not isinstance(value, bool)):
+        return value
+    raise PydanticCustomError("validation_error", "Give a number, e.g. 12.50")
+
+
+# An amount in major units, read exactly by the service (its currency's places).
+MoneyNumber = Annotated[
+    Any, BeforeValidator(_number), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})
+]
 EndpointEvent = Annotated[
     StrictStr,
     WithJsonSchema({"type": "string", "enum": ["*", *(event.value for event in ProviderEvent)]}),
@@ -125,6 +138,17 @@ class CreatePaymentIntent(Body):
                 "units (5 means $5.00). Ignored in Buy Button mode, whatever its type.",
             }
         ),
+    ] = None
+
+    discount_code: Maybe[
+        Annotated[
+            StrictStr,
+            Field(
+                max_length=discounts.CODE_MAX,
+                description="Cash App mode: one of your discount codes; amount is then the "
+                "amount due after it (422 naming discountCode when it does not apply).",
+            ),
+        ]
     ] = None
 
 
@@ -193,6 +217,21 @@ class CreatePaymentLink(Body):
             Field(description="After paying, customers go here ({orderId} is filled in)"),
         ]
     ] = None
+    # Chosen amounts (issue 21)
+    min_amount: Maybe[
+        Annotated[
+            MoneyNumber,
+            Field(
+                description="With maxAmount, customers enter the amount, in the service's "
+                "currency (at least Stripe's minimum charge); quantity stays 1. Not in Buy "
+                "Button mode."
+            ),
+        ]
+    ] = None
+    max_amount: Maybe[MoneyNumber] = None
+    preset_amount: Maybe[
+        Annotated[MoneyNumber, Field(description="The amount the page suggests")]
+    ] = None
 
     @model_validator(mode="after")
     def _one_way_to_choose_quantity(self):
@@ -258,6 +297,13 @@ class UpdatePaymentLink(Body):
             "see the confirmation message"
         ),
     ] = None
+    # Chosen amounts (issue 21)
+    min_amount: Annotated[
+        MoneyNumber | None,
+        Field(description="null with maxAmount null: the link sells at the service's price"),
+    ] = None
+    max_amount: MoneyNumber | None = None
+    preset_amount: Annotated[MoneyNumber | None, Field(description="null: none")] = None
 
 
 EndpointUrl = Annotated[
@@ -307,6 +353,71 @@ class RecoverDeliveries(Body):
     since: Annotated[Time, Field(description="Failed notifications created at or after this time.")]
 
 
+# Discount codes (issue 21)
+
+
+class DiscountTargets(Body):
+    """Where a code applies; both lists empty (or left out): every order of yours."""
+
+    links: Maybe[
+        Annotated[list[StrictStr], rule(maxItems=discounts.TARGETS_MAX, description="Link ids")]
+    ] = None
+    services: Maybe[
+        Annotated[list[StrictStr], rule(maxItems=discounts.TARGETS_MAX, description="Service ids")]
+    ] = None
+
+
+DiscountCodeText = Annotated[
+    StrictStr,
+    rule(
+        minLength=1,
+        maxLength=discounts.CODE_MAX,
+        pattern="^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        description="What customers type; matched in any case",
+    ),
+]
+
+
+class _DiscountSettings(Body):
+    percent_off: Maybe[
+        Annotated[
+            MoneyNumber,
+            rule(maximum=100, description="Percent off, up to two decimals; or amountOff"),
+        ]
+    ] = None
+    amount_off: Maybe[
+        Annotated[MoneyNumber, Field(description="Major units off, with currency")]
+    ] = None
+    currency: Maybe[Annotated[StrictStr, Field(description="amountOff's currency, e.g. usd")]] = (
+        None
+    )
+    max_redemptions: Maybe[
+        Annotated[StrictInt, rule(minimum=1, description="Paid orders; left out: unlimited")]
+    ] = None
+    applies_to: Maybe[DiscountTargets] = None
+    active: Maybe[StrictBool] = None
+
+
+class CreateDiscountCode(_DiscountSettings):
+    api_key: ApiKeyField = None
+    code: DiscountCodeText
+    starts_at: Maybe[Time] = None
+    expires_at: Maybe[Time] = None
+
+
+class UpdateDiscountCode(_DiscountSettings):
+    """Only the fields sent change; percentOff or amountOff (with currency, or the code's)
+    switches the kind of discount; null clears startsAt, expiresAt and maxRedemptions."""
+
+    api_key: ApiKeyField = None
+    code: Maybe[DiscountCodeText] = None
+    starts_at: Annotated[Time | None, Field(description="null: from now on")] = None
+    expires_at: Annotated[Time | None, Field(description="null: never expires")] = None
+    max_redemptions: Annotated[
+        Annotated[StrictInt, rule(minimum=1)] | None, Field(description="null: unlimited")
+    ] = None
+
+
 class NoBody(Body):
     """The body of an operation that takes none: nothing, or {}."""
 
@@ -320,4 +431,7 @@ BODIES = (
     CreateWebhookEndpoint,
     UpdateWebhookEndpoint,
     RecoverDeliveries,
+    DiscountTargets,
+    CreateDiscountCode,
+    UpdateDiscountCode,
 )

@@ -1,6 +1,6 @@
 """Provider API: payment links."""
 
-from checkout import audit, payment_links, schemas, shapes, urls
+from checkout import audit, chosen_amounts, payment_links, schemas, shapes, urls
 from checkout.api import bodies, queries
 from checkout.api.common import (
     ApiError,
@@ -40,6 +40,9 @@ def create_payment_link():
             after_payment="redirect" if sent.redirect_url else "message",
             confirmation_message=sent.confirmation_message or "",
             redirect_url=sent.redirect_url,
+            min_amount=sent.min_amount,
+            max_amount=sent.max_amount,
+            preset_amount=sent.preset_amount,
         ),
         actor=audit.api_key(key.prefix),
     )
@@ -128,6 +131,11 @@ def _patched(link: PaymentLink, sent: bodies.UpdatePaymentLink) -> payment_links
         after_payment=after_payment,
         confirmation_message=given("confirmation_message", link.confirmation_message),
         redirect_url=redirect_url,
+        min_amount=given("min_amount", chosen_amounts.to_decimal(link.min_amount_minor, link)),
+        max_amount=given("max_amount", chosen_amounts.to_decimal(link.max_amount_minor, link)),
+        preset_amount=given(
+            "preset_amount", chosen_amounts.to_decimal(link.preset_amount_minor, link)
+        ),
     )
 
 

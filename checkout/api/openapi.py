@@ -3,6 +3,7 @@
 import copy
 
 from checkout.api import queries
+from checkout.api.openapi_discounts import DISCOUNT_PATHS
 from checkout.api.openapi_endpoints import ENDPOINT_PATHS
 from checkout.api.openapi_parts import (
     FORBIDDEN,
@@ -114,6 +115,7 @@ def openapi_document(server_url: str) -> dict:
         "paths": {
             # A copy: _with_idempotency_keys adds to each operation it is given.
             **copy.deepcopy(ENDPOINT_PATHS),
+            **copy.deepcopy(DISCOUNT_PATHS),
             "/create-payment-intent": {
                 "post": {
                     "operationId": "createPaymentIntent",

@@ -88,3 +88,8 @@ class ListPaymentLinks(Query):
 class ListDeliveries(Query):
     limit: Limit = 20
     starting_after: Maybe[str] = _starting_after("A delivery id")
+
+
+class ListDiscountCodes(Query):
+    limit: Limit = 20
+    starting_after: Maybe[str] = _starting_after("A discount code id")

@@ -3,8 +3,8 @@
 One module per area, as the admin has: `services`, `providers` (and `endpoints`, its
 webhook endpoint commands), `links`, `operations` (what the worker does on a schedule, and
 `stripe check`), `mail` (a test mail, the outbox), `alerts` (check, list), `first_run`
-(create-admin, demo, banner, dev-receiver), `backup` (create and restore); `common` holds
-what they share.
+(create-admin, demo, banner, dev-receiver), `backup` (create and restore), `discounts`
+(create, list); `common` holds what they share.
 """
 
 from flask import Flask
@@ -13,6 +13,7 @@ from checkout.cli import endpoints  # noqa: F401 -- adds `providers …-endpoint
 from checkout.cli.alerts import alerts_cli
 from checkout.cli.backup import backup_cli
 from checkout.cli.common import option_for
+from checkout.cli.discounts import discounts_cli
 from checkout.cli.first_run import (
     banner_command,
     create_admin_command,
@@ -45,6 +46,7 @@ def register_cli(app: Flask) -> None:
         mail_cli,
         backup_cli,
         alerts_cli,
+        discounts_cli,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -14,6 +14,8 @@ from flask import (
 
 from checkout import (
     branding,
+    chosen_amounts,
+    discounts,
     embedding,
     link_analytics,
     money,
@@ -126,6 +128,11 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200, embed: str |
             number_symbols=money.number_symbols(money.viewer_locale()),
             buy_button=link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON,
             embed_origin=embed,
+            chooses_amount=chosen_amounts.chooses_amount(link),
+            amount_range=chosen_amounts.range_text(link)
+            if chosen_amounts.chooses_amount(link)
+            else None,
+            takes_codes=discounts.takes_codes(link.provider),
         ),
         status,
         web.NO_STORE,
@@ -160,7 +167,19 @@ def show(link_id: str):
     link_analytics.record_view(link, _visitor_id(), web.client_address())
     if not _unlocked(link):
         return _password_page(link, UnlockForm())
-    return _link_page(link, _pay_form(embed, quantity=link.quantity), embed=embed)
+    return _link_page(
+        link, _pay_form(embed, quantity=link.quantity, **_prefilled(link)), embed=embed
+    )
+
+
+def _prefilled(link: PaymentLink) -> dict:
+    """The page's first values besides the quantity: the link's preset amount, and a
+    discount code from the URL's ?code= (issue 21)."""
+    values = {"discount_code": request.args.get("code", "")[:40]}
+    preset = chosen_amounts.to_decimal(link.preset_amount_minor, link)
+    if preset is not None:
+        values["amount"] = str(preset)
+    return values
 
 
 @bp.get("/l/<link_id>/overlay")
@@ -230,17 +249,31 @@ def pay(link_id: str):
     if not form.validate_on_submit():
         return _link_page(link, form, 422, embed)
     try:
+        choice = _choice(form, link)
         # A browser without the cookie (a script, or one that refused it) gets a new id,
         # and so an order of its own.
         order = opening.open_link_order(
-            link.id, form.quantity.data, web.client_address(), _visitor_id()
+            link.id, form.quantity.data, web.client_address(), _visitor_id(), choice
         )
     except ValidationError as error:
-        form.quantity.errors = [error.message]
+        fields = {"amount": form.amount, "discount_code": form.discount_code}
+        fields.get(error.field, form.quantity).errors = [error.message]
         return _link_page(link, form, 422, embed)
     except payment_links.LinkUnavailable as unavailable:
         return _unavailable(link, unavailable, embed)
     return redirect(url_for("pay.checkout", orderId=order.id, embed=embed), 303)
+
+
+def _choice(form: PayForm, link: PaymentLink) -> opening.LinkChoice:
+    """The amount (as the customer typed it, in their locale; a chosen-amount link only) and
+    the discount code."""
+    amount = None
+    if chosen_amounts.chooses_amount(link) and (form.amount.data or "").strip():
+        try:
+            amount = money.read_typed(form.amount.data, money.viewer_locale())
+        except money.AmountError as error:
+            raise ValidationError("amount", str(error)) from None
+    return opening.LinkChoice(amount=amount, discount_code=form.discount_code.data or None)
 
 
 def _qr_response(body, mimetype: str, filename: str):

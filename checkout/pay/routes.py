@@ -18,8 +18,10 @@ from flask import (
 
 from checkout import (
     branding,
+    discounts,
     embedding,
     link_holds,
+    opening,
     orders,
     page_cache,
     payment_links,
@@ -121,7 +123,7 @@ def _link_unavailable(
         "links/unavailable.html",
         problem=problem,
         brand=branding.brand(order.provider),
-        seller=web.seller(order.payment_link.provider),
+        seller=web.seller(order.provider),
         embed_origin=embed,
     )
     return page, web.status_for(problem), {**web.NO_STORE, **web.retry_after(problem)}
@@ -221,11 +223,23 @@ def checkout():
     return response, 200, web.NO_STORE
 
 
+@dataclass
+class CodeEntry:
+    """The discount code field of a checkout page that refused the code typed."""
+
+    value: str = ""
+    error: str | None = None
+
+
 def _checkout_page(
-    order: Order, panel: PaymentPanel | None, returned: bool, embed: str | None = None
+    order: Order,
+    panel: PaymentPanel | None,
+    returned: bool,
+    embed: str | None = None,
+    code_entry: CodeEntry | None = None,
 ) -> str:
     """The checkout page of an order, with the payment panel the order's state calls for;
-    `embed`: in the pay overlay on that origin."""
+    `embed`: in the pay overlay on that origin; `code_entry`: a refused discount code."""
     held = link_holds.has_timed_hold(order)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
@@ -254,6 +268,9 @@ def _checkout_page(
         status_url=url_for("pay.status", orderId=order.id, returned=1 if waiting else None),
         page_url=url_for("pay.checkout", orderId=order.id, embed=embed),
         embed_origin=embed,
+        takes_code=opening.takes_code_at_checkout(order),
+        code_entry=code_entry or CodeEntry(),
+        discount_token=discount_token(order.id),
     )
 
 
@@ -309,6 +326,46 @@ def sandbox():
             return _link_unavailable(order, refused, embed)
     payments.simulate(order.id, outcome)
     return redirect(url_for("pay.checkout", orderId=order.id, embed=embed), 303)
+
+
+def discount_token(order_id: str) -> str:
+    """The discount code form's token, bound to the order as sandbox_token is."""
+    message = f"discount|{order_id}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
+
+
+@bp.post("/checkout/discount")
+@csrf.exempt  # checked against discount_token() instead
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_key)
+def discount():
+    """The customer enters a discount code on the checkout page (issue 21): the order is
+    re-priced, or the page says why not (422, the field named and kept)."""
+    order = orders.find_order(request.form.get("orderId"))
+    if order is None:
+        abort(404, description="We could not find this order.")
+    token = request.form.get("discount_token", "")
+    if not hmac.compare_digest(token.encode(), discount_token(order.id).encode()):
+        abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    embed = _framed_for(order, request.form.get("embed"))
+    typed = (request.form.get("discount_code") or "")[:40]
+    try:
+        opening.redeem_at_checkout(order.id, typed)
+    except discounts.DiscountRefused as refused:
+        return _code_refused(order.id, CodeEntry(typed, refused.message), 422, embed)
+    except stripe_gateway.StripeError:
+        log.warning("Stripe refused a discount for order %s", order.id, exc_info=True)
+        problem = "We could not apply the code right now. Try again in a minute."
+        return _code_refused(order.id, CodeEntry(typed, problem), 503, embed)
+    return redirect(url_for("pay.checkout", orderId=order.id, embed=embed), 303)
+
+
+def _code_refused(order_id: str, entry: CodeEntry, status: int, embed: str | None):
+    order = orders.find_order(order_id)
+    try:
+        panel = _payment_panel(order, False)
+    except payment_links.LinkUnavailable as refused:
+        return _link_unavailable(order, refused, embed)
+    return _checkout_page(order, panel, False, embed, entry), status, web.NO_STORE
 
 
 @bp.get("/healthz")

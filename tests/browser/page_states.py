@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from playwright.sync_api import Page
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from checkout import (
     audit,
     branding,
+    discounts,
     link_holds,
     mail,
     opening,
@@ -51,6 +53,7 @@ class World:
     links: dict[str, str] = field(default_factory=dict)
     notification: str = ""
     mail: str = ""
+    discount: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,21 @@ def _refused_quantity(page: Page) -> None:
         )
 
 
+def _refused_amount(page: Page) -> None:
+    page.get_by_label("Amount").fill("1000000")
+    _click("Pay")(page)
+
+
+def _refused_code(page: Page) -> None:
+    page.get_by_label("Discount code").fill("NOSUCHCODE")
+    _click("Pay")(page)
+
+
+def _refused_checkout_code(page: Page) -> None:
+    page.get_by_label("Discount code").fill("NOSUCHCODE")
+    _click("Apply code")(page)
+
+
 def _open_dialog(link: str) -> Callable[[Page], None]:
     def act(page: Page) -> None:
         page.get_by_role("link", name=link, exact=True).first.click()
@@ -151,6 +169,12 @@ STATES = [
     State("checkout of a turned-off link", _order("from_inactive_link"), status=410, dark=True),
     State("link page", _link("plain"), dark=True),
     State("link page, quantity picker", _link("quantity"), dark=True),
+    State("link page, chosen amount", _link("chosen"), dark=True),
+    State("link chosen amount refused", _link("chosen"), 422, act=_refused_amount, dark=True),
+    State("link page, discount code", _link("plain", "?code=TEN"), dark=True),
+    State("link discount code refused", _link("plain"), 422, act=_refused_code, dark=True),
+    State("checkout with a discount", _order("discounted"), dark=True),
+    State("checkout code refused", _order("pending"), 422, act=_refused_checkout_code, dark=True),
     State("link quantity refused", _link("quantity"), 422, act=_refused_quantity, dark=True),
     State("link password page", _link("protected"), dark=True),
     State("link wrong password", _link("protected"), 401, act=_unlock_with("wrong"), dark=True),
@@ -208,6 +232,10 @@ STATES = [
     State("new link", _fixed("/admin/links/new"), admin=True),
     State("link", lambda w: f"/admin/links/{w.links['quantity']}", admin=True),
     State("edit link", lambda w: f"/admin/links/{w.links['protected']}/edit", admin=True),
+    State("discount codes", _fixed("/admin/discounts"), admin=True),
+    State("new discount code", _fixed("/admin/discounts/new"), admin=True),
+    State("edit discount code", lambda w: f"/admin/discounts/{w.discount}/edit", admin=True),
+    State("order with a discount", lambda w: f"/admin/orders/{w.orders['discounted']}", admin=True),
     State("deliveries", _fixed("/admin/deliveries"), admin=True),
     State("delivery", lambda w: f"/admin/deliveries/{w.notification}", admin=True),
     State("stripe events", _fixed("/admin/stripe-events"), admin=True),
@@ -374,6 +402,17 @@ def build_world(app, make) -> World:
         world.links["busy"] = _link_row(app, service, max_uses=1)
         world.links["expired"] = _link_row(app, service)
         world.links["inactive"] = _link_row(app, service)
+        world.links["chosen"] = _link_row(
+            app, service, world.provider, min_amount=Decimal(5), max_amount=Decimal(500)
+        )
+        world.discount = discounts.create_code(
+            db.session.get(Provider, world.provider),
+            discounts.DiscountFields(code="TEN", percent_off=Decimal(10), max_redemptions=5),
+            actor=audit.SYSTEM,
+        ).id
+        world.orders["discounted"] = opening.open_link_order(
+            world.links["plain"], 1, "10.0.0.9", None, opening.LinkChoice(discount_code="ten")
+        ).id
         world.orders["from_link"] = opening.open_link_order(
             world.links["plain"], 2, CLIENT, None
         ).id

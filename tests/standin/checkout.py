@@ -12,9 +12,12 @@ same secret key as the API):
 
   POST /_kassa/payment_links             {"unit_amount", "currency", "active", "product"}
   POST /_kassa/checkout_sessions         a customer finished Stripe's page:
-      {"payment_link", "client_reference_id", "quantity", "unit_amount", "amount_total",
-       "currency", "payment_status", "status", "line_items": [{"quantity", "unit_amount"}],
-       "created"}; unit_amount and currency default to the Payment Link's
+      {"payment_link", "client_reference_id", "quantity", "unit_amount", "amount_discount",
+       "amount_tax", "currency", "payment_status", "status",
+       "line_items": [{"quantity", "unit_amount"}], "created"}; unit_amount and currency
+       default to the Payment Link's. As Stripe computes it, amount_total is amount_subtotal
+       less amount_discount (a promotion code the customer entered) plus amount_tax, and
+       total_details carries both; an amount_total sent must agree (400 otherwise)
   POST /_kassa/checkout_sessions/{id}    {"payment_status": …, "status": …}, e.g. an
                                          async payment that succeeded later
 
@@ -109,15 +112,17 @@ def _price(unit_amount: int, currency: str, product: str) -> dict:
     }
 
 
-def _line_item(quantity: int, unit_amount: int, currency: str, product: str) -> dict:
+def _line_item(
+    quantity: int, unit_amount: int, currency: str, product: str, discount: int = 0, tax: int = 0
+) -> dict:
     subtotal = quantity * unit_amount
     return {
         "id": _id("li"),
         "object": "item",
-        "amount_discount": 0,
+        "amount_discount": discount,
         "amount_subtotal": subtotal,
-        "amount_tax": 0,
-        "amount_total": subtotal,
+        "amount_tax": tax,
+        "amount_total": subtotal - discount + tax,
         "currency": currency,
         "description": "Kassa test product",
         "price": _price(unit_amount, currency, product),
@@ -200,7 +205,15 @@ def _session(data: dict) -> dict:
         for item in items
     ]
     subtotal = sum(item["amount_subtotal"] for item in line_items)
-    total = _int(data.get("amount_total", subtotal), "amount_total")
+    discount = _int(data.get("amount_discount", 0), "amount_discount", 0, subtotal)
+    tax = _int(data.get("amount_tax", 0), "amount_tax")
+    total = subtotal - discount + tax
+    if "amount_total" in data and _int(data["amount_total"], "amount_total") != total:
+        raise _bad("amount_total is amount_subtotal - amount_discount + amount_tax", "amount_total")
+    if line_items:  # Stripe spreads them over the line items; one carries them here
+        first = line_items[0]
+        first["amount_discount"], first["amount_tax"] = discount, tax
+        first["amount_total"] = first["amount_subtotal"] - discount + tax
     payment_status = data.get("payment_status", "paid")
     status = data.get("status", "complete")
     if payment_status not in PAYMENT_STATUSES:
@@ -244,7 +257,7 @@ def _session(data: dict) -> dict:
             "tax_ids": [],
         },
         "customer_email": None,
-        "discounts": [],
+        "discounts": [{"coupon": None, "promotion_code": _id("promo")}] if discount else [],
         "expires_at": created + 86400,
         "invoice": None,
         "invoice_creation": {"enabled": False, "invoice_data": None},
@@ -271,9 +284,9 @@ def _session(data: dict) -> dict:
         "subscription": None,
         "success_url": "https://stripe.com",
         "total_details": {
-            "amount_discount": max(subtotal - total, 0),
+            "amount_discount": discount,
             "amount_shipping": 0,
-            "amount_tax": max(total - subtotal, 0),
+            "amount_tax": tax,
         },
         "ui_mode": "hosted",
         "url": None if status != "open" else f"https://checkout.stripe.com/c/pay/{session_id}",

@@ -23,3 +23,27 @@ def _amount_received(self):
 
 resources.PaymentIntent.__init__ = _init
 resources.PaymentIntent.amount_received = property(_amount_received)
+
+
+# Updating a PaymentIntent's amount (a discount code entered on the checkout page): Stripe
+# takes a positive integer and reports it as one; localstripe would keep the form's text.
+# Stripe refuses the change once the payment is under way or done (400).
+_original_update = resources.PaymentIntent._update
+
+
+def _update(self, **data):
+    if "amount" in data:
+        amount = resources.try_convert_to_int(data["amount"])
+        if type(amount) is not int or amount <= 0:
+            raise resources.UserError(400, "Invalid positive integer")
+        if self.status not in ("requires_payment_method", "requires_confirmation"):
+            raise resources.UserError(
+                400,
+                f"This PaymentIntent's amount could not be updated because it has a status of "
+                f"{self.status}.",
+            )
+        data["amount"] = amount
+    _original_update(self, **data)
+
+
+resources.PaymentIntent._update = _update
