@@ -11,7 +11,15 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import link_holds, metrics, money, orders, payment_links, stripe_gateway
+from checkout import (
+    customer_details,
+    link_holds,
+    metrics,
+    money,
+    orders,
+    payment_links,
+    stripe_gateway,
+)
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
 from checkout.models import (
@@ -184,6 +192,7 @@ def new_order(
         service_id=service.id,
         external_id=external_id,
         mode=mode,
+        status=OrderStatus.PENDING,
         currency=service.currency,
         unit_price_minor=service.price_minor,
         quantity=quantity,
@@ -203,11 +212,20 @@ def new_order(
 # The API's opener
 
 
-def open_api_order(provider: Provider, external_id: str | None, amount: object) -> Order:
+def open_api_order(
+    provider: Provider,
+    external_id: str | None,
+    amount: object,
+    *,
+    custom_fields: list[dict] | None = None,
+    customer_email: str | None = None,
+) -> Order:
     """Create the order for a provider's API request, or return the one its externalId made.
 
     A repeated request gets its order back whatever happened since (the service turned
-    off, Cash App refused): only a different amount is a conflict.
+    off, Cash App refused): only a different amount is a conflict. The customer's answers
+    the provider sends (its service's custom fields, the e-mail) are checked and kept
+    (customer_details.from_provider); its checkout page asks the rest.
     """
     if external_id is not None:
         existing = _find_by_external_id(provider.id, external_id)
@@ -217,6 +235,7 @@ def open_api_order(provider: Provider, external_id: str | None, amount: object) 
     if not service.active:
         raise ServiceUnavailable("Service is not available")
     quantity = price_order(provider, amount)
+    provided = customer_details.from_provider(service, custom_fields, customer_email)
     order = new_order(
         service,
         quantity,
@@ -225,6 +244,7 @@ def open_api_order(provider: Provider, external_id: str | None, amount: object) 
         provider=provider,
         external_id=external_id,
     )
+    customer_details.keep_provided(order, provided)
     try:
         db.session.commit()
     except IntegrityError:
@@ -259,9 +279,16 @@ def _same_or_conflict(existing: Order, provider: Provider, amount: object) -> Or
 # The payment links' opener
 
 
-def open_link_order(link_id: str, quantity: int | None, client: str, browser: str | None) -> Order:
+def open_link_order(
+    link_id: str,
+    quantity: int | None,
+    client: str,
+    browser: str | None,
+    answers: customer_details.Answers | None = None,
+) -> Order:
     """Open an order from a link; it holds none of a limited link's uses until the customer
-    starts paying it (link_holds.start_hold).
+    starts paying it (link_holds.start_hold). The customer's `answers` to the link's
+    questions are kept with it (customer_details.keep) while no payment has started.
 
     One browser at one address has one open order per limited link: paying again returns
     it (at the new quantity while no payment has been started for it). Another browser, or
@@ -270,6 +297,12 @@ def open_link_order(link_id: str, quantity: int | None, client: str, browser: st
     """
 
     def work() -> Order:
+        order = opened()
+        if answers is not None and _not_started(order):
+            customer_details.keep(order, answers)
+        return order
+
+    def opened() -> Order:
         link = payment_links.lock_link(link_id)
         now = utcnow()
         problem = payment_links.unavailability(link, now)
@@ -334,12 +367,20 @@ def _requantify(order: Order, quantity: int, now: datetime) -> Order:
     it is)."""
     if (
         order.quantity != quantity
-        and order.status is OrderStatus.PENDING
         and order.mode is PaymentMode.CASHAPP
-        and order.stripe_payment_intent_id is None
-        and not link_holds.holds_use(order, now)
+        and _not_started(order, now)
     ):
         orders.change_quantity(
             order, quantity, f"Customer chose {quantity} instead of {order.quantity}"
         )
     return order
+
+
+def _not_started(order: Order, now: datetime | None = None) -> bool:
+    """Whether no payment has started for a link's order: pending, no PaymentIntent made
+    for its amount, and holding none of the link's uses."""
+    return (
+        order.status is OrderStatus.PENDING
+        and order.stripe_payment_intent_id is None
+        and not link_holds.holds_use(order, now or utcnow())
+    )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from checkout import audit, database, money, orders, throttle, urls
+from checkout import audit, custom_fields, database, money, orders, throttle, urls
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError, ValidationError
@@ -61,6 +61,8 @@ AUDITED = (
     "after_payment",
     "confirmation_message",
     "redirect_url",
+    "custom_fields_json",
+    "collect_email",
 )
 # A change's entry leaves out `active`: turning a link on or off has entries of its own.
 AUDITED_CHANGES = tuple(name for name in AUDITED if name != "active")
@@ -106,6 +108,9 @@ class LinkFields:
     after_payment: str = AfterPayment.MESSAGE.value
     confirmation_message: str = ""
     redirect_url: str | None = None
+    # What its checkout asks: custom fields in the API's shape, and the e-mail.
+    custom_fields: list | None = None
+    collect_email: str = "off"
 
 
 def parse_expiry(value: object) -> datetime | None:
@@ -185,6 +190,7 @@ class _CheckedFields:
     redirect_url: str | None
     new_password: str | None
     remove_password: bool
+    questions: custom_fields.Questions
 
 
 def _check(fields: LinkFields) -> _CheckedFields:
@@ -234,6 +240,7 @@ def _check(fields: LinkFields) -> _CheckedFields:
         redirect_url=redirect_url,
         new_password=fields.password or None,
         remove_password=bool(fields.remove_password),
+        questions=custom_fields.check_questions(fields.custom_fields, fields.collect_email),
     )
 
 
@@ -300,6 +307,7 @@ def _assign(link: PaymentLink, checked: _CheckedFields) -> str | None:
     link.after_payment = checked.after_payment
     link.confirmation_message = checked.confirmation_message
     link.redirect_url = checked.redirect_url
+    custom_fields.assign(link, checked.questions)
     return password_change
 
 
@@ -365,6 +373,8 @@ def copy_link(link: PaymentLink, *, actor: Actor) -> PaymentLink:
         after_payment=link.after_payment,
         confirmation_message=link.confirmation_message,
         redirect_url=link.redirect_url,
+        custom_fields_json=link.custom_fields_json,
+        collect_email=link.collect_email,
     )
     db.session.add(twin)
     db.session.flush()

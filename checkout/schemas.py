@@ -12,7 +12,7 @@ depends on them (the base URL, a link's use so far).
 
 from decimal import Decimal
 
-from checkout import branding, jsonio, money, shapes, urls
+from checkout import branding, custom_fields, jsonio, money, shapes, urls
 from checkout.models import (
     ApiKey,
     Notification,
@@ -40,6 +40,11 @@ API_FIELD_NAMES = {
     "confirmation_message": "confirmationMessage",
     "redirect_url": "redirectUrl",
     "after_payment": "redirectUrl",
+    "custom_fields": "customFields",
+    "collect_email": "collectEmail",
+    "customer_email": "customerEmail",
+    "terms_url": "termsUrl",
+    "privacy_url": "privacyUrl",
 }
 
 
@@ -101,6 +106,9 @@ def _order_fields(row: Order) -> dict:
         "stripe_buy_button_id": row.service.buy_button_id
         if row.mode is PaymentMode.BUY_BUTTON
         else None,
+        "custom_fields": row.custom_field_values,
+        "customer_email": row.customer_email,
+        "terms_accepted_at": row.terms_accepted_at,
     }
 
 
@@ -230,6 +238,8 @@ def payment_link(
         confirmation_message=link.confirmation_message,
         redirect_url=link.redirect_url,
         created_at=link.created_at,
+        custom_fields=custom_fields.settings_of(link),
+        collect_email=link.collect_email.value,
     )
 
 
@@ -249,6 +259,8 @@ def service(row: Service) -> dict:
         "buyButtonId": row.buy_button_id,
         "stripePaymentLinkId": row.stripe_payment_link_id,
         "active": row.active,
+        "customFields": custom_fields.settings_of(row),
+        "collectEmail": row.collect_email.value,
     }
 
 
@@ -270,6 +282,8 @@ def provider(row: Provider) -> dict:
         "requireSignedRequests": row.require_signed_requests,
         "signatureFormat": row.signature_format.value,
         "requestSecretPrefix": row.request_secret_prefix,
+        "termsUrl": row.terms_url,
+        "privacyUrl": row.privacy_url,
     }
 
 

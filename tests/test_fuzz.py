@@ -318,6 +318,7 @@ ACTIONS = [
     ("/l/{link}/pay", ["quantity"]),
     ("/l/{link}/unlock", ["password"]),
     ("/checkout/sandbox", ["orderId", "outcome", "csrf_token"]),
+    ("/checkout/details", ["orderId", "csrf_token", "email", "terms", "field_size"]),
 ]
 IDS = st.sampled_from(["{service}", "{provider}", "{link}", "{order}", "{paid}", "x", "%00"])
 

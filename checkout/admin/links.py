@@ -8,9 +8,12 @@ from checkout import link_analytics, payment_links, qr, urls
 from checkout.admin.common import (
     actor,
     attach_error,
+    attach_question_error,
     bp,
     confirm,
+    fill_questions,
     provider_choices,
+    questions_of,
     require_action_form,
     service_choices,
 )
@@ -67,6 +70,7 @@ def _form(link: PaymentLink | None = None) -> LinkForm:
         form.metadata_text.data = "\n".join(
             f"{key}={value}" for key, value in link.link_metadata.items()
         )
+        fill_questions(form, link)
     return form
 
 
@@ -101,6 +105,8 @@ def _fields(form: LinkForm) -> LinkFields:
         after_payment=form.after_payment.data,
         confirmation_message=form.confirmation_message.data or "",
         redirect_url=form.redirect_url.data,
+        custom_fields=questions_of(form),
+        collect_email=form.collect_email.data,
     )
 
 
@@ -114,7 +120,8 @@ def _save(form: LinkForm, link: PaymentLink | None):
                 else payment_links.create_link(fields, actor=actor())
             )
         except ValidationError as error:
-            attach_error(form, error, aliases={"metadata": "metadata_text"})
+            if not attach_question_error(form, error):
+                attach_error(form, error, aliases={"metadata": "metadata_text"})
         else:
             flash(f"Payment link {saved.title} saved.", "success")
             return redirect(url_for("admin.link", link_id=saved.id))

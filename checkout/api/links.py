@@ -1,6 +1,6 @@
 """Provider API: payment links."""
 
-from checkout import audit, payment_links, schemas, shapes, urls
+from checkout import audit, custom_fields, payment_links, schemas, shapes, urls
 from checkout.api import bodies, queries
 from checkout.api.common import (
     ApiError,
@@ -40,6 +40,8 @@ def create_payment_link():
             after_payment="redirect" if sent.redirect_url else "message",
             confirmation_message=sent.confirmation_message or "",
             redirect_url=sent.redirect_url,
+            custom_fields=_settings(sent.custom_fields),
+            collect_email=(sent.collect_email or "off"),
         ),
         actor=audit.api_key(key.prefix),
     )
@@ -128,7 +130,16 @@ def _patched(link: PaymentLink, sent: bodies.UpdatePaymentLink) -> payment_links
         after_payment=after_payment,
         confirmation_message=given("confirmation_message", link.confirmation_message),
         redirect_url=redirect_url,
+        custom_fields=_settings(sent.custom_fields)
+        if sent.sent("custom_fields")
+        else custom_fields.settings_of(link),
+        collect_email=given("collect_email", link.collect_email),
     )
+
+
+def _settings(sent: list[bodies.CustomFieldInput] | None) -> list[dict]:
+    """Custom fields as the API sent them, in the shape payment_links checks."""
+    return [field.model_dump(exclude_none=True) for field in sent or []]
 
 
 def _link_json(link: PaymentLink, completed: int | None = None) -> shapes.PaymentLink:

@@ -14,6 +14,7 @@ from flask import (
 
 from checkout import (
     branding,
+    customer_details,
     embedding,
     link_analytics,
     money,
@@ -106,7 +107,13 @@ def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
     )
 
 
-def _link_page(link: PaymentLink, form: PayForm, status: int = 200, embed: str | None = None):
+def _link_page(
+    link: PaymentLink,
+    form: PayForm,
+    status: int = 200,
+    embed: str | None = None,
+    problems: dict[str, str] | None = None,
+):
     price = link.service.price_minor
     currency = link.service.currency
     return (
@@ -126,10 +133,24 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200, embed: str |
             number_symbols=money.number_symbols(money.viewer_locale()),
             buy_button=link.provider is not None and link.provider.mode is PaymentMode.BUY_BUTTON,
             embed_origin=embed,
+            asked=customer_details.of_link(link),
+            values=request.form if request.method == "POST" else {},
+            problems=problems or {},
         ),
         status,
         web.NO_STORE,
     )
+
+
+def _answers(link: PaymentLink) -> tuple[customer_details.Answers | None, dict[str, str]]:
+    """The customer's answers to the link's questions, and each refused input's problem."""
+    asked = customer_details.of_link(link)
+    if not asked:
+        return None, {}
+    try:
+        return customer_details.read(asked, request.form, web.request_locale()), {}
+    except customer_details.DetailsRefused as refused:
+        return None, refused.problems
 
 
 def _visitor_id() -> str:
@@ -227,13 +248,15 @@ def pay(link_id: str):
     elif not web.posted_from_here():
         abort(400, description="The form was sent from elsewhere. Reload the page and try again.")
     form = _pay_form(embed)
-    if not form.validate_on_submit():
-        return _link_page(link, form, 422, embed)
+    valid = form.validate_on_submit()
+    answers, problems = _answers(link)
+    if not valid or problems:
+        return _link_page(link, form, 422, embed, problems)
     try:
         # A browser without the cookie (a script, or one that refused it) gets a new id,
         # and so an order of its own.
         order = opening.open_link_order(
-            link.id, form.quantity.data, web.client_address(), _visitor_id()
+            link.id, form.quantity.data, web.client_address(), _visitor_id(), answers
         )
     except ValidationError as error:
         form.quantity.errors = [error.message]
