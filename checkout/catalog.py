@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout import audit, embedding, money, urls, webhook_endpoints
+from checkout import audit, custom_fields, embedding, money, urls, webhook_endpoints
 from checkout.addresses import is_email_address
 from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
@@ -51,6 +51,10 @@ class ServiceFields:
     buy_button_id: str | None = None
     stripe_payment_link_id: str | None = None
     active: bool = True
+    # What the checkout of its API-opened orders asks: custom fields in the API's shape,
+    # and the e-mail (checkout.custom_fields).
+    custom_fields: list | None = None
+    collect_email: str = "off"
 
 
 def _clean_buy_button(fields: ServiceFields) -> tuple[str | None, str | None]:
@@ -87,6 +91,8 @@ SERVICE_AUDITED = (
     "buy_button_id",
     "stripe_payment_link_id",
     "active",
+    "custom_fields_json",
+    "collect_email",
 )
 PROVIDER_AUDITED = (
     "name",
@@ -99,6 +105,8 @@ PROVIDER_AUDITED = (
     "active",
     "embed_origins",
     "contact_email",
+    "terms_url",
+    "privacy_url",
 )
 
 
@@ -113,6 +121,7 @@ def _apply_service(service: Service, fields: ServiceFields, actor: Actor) -> Ser
     except money.AmountError as error:
         raise ValidationError("price", str(error)) from None
     buy_button_id, stripe_payment_link_id = _clean_buy_button(fields)
+    questions = custom_fields.check_questions(fields.custom_fields, fields.collect_email)
     slug = _clean_slug(Service, fields.slug, title, service.id)
     before = audit.snapshot(service, SERVICE_AUDITED) if service.id else {}
     service.title = title
@@ -122,6 +131,7 @@ def _apply_service(service: Service, fields: ServiceFields, actor: Actor) -> Ser
     service.buy_button_id = buy_button_id
     service.stripe_payment_link_id = stripe_payment_link_id
     service.active = bool(fields.active)
+    custom_fields.assign(service, questions)
     created = not before
     return _save(
         service,
@@ -157,6 +167,9 @@ class ProviderFields:
     embed_origins: str | None = None
     # Told when one of its webhook endpoints keeps failing (checkout.alerts).
     contact_email: str | None = None
+    # With terms, customers agree to them before paying (checkout.customer_details).
+    terms_url: str | None = None
+    privacy_url: str | None = None
 
 
 def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) -> Provider:
@@ -168,7 +181,9 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     success_url = urls.clean_redirect_url("success_url", fields.success_url)
     cancel_url = urls.clean_redirect_url("cancel_url", fields.cancel_url)
     embed_origins = embedding.clean_origins(fields.embed_origins)
-    contact_email = _clean_email("contact_email", fields.contact_email)
+    contact_email = clean_email("contact_email", fields.contact_email)
+    terms_url = urls.clean_redirect_url("terms_url", fields.terms_url)
+    privacy_url = urls.clean_redirect_url("privacy_url", fields.privacy_url)
     slug = _clean_slug(Provider, fields.slug, name, provider.id)
     before = audit.snapshot(provider, PROVIDER_AUDITED) if provider.id else {}
     provider.name = name
@@ -181,6 +196,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     provider.active = bool(fields.active)
     provider.embed_origins = "\n".join(embed_origins)
     provider.contact_email = contact_email
+    provider.terms_url, provider.privacy_url = terms_url, privacy_url
     created = not before
     return _save(
         provider,
@@ -191,7 +207,7 @@ def _apply_provider(provider: Provider, fields: ProviderFields, actor: Actor) ->
     )
 
 
-def _clean_email(field: str, value: str | None) -> str | None:
+def clean_email(field: str, value: str | None) -> str | None:
     """An e-mail address, or None for nothing."""
     value = (value or "").strip()
     if not value:
@@ -221,6 +237,8 @@ def service_fields(service: Service) -> ServiceFields:
         buy_button_id=service.buy_button_id,
         stripe_payment_link_id=service.stripe_payment_link_id,
         active=service.active,
+        custom_fields=custom_fields.settings_of(service),
+        collect_email=service.collect_email.value,
     )
 
 
@@ -237,6 +255,8 @@ def provider_fields(provider: Provider) -> ProviderFields:
         active=provider.active,
         embed_origins=provider.embed_origins,
         contact_email=provider.contact_email,
+        terms_url=provider.terms_url,
+        privacy_url=provider.privacy_url,
     )
 
 

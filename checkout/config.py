@@ -370,11 +370,24 @@ def _web_url(environ: dict, name: str) -> str | None:
     return value or None
 
 
+SANDBOX_EMAILS = ("file", "smtp")
+
+
+def sandbox_emails(environ: dict) -> str:
+    """SANDBOX_EMAILS: where sandbox orders' mails (receipts) go: file (the default: only
+    into instance/mail/) or smtp (through SMTP_URL like every other mail)."""
+    value = environ.get("SANDBOX_EMAILS", "").strip().lower() or "file"
+    if value not in SANDBOX_EMAILS:
+        raise ConfigError(f"SANDBOX_EMAILS is {value!r}: use file or smtp")
+    return value
+
+
 def operations_settings(env: dict) -> dict:
     """E-mail, the operator's alerts and who may read the metrics."""
     return {
         "SMTP": smtp_settings(env),
         "MAIL_FROM": mail_from(env),
+        "SANDBOX_EMAILS": sandbox_emails(env),
         "ALERT_EMAIL": _address(env, "ALERT_EMAIL"),
         "ALERT_WEBHOOK_URL": _web_url(env, "ALERT_WEBHOOK_URL"),
         "ALERT_ENDPOINT_FAILING_MINUTES": _whole_number(env, "ALERT_ENDPOINT_FAILING_MINUTES", 60),

@@ -98,3 +98,11 @@ class RefundReason(StrEnum):
     DUPLICATE = "duplicate"
     FRAUDULENT = "fraudulent"
     REQUESTED_BY_CUSTOMER = "requested_by_customer"
+
+
+class CollectEmail(StrEnum):
+    """Whether a payment link's or a service's checkout asks the customer's e-mail."""
+
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"

@@ -33,9 +33,10 @@ SMTP_TIMEOUT_SECONDS = 20
 MESSAGE_ID_DOMAIN = "kassa.invalid"
 
 
-def queue(to: str, template: str, *, kind: str, **context) -> Mail:
+def queue(to: str, template: str, *, kind: str, sandbox: bool = False, **context) -> Mail:
     """Write a mail from `templates/mail/<template>.txt` (its first line is the subject) and
-    `.html`, and ask for it to be sent once the transaction commits."""
+    `.html`, and ask for it to be sent once the transaction commits. A `sandbox` order's
+    mail is only written as an .eml file, unless SANDBOX_EMAILS is smtp."""
     subject, _, text = render_template(f"mail/{template}.txt", **context).partition("\n")
     html = render_template(f"mail/{template}.html", subject=subject, **context)
     mail = Mail(
@@ -44,6 +45,7 @@ def queue(to: str, template: str, *, kind: str, **context) -> Mail:
         subject=subject.strip()[:300],
         text_body=text.lstrip("\n"),
         html_body=html,
+        sandbox=sandbox,
     )
     db.session.add(mail)
     db.session.flush()
@@ -78,7 +80,7 @@ def send(mail_id: str) -> Sent | None:
         return None
     mail = db.session.get(Mail, mail_id)
     try:
-        _deliver(_message(mail))
+        _deliver(_message(mail), to_file=mail.sandbox and not _sandbox_mails_sent())
         error = None
     except (OSError, smtplib.SMTPException) as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
@@ -114,10 +116,16 @@ def _message(mail: Mail) -> EmailMessage:
     return message
 
 
-def _deliver(message: EmailMessage) -> None:
-    """Hand the message to SMTP_URL's server, or write it to instance/mail/ without one."""
+def _sandbox_mails_sent() -> bool:
+    """Whether sandbox orders' mails go through SMTP_URL too (SANDBOX_EMAILS=smtp)."""
+    return current_app.config["SANDBOX_EMAILS"] == "smtp"
+
+
+def _deliver(message: EmailMessage, *, to_file: bool = False) -> None:
+    """Hand the message to SMTP_URL's server, or write it to instance/mail/ without one (or
+    when it must not leave this machine: `to_file`)."""
     smtp = current_app.config["SMTP"]
-    if smtp is None:
+    if smtp is None or to_file:
         folder = Path(current_app.config["INSTANCE_PATH"]) / "mail"
         folder.mkdir(mode=0o700, exist_ok=True)
         mail_id = message["Message-ID"].strip("<>").split("@")[0]

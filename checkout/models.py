@@ -17,6 +17,7 @@ from checkout.enums import (
     ALL_SCOPES,
     ActorKind,
     ApiScope,
+    CollectEmail,
     NotificationStatus,
     OrderStatus,
     PaymentMode,
@@ -82,6 +83,11 @@ class Service(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # What the checkout of its API-opened orders asks (checkout.custom_fields).
+    custom_fields_json: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]")
+    collect_email: Mapped[CollectEmail] = mapped_column(
+        enum_column(CollectEmail), default=CollectEmail.OFF, server_default=CollectEmail.OFF.value
+    )
 
     providers: Mapped[list["Provider"]] = relationship(back_populates="service")
 
@@ -136,6 +142,9 @@ class Provider(db.Model):
     logo_hash: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # With terms set, customers tick "I agree to <seller>'s terms" before paying.
+    terms_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    privacy_url: Mapped[str | None] = mapped_column(sa.String(2048))
 
     service: Mapped[Service] = relationship(back_populates="providers")
     api_keys: Mapped[list["ApiKey"]] = relationship(
@@ -244,6 +253,11 @@ class PaymentLink(db.Model):
     min_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     max_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     preset_amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # What its checkout asks (checkout.custom_fields).
+    custom_fields_json: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]")
+    collect_email: Mapped[CollectEmail] = mapped_column(
+        enum_column(CollectEmail), default=CollectEmail.OFF, server_default=CollectEmail.OFF.value
+    )
 
     service: Mapped[Service] = relationship()
     provider: Mapped[Provider | None] = relationship()
@@ -353,6 +367,13 @@ class Order(db.Model):
     )
     discount_code: Mapped[str | None] = mapped_column(sa.String(40))
     discount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # What the customer or provider told (checkout.customer_details); details_at: when the
+    # checkout's questions were answered (None while its page still asks them).
+    custom_fields_json: Mapped[str | None] = mapped_column(sa.Text)
+    customer_email: Mapped[str | None] = mapped_column(sa.String(320))
+    customer_locale: Mapped[str | None] = mapped_column(sa.String(16))
+    terms_accepted_at: Mapped[datetime | None]
+    details_at: Mapped[datetime | None]
 
     provider: Mapped[Provider | None] = relationship()
     payment_link: Mapped[PaymentLink | None] = relationship()
@@ -402,6 +423,10 @@ class Order(db.Model):
             if self.discount_minor is None
             else money.display(self.discount_minor, self.currency)
         )
+
+    @property
+    def custom_field_values(self) -> list[dict]:
+        return json.loads(self.custom_fields_json or "[]")
 
 
 class OrderEvent(db.Model):

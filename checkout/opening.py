@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from checkout import (
     chosen_amounts,
+    customer_details,
     discounts,
     link_holds,
     metrics,
@@ -198,6 +199,7 @@ def new_order(
         service_id=service.id,
         external_id=external_id,
         mode=mode,
+        status=OrderStatus.PENDING,
         currency=service.currency,
         quantity=quantity,
         livemode=stripe_gateway.is_livemode(),
@@ -220,12 +222,20 @@ def new_order(
 
 
 def open_api_order(
-    provider: Provider, external_id: str | None, amount: object, discount_code: str | None = None
+    provider: Provider,
+    external_id: str | None,
+    amount: object,
+    *,
+    custom_fields: list[dict] | None = None,
+    customer_email: str | None = None,
+    discount_code: str | None = None,
 ) -> Order:
     """Create the order for a provider's API request, or return the one its externalId made.
 
     A repeated request gets its order back whatever happened since (the service turned
-    off, Cash App refused): only a different amount or discount code is a conflict.
+    off, Cash App refused): only a different amount or discount code is a conflict. The
+    customer's answers the provider sends (its service's custom fields, the e-mail) are
+    checked and kept (customer_details.from_provider); its checkout page asks the rest.
     """
     if external_id is not None:
         existing = _find_by_external_id(provider.id, external_id)
@@ -236,6 +246,7 @@ def open_api_order(
         raise ServiceUnavailable("Service is not available")
     quantity = price_order(provider, amount)
     code = discount_for(provider, discount_code, mode=provider.mode, service=service, link=None)
+    provided = customer_details.from_provider(service, custom_fields, customer_email)
     order = new_order(
         service,
         quantity,
@@ -245,6 +256,7 @@ def open_api_order(
         external_id=external_id,
         price=Price(service.price_minor, code),
     )
+    customer_details.keep_provided(order, provided)
     try:
         db.session.commit()
     except IntegrityError:
@@ -289,10 +301,13 @@ def open_link_order(
     client: str,
     browser: str | None,
     choice: "LinkChoice | None" = None,
+    answers: customer_details.Answers | None = None,
 ) -> Order:
     """Open an order from a link; it holds none of a limited link's uses until the customer
     starts paying it (link_holds.start_hold). `choice`: the amount the customer chose (a
-    chosen-amount link) and the discount code they entered.
+    chosen-amount link) and the discount code they entered. The customer's `answers` to
+    the link's questions are kept with it (customer_details.keep) while no payment has
+    started.
 
     One browser at one address has one open order per limited link: paying again returns
     it (at the new quantity while no payment has been started for it). Another browser, or
@@ -301,6 +316,12 @@ def open_link_order(
     """
 
     def work() -> Order:
+        order = opened()
+        if answers is not None and _not_started(order):
+            customer_details.keep(order, answers)
+        return order
+
+    def opened() -> Order:
         link = payment_links.lock_link(link_id)
         now = utcnow()
         problem = payment_links.unavailability(link, now)
@@ -369,12 +390,7 @@ def _requantify(order: Order, quantity: int, now: datetime, price: "Price") -> O
     """The browser's open order, at the quantity (and chosen amount and discount code) asked
     for if no payment has started for it (a PaymentIntent is made for one amount, a hold
     for one order; then it is returned as it is)."""
-    if not (
-        order.status is OrderStatus.PENDING
-        and order.mode is PaymentMode.CASHAPP
-        and order.stripe_payment_intent_id is None
-        and not link_holds.holds_use(order, now)
-    ):
+    if order.mode is not PaymentMode.CASHAPP or not _not_started(order, now):
         return order
     if order.quantity != quantity:
         orders.change_quantity(
@@ -525,3 +541,13 @@ def redeem_at_checkout(order_id: str, text: str) -> Order:
         if intent_id is not None:  # the PaymentIntent back to the order's amount
             stripe_gateway.change_payment_intent_amount(intent_id, before)
         raise
+
+
+def _not_started(order: Order, now: datetime | None = None) -> bool:
+    """Whether no payment has started for a link's order: pending, no PaymentIntent made
+    for its amount, and holding none of the link's uses."""
+    return (
+        order.status is OrderStatus.PENDING
+        and order.stripe_payment_intent_id is None
+        and not link_holds.holds_use(order, now or utcnow())
+    )

@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from checkout import alerts, audit, metrics, money, notifications
+from checkout import alerts, audit, metrics, money, notifications, receipts
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -245,6 +245,7 @@ def _move(
     if target in _COUNTED:
         metrics.count_after_commit(_COUNTED[target], order.mode.value)
     alerts.order_moved(order, target, source)
+    receipts.order_moved(order, previous, target)
     if event is not None:
         notifications.record_for_order(order, event)
     return True
@@ -470,6 +471,7 @@ def settle_refunds(order: Order, *, source: str) -> bool:
         return False
     order.refunded_amount_minor = total
     event = ProviderEvent.PAYMENT_REFUNDED if total > previous else ProviderEvent.REFUND_FAILED
+    receipts.refunded(order, total - previous)
     note(
         order,
         "refund",

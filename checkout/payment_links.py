@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from checkout import audit, chosen_amounts, database, money, orders, throttle, urls
+from checkout import audit, chosen_amounts, custom_fields, database, money, orders, throttle, urls
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError, ValidationError
@@ -64,6 +64,8 @@ AUDITED = (
     "min_amount_minor",
     "max_amount_minor",
     "preset_amount_minor",
+    "custom_fields_json",
+    "collect_email",
 )
 # A change's entry leaves out `active`: turning a link on or off has entries of its own.
 AUDITED_CHANGES = tuple(name for name in AUDITED if name != "active")
@@ -113,6 +115,9 @@ class LinkFields:
     min_amount: object = None
     max_amount: object = None
     preset_amount: object = None
+    # What its checkout asks: custom fields in the API's shape, and the e-mail.
+    custom_fields: list | None = None
+    collect_email: str = "off"
 
 
 def parse_expiry(value: object) -> datetime | None:
@@ -193,6 +198,7 @@ class _CheckedFields:
     new_password: str | None
     remove_password: bool
     chosen: chosen_amounts.ChosenRange
+    questions: custom_fields.Questions
 
 
 def _check(fields: LinkFields) -> _CheckedFields:
@@ -249,6 +255,7 @@ def _check(fields: LinkFields) -> _CheckedFields:
             quantity=quantity,
             adjustable_quantity=bool(fields.adjustable_quantity),
         ),
+        questions=custom_fields.check_questions(fields.custom_fields, fields.collect_email),
     )
 
 
@@ -318,6 +325,7 @@ def _assign(link: PaymentLink, checked: _CheckedFields) -> str | None:
     link.min_amount_minor = checked.chosen.min_minor
     link.max_amount_minor = checked.chosen.max_minor
     link.preset_amount_minor = checked.chosen.preset_minor
+    custom_fields.assign(link, checked.questions)
     return password_change
 
 
@@ -386,6 +394,8 @@ def copy_link(link: PaymentLink, *, actor: Actor) -> PaymentLink:
         min_amount_minor=link.min_amount_minor,
         max_amount_minor=link.max_amount_minor,
         preset_amount_minor=link.preset_amount_minor,
+        custom_fields_json=link.custom_fields_json,
+        collect_email=link.collect_email,
     )
     db.session.add(twin)
     db.session.flush()

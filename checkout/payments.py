@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from checkout import audit, discounts, orders, stripe_gateway
+from checkout import audit, customer_details, discounts, orders, stripe_gateway
 from checkout.audit import Action, Actor
 from checkout.database import in_transaction
 from checkout.errors import DomainError
@@ -140,6 +140,8 @@ def apply_checkout_session(
     if outcome is not Outcome.FAILED:
         _settle_quantity(order, session, source)
         discounts.record_stripe_discount(order, session.amount_discount, source=source)
+        if orders.takes_payment(order):
+            customer_details.keep_from_stripe(order, session.custom_fields, session.customer_email)
     changed = orders.apply_outcome(
         order,
         outcome,

@@ -81,6 +81,8 @@ class Mail(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime | None]
+    # A sandbox order's mail: written as an .eml file, never sent, unless SANDBOX_EMAILS=smtp.
+    sandbox: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Alert(db.Model):

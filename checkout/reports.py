@@ -232,6 +232,9 @@ ORDER_COLUMNS = [
     "paid_amount",
     "refunded_amount",
     "paid_at",
+    "customer_email",
+    "custom_fields",
+    "terms_accepted_at",
 ]
 DELIVERY_COLUMNS = [
     "notification_id",
@@ -288,8 +291,19 @@ def _order_row(order: Order) -> list[str]:
             _amount(order.paid_amount_minor, currency),
             _amount(order.refunded_amount_minor, currency),
             order.paid_at,
+            order.customer_email,
+            _answers(order),
+            order.terms_accepted_at,
         )
     ]
+
+
+def _answers(order: Order) -> str | None:
+    """The custom fields' answers in one cell: "Label: value", one a line."""
+    answers = order.custom_field_values
+    if not answers:
+        return None
+    return "\n".join(f"{answer['label']}: {answer['value'] or ''}" for answer in answers)
 
 
 def delivery_rows(query: Select[tuple[Notification]]) -> Iterator[list[str]]:

@@ -12,7 +12,7 @@ depends on them (the base URL, a link's use so far).
 
 from decimal import Decimal
 
-from checkout import branding, jsonio, money, shapes, urls
+from checkout import branding, custom_fields, jsonio, money, shapes, urls
 from checkout.discount_models import DiscountCode
 from checkout.models import (
     ApiKey,
@@ -51,6 +51,11 @@ API_FIELD_NAMES = {
     "starts_at": "startsAt",
     "max_redemptions": "maxRedemptions",
     "applies_to": "appliesTo",
+    "custom_fields": "customFields",
+    "collect_email": "collectEmail",
+    "customer_email": "customerEmail",
+    "terms_url": "termsUrl",
+    "privacy_url": "privacyUrl",
 }
 
 
@@ -114,6 +119,9 @@ def _order_fields(row: Order) -> dict:
         else None,
         "discount_code": row.discount_code,
         "discount_amount": _amount(row.discount_minor, row.currency),
+        "custom_fields": row.custom_field_values,
+        "customer_email": row.customer_email,
+        "terms_accepted_at": row.terms_accepted_at,
     }
 
 
@@ -243,6 +251,8 @@ def payment_link(
         confirmation_message=link.confirmation_message,
         redirect_url=link.redirect_url,
         created_at=link.created_at,
+        custom_fields=custom_fields.settings_of(link),
+        collect_email=link.collect_email.value,
         min_amount=_amount(link.min_amount_minor, link.service.currency),
         max_amount=_amount(link.max_amount_minor, link.service.currency),
         preset_amount=_amount(link.preset_amount_minor, link.service.currency),
@@ -283,6 +293,8 @@ def service(row: Service) -> dict:
         "buyButtonId": row.buy_button_id,
         "stripePaymentLinkId": row.stripe_payment_link_id,
         "active": row.active,
+        "customFields": custom_fields.settings_of(row),
+        "collectEmail": row.collect_email.value,
     }
 
 
@@ -304,6 +316,8 @@ def provider(row: Provider) -> dict:
         "requireSignedRequests": row.require_signed_requests,
         "signatureFormat": row.signature_format.value,
         "requestSecretPrefix": row.request_secret_prefix,
+        "termsUrl": row.terms_url,
+        "privacyUrl": row.privacy_url,
     }
 
 

@@ -75,6 +75,32 @@ class Dispute(Shape):
     evidence_due_by: Timestamp | None
 
 
+class CustomFieldAnswer(Shape):
+    """One custom field's answer, with its label as the customer saw it."""
+
+    key: str
+    label: str
+    value: str | None = Field(
+        description="As given (a number as its digits, a dropdown as its option's value); "
+        "null for an optional field left empty."
+    )
+
+
+class CustomFieldOption(Shape):
+    value: str
+    label: str
+
+
+class CustomField(Shape):
+    """A question the checkout asks before paying."""
+
+    key: str
+    label: str
+    type: Literal["text", "number", "dropdown"]
+    required: bool
+    options: list[CustomFieldOption] = Field(description="A dropdown's; empty for the others.")
+
+
 class OrderFields(Shape):
     """Every field is present, null while it has no value; stripeBuyButtonId only in Buy
     Button mode."""
@@ -122,6 +148,18 @@ class OrderFields(Shape):
     discount_amount: Amount | None = Field(
         description="What the discount took off the list price (unit price × quantity); "
         "amount is what is due after it. Null without a discount.",
+    )
+    custom_fields: list[CustomFieldAnswer] = Field(
+        description="The answers to the checkout's custom fields (the payment link's, or "
+        "the service's), and those Stripe's Buy Button page asked; empty for none."
+    )
+    customer_email: str | None = Field(
+        description="The customer's e-mail, given on the checkout or by you when opening; "
+        "a paid order with one gets a receipt."
+    )
+    terms_accepted_at: Timestamp | None = Field(
+        description="When the customer agreed to the seller's terms (only asked when the "
+        "provider has a terms URL)."
     )
 
 
@@ -273,6 +311,8 @@ class PaymentLink(Shape):
     confirmation_message: str
     redirect_url: str | None
     created_at: Timestamp
+    custom_fields: list[CustomField]
+    collect_email: Literal["off", "optional", "required"]
     # Chosen amounts (issue 21)
     min_amount: Amount | None = Field(
         description="With maxAmount, customers enter the amount (quantity 1); null: the "

@@ -76,6 +76,9 @@ class CheckoutSessionView:
     quantity: int | None
     # total_details.amount_discount: what Stripe's own discounts (promotion codes) took off.
     amount_discount: int | None = None
+    # What Stripe's page asked: its custom fields' (key, label, value), the customer's e-mail.
+    custom_fields: tuple[tuple[str, str, str | None], ...] = ()
+    customer_email: str | None = None
 
     @classmethod
     def of(cls, data: dict) -> "CheckoutSessionView":
@@ -100,6 +103,8 @@ class CheckoutSessionView:
             line_item_count=count,
             quantity=quantity,
             amount_discount=_amount_discount(data.get("total_details")),
+            custom_fields=_session_custom_fields(data.get("custom_fields")),
+            customer_email=_session_email(data.get("customer_details")),
         )
 
 
@@ -109,6 +114,29 @@ def _amount_discount(total_details: object) -> int | None:
     if not isinstance(total_details, dict):
         return None
     return well_formed_int(total_details.get("amount_discount"))
+
+
+def _session_custom_fields(listed: object) -> tuple[tuple[str, str, str | None], ...]:
+    """A Checkout Session's custom fields as (key, label, value): Stripe keeps each answer
+    under its type (`text`, `numeric`, `dropdown`: {"value": …}) and a custom label under
+    `label.custom`. Malformed ones are left out."""
+    found = []
+    for field in listed if isinstance(listed, list) else ():
+        if not isinstance(field, dict):
+            continue
+        key = well_formed_text(field.get("key"), 200)
+        label = field.get("label")
+        label_text = well_formed_text(label.get("custom") if isinstance(label, dict) else None)
+        answer = field.get(field.get("type")) if isinstance(field.get("type"), str) else None
+        value = well_formed_text(answer.get("value")) if isinstance(answer, dict) else None
+        if key:
+            found.append((key, label_text or key, value))
+    return tuple(found[:3])
+
+
+def _session_email(details: object) -> str | None:
+    """The e-mail the customer gave on Stripe's page (`customer_details.email`)."""
+    return well_formed_text(details.get("email"), 320) if isinstance(details, dict) else None
 
 
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}\Z")

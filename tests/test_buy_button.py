@@ -594,3 +594,51 @@ class TestSessionsUnreachable:
         order_id = api_open_order(client, key).get_json()["orderId"]
         assert reconcile(runner) == 1
         assert api_order_json(client, key, order_id)["status"] == "pending"
+
+
+# What Stripe's page asked (issue 21): the Payment Link's own custom fields and the e-mail
+
+
+def test_stripes_custom_fields_and_email_are_recorded_and_the_receipt_queued(
+    client, admin_client, runner, shop, dashboard
+):
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
+    asked = [
+        {"key": "company", "label": "Company", "type": "text", "value": "Analytical Engines"},
+        {"key": "seats", "label": "Seats", "type": "numeric", "value": "12"},
+        {
+            "key": "plan",
+            "label": "Plan",
+            "type": "dropdown",
+            "value": "team",
+            "options": [{"label": "Team", "value": "team"}, {"label": "Solo", "value": "solo"}],
+        },
+    ]
+    session = dashboard.checkout(
+        shop.payment_link, order_id, email="ada@example.com", custom_fields=asked
+    )
+    assert session["custom_fields"][0]["label"] == {"custom": "Company", "type": "custom"}
+    assert session["custom_fields"][1]["numeric"]["value"] == "12"
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", session)))
+    body = api_order_json(client, shop.key, order_id)
+    assert body["status"] == "paid"
+    assert body["customFields"] == [
+        {"key": "company", "label": "Company", "value": "Analytical Engines"},
+        {"key": "seats", "label": "Seats", "value": "12"},
+        {"key": "plan", "label": "Plan", "value": "team"},
+    ]
+    assert body["customerEmail"] == "ada@example.com"
+    [payload] = notification_payloads(admin_client, order_id)
+    assert payload["customFields"] == body["customFields"]
+    assert payload["customerEmail"] == "ada@example.com"
+    mails = json.loads(runner.invoke(args=["mail", "list", "--json"]).output)
+    assert [(row["kind"], row["to"]) for row in mails] == [("receipt", "ada@example.com")]
+    assert "Analytical Engines" in order_page(admin_client, order_id)
+
+
+def test_a_session_without_an_email_or_fields_records_none(client, shop, dashboard):
+    order_id = api_open_order(client, shop.key).get_json()["orderId"]
+    session = dashboard.checkout(shop.payment_link, order_id, email=None)
+    run_event_task(client, post_event(client, session_event("checkout.session.completed", session)))
+    body = api_order_json(client, shop.key, order_id)
+    assert (body["status"], body["customFields"], body["customerEmail"]) == ("paid", [], None)

@@ -328,6 +328,7 @@ ACTIONS = [
     ("/l/{link}/unlock", ["password"]),
     ("/checkout/sandbox", ["orderId", "outcome", "csrf_token"]),
     ("/checkout/discount", ["orderId", "discount_code", "discount_token"]),
+    ("/checkout/details", ["orderId", "csrf_token", "email", "terms", "field_size"]),
 ]
 IDS = st.sampled_from(["{service}", "{provider}", "{link}", "{order}", "{paid}", "x", "%00"])
 

@@ -211,6 +211,7 @@ def test_entry_points_refuse_an_unknown_log_format(entry_point):
         ({"SMTP_URL": "smtp://user:hunter2@"}, "SMTP_URL must look like smtp://"),
         ({"MAIL_FROM": "kassa"}, "MAIL_FROM is 'kassa': give an address"),
         ({"ALERT_EMAIL": "ops"}, "ALERT_EMAIL is 'ops': give an e-mail address"),
+        ({"SANDBOX_EMAILS": "always"}, "SANDBOX_EMAILS is 'always': use file or smtp"),
     ],
 )
 def test_entry_points_refuse_malformed_operations_settings(entry_point, env, message):

@@ -17,7 +17,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, false
 from wtforms.fields.choices import SelectChoice
 
-from checkout import audit, catalog, reports
+from checkout import audit, catalog, custom_fields, reports
 from checkout.admin.forms import ActionForm
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -146,3 +146,56 @@ def one_page(
     )
     args = {key: value for key, value in request.args.items() if key != "page" and value}
     return page, args
+
+
+# What a checkout asks: the link and the service forms' custom field slots and e-mail choice.
+
+
+def fill_questions(form, row) -> None:
+    """Show a link's or a service's custom fields in the form's slots (on a GET)."""
+    slots = [entry.form for entry in form.custom_fields]
+    for slot, setting in zip(slots, custom_fields.settings_of(row), strict=False):
+        slot.type.data = setting["type"]
+        slot.label.data = setting["label"]
+        slot.key.data = setting["key"]
+        slot.required.data = setting["required"]
+        slot.options.data = "\n".join(
+            f"{option['value']}={option['label']}" for option in setting["options"]
+        )
+    form.collect_email.data = row.collect_email.value
+
+
+def _options(text: str | None) -> list[dict]:
+    options = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            value, _, label = line.partition("=")
+            options.append({"value": value.strip(), "label": (label or value).strip()})
+    return options
+
+
+def attach_question_error(form, error: ValidationError) -> bool:
+    """Show a custom field's refused setting in its slot; False for any other error."""
+    if not isinstance(error, custom_fields.SettingRefused):
+        return False
+    slot = form.custom_fields[min(error.position, len(form.custom_fields)) - 1].form
+    part = getattr(slot, error.part, slot.type)
+    part.errors = [*part.errors, error.message]
+    # The list's own errors, counted by form.errors, were taken before this one.
+    form.custom_fields.errors = [entry.errors for entry in form.custom_fields]
+    return True
+
+
+def questions_of(form) -> list[dict]:
+    """The custom fields the form's slots set, in the API's shape; empty slots are left out."""
+    return [
+        {
+            "key": slot.key.data or "",
+            "label": slot.label.data or "",
+            "type": slot.type.data or None,
+            "required": bool(slot.required.data),
+            "options": _options(slot.options.data),
+        }
+        for slot in (entry.form for entry in form.custom_fields)
+        if slot.type.data or slot.key.data or slot.label.data
+    ]

@@ -10,6 +10,9 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -49,6 +52,54 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
+class CustomFieldSlot(Form):
+    """One of a link's or a service's three custom fields; left without a type, not asked."""
+
+    type = SelectField(
+        "Type",
+        choices=[
+            SelectChoice("", "Not asked"),
+            SelectChoice("text", "Text"),
+            SelectChoice("number", "Number"),
+            SelectChoice("dropdown", "Dropdown"),
+        ],
+        default="",
+    )
+    label = StringField(
+        "Label", validators=[Optional(), Length(max=50)], description="What the customer sees"
+    )
+    key = StringField(
+        "Key",
+        validators=[Optional(), Length(max=40)],
+        description="Letters, digits and _: names the answer in orders and notifications",
+    )
+    required = BooleanField("Required")
+    options = TextAreaField(
+        "Dropdown options",
+        validators=[Optional(), Length(max=8000)],
+        description="One a line: value=Label (value: letters, digits and _)",
+    )
+
+
+def custom_fields_list() -> FieldList:
+    """A link's or a service's three custom field slots."""
+    return FieldList(FormField(CustomFieldSlot), min_entries=3, max_entries=3)
+
+
+def collect_email_select() -> SelectField:
+    """Whether a link's or a service's checkout asks the customer's e-mail."""
+    return SelectField(
+        "Ask for the customer's e-mail",
+        choices=[
+            SelectChoice("off", "No"),
+            SelectChoice("optional", "Optional"),
+            SelectChoice("required", "Required"),
+        ],
+        default="off",
+        description="A paid order with an e-mail gets a receipt, a refund its own mail",
+    )
+
+
 class ServiceForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=120)])
     price = StringField(
@@ -70,6 +121,9 @@ class ServiceForm(FlaskForm):
         "only its payments settle orders",
     )
     active = BooleanField("Active", default=True)
+    # What the checkout of orders opened by API asks.
+    custom_fields = custom_fields_list()
+    collect_email = collect_email_select()
 
 
 class ProviderForm(FlaskForm):
@@ -108,6 +162,16 @@ class ProviderForm(FlaskForm):
         validators=[Optional(), Length(max=4000)],
         description="Origins such as https://shop.example, one a line: kassa.js on their "
         "pages opens payment links in an overlay. Empty: the button opens the link's page",
+    )
+    terms_url = URLField(
+        "Terms URL",
+        validators=[Optional(), Length(max=2048)],
+        description='Set: customers tick "I agree to …\'s terms" before paying',
+    )
+    privacy_url = URLField(
+        "Privacy policy URL",
+        validators=[Optional(), Length(max=2048)],
+        description="Linked beside the terms",
     )
 
 
@@ -388,3 +452,6 @@ class LinkForm(FlaskForm):
     preset_amount = DecimalField(
         "Suggested amount", places=None, validators=[Optional()], description="Optional"
     )
+    # What the link's page asks before paying.
+    custom_fields = custom_fields_list()
+    collect_email = collect_email_select()

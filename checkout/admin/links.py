@@ -8,9 +8,12 @@ from checkout import chosen_amounts, link_analytics, payment_links, qr, urls
 from checkout.admin.common import (
     actor,
     attach_error,
+    attach_question_error,
     bp,
     confirm,
+    fill_questions,
     provider_choices,
+    questions_of,
     require_action_form,
     service_choices,
 )
@@ -70,6 +73,7 @@ def _form(link: PaymentLink | None = None) -> LinkForm:
         form.min_amount.data = chosen_amounts.to_decimal(link.min_amount_minor, link)
         form.max_amount.data = chosen_amounts.to_decimal(link.max_amount_minor, link)
         form.preset_amount.data = chosen_amounts.to_decimal(link.preset_amount_minor, link)
+        fill_questions(form, link)
     return form
 
 
@@ -107,6 +111,8 @@ def _fields(form: LinkForm) -> LinkFields:
         min_amount=form.min_amount.data,
         max_amount=form.max_amount.data,
         preset_amount=form.preset_amount.data,
+        custom_fields=questions_of(form),
+        collect_email=form.collect_email.data,
     )
 
 
@@ -120,7 +126,8 @@ def _save(form: LinkForm, link: PaymentLink | None):
                 else payment_links.create_link(fields, actor=actor())
             )
         except ValidationError as error:
-            attach_error(form, error, aliases={"metadata": "metadata_text"})
+            if not attach_question_error(form, error):
+                attach_error(form, error, aliases={"metadata": "metadata_text"})
         else:
             flash(f"Payment link {saved.title} saved.", "success")
             return redirect(url_for("admin.link", link_id=saved.id))

@@ -54,6 +54,8 @@ def _provider_fields(form: ProviderForm) -> ProviderFields:
         cancel_url=form.cancel_url.data,
         embed_origins=form.embed_origins.data,
         contact_email=form.contact_email.data,
+        terms_url=form.terms_url.data,
+        privacy_url=form.privacy_url.data,
     )
 
 

@@ -3,7 +3,15 @@
 from flask import flash, redirect, render_template, request, url_for
 
 from checkout import catalog, money, web
-from checkout.admin.common import actor, attach_error, bp, render_invalid
+from checkout.admin.common import (
+    actor,
+    attach_error,
+    attach_question_error,
+    bp,
+    fill_questions,
+    questions_of,
+    render_invalid,
+)
 from checkout.admin.forms import ServiceForm
 from checkout.catalog import ServiceFields
 from checkout.errors import ValidationError
@@ -31,7 +39,14 @@ def _service_fields(form: ServiceForm) -> ServiceFields:
         buy_button_id=form.buy_button_id.data,
         stripe_payment_link_id=form.stripe_payment_link_id.data,
         active=form.active.data,
+        custom_fields=questions_of(form),
+        collect_email=form.collect_email.data,
     )
+
+
+def _refused(form: ServiceForm, error: ValidationError) -> None:
+    if not attach_question_error(form, error):
+        attach_error(form, error)
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -42,7 +57,7 @@ def new_service():
         try:
             service = catalog.create_service(_service_fields(form), actor=actor())
         except ValidationError as error:
-            attach_error(form, error)
+            _refused(form, error)
         else:
             flash(f"Service {service.title} created.", "success")
             return redirect(url_for("admin.services"))
@@ -58,11 +73,12 @@ def edit_service(service_id: str):
     form = ServiceForm(obj=service)
     if request.method == "GET":
         form.price.data = str(service.price)
+        fill_questions(form, service)
     if form.validate_on_submit():
         try:
             catalog.update_service(service, _service_fields(form), actor=actor())
         except ValidationError as error:
-            attach_error(form, error)
+            _refused(form, error)
         else:
             flash(f"Service {service.title} saved.", "success")
             return redirect(url_for("admin.services"))

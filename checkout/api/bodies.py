@@ -9,7 +9,7 @@ that service, so the API and the admin refuse alike; the models check the shape.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -26,8 +26,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from checkout import discounts, opening, payment_links, webhook_endpoints
-from checkout.enums import ProviderEvent, RefundReason
+from checkout import custom_fields, discounts, opening, payment_links, webhook_endpoints
+from checkout.enums import CollectEmail, ProviderEvent, RefundReason
 from checkout.errors import ValidationError
 
 
@@ -119,6 +119,68 @@ class Body(BaseModel):
         return name in self.model_fields_set
 
 
+class CustomFieldOptionInput(Body):
+    value: Annotated[StrictStr, rule(maxLength=custom_fields.OPTION_MAX, pattern="^[A-Za-z0-9_]+$")]
+    label: Annotated[StrictStr, rule(maxLength=custom_fields.OPTION_MAX)]
+
+
+class CustomFieldInput(Body):
+    """A question the checkout asks before paying; its position is its place in the list."""
+
+    key: Annotated[
+        StrictStr,
+        rule(
+            maxLength=custom_fields.KEY_MAX,
+            pattern="^[A-Za-z0-9_]+$",
+            description="Unique among the fields; names the answer in orders",
+        ),
+    ]
+    label: Annotated[
+        StrictStr, rule(maxLength=custom_fields.LABEL_MAX, description="Shown to the customer")
+    ]
+    type: Literal["text", "number", "dropdown"] = Field(
+        description=f"text: up to {custom_fields.TEXT_MAX} characters; number; dropdown: "
+        "one of its options"
+    )
+    required: Maybe[StrictBool] = Field(default=None, description="Default false")
+    options: Maybe[
+        Annotated[
+            list[CustomFieldOptionInput],
+            rule(
+                maxItems=custom_fields.OPTIONS_MAX,
+                description="A dropdown's choices (1 to 50); none for text and number",
+            ),
+        ]
+    ] = None
+
+
+CustomFields = Annotated[
+    list[CustomFieldInput],
+    rule(
+        maxItems=custom_fields.MAX_FIELDS,
+        description="Up to 3 questions asked before paying, in this order",
+    ),
+]
+CollectEmailField = Annotated[
+    CollectEmail,
+    Field(description="Whether the checkout asks the customer's e-mail (for a receipt)"),
+]
+
+
+class CustomFieldAnswerInput(Body):
+    key: StrictStr
+    value: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": ["string", "number", "null"],
+                "description": "A text, a number (as a JSON number or its digits), or a "
+                "dropdown option's value; null or empty for an optional field left empty",
+            }
+        ),
+    ] = None
+
+
 class CreatePaymentIntent(Body):
     api_key: ApiKeyField = None
     external_id: Maybe[
@@ -138,6 +200,26 @@ class CreatePaymentIntent(Body):
                 "units (5 means $5.00). Ignored in Buy Button mode, whatever its type.",
             }
         ),
+    ] = None
+    custom_fields: Maybe[
+        Annotated[
+            list[CustomFieldAnswerInput],
+            Field(
+                description="Answers to the service's custom fields, every required one; "
+                "left out, the customer answers them on the checkout page"
+            ),
+        ]
+    ] = None
+    customer_email: Maybe[
+        Annotated[
+            StrictStr,
+            rule(
+                maxLength=320,
+                format="email",
+                description="Where the receipt goes; left out, the checkout page asks it "
+                "when the service collects e-mail",
+            ),
+        ]
     ] = None
 
     discount_code: Maybe[
@@ -232,6 +314,8 @@ class CreatePaymentLink(Body):
     preset_amount: Maybe[
         Annotated[MoneyNumber, Field(description="The amount the page suggests")]
     ] = None
+    custom_fields: Maybe[CustomFields] = None
+    collect_email: Maybe[CollectEmailField] = None
 
     @model_validator(mode="after")
     def _one_way_to_choose_quantity(self):
@@ -304,6 +388,8 @@ class UpdatePaymentLink(Body):
     ] = None
     max_amount: MoneyNumber | None = None
     preset_amount: Annotated[MoneyNumber | None, Field(description="null: none")] = None
+    custom_fields: Annotated[CustomFields, Field(description="Replaces the link's fields")] = None
+    collect_email: CollectEmailField = None
 
 
 EndpointUrl = Annotated[

@@ -188,7 +188,9 @@ def parse(model: type[Parsed], body: dict) -> Parsed:
 
 
 def _refusal(model: type[pydantic.BaseModel], errors: list, kind: str) -> ApiError:
-    unknown = [str(error["loc"][0]) for error in errors if error["type"] == "extra_forbidden"]
+    unknown = [
+        ".".join(map(str, error["loc"])) for error in errors if error["type"] == "extra_forbidden"
+    ]
     if unknown:
         accepted = [field.alias for field in model.model_fields.values()]
         return _unknown(kind, unknown, accepted)

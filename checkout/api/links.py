@@ -1,6 +1,6 @@
 """Provider API: payment links."""
 
-from checkout import audit, chosen_amounts, payment_links, schemas, shapes, urls
+from checkout import audit, chosen_amounts, custom_fields, payment_links, schemas, shapes, urls
 from checkout.api import bodies, queries
 from checkout.api.common import (
     ApiError,
@@ -43,6 +43,8 @@ def create_payment_link():
             min_amount=sent.min_amount,
             max_amount=sent.max_amount,
             preset_amount=sent.preset_amount,
+            custom_fields=_settings(sent.custom_fields),
+            collect_email=(sent.collect_email or "off"),
         ),
         actor=audit.api_key(key.prefix),
     )
@@ -136,7 +138,16 @@ def _patched(link: PaymentLink, sent: bodies.UpdatePaymentLink) -> payment_links
         preset_amount=given(
             "preset_amount", chosen_amounts.to_decimal(link.preset_amount_minor, link)
         ),
+        custom_fields=_settings(sent.custom_fields)
+        if sent.sent("custom_fields")
+        else custom_fields.settings_of(link),
+        collect_email=given("collect_email", link.collect_email),
     )
+
+
+def _settings(sent: list[bodies.CustomFieldInput] | None) -> list[dict]:
+    """Custom fields as the API sent them, in the shape payment_links checks."""
+    return [field.model_dump(exclude_none=True) for field in sent or []]
 
 
 def _link_json(link: PaymentLink, completed: int | None = None) -> shapes.PaymentLink:

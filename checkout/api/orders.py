@@ -45,7 +45,14 @@ def create_payment_intent():
     sent = parse(bodies.CreatePaymentIntent, body)
     # The amount goes as sent: whether it is read, and how, depends on the provider's mode.
     order = opening.open_api_order(
-        provider, sent.external_id, sent.amount, discount_code=sent.discount_code
+        provider,
+        sent.external_id,
+        sent.amount,
+        custom_fields=None
+        if sent.custom_fields is None
+        else [answer.model_dump() for answer in sent.custom_fields],
+        customer_email=sent.customer_email,
+        discount_code=sent.discount_code,
     )
     logs.bind(order_id=order.id)
     return answer(schemas.api_order(order, urls.base_url()))

@@ -114,37 +114,23 @@ def create_provider_command(
     help='Sites whose pages may open its links in the pay overlay: "https://shop.example, '
     'https://www.shop.example"; "" allows none.',
 )
+@click.option("--terms-url", help='Customers agree to these terms before paying; "" removes it.')
+@click.option("--privacy-url", help='The privacy policy linked beside them; "" removes it.')
 @json_option
 def update_provider_command(
-    slug,
-    name,
-    service_slug,
-    webhook_url,
-    success_url,
-    cancel_url,
-    stripe_checkout,
-    new_slug,
-    active,
-    contact_email,
-    embed_origins,
-    as_json,
+    slug, service_slug, stripe_checkout, new_slug, as_json, **same_named
 ) -> None:
     """Change a provider's settings, as its admin page does; options not given keep their
     values."""
     provider = provider_or_fail(slug, as_json)
     service = service_or_fail(service_slug, as_json, "--service") if service_slug else None
     try:
+        # The other options are named as the provider's fields they set (--terms-url …).
         given = {
-            "name": name,
+            **same_named,
             "service_id": service.id if service else None,
-            "webhook_url": webhook_url,
-            "success_url": success_url,
-            "cancel_url": cancel_url,
             "use_stripe_checkout": stripe_checkout,
             "slug": new_slug,
-            "active": active,
-            "embed_origins": embed_origins,
-            "contact_email": contact_email,
         }
         fields = with_given(catalog.provider_fields(provider), given)
         catalog.update_provider(provider, fields, actor=audit.CLI)

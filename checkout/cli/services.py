@@ -3,12 +3,35 @@
 import click
 from flask.cli import AppGroup
 
-from checkout import audit, catalog, money, schemas
+from checkout import audit, catalog, jsonio, money, schemas
 from checkout.catalog import ServiceFields
-from checkout.cli.common import emit, json_option, refuse, service_or_fail, with_given
+from checkout.cli.common import emit, fail, json_option, refuse, service_or_fail, with_given
 from checkout.errors import ValidationError
 
 services_cli = AppGroup("services", help="Manage services (what providers sell).")
+
+custom_fields_option = click.option(
+    "--custom-fields",
+    "custom_fields_text",
+    help="What the checkout of orders opened by API asks: a JSON list as the API's "
+    '"customFields", e.g. \'[{"key": "size", "label": "Size", "type": "dropdown", '
+    '"required": true, "options": [{"value": "m", "label": "M"}]}]\'; "[]" asks none.',
+)
+collect_email_option = click.option(
+    "--collect-email",
+    type=click.Choice(["off", "optional", "required"]),
+    help="Whether that checkout asks the customer's e-mail (for a receipt).",
+)
+
+
+def _custom_fields(text: str | None, as_json: bool) -> list | None:
+    """The --custom-fields JSON, or None when not given."""
+    if text is None:
+        return None
+    try:
+        return jsonio.loads(text)
+    except ValueError:
+        fail(as_json, "--custom-fields: give a JSON list, e.g. '[]'")
 
 
 @services_cli.command("create")
@@ -18,9 +41,19 @@ services_cli = AppGroup("services", help="Manage services (what providers sell).
 @click.option("--slug")
 @click.option("--buy-button-id", help="Stripe Buy Button ID (buy_btn_…).")
 @click.option("--payment-link-id", help="The Stripe Payment Link (plink_…) behind the Buy Button.")
+@custom_fields_option
+@collect_email_option
 @json_option
 def create_service_command(
-    title, price, currency, slug, buy_button_id, payment_link_id, as_json
+    title,
+    price,
+    currency,
+    slug,
+    buy_button_id,
+    payment_link_id,
+    custom_fields_text,
+    collect_email,
+    as_json,
 ) -> None:
     """Create a service."""
     try:
@@ -32,6 +65,8 @@ def create_service_command(
                 slug=slug,
                 buy_button_id=buy_button_id,
                 stripe_payment_link_id=payment_link_id,
+                custom_fields=_custom_fields(custom_fields_text, as_json),
+                collect_email=collect_email or "off",
             ),
             actor=audit.CLI,
         )
@@ -54,9 +89,21 @@ def create_service_command(
 @click.option("--buy-button-id", help='Stripe Buy Button ID (buy_btn_…); "" removes it.')
 @click.option("--payment-link-id", help='The Stripe Payment Link (plink_…); "" removes it.')
 @click.option("--active/--inactive", default=None, help="Whether new orders may be opened.")
+@custom_fields_option
+@collect_email_option
 @json_option
 def update_service_command(
-    slug, title, price, currency, new_slug, buy_button_id, payment_link_id, active, as_json
+    slug,
+    title,
+    price,
+    currency,
+    new_slug,
+    buy_button_id,
+    payment_link_id,
+    active,
+    custom_fields_text,
+    collect_email,
+    as_json,
 ) -> None:
     """Change a service, as its admin page does; options not given keep their values."""
     service = service_or_fail(slug, as_json)
@@ -69,6 +116,8 @@ def update_service_command(
             "buy_button_id": buy_button_id,
             "stripe_payment_link_id": payment_link_id,
             "active": active,
+            "custom_fields": _custom_fields(custom_fields_text, as_json),
+            "collect_email": collect_email,
         }
         fields = with_given(catalog.service_fields(service), given)
         catalog.update_service(service, fields, actor=audit.CLI)

@@ -15,6 +15,7 @@ from flask import (
 from checkout import (
     branding,
     chosen_amounts,
+    customer_details,
     discounts,
     embedding,
     link_analytics,
@@ -108,7 +109,13 @@ def _password_page(link: PaymentLink, form: UnlockForm, status: int = 200):
     )
 
 
-def _link_page(link: PaymentLink, form: PayForm, status: int = 200, embed: str | None = None):
+def _link_page(
+    link: PaymentLink,
+    form: PayForm,
+    status: int = 200,
+    embed: str | None = None,
+    problems: dict[str, str] | None = None,
+):
     price = link.service.price_minor
     currency = link.service.currency
     return (
@@ -133,10 +140,24 @@ def _link_page(link: PaymentLink, form: PayForm, status: int = 200, embed: str |
             if chosen_amounts.chooses_amount(link)
             else None,
             takes_codes=discounts.takes_codes(link.provider),
+            asked=customer_details.of_link(link),
+            values=request.form if request.method == "POST" else {},
+            problems=problems or {},
         ),
         status,
         web.NO_STORE,
     )
+
+
+def _answers(link: PaymentLink) -> tuple[customer_details.Answers | None, dict[str, str]]:
+    """The customer's answers to the link's questions, and each refused input's problem."""
+    asked = customer_details.of_link(link)
+    if not asked:
+        return None, {}
+    try:
+        return customer_details.read(asked, request.form, web.request_locale()), {}
+    except customer_details.DetailsRefused as refused:
+        return None, refused.problems
 
 
 def _visitor_id() -> str:
@@ -246,14 +267,16 @@ def pay(link_id: str):
     elif not web.posted_from_here():
         abort(400, description="The form was sent from elsewhere. Reload the page and try again.")
     form = _pay_form(embed)
-    if not form.validate_on_submit():
-        return _link_page(link, form, 422, embed)
+    valid = form.validate_on_submit()
+    answers, problems = _answers(link)
+    if not valid or problems:
+        return _link_page(link, form, 422, embed, problems)
     try:
         choice = _choice(form, link)
         # A browser without the cookie (a script, or one that refused it) gets a new id,
         # and so an order of its own.
         order = opening.open_link_order(
-            link.id, form.quantity.data, web.client_address(), _visitor_id(), choice
+            link.id, form.quantity.data, web.client_address(), _visitor_id(), choice, answers
         )
     except ValidationError as error:
         fields = {"amount": form.amount, "discount_code": form.discount_code}

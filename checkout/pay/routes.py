@@ -18,6 +18,7 @@ from flask import (
 
 from checkout import (
     branding,
+    customer_details,
     discounts,
     embedding,
     link_holds,
@@ -51,10 +52,12 @@ class PaymentPanel:
     """What the pay area of the page shows."""
 
     # "sandbox", "cashapp", "buy_button", "unavailable" (Stripe failed; reload later) or
-    # "cashapp_refused" (Stripe does not let the seller take Cash App Pay)
+    # "cashapp_refused" (Stripe does not let the seller take Cash App Pay); "details" while
+    # the checkout's questions (`asked`) wait for answers, before any way to pay
     kind: str
     client_secret: str | None = None
     buy_button_id: str | None = None
+    asked: customer_details.Asked | None = None
 
 
 def _order_or_404() -> Order:
@@ -81,7 +84,11 @@ def _payment_panel(order: Order, customer_returned: bool) -> PaymentPanel | None
     With Stripe the customer starts paying here, so a limited link's order takes its hold
     (link_holds.start_hold) once the Buy Button or the PaymentIntent is ready; in the
     sandbox the first button pressed takes it. A refusal is raised as LinkUnavailable.
+    Nothing is prepared while the customer still has questions to answer.
     """
+    asked = customer_details.still_asked(order)
+    if asked:
+        return PaymentPanel("details", asked=asked)
     if stripe_gateway.is_sandbox():
         return PaymentPanel("sandbox") if orders.is_unpaid(order) else None
     if order.mode is PaymentMode.BUY_BUTTON:
@@ -181,6 +188,12 @@ def sandbox_token(order_id: str) -> str:
     return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
 
 
+def details_token(order_id: str) -> str:
+    """The questions form's token, bound to the order as the sandbox buttons' is."""
+    message = f"details|{order_id}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
+
+
 @bp.get("/checkout")
 @limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_key)
 def checkout():
@@ -237,9 +250,12 @@ def _checkout_page(
     returned: bool,
     embed: str | None = None,
     code_entry: CodeEntry | None = None,
+    **refused,
 ) -> str:
     """The checkout page of an order, with the payment panel the order's state calls for;
-    `embed`: in the pay overlay on that origin; `code_entry`: a refused discount code."""
+    `embed`: in the pay overlay on that origin; `code_entry`: a refused discount code;
+    `refused`: the questions form as sent (`values`) and what was wrong with it
+    (`problems`)."""
     held = link_holds.has_timed_hold(order)
     where = _destinations(order)
     unpaid = orders.is_unpaid(order)
@@ -251,6 +267,7 @@ def _checkout_page(
         panel=panel,
         sandbox=stripe_gateway.is_sandbox(),
         sandbox_token=sandbox_token,
+        details_token=details_token,
         publishable_key=stripe_gateway.publishable_key(),
         merchant=where.merchant,
         seller=web.seller(order.provider),
@@ -271,6 +288,7 @@ def _checkout_page(
         takes_code=opening.takes_code_at_checkout(order),
         code_entry=code_entry or CodeEntry(),
         discount_token=discount_token(order.id),
+        **refused,
     )
 
 
@@ -317,6 +335,8 @@ def sandbox():
     if not hmac.compare_digest(token.encode(), sandbox_token(order.id).encode()):
         abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
     embed = _framed_for(order, request.form.get("embed"))
+    if customer_details.still_asked(order):
+        abort(422, description="Answer the questions on the checkout page before paying.")
     if outcome is not Outcome.FAILED:
         # Pressing success or processing is starting to pay: it needs one of a limited
         # link's uses, as a PaymentIntent does with Stripe; a failure needs none.
@@ -366,6 +386,33 @@ def _code_refused(order_id: str, entry: CodeEntry, status: int, embed: str | Non
     except payment_links.LinkUnavailable as refused:
         return _link_unavailable(order, refused, embed)
     return _checkout_page(order, panel, False, embed, entry), status, web.NO_STORE
+
+
+@bp.post("/checkout/details")
+@csrf.exempt  # checked against details_token() instead
+@limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_key)
+def details():
+    """Keep the customer's answers to the checkout's questions; then the page offers paying.
+    Refused answers show the page again (422), the form as sent and each problem named."""
+    order = orders.find_order(request.form.get("orderId"))
+    if order is None:
+        abort(404, description="We could not find this order.")
+    token = request.form.get("csrf_token", "")
+    if not hmac.compare_digest(token.encode(), details_token(order.id).encode()):
+        abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    embed = _framed_for(order, request.form.get("embed"))
+    asked = customer_details.still_asked(order)
+    if asked:
+        try:
+            answers = customer_details.read(asked, request.form, web.request_locale())
+        except customer_details.DetailsRefused as refused:
+            panel = PaymentPanel("details", asked=asked)
+            page = _checkout_page(
+                order, panel, False, embed, values=request.form, problems=refused.problems
+            )
+            return page, 422, web.NO_STORE
+        customer_details.give(order.id, answers)
+    return redirect(url_for("pay.checkout", orderId=order.id, embed=embed), 303)
 
 
 @bp.get("/healthz")

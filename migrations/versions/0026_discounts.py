@@ -6,7 +6,7 @@ Additive: a new table and nullable columns without defaults, so older processes 
 running while it is applied (they leave the new columns empty: no discount, a priced link).
 
 Revision ID: 0026_discounts
-Revises: 0024_notification_stripe_received_at
+Revises: 0025_checkout_fields
 Create Date: 2026-12-03 16:10:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0026_discounts'
-down_revision = '0024_notification_stripe_received_at'
+down_revision = '0025_checkout_fields'
 branch_labels = None
 depends_on = None
 

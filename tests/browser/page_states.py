@@ -19,6 +19,7 @@ from sqlalchemy import select
 from checkout import (
     audit,
     branding,
+    customer_details,
     discounts,
     link_holds,
     mail,
@@ -140,6 +141,11 @@ def _open_dialog(link: str) -> Callable[[Page], None]:
     return act
 
 
+def _pay_unanswered(page: Page) -> None:
+    # The form's novalidate lets the server name what is missing.
+    _click("Pay")(page)
+
+
 def _create_key(page: Page) -> None:
     page.get_by_label("Key name").fill("Second key")
     _click("Create key")(page)
@@ -167,7 +173,17 @@ STATES = [
     State("checkout disputed", _order("disputed"), dark=True),
     State("checkout from a payment link", _order("from_link"), dark=True),
     State("checkout of a turned-off link", _order("from_inactive_link"), status=410, dark=True),
+    State("checkout asks questions", _order("asking"), dark=True),
+    State(
+        "checkout questions refused",
+        _order("asking"),
+        422,
+        act=_click("Continue to payment"),
+        dark=True,
+    ),
     State("link page", _link("plain"), dark=True),
+    State("link page with questions", _link("asking"), dark=True),
+    State("link questions refused", _link("asking"), 422, act=_pay_unanswered, dark=True),
     State("link page, quantity picker", _link("quantity"), dark=True),
     State("link page, chosen amount", _link("chosen"), dark=True),
     State("link chosen amount refused", _link("chosen"), 422, act=_refused_amount, dark=True),
@@ -191,6 +207,7 @@ STATES = [
     State("dashboard", _fixed("/admin/"), admin=True, dark=True),
     State("orders", _fixed("/admin/orders"), admin=True),
     State("order paid", lambda w: f"/admin/orders/{w.orders['paid']}", admin=True),
+    State("order with answers", lambda w: f"/admin/orders/{w.orders['answered']}", admin=True),
     State("order underpaid", lambda w: f"/admin/orders/{w.orders['underpaid']}", admin=True),
     State("order disputed", lambda w: f"/admin/orders/{w.orders['disputed']}", admin=True),
     State(
@@ -303,6 +320,53 @@ def _set(order_id: str, **columns) -> None:
     for name, value in columns.items():
         setattr(order, name, value)
     db.session.commit()
+
+
+QUESTIONS = [
+    {"key": "holder", "label": "Ticket holder", "type": "text", "required": True},
+    {
+        "key": "size",
+        "label": "Shirt size",
+        "type": "dropdown",
+        "required": True,
+        "options": [{"value": "s", "label": "Small"}, {"value": "m", "label": "Medium"}],
+    },
+    {"key": "seats", "label": "Seats wanted", "type": "number"},
+]
+
+
+def _asking(app, make, world: World) -> None:
+    """A seller with terms whose link and service ask questions: a link, an order opened
+    by API still asking, and an answered, paid order."""
+    service = make.service(
+        title="Shirt", price="5", custom_fields=QUESTIONS, collect_email="required"
+    )
+    seller = make.provider(
+        service,
+        name="Demo Shop",
+        success_url=None,
+        cancel_url=None,
+        terms_url="https://shop.example/terms",
+        privacy_url="https://shop.example/privacy",
+    )
+    world.links["asking"] = _link_row(
+        app, service, seller.id, custom_fields=QUESTIONS, collect_email="optional"
+    )
+    client = app.test_client()
+    answer = client.post("/api/v1/create-payment-intent", headers=bearer(seller.api_key), json={})
+    world.orders["asking"] = answer.json["orderId"]
+    answers = customer_details.Answers(
+        custom_fields=[
+            {"key": "holder", "label": "Ticket holder", "value": "Ada Lovelace"},
+            {"key": "size", "label": "Shirt size", "value": "m"},
+            {"key": "seats", "label": "Seats wanted", "value": None},
+        ],
+        email="ada@example.com",
+        terms_accepted=True,
+    )
+    answered = opening.open_link_order(world.links["asking"], 1, "10.0.0.4", None, answers).id
+    payments.simulate(answered, Outcome.SUCCEEDED)
+    world.orders["answered"] = answered
 
 
 def build_world(app, make) -> World:
@@ -428,6 +492,7 @@ def build_world(app, make) -> World:
         expired = db.session.get(PaymentLink, world.links["expired"])
         expired.expires_at = utcnow() - timedelta(days=1)
         db.session.commit()
+        _asking(app, make, world)
         pair = f"{world.links['locked']}|{CLIENT}"
         for _ in range(payment_links.PASSWORD_ATTEMPTS):
             throttle.record("link-password", pair)

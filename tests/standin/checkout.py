@@ -13,11 +13,15 @@ same secret key as the API):
   POST /_kassa/payment_links             {"unit_amount", "currency", "active", "product"}
   POST /_kassa/checkout_sessions         a customer finished Stripe's page:
       {"payment_link", "client_reference_id", "quantity", "unit_amount", "amount_discount",
-       "amount_tax", "currency", "payment_status", "status",
-       "line_items": [{"quantity", "unit_amount"}], "created"}; unit_amount and currency
-       default to the Payment Link's. As Stripe computes it, amount_total is amount_subtotal
-       less amount_discount (a promotion code the customer entered) plus amount_tax, and
-       total_details carries both; an amount_total sent must agree (400 otherwise)
+       "amount_tax", "amount_total", "currency", "payment_status", "status",
+       "line_items": [{"quantity", "unit_amount"}], "created", "email",
+       "custom_fields": [{"key", "label", "type", "value", "options"}]}; unit_amount and
+       currency default to the Payment Link's, email (the customer's, in customer_details)
+       to customer@example.com. As Stripe computes it, amount_total is amount_subtotal less
+       amount_discount (a promotion code the customer entered) plus amount_tax, and
+       total_details carries both; an amount_total sent must agree (400 otherwise). Each
+       custom field comes back in Stripe's shape (`label.custom`, the answer under its
+       type's `value`)
   POST /_kassa/checkout_sessions/{id}    {"payment_status": …, "status": …}, e.g. an
                                          async payment that succeeded later
 
@@ -180,6 +184,25 @@ def _payment_link(data: dict) -> dict:
     }
 
 
+def _custom_field(given: dict) -> dict:
+    """A custom field the customer answered on Stripe's page, as a session shows it."""
+    kind = given.get("type", "text")
+    if kind not in ("text", "numeric", "dropdown"):
+        raise _bad(f"Invalid custom_fields type: {kind}", "custom_fields")
+    answer = {"default_value": None, "value": given.get("value")}
+    if kind == "dropdown":
+        answer["options"] = given.get("options") or [{"label": "One", "value": "one"}]
+    else:
+        answer.update({"maximum_length": None, "minimum_length": None})
+    field = {
+        "key": given["key"],
+        "label": {"custom": given.get("label", given["key"]), "type": "custom"},
+        "optional": bool(given.get("optional", False)),
+        "type": kind,
+    }
+    return {**field, kind: answer}
+
+
 def _public(obj: dict) -> dict:
     return {key: value for key, value in obj.items() if not key.startswith("_")}
 
@@ -239,7 +262,7 @@ def _session(data: dict) -> dict:
         "consent_collection": None,
         "created": created,
         "currency": currency,
-        "custom_fields": [],
+        "custom_fields": [_custom_field(field) for field in data.get("custom_fields") or []],
         "custom_text": {
             "after_submit": None,
             "shipping_address": None,
@@ -250,7 +273,7 @@ def _session(data: dict) -> dict:
         "customer_creation": "if_required",
         "customer_details": {
             "address": None,
-            "email": "customer@example.com",
+            "email": data.get("email", "customer@example.com"),
             "name": None,
             "phone": None,
             "tax_exempt": "none",
