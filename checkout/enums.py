@@ -106,3 +106,10 @@ class CollectEmail(StrEnum):
     OFF = "off"
     OPTIONAL = "optional"
     REQUIRED = "required"
+
+
+class AfterPayment(StrEnum):
+    """What a payment link's page does once paid: show its message, or go to its URL."""
+
+    MESSAGE = "message"
+    REDIRECT = "redirect"

@@ -16,6 +16,7 @@ from checkout import money
 from checkout.enums import (
     ALL_SCOPES,
     ActorKind,
+    AfterPayment,
     ApiScope,
     CollectEmail,
     NotificationStatus,
@@ -213,11 +214,6 @@ class ApiKey(db.Model):
         return [scope.value for scope in ApiScope if scope.value in granted]
 
 
-class AfterPayment(StrEnum):
-    MESSAGE = "message"
-    REDIRECT = "redirect"
-
-
 class PaymentLink(db.Model):
     """A reusable, shareable way to pay for a service."""
 
@@ -408,9 +404,8 @@ class Order(db.Model):
 
     @property
     def dispute_amount_display(self) -> str | None:
-        if self.dispute_amount_minor is None:
-            return None
-        return money.display(self.dispute_amount_minor, self.currency)
+        disputed = self.dispute_amount_minor
+        return None if disputed is None else money.display(disputed, self.currency)
 
     @property
     def unit_price_display(self) -> str:
@@ -418,11 +413,8 @@ class Order(db.Model):
 
     @property
     def discount_display(self) -> str | None:
-        return (
-            None
-            if self.discount_minor is None
-            else money.display(self.discount_minor, self.currency)
-        )
+        off = self.discount_minor
+        return None if off is None else money.display(off, self.currency)
 
     @property
     def custom_field_values(self) -> list[dict]:
