@@ -316,51 +316,53 @@ def open_link_order(
     """
 
     def work() -> Order:
-        order = opened()
+        order = _opened(link_id, quantity, client, browser, choice or LinkChoice())
         if answers is not None and _not_started(order):
             customer_details.keep(order, answers)
         return order
-
-    def opened() -> Order:
-        link = payment_links.lock_link(link_id)
-        now = utcnow()
-        problem = payment_links.unavailability(link, now)
-        if problem:
-            raise problem
-        provider = link.provider
-        mode = provider.mode if provider else PaymentMode.CASHAPP
-        try:
-            chosen = price_link_order(link, mode, quantity)
-            price = link_price(link, mode, choice or LinkChoice(), now)
-        except PaymentNotConfigured:
-            raise payment_links.LinkMisconfigured(
-                "This payment link cannot take payments."
-            ) from None
-        hashed = link_holds.client_hash(link.id, client)
-        browser_hashed = link_holds.browser_hash(link.id, browser) if browser else None
-        if link.max_uses is not None:
-            mine = _open_order_of(link.id, hashed, browser_hashed, now)
-            if mine is not None:
-                return _requantify(mine, chosen, now, price)
-            if link_holds.is_full(link, now):
-                raise link_holds.busy_refusal(link.id, now)
-        return new_order(
-            link.service,
-            chosen,
-            opened_by=f"from payment link {link.id}",
-            mode=mode,
-            provider=provider,
-            payment_link=link,
-            client_hash=hashed,
-            browser_hash=browser_hashed,
-            price=price,
-        )
 
     try:
         return payment_links.refusing_transaction(work)
     except ValidationError:
         db.session.rollback()  # the link's lock, taken for nothing
         raise
+
+
+def _opened(
+    link_id: str, quantity: int | None, client: str, browser: str | None, choice: "LinkChoice"
+) -> Order:
+    """The link's order for this browser (open_link_order), with the link locked."""
+    link = payment_links.lock_link(link_id)
+    now = utcnow()
+    problem = payment_links.unavailability(link, now)
+    if problem:
+        raise problem
+    provider = link.provider
+    mode = provider.mode if provider else PaymentMode.CASHAPP
+    try:
+        chosen = price_link_order(link, mode, quantity)
+        price = link_price(link, mode, choice, now)
+    except PaymentNotConfigured:
+        raise payment_links.LinkMisconfigured("This payment link cannot take payments.") from None
+    hashed = link_holds.client_hash(link.id, client)
+    browser_hashed = link_holds.browser_hash(link.id, browser) if browser else None
+    if link.max_uses is not None:
+        mine = _open_order_of(link.id, hashed, browser_hashed, now)
+        if mine is not None:
+            return _requantify(mine, chosen, now, price)
+        if link_holds.is_full(link, now):
+            raise link_holds.busy_refusal(link.id, now)
+    return new_order(
+        link.service,
+        chosen,
+        opened_by=f"from payment link {link.id}",
+        mode=mode,
+        provider=provider,
+        payment_link=link,
+        client_hash=hashed,
+        browser_hash=browser_hashed,
+        price=price,
+    )
 
 
 def _open_order_of(

@@ -210,7 +210,8 @@ def test_the_api_and_payment_links_open_orders_through_one_pricing():
     )
     assert "opening.open_link_order" in _called_names(_function("checkout.links.routes", "pay"))
     assert "price_order" in _called_names(_function("checkout.opening", "open_api_order"))
-    assert "price_link_order" in _called_names(_function("checkout.opening", "open_link_order"))
+    assert "_opened" in _called_names(_function("checkout.opening", "open_link_order"))
+    assert "price_link_order" in _called_names(_function("checkout.opening", "_opened"))
     for pricing in ("price_order", "price_link_order"):
         assert "_priced" in _called_names(_function("checkout.opening", pricing)), pricing
     # Two openers, two names: nothing else in checkout/ is called open_order.

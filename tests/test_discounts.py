@@ -108,7 +108,7 @@ def test_a_code_is_created_listed_read_and_changed(client, shop):
             "expire after it starts",
         ),
         ({"percentOff": 10, "appliesTo": {"links": ["plink_nope"]}}, "appliesTo", "not one of"),
-        ({"percentOff": 10, "appliesTo": {"shops": []}}, "appliesTo", "Unknown field"),
+        ({"percentOff": 10, "appliesTo": {"shops": []}}, "appliesTo.shops", "Unknown field"),
         ({"percentOff": 10, "limit": 3}, "limit", "Unknown field"),
     ],
 )
