@@ -141,8 +141,7 @@ def _queue(order: Order, kind: str, amount_minor: int) -> None:
     look = branding.brand(provider)
     seller = look.name if look else "Kassa"
     amount = _money(amount_minor, currency, locale)
-    # A discount another part of the checkout may have given (issue 21's discount codes).
-    discount = getattr(order, "discount_amount_minor", None)
+    discount = order.discount_minor  # a code's, or one Stripe applied on a Buy Button page
     base = urls.base_url() if urls.base_url_is_configured() else None
     mail.queue(
         order.customer_email,

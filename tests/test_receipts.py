@@ -72,8 +72,9 @@ def send_all(app, runner) -> None:
                 assert tasks.send_mail.call_local(row["id"]) == "sent"
 
 
-def buy(client, key, quantity=3, language="en", email_address="ada@example.com") -> str:
-    """A customer pays a link of 3 tickets, giving their e-mail; the order's id."""
+def buy(client, key, quantity=3, language="en", email_address="ada@example.com", code=None) -> str:
+    """A customer pays a link of 3 tickets, giving their e-mail (and a discount code); the
+    order's id."""
     link = client.post(
         "/api/v1/payment-links",
         json={"title": "Spring concert", "quantity": quantity, "collectEmail": "optional"},
@@ -81,6 +82,8 @@ def buy(client, key, quantity=3, language="en", email_address="ada@example.com")
     ).get_json()
     page = client.get(f"/l/{link['id']}", headers={"Accept-Language": language})
     answers = {"csrf_token": csrf_token(page.text), "email": email_address}
+    if code is not None:
+        answers["discount_code"] = code
     pay = client.post(f"/l/{link['id']}/pay", data=answers, headers={"Accept-Language": language})
     order_id = order_from(pay)
     assert simulate(client, order_id).status_code == 303
@@ -110,6 +113,23 @@ def test_a_paid_order_gets_a_receipt_with_what_was_bought(app, client, runner, s
     # Paid once: nothing more is queued when the page is shown again.
     client.get(f"/checkout?orderId={order_id}")
     assert len(outbox(runner)) == 1
+
+
+def test_a_discounted_receipt_shows_the_discount_and_the_amount_paid(
+    app, client, runner, shop, smtp_server
+):
+    made = client.post(
+        "/api/v1/discount-codes",
+        json={"code": "SPRING", "percentOff": 20},
+        headers=bearer(shop.api_key),
+    )
+    assert made.status_code == 201, made.get_json()
+    buy(client, shop.api_key, code="spring")
+    send_all(app, runner)
+    [received] = smtp_server.mailbox.messages
+    assert received["Subject"] == "Receipt from Demo Shop: $12.00"  # $15.00 less 20 %
+    for part in (body(received, "plain"), body(received, "html")):
+        assert "−$3.00" in part
 
 
 def test_the_receipt_is_in_the_customers_language(app, client, runner, shop, smtp_server):
