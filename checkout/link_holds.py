@@ -67,11 +67,15 @@ def holding(now: datetime):
     )
 
 
-def _held_uses(link_id: str, now: datetime, besides: str | None = None) -> int:
+def _taken(whose, now: datetime, besides: str | None) -> int:
+    """Orders (`whose`: of a link, or with a code) that are paid or hold a use now, but
+    `besides`, counted in one statement: counting the paid and the held in two would miss
+    an order paid in between (PostgreSQL's READ COMMITTED reads each with its own snapshot;
+    a payment takes no link or code lock), and let one use too many be held."""
     query = (
         select(func.count())
         .select_from(Order)
-        .where(Order.payment_link_id == link_id, holding(now))
+        .where(whose, Order.status.in_(orders.COMPLETED) | holding(now))
     )
     if besides is not None:
         query = query.where(Order.id != besides)
@@ -123,9 +127,7 @@ def busy_refusal(link_id: str, now: datetime) -> LinkBusy:
 
 def is_full(link: PaymentLink, now: datetime, besides: str | None = None) -> bool:
     """Whether every use of a limited link is paid or held (by an order other than `besides`)."""
-    return (
-        payment_links.completed_uses(link.id) + _held_uses(link.id, now, besides) >= link.max_uses
-    )
+    return _taken(Order.payment_link_id == link.id, now, besides) >= link.max_uses
 
 
 def _needs_hold(order: Order, now: datetime) -> bool:
@@ -275,24 +277,12 @@ def _limited_code(order: Order) -> DiscountCode | None:
     return code if code is not None and code.max_redemptions is not None else None
 
 
-def _held_redemptions(code_id: str, now: datetime, besides: str | None) -> int:
-    query = (
-        select(func.count())
-        .select_from(Order)
-        .where(Order.discount_code_id == code_id, holding(now))
-    )
-    if besides is not None:
-        query = query.where(Order.id != besides)
-    return db.session.scalar(query)
-
-
 def code_is_full(code: DiscountCode, now: datetime, besides: str | None = None) -> bool:
     """Whether every redemption of a limited code is paid or held (by an order other than
     `besides`); an unlimited code never is."""
     if code.max_redemptions is None:
         return False
-    redeemed = discounts.times_redeemed(code.id)
-    return redeemed + _held_redemptions(code.id, now, besides) >= code.max_redemptions
+    return _taken(Order.discount_code_id == code.id, now, besides) >= code.max_redemptions
 
 
 def code_used_up(code: DiscountCode) -> bool:

@@ -28,6 +28,9 @@ ADMIN_PAGES = [
     "/admin/admins",
     "/admin/password",
     "/admin/audit",
+    "/admin/discounts",
+    "/admin/discounts/new",
+    "/admin/discounts/disc_x/edit",
 ]
 
 
