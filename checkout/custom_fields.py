@@ -250,13 +250,3 @@ def from_provider(fields: tuple[CustomField, ...], sent: list[dict]) -> list[dic
         return answered(fields, lambda field: values.get(field.key))
     except FieldRefused as refused:
         raise ValidationError(SETTING, f"{refused.custom_field.key}: {refused.message}") from None
-
-
-def option_label(fields: Iterable[CustomField], key: str, value: str | None) -> str | None:
-    """A dropdown answer as the customer saw it (its option's label); other answers as kept."""
-    for field in fields:
-        if field.key == key:
-            for option in field.options:
-                if option.value == value:
-                    return option.label
-    return value

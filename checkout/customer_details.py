@@ -82,11 +82,6 @@ def still_asked(order: Order) -> Asked:
     )
 
 
-def fields_asked(order: Order) -> tuple[CustomField, ...]:
-    """The custom fields the order's customer is (or was) asked, for showing answers."""
-    return custom_fields.from_json(_source(order).custom_fields_json)
-
-
 @dataclass(frozen=True)
 class Answers:
     """What a customer's form told: the custom fields' answers (None when none were asked),

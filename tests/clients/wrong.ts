@@ -17,6 +17,6 @@ export function mistakes(order: Order, refund: Refund): void {
   const status: "open" = order.status; // wrong
   const paidAt: string = order.paidAt; // wrong
   const amount: number = refund.amount; // wrong
-  const customer = order.customerEmail; // wrong
+  const customer = order.customerPhone; // wrong
   console.log(status, paidAt, amount, customer);
 }
