@@ -408,6 +408,12 @@ CHANGED_BY_UPGRADE = {
 }
 
 
+def test_every_revision_id_fits_alembics_version_column():
+    """alembic_version.version_num is VARCHAR(32): PostgreSQL refuses a longer id (SQLite
+    does not check), so a long one passes the SQLite pass and breaks every upgrade after."""
+    assert [revision for revision in revisions() if len(revision) > 32] == []
+
+
 @pytest.mark.parametrize("revision", revisions()[:-1])
 def test_upgrade_keeps_every_row(empty_database, at_revision, revision):
     at_revision(revision)

@@ -6,7 +6,7 @@ Additive, safe with old processes running: every new column is nullable or has a
 default (old code never names them; its rows take the defaults: no questions asked).
 
 Revision ID: 0025_checkout_fields
-Revises: 0024_notification_stripe_received_at
+Revises: 0024_stripe_received_at
 Create Date: 2026-12-03 16:30:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0025_checkout_fields'
-down_revision = '0024_notification_stripe_received_at'
+down_revision = '0024_stripe_received_at'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 a notification, so that its delivery measures Stripe's 200 to the provider's without a
 query
 
-Revision ID: 0024_notification_stripe_received_at
+Revision ID: 0024_stripe_received_at
 Revises: 0023_provider_contact_email
 Create Date: 2026-12-03 16:05:00
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0024_notification_stripe_received_at'
+revision = '0024_stripe_received_at'
 down_revision = '0023_provider_contact_email'
 branch_labels = None
 depends_on = None
