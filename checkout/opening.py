@@ -300,6 +300,7 @@ def open_link_order(
     quantity: int | None,
     client: str,
     browser: str | None,
+    *,
     choice: "LinkChoice | None" = None,
     answers: customer_details.Answers | None = None,
 ) -> Order:

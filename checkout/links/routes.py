@@ -276,7 +276,12 @@ def pay(link_id: str):
         # A browser without the cookie (a script, or one that refused it) gets a new id,
         # and so an order of its own.
         order = opening.open_link_order(
-            link.id, form.quantity.data, web.client_address(), _visitor_id(), choice, answers
+            link.id,
+            form.quantity.data,
+            web.client_address(),
+            _visitor_id(),
+            choice=choice,
+            answers=answers,
         )
     except ValidationError as error:
         fields = {"amount": form.amount, "discount_code": form.discount_code}

@@ -364,7 +364,9 @@ def _asking(app, make, world: World) -> None:
         email="ada@example.com",
         terms_accepted=True,
     )
-    answered = opening.open_link_order(world.links["asking"], 1, "10.0.0.4", None, answers).id
+    answered = opening.open_link_order(
+        world.links["asking"], 1, "10.0.0.4", None, answers=answers
+    ).id
     payments.simulate(answered, Outcome.SUCCEEDED)
     world.orders["answered"] = answered
 
@@ -475,7 +477,11 @@ def build_world(app, make) -> World:
             actor=audit.SYSTEM,
         ).id
         world.orders["discounted"] = opening.open_link_order(
-            world.links["plain"], 1, "10.0.0.9", None, opening.LinkChoice(discount_code="ten")
+            world.links["plain"],
+            1,
+            "10.0.0.9",
+            None,
+            choice=opening.LinkChoice(discount_code="ten"),
         ).id
         world.orders["from_link"] = opening.open_link_order(
             world.links["plain"], 2, CLIENT, None

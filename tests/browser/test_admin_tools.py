@@ -77,7 +77,10 @@ def test_the_link_form_shows_only_the_fields_that_apply(page: Page, live_server,
     expect(redirect).to_be_visible()
     expect(message).to_be_hidden()
 
-    quantity, smallest = page.get_by_label("Quantity", exact=True), page.get_by_label("Smallest")
+    quantity, smallest = (
+        page.get_by_label("Quantity", exact=True),
+        page.get_by_label("Smallest quantity"),
+    )
     expect(quantity).to_be_visible()
     expect(smallest).to_be_hidden()
     page.get_by_label("Customers choose the quantity").check()
@@ -89,7 +92,7 @@ def test_the_link_form_shows_only_the_fields_that_apply(page: Page, live_server,
     expect(page.locator("#expires_at")).to_have_attribute("placeholder", "YYYY-MM-DD HH:MM")
 
     page.get_by_label("Title").fill("Tickets")
-    page.get_by_label("Smallest").fill("2")
+    page.get_by_label("Smallest quantity").fill("2")
     page.get_by_label("Largest quantity").fill("5")
     redirect.fill("https://shop.example/thanks")
     page.get_by_role("button", name="Create link").click()
