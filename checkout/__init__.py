@@ -44,7 +44,7 @@ from checkout import (
 )
 from checkout.admin.providers import LOGO_UPLOAD_BYTES
 from checkout.cli import register_cli
-from checkout.extensions import babel, csrf, db, limiter, login_manager, migrate
+from checkout.extensions import babel, csrf, db, limiter, login_manager
 from checkout.jsonio import DecimalJSONProvider
 from checkout.schemas import api_error
 from checkout.webhooks.routes import MAX_EVENT_BYTES
@@ -148,7 +148,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     """Bind the unbound extensions (and the page cache) to this app."""
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
