@@ -1,5 +1,6 @@
 """Kassa: a self-hosted hosted-checkout server."""
 
+import gc
 import io
 import logging
 import math
@@ -271,6 +272,10 @@ def create_app_for_process() -> Flask:
             stripe_gateway.STRIPE_MODE_NAMES[mode],
             version,
         )
+    # The modules and the app live as long as the process: out of the collector's reach, no
+    # collection walks their objects again, nor does the interpreter's exit, which otherwise
+    # costs a short command a fifth of its CPU time.
+    gc.freeze()
     return app
 
 
