@@ -22,8 +22,6 @@ from importlib import metadata
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from flask import current_app
 
 from checkout import config, jsonio
@@ -37,6 +35,15 @@ DATABASE_COPY = "kassa.db"
 QUEUE_COPY = "huey.db"
 DUMP = "kassa.dump"
 MIGRATIONS = config.PROJECT_ROOT / "migrations"
+
+
+def _migration_scripts():
+    """Alembic's view of the migrations folder; imported here, not at the top, since every
+    command loads this module and Alembic is about a tenth of a process's start."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS))
+
 
 QUEUE_NOT_COPIED = (
     "The queue (Redis) is not copied: pending notifications and Stripe events are rows in "
@@ -95,7 +102,7 @@ def database_kind(url: str) -> str:
 
 def head_revision() -> str:
     """The schema revision this Kassa's migrations end at."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    return _migration_scripts().get_current_head()
 
 
 def _kassa_version() -> str:
@@ -268,8 +275,10 @@ def _check_revision(manifest: Manifest) -> str | None:
     head = head_revision()
     if revision is None or revision == head:
         return None
+    from alembic.util import CommandError  # loaded with the scripts, as they are
+
     try:
-        ScriptDirectory(str(MIGRATIONS)).get_revision(revision)
+        _migration_scripts().get_revision(revision)
     except CommandError:
         raise BackupError(
             f"the backup's schema revision {revision!r} is unknown to this Kassa (its "

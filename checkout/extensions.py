@@ -1,10 +1,12 @@
-"""Flask extensions, created unbound and bound in create_app."""
+"""Flask extensions, created unbound and bound in create_app.
+
+Flask-Migrate is not among them: it is bound when a migration runs (checkout.cli.common).
+"""
 
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -27,7 +29,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 babel = Babel()
-migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # Only the views that name a limit are limited, each with its own key (checkout.web).

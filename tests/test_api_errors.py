@@ -7,13 +7,13 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 
-from checkout.api.openapi_schemas import SCHEMAS
+from checkout.api.openapi_schemas import components
 from checkout.extensions import db
 from checkout.models import Order, PaymentLink
 from tests.helpers import api_open_order, bearer, error_body
 
 URL = "/api/v1/create-payment-intent"
-ERROR = jsonschema.Draft202012Validator(SCHEMAS["Error"])
+ERROR = jsonschema.Draft202012Validator(components()["Error"])
 
 
 def count(app, model) -> int:

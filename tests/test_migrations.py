@@ -46,7 +46,10 @@ import json, sqlite3, sys
 import sqlalchemy as sa
 from flask_migrate import upgrade
 from app import app
+from checkout.cli.common import bind_migrations
 from checkout.extensions import db
+
+bind_migrations(app)  # as a `flask db` command does before it runs
 
 server, copies = json.loads(sys.argv[1])
 with app.app_context():

@@ -21,7 +21,7 @@ from checkout.api.openapi_parts import (
     error_response,
     json_response,
 )
-from checkout.api.openapi_schemas import SCHEMAS, query_parameters
+from checkout.api.openapi_schemas import components, query_parameters
 
 
 def _with_idempotency_keys(document: dict) -> dict:
@@ -86,7 +86,7 @@ def openapi_document(server_url: str) -> dict:
                     "`base64(HMAC-SHA256(secret, raw body))`, replayable.",
                 },
             },
-            "schemas": SCHEMAS,
+            "schemas": components(),
         },
         "webhooks": {
             "paymentNotification": {

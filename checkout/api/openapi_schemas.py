@@ -2,6 +2,8 @@
 (api/bodies.py) and each answer (checkout/shapes.py), so the document, the API's checks and
 its answers cannot drift apart."""
 
+from functools import cache
+
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from checkout import shapes
@@ -50,7 +52,10 @@ def _tidy(node):
     return node
 
 
-def _components() -> dict:
+@cache
+def components() -> dict:
+    """The document's `components.schemas`, generated when a document is first asked for,
+    not at import: every Kassa process imports this module, few serve the document."""
     _, generated = models_json_schema(
         [(model, "validation") for model in bodies.BODIES]
         + [(model, "serialization") for model in shapes.ANSWERS],
@@ -58,9 +63,6 @@ def _components() -> dict:
         schema_generator=_Components,
     )
     return dict(sorted(generated["$defs"].items()))
-
-
-SCHEMAS = _components()
 
 
 def query_parameters(query: type[queries.Query]) -> list[dict]:

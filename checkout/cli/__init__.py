@@ -12,7 +12,7 @@ from flask import Flask
 from checkout.cli import endpoints  # noqa: F401 -- adds `providers …-endpoint` commands
 from checkout.cli.alerts import alerts_cli
 from checkout.cli.backup import backup_cli
-from checkout.cli.common import option_for
+from checkout.cli.common import MigrationCommands, option_for
 from checkout.cli.discounts import discounts_cli
 from checkout.cli.first_run import (
     banner_command,
@@ -47,6 +47,7 @@ def register_cli(app: Flask) -> None:
         backup_cli,
         alerts_cli,
         discounts_cli,
+        MigrationCommands(),
     )
     for command in commands:
         app.cli.add_command(command)

@@ -4,11 +4,11 @@ its restore into an empty instance (checkout.backups)."""
 from pathlib import Path
 
 import click
-import flask_migrate
+from flask import current_app
 from flask.cli import AppGroup
 
 from checkout import backups, schemas
-from checkout.cli.common import emit, fail, json_option
+from checkout.cli.common import bind_migrations, emit, fail, json_option
 
 backup_cli = AppGroup("backup", help="Back up Kassa's data, or restore a backup.")
 
@@ -47,7 +47,10 @@ def restore_backup_command(path: Path, as_json: bool) -> None:
         fail(as_json, str(error))
     notes = list(outcome.notes)
     if outcome.upgrade_from:
-        flask_migrate.upgrade()
+        bind_migrations(current_app)
+        from flask_migrate import upgrade  # with Alembic, only when a migration runs
+
+        upgrade()
         notes.append(
             f"The backup's schema {outcome.upgrade_from} was upgraded to "
             f"{backups.head_revision()} (flask db upgrade)."

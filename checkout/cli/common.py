@@ -5,9 +5,11 @@ import sys
 from typing import NoReturn
 
 import click
+from flask import Flask
+from flask.cli import ScriptInfo
 from sqlalchemy import select
 
-from checkout import catalog, jsonio
+from checkout import catalog, config, jsonio
 from checkout.errors import ValidationError
 from checkout.extensions import db
 from checkout.models import ApiScope, Provider, Service
@@ -20,6 +22,40 @@ scope_option = click.option(
     type=click.Choice([scope.value for scope in ApiScope]),
     help="What the key may do; repeat for several. Default: every scope.",
 )
+
+
+def bind_migrations(app: Flask) -> click.Group:
+    """Bind Flask-Migrate to app (once) and return its `db` command group.
+
+    Imported here, not at the top: Flask-Migrate imports Alembic, about a tenth of every
+    Kassa process's start, and only the `db` commands and `backup restore` migrate.
+    """
+    from flask_migrate import Migrate
+    from flask_migrate.cli import db as migration_commands
+
+    if "migrate" not in app.extensions:
+        Migrate(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
+    return migration_commands
+
+
+class MigrationCommands(click.Group):
+    """`flask db …`: Flask-Migrate's group, bound and loaded when a `db` command runs."""
+
+    def __init__(self):
+        super().__init__("db", help="Perform database migrations.")
+
+    def _commands(self, ctx: click.Context) -> click.Group:
+        return bind_migrations(ctx.ensure_object(ScriptInfo).load_app())
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        # The context, and so the command run, is Flask-Migrate's own group's.
+        return self._commands(parent).make_context(info_name, args, parent=parent, **extra)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._commands(ctx).list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._commands(ctx).get_command(ctx, name)
 
 
 def emit(as_json: bool, data: dict | list, text: str) -> None:

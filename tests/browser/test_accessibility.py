@@ -95,6 +95,9 @@ def test_every_page_state_is_accessible_and_fits_a_phone(
             lambda url: not url.startswith(base),
             lambda route: route.abort(),
         )
+        # axe-core in every page from its start: sent to the browser once, not per state
+        # (passing its 650 kB script for each page took as long as axe's own run).
+        context.add_init_script(AXE)
         contexts[signed_in] = context.new_page()
         if signed_in:
             sign_in(contexts[signed_in], base, world)
@@ -106,7 +109,6 @@ def test_every_page_state_is_accessible_and_fits_a_phone(
             status = visit(page, base, world, state)
             if status != state.status:
                 problems.append(f"{state.name}: answered {status}, expected {state.status}")
-            page.add_script_tag(content=AXE)
             for violation in page.evaluate(RUN_AXE):
                 problems.append(
                     f"{state.name}: {violation['impact']} {violation['id']} ({violation['help']})"
