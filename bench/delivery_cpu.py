@@ -7,6 +7,10 @@ It makes a fresh instance (SQLite, sandbox), a provider notifying `bench/receive
 COUNT pending notifications about one order, then runs the worker's `deliver_notification`
 task for each in turn, as `huey_consumer checkout.worker.huey` would, and prints the wall
 and CPU time per delivery.
+
+    BENCH_COMPARE=metrics|log|log-metrics|none   what alternating batches turn off and on
+    BENCH_PROFILE=FILE                            write a cProfile of the deliveries
+    BENCH_LOG=FILE                                where the worker's lines go (default: a file)
 """
 
 import json
@@ -68,7 +72,7 @@ def measure(count: int, port: int, folder: Path) -> None:
     import sqlalchemy as sa
 
     # The worker's log lines go to a file, as under the Procfile, not to a terminal.
-    sys.stderr = (folder / "worker.log").open("a")
+    sys.stderr = open(os.environ.get("BENCH_LOG") or folder / "worker.log", "a")  # noqa: SIM115
     import checkout.worker  # noqa: F401  (builds the app, as the worker process does)
     from checkout import tasks
     from checkout.extensions import db
@@ -114,12 +118,72 @@ def measure(count: int, port: int, folder: Path) -> None:
             break
         except requests.ConnectionError:
             time.sleep(0.1)
+    if os.environ.get("BENCH_COMPARE"):
+        compare(tasks, ids)
+        return
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):  # where to write a cProfile of the deliveries
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     wall, cpu = time.perf_counter(), time.process_time()
     results = [tasks.deliver_notification.call_local(notification_id) for notification_id in ids]
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(os.environ["BENCH_PROFILE"])
     print(
         f"{count} deliveries ({results.count('delivered')} delivered):"
         f" {1000 * wall / count:.2f} ms wall, {1000 * cpu / count:.2f} ms CPU per delivery"
+    )
+
+
+def compare(tasks, ids: list[str], batches: int = 40) -> None:
+    """BENCH_COMPARE: the same deliveries in alternating batches with the metric updates
+    (`metrics`), the worker's INFO line (`log`), both or nothing (`none`: the method's own
+    noise) on and off, in this one process, so the machine's drift between runs cancels
+    out; prints the CPU per delivery of each."""
+    import logging
+
+    from prometheus_client import metrics as prometheus
+
+    kept = {
+        (kind, name): getattr(kind, name)
+        for kind in (prometheus.Counter, prometheus.Gauge, prometheus.Histogram)
+        for name in ("inc", "set", "observe")
+        if hasattr(kind, name)
+    }
+    kept_labels = prometheus.MetricWrapperBase.labels
+    worker_log = logging.getLogger("checkout.tasks")
+
+    def switch(on: bool) -> None:
+        if os.environ["BENCH_COMPARE"] in ("metrics", "log-metrics"):
+            for (kind, name), method in kept.items():
+                setattr(kind, name, method if on else (lambda self, *args, **kwargs: None))
+            prometheus.MetricWrapperBase.labels = kept_labels if on else (lambda s, *a, **k: s)
+        if os.environ["BENCH_COMPARE"] in ("log", "log-metrics"):
+            worker_log.disabled = not on
+
+    cpu = {True: 0.0, False: 0.0}
+    done = {True: 0, False: 0}
+    size = len(ids) // (batches + 1)
+    for notification_id in ids[-size:]:  # warm up: the first deliveries cost more
+        tasks.deliver_notification.call_local(notification_id)
+    for number in range(batches):
+        on = number % 4 in (0, 3)  # on, off, off, on, …: neither goes first more often
+        switch(on)
+        batch = ids[number * size : (number + 1) * size]
+        started = time.process_time()
+        for notification_id in batch:
+            tasks.deliver_notification.call_local(notification_id)
+        cpu[on] += time.process_time() - started
+        done[on] += len(batch)
+    switch(True)
+    per = {on: 1000 * cpu[on] / done[on] for on in cpu}
+    print(
+        f"{os.environ['BENCH_COMPARE']} on: {per[True]:.3f} ms CPU per delivery,"
+        f" off: {per[False]:.3f} ms ({100 * (per[True] / per[False] - 1):+.1f} %)"
     )
 
 

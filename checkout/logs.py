@@ -11,7 +11,7 @@ import contextvars
 import json
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -61,7 +61,7 @@ def is_sane_request_id(value: str) -> bool:
 
 def new_request_id() -> str:
     """A request id of Kassa's own: 32 hex digits."""
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def request_id_of(environ: dict) -> str | None:
