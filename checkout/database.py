@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy import event, select, tuple_
+from sqlalchemy import event, select, tuple_, update
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -43,6 +43,21 @@ def in_transaction(work: Callable[[], T], attempts: int = 8) -> T:
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def lock_row(model: type[T], row_id: str) -> T | None:
+    """The row, read after taking it (PostgreSQL) or the write lock (SQLite), so that
+    concurrent customers of a limited row (a link's uses, a code's redemptions) are counted
+    one after the other. The model has a `version` column; bumping it is the lock."""
+    db.session.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values(version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.scalar(
+        select(model).where(model.id == row_id).execution_options(populate_existing=True)
+    )
 
 
 def after_commit(task: str, *args: str) -> None:

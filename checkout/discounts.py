@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from checkout import audit, database, money, orders
 from checkout.audit import Action, Actor
@@ -242,22 +242,6 @@ def times_redeemed_of(code_ids: list[str]) -> dict[str, int]:
     )
     counts.update({code_id: count for code_id, count in rows})
     return counts
-
-
-def lock_code(code_id: str) -> DiscountCode:
-    """The code, read after taking its row (PostgreSQL) or the write lock (SQLite), so
-    concurrent customers of a limited code are counted one after the other."""
-    db.session.execute(
-        update(DiscountCode)
-        .where(DiscountCode.id == code_id)
-        .values(version=DiscountCode.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return db.session.scalar(
-        select(DiscountCode)
-        .where(DiscountCode.id == code_id)
-        .execution_options(populate_existing=True)
-    )
 
 
 # Applying a code to an order

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from checkout import discounts, orders, payment_links, throttle
+from checkout import database, discounts, orders, payment_links, throttle
 from checkout.discount_models import DiscountCode
 from checkout.extensions import db
 from checkout.models import Order, OrderStatus, PaymentLink, utcnow
@@ -200,8 +200,8 @@ def start_hold(order_id: str, client: str) -> bool:
         link_id, code_id = _limited_of(order_id)
         if link_id is None and code_id is None:
             return False
-        link = payment_links.lock_link(link_id) if link_id else None
-        code = discounts.lock_code(code_id) if code_id else None
+        link = database.lock_row(PaymentLink, link_id) if link_id else None
+        code = database.lock_row(DiscountCode, code_id) if code_id else None
         order = orders.lock_order(order_id)
         now = utcnow()
         if order is None or not orders.is_payable(order):

@@ -23,7 +23,7 @@ from checkout import (
     payment_links,
     stripe_gateway,
 )
-from checkout.database import in_transaction
+from checkout.database import in_transaction, lock_row
 from checkout.discount_models import DiscountCode
 from checkout.errors import DomainError, ValidationError
 from checkout.extensions import db
@@ -333,7 +333,7 @@ def _opened(
     link_id: str, quantity: int | None, client: str, browser: str | None, choice: "LinkChoice"
 ) -> Order:
     """The link's order for this browser (open_link_order), with the link locked."""
-    link = payment_links.lock_link(link_id)
+    link = lock_row(PaymentLink, link_id)
     now = utcnow()
     problem = payment_links.unavailability(link, now)
     if problem:
@@ -523,7 +523,7 @@ def redeem_at_checkout(order_id: str, text: str) -> Order:
 
     def work() -> Order:
         if code.max_redemptions is not None:
-            discounts.lock_code(code.id)  # as start_hold: the code's lock, then the order's
+            lock_row(DiscountCode, code.id)  # as start_hold: the code's lock, then the order's
         locked = orders.lock_order(order_id)
         now = utcnow()
         held = link_holds.holds_use(locked, now)

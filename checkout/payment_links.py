@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from checkout import audit, chosen_amounts, custom_fields, database, money, orders, throttle, urls
@@ -455,22 +455,6 @@ def unavailability(
     if link.max_uses is not None and completed >= link.max_uses:
         return LinkClosed("This payment link has reached its number of payments.", "used_up")
     return None
-
-
-def lock_link(link_id: str) -> PaymentLink:
-    """The link, read after taking its row (PostgreSQL) or the write lock (SQLite), so
-    concurrent customers of a limited link are counted one after the other."""
-    db.session.execute(
-        update(PaymentLink)
-        .where(PaymentLink.id == link_id)
-        .values(version=PaymentLink.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return db.session.scalar(
-        select(PaymentLink)
-        .where(PaymentLink.id == link_id)
-        .execution_options(populate_existing=True)
-    )
 
 
 def refusing_transaction(work):
