@@ -178,20 +178,38 @@ def _destinations(order: Order) -> Destinations:
     )
 
 
-def sandbox_token(order_id: str) -> str:
-    """The sandbox buttons' form token, bound to the order rather than to a session.
+def order_token(purpose: str, order_id: str) -> str:
+    """A checkout form's token (the sandbox buttons, the questions, the discount code),
+    bound to the order and the form rather than to a session.
 
-    Anyone who can forge it already knows the order id, and so could press the buttons
+    Anyone who can forge it already knows the order id, and so could send the form
     themselves; binding it to the order keeps the page free of per-visitor state.
     """
-    message = f"sandbox|{order_id}".encode()
+    message = f"{purpose}|{order_id}".encode()
     return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
+
+
+def sandbox_token(order_id: str) -> str:
+    return order_token("sandbox", order_id)
 
 
 def details_token(order_id: str) -> str:
-    """The questions form's token, bound to the order as the sandbox buttons' is."""
-    message = f"details|{order_id}".encode()
-    return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
+    return order_token("details", order_id)
+
+
+def discount_token(order_id: str) -> str:
+    return order_token("discount", order_id)
+
+
+def _order_from_form(purpose: str, sent_in: str = "csrf_token") -> Order:
+    """The order a checkout form was sent for, once its token is the order's (else 404/400)."""
+    order = orders.find_order(request.form.get("orderId"))
+    if order is None:
+        abort(404, description="We could not find this order.")
+    token = request.form.get(sent_in, "")
+    if not hmac.compare_digest(token.encode(), order_token(purpose, order.id).encode()):
+        abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    return order
 
 
 @bp.get("/checkout")
@@ -328,12 +346,7 @@ def sandbox():
     outcome = SANDBOX_OUTCOMES.get(request.form.get("outcome", ""))
     if outcome is None:
         abort(400, description="Unknown sandbox outcome.")
-    order = orders.find_order(request.form.get("orderId"))
-    if order is None:
-        abort(404, description="We could not find this order.")
-    token = request.form.get("csrf_token", "")
-    if not hmac.compare_digest(token.encode(), sandbox_token(order.id).encode()):
-        abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    order = _order_from_form("sandbox")
     embed = _framed_for(order, request.form.get("embed"))
     if customer_details.still_asked(order):
         abort(422, description="Answer the questions on the checkout page before paying.")
@@ -348,24 +361,13 @@ def sandbox():
     return redirect(url_for("pay.checkout", orderId=order.id, embed=embed), 303)
 
 
-def discount_token(order_id: str) -> str:
-    """The discount code form's token, bound to the order as sandbox_token is."""
-    message = f"discount|{order_id}".encode()
-    return hmac.new(current_app.secret_key.encode(), message, "sha256").hexdigest()
-
-
 @bp.post("/checkout/discount")
 @csrf.exempt  # checked against discount_token() instead
 @limiter.limit(web.configured_limit("RATE_LIMIT_CHECKOUT"), key_func=web.client_key)
 def discount():
     """The customer enters a discount code on the checkout page (issue 21): the order is
     re-priced, or the page says why not (422, the field named and kept)."""
-    order = orders.find_order(request.form.get("orderId"))
-    if order is None:
-        abort(404, description="We could not find this order.")
-    token = request.form.get("discount_token", "")
-    if not hmac.compare_digest(token.encode(), discount_token(order.id).encode()):
-        abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    order = _order_from_form("discount", "discount_token")
     embed = _framed_for(order, request.form.get("embed"))
     typed = (request.form.get("discount_code") or "")[:40]
     try:
@@ -394,12 +396,7 @@ def _code_refused(order_id: str, entry: CodeEntry, status: int, embed: str | Non
 def details():
     """Keep the customer's answers to the checkout's questions; then the page offers paying.
     Refused answers show the page again (422), the form as sent and each problem named."""
-    order = orders.find_order(request.form.get("orderId"))
-    if order is None:
-        abort(404, description="We could not find this order.")
-    token = request.form.get("csrf_token", "")
-    if not hmac.compare_digest(token.encode(), details_token(order.id).encode()):
-        abort(400, description="The form expired or was sent from elsewhere. Reload the page.")
+    order = _order_from_form("details")
     embed = _framed_for(order, request.form.get("embed"))
     asked = customer_details.still_asked(order)
     if asked:
