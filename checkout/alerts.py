@@ -158,7 +158,6 @@ def _tell_provider(alert: Alert, resolved: bool) -> None:
     provider = endpoint.provider if endpoint is not None else None
     if provider is None or not provider.contact_email:
         return
-    look = branding.brand(provider)
     title = (
         "Your webhook endpoint takes notifications again"
         if resolved
@@ -176,8 +175,7 @@ def _tell_provider(alert: Alert, resolved: bool) -> None:
         title=title,
         detail=PROVIDER_TOLD[alert.condition].format(url=endpoint.url, minutes=minutes),
         resolved=resolved,
-        name=look.name,
-        accent=look.accent,
+        **branding.in_mail(provider),
     )
 
 

@@ -17,7 +17,7 @@ import png
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from checkout import audit
+from checkout import audit, urls
 from checkout.audit import Action, Actor
 from checkout.errors import ValidationError
 from checkout.extensions import db
@@ -380,3 +380,16 @@ def brand(provider: Provider | None) -> Brand | None:
         accent_text=text_color_on(accent) if accent else None,
         logo_url=logo_path(provider),
     )
+
+
+def in_mail(provider: Provider | None) -> dict[str, str | None]:
+    """What a mail from this seller shows of its brand: the seller's name (Kassa without
+    one), the accent colour, and the logo at an absolute URL (only with BASE_URL set: a
+    mail has no page to be relative to)."""
+    look = brand(provider)
+    base = urls.base_url() if urls.base_url_is_configured() else None
+    return {
+        "seller": look.name if look else "Kassa",
+        "accent": look.accent if look else None,
+        "logo_url": base + look.logo_url if base and look and look.logo_url else None,
+    }

@@ -138,8 +138,7 @@ def _queue(order: Order, kind: str, amount_minor: int) -> None:
     words = WORDS.get(locale.language, WORDS["en"])
     currency = order.paid_currency or order.currency
     provider = order.provider
-    look = branding.brand(provider)
-    seller = look.name if look else "Kassa"
+    look = branding.in_mail(provider)
     amount = _money(amount_minor, currency, locale)
     discount = order.discount_minor  # a code's, or one Stripe applied on a Buy Button page
     base = urls.base_url() if urls.base_url_is_configured() else None
@@ -150,10 +149,8 @@ def _queue(order: Order, kind: str, amount_minor: int) -> None:
         sandbox=stripe_gateway.is_sandbox(),
         lang=locale.language,
         words=words,
-        subject_line=words[kind].format(seller=seller, amount=amount),
-        seller=seller,
-        accent=look.accent if look else None,
-        logo_url=base + look.logo_url if base and look and look.logo_url else None,
+        subject_line=words[kind].format(seller=look["seller"], amount=amount),
+        **look,
         item=order.payment_link.title if order.payment_link else order.service.title,
         quantity=order.quantity,
         amount=amount,
