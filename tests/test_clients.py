@@ -18,7 +18,8 @@ from checkout import create_app
 from tests.conftest import BASE_CONFIG
 from tests.helpers import UNREACHABLE_HOOK, simulate
 
-pytestmark = pytest.mark.multiprocess
+# The OpenAPI document and the TypeScript tools do not depend on the database or queue.
+pytestmark = [pytest.mark.multiprocess, pytest.mark.once]
 
 CLIENTS = Path(__file__).resolve().parent / "clients"
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -14,7 +14,8 @@ import requests
 from tests.helpers import api_paid_order
 from tests.plugins.servers import ROOT, free_port, wait_until
 
-pytestmark = pytest.mark.multiprocess  # the command runs in its own process
+# The command runs in its own process; what it proves does not depend on the database.
+pytestmark = [pytest.mark.multiprocess, pytest.mark.once]
 
 FLASK = [sys.executable, "-m", "flask", "--app", "app"]
 

@@ -38,14 +38,19 @@ CHROMIUM_ARGS = [
 
 # In the pass on PostgreSQL + Redis (DATABASE_URL or REDIS_URL set), tests marked `once`
 # are skipped: they prove what the database and queue do not change, and the
-# embedded-defaults pass has run them.
+# embedded-defaults pass has run them. The browser tests are all `once`: they prove what
+# the pages do in a browser, while what PostgreSQL and Redis change under the pages (holds,
+# settlement, delivery) is tested through HTTP and the CLI in both passes.
 ONCE_SKIPPED = pytest.mark.skip(reason="once: runs in the pass on the embedded defaults")
+ONCE_FOLDERS = {Path(__file__).resolve().parent.parent / "browser"}
 
 
 def pytest_collection_modifyitems(items):
     """Mark tests by the fixtures they use: processes are multiprocess, Playwright is browser."""
     backends_chosen = bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
     for item in items:
+        if item.path.parent in ONCE_FOLDERS:
+            item.add_marker(pytest.mark.once)
         if backends_chosen and item.get_closest_marker("once"):
             item.add_marker(ONCE_SKIPPED)
         fixtures = set(getattr(item, "fixturenames", ()))
