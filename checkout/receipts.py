@@ -163,3 +163,14 @@ def _queue(order: Order, kind: str, amount_minor: int) -> None:
         receipt_url=base + f"/checkout?orderId={order.id}" if base else None,
         base_url=base,
     )
+
+
+def masked_address(order: Order) -> str | None:
+    """Where the order's receipt went, as its page may show it: the first character and the
+    domain ("a…@example.com"). The page is reachable by anyone holding the order's link, and
+    is cached and shared, so the whole address is never on it."""
+    address = order.customer_email
+    if not address or order.paid_at is None:
+        return None
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}…@{domain}" if local else None

@@ -200,10 +200,13 @@ def _best_locale(header: str) -> str:
 
 @dataclass
 class Seller:
-    """Who sells, as customer pages name them: the provider's name and its site, if known."""
+    """Who sells, as customer pages name them: the provider's name and its site, if known,
+    and the terms and privacy policy the page's footer links to."""
 
     name: str | None
     site: str | None
+    terms_url: str | None = None
+    privacy_url: str | None = None
 
     @property
     def site_host(self) -> str | None:
@@ -215,4 +218,9 @@ def seller(provider: Provider | None) -> Seller:
     cancel or success URL as its site (providers have no contact field of their own)."""
     if provider is None:
         return Seller(None, None)
-    return Seller(provider.name, urls.site_of(provider.cancel_url, provider.success_url))
+    return Seller(
+        provider.name,
+        urls.site_of(provider.cancel_url, provider.success_url),
+        terms_url=provider.terms_url or None,
+        privacy_url=provider.privacy_url or None,
+    )

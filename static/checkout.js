@@ -19,6 +19,27 @@
   var BUY_BUTTON_FAILED =
     "Stripe's payment button could not load. Check your connection and reload the page.";
 
+  // A receipt's Print button: shown only here, since without script it could do nothing.
+  var printing = document.querySelector("[data-print]");
+  if (printing) {
+    printing.hidden = false;
+    printing.querySelector("button").addEventListener("click", function () {
+      window.print();
+    });
+  }
+
+  // The order's details are open in the page as sent; on a phone they fold under their
+  // summary line, so the pay button comes first, and open again on a wider screen, where
+  // their toggle is hidden (kassa.css).
+  var details = document.querySelector("[data-summary-details]");
+  if (details && window.matchMedia) {
+    var phone = window.matchMedia("(max-width: 47.99rem)");
+    details.open = !phone.matches;
+    phone.addEventListener("change", function () {
+      if (!phone.matches) details.open = true;
+    });
+  }
+
   var countdown = document.querySelector("[data-countdown]");
   if (countdown) {
     var left = parseInt(countdown.getAttribute("data-seconds"), 10);

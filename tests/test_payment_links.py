@@ -44,7 +44,7 @@ def service_id(make):
     return make.service(title="Premium Credits", price="5")
 
 
-def test_link_page_shows_service_price_and_quantity(admin_client, client, service_id):
+def test_link_page_shows_its_title_price_and_quantity(admin_client, client, service_id):
     link_id = create_link(
         admin_client,
         service_id,
@@ -55,8 +55,11 @@ def test_link_page_shows_service_price_and_quantity(admin_client, client, servic
     )
     page = client.get(f"/l/{link_id}")
     assert page.status_code == 200
-    for text in ("Spring sale", "Credits for the spring", "Premium Credits", "$5.00", "$10.00"):
+    for text in ("Spring sale", "Credits for the spring", "$5.00", "$10.00"):
         assert text in page.text
+    # The customer sees the product's title above its price, never the service behind it.
+    assert "Premium Credits" not in page.text
+    assert page.text.index("Spring sale</h1>") < page.text.index("$5.00")
     assert 'min="2" max="6"' in page.text
     moved = client.get(f"/checkout?paymentLinkId={link_id}")
     assert moved.status_code == 302 and moved.headers["Location"] == f"/l/{link_id}"

@@ -123,6 +123,7 @@ def _link_page(
             "links/show.html",
             link=link,
             brand=branding.brand(link.provider),
+            seller=web.seller(link.provider),
             form=form,
             unit_price=money.display(price, currency),
             # No total for a quantity that was just refused.

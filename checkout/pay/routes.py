@@ -28,6 +28,7 @@ from checkout import (
     payment_links,
     payments,
     readiness,
+    receipts,
     stripe_gateway,
     urls,
     web,
@@ -306,8 +307,24 @@ def _checkout_page(
         takes_code=opening.takes_code_at_checkout(order),
         code_entry=code_entry or CodeEntry(),
         discount_token=discount_token(order.id),
+        paid_amount=_paid_amount(order),
+        paid_line=_paid_line(order, where.merchant),
+        receipt_to=receipts.masked_address(order),
         **refused,
     )
+
+
+def _paid_amount(order: Order) -> str:
+    """What the customer paid, as the receipt shows it (the amount due before Stripe says)."""
+    if order.paid_amount_minor:
+        return order.paid_amount_display
+    return order.amount_display
+
+
+def _paid_line(order: Order, merchant: str | None) -> str:
+    """The receipt's confirmation: "Paid $15.00 to Demo Shop"."""
+    paid = _paid_amount(order)
+    return f"Paid {paid} to {merchant}" if merchant else f"Paid {paid}"
 
 
 @bp.get("/checkout/status")

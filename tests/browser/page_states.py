@@ -141,6 +141,14 @@ def _open_dialog(link: str) -> Callable[[Page], None]:
     return act
 
 
+def _unfold_summary(page: Page) -> None:
+    # A phone folds the order's details under their toggle; a desktop shows them, no toggle.
+    toggle = page.locator("[data-summary-details] > summary")
+    if toggle.is_visible():
+        toggle.click()
+        page.locator("[data-quantity]").wait_for()
+
+
 def _pay_unanswered(page: Page) -> None:
     # The form's novalidate lets the server name what is missing.
     _click("Pay")(page)
@@ -174,6 +182,9 @@ STATES = [
     State("checkout from a payment link", _order("from_link"), dark=True),
     State("checkout of a turned-off link", _order("from_inactive_link"), status=410, dark=True),
     State("checkout asks questions", _order("asking"), dark=True),
+    State("checkout, order details unfolded", _order("pending"), act=_unfold_summary, dark=True),
+    State("checkout with the seller's terms in its footer", _order("terms"), dark=True),
+    State("checkout paid, receipt sent", _order("answered"), dark=True),
     State(
         "checkout questions refused",
         _order("asking"),
@@ -369,6 +380,9 @@ def _asking(app, make, world: World) -> None:
     ).id
     payments.simulate(answered, Outcome.SUCCEEDED)
     world.orders["answered"] = answered
+    world.orders["terms"] = opening.open_link_order(
+        world.links["asking"], 1, "10.0.0.5", None, answers=answers
+    ).id
 
 
 def build_world(app, make) -> World:

@@ -26,6 +26,8 @@ SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "hei
 SHOTS = {
     "checkout-sandbox": "checkout pending (sandbox)",
     "checkout-paid": "checkout paid",
+    "checkout-terms": "checkout with the seller's terms in its footer",
+    "checkout-receipt": "checkout paid, receipt sent",
     "link": "link page, quantity picker",
     "link-password": "link password page",
     "admin-dashboard": "dashboard",

@@ -229,6 +229,29 @@ def test_stripe_js_that_does_not_load_is_explained(page: Page, live_server, api_
     expect(page.get_by_role("button", name="Pay $5.00 with Cash App Pay")).to_be_disabled()
 
 
+def test_the_pay_button_names_the_amount_due_after_a_code_and_stripe_takes_it(
+    page: Page, live_server, api_key, stripe_js, stripe_client
+):
+    made = requests.post(
+        live_server.url + "/api/v1/discount-codes",
+        json={"code": "TEN", "percentOff": 10},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    order = api_open_order(live_server.url, api_key, externalId="JS-5", amount=15)
+    page.goto(order["checkoutUrl"])
+    expect(page.locator("[data-pay-button]")).to_have_text("Pay $15.00 with Cash App Pay")
+    expect(page.locator("[data-trust-footer]")).to_contain_text("Payments by Stripe")
+    expect(page.get_by_text("Sandbox")).to_have_count(0)
+
+    page.get_by_label("Discount code").fill("TEN")
+    page.get_by_role("button", name="Apply code").click()
+    expect(page.locator("[data-pay-button]")).to_have_text("Pay $13.50 with Cash App Pay")
+    intent_id = intent_of(live_server.url, api_key, order["orderId"])
+    assert stripe_client.v1.payment_intents.retrieve(intent_id).amount == 1350
+
+
 def buy_button_order(make, base_url: str) -> dict:
     service_id = make.service(
         title="Pro", price="300", buy_button_id="buy_btn_1Xyz", stripe_payment_link_id="plink_1X"
